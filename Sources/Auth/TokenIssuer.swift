@@ -1,0 +1,91 @@
+import Crypto
+import Foundation
+import HTTPSupport
+import JWTKit
+
+/// Signs access tokens with user-service's ES256 key and publishes the public half as a JWKS.
+/// Only user-service holds one of these.
+public struct TokenIssuer: Sendable {
+    public let keyID: String
+    public let timeToLive: TimeInterval
+    let keys: JWTKeyCollection
+    let publicJWK: PublicJWK
+
+    /// - Parameter privateKeyPEM: a P-256 private key in PEM (PKCS#8 or SEC1).
+    public init(privateKeyPEM: String, timeToLive: TimeInterval) async throws {
+        let privateKey = try ES256PrivateKey(pem: privateKeyPEM)
+        guard let parameters = privateKey.publicKey.parameters else {
+            throw TokenIssuerError.unusableKey
+        }
+        let jwk = PublicJWK(kid: "", x: parameters.x, y: parameters.y)
+        self.keyID = jwk.thumbprint
+        self.publicJWK = PublicJWK(kid: keyID, x: parameters.x, y: parameters.y)
+        self.timeToLive = timeToLive
+        self.keys = JWTKeyCollection()
+        await keys.add(ecdsa: privateKey, kid: JWKIdentifier(string: keyID))
+    }
+
+    /// A new P-256 private key in PEM, for dev mode's generated key.
+    public static func generatePrivateKeyPEM() -> String {
+        P256.Signing.PrivateKey().pemRepresentation
+    }
+
+    /// Signs a token for `principal` valid for `timeToLive` from `now`.
+    public func issue(for principal: Principal, now: Date = Date()) async throws -> String {
+        // NumericDate claims are whole seconds.
+        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let claims = AccessTokenClaims(
+            sub: principal.userID, email: principal.email, name: principal.name, role: principal.role,
+            issuedAt: now, expiresAt: now.addingTimeInterval(timeToLive)
+        )
+        return try await keys.sign(claims, kid: JWKIdentifier(string: keyID))
+    }
+
+    /// The document served at `/users/.well-known/jwks.json`.
+    public var jwks: JWKSDocument {
+        JWKSDocument(keys: [publicJWK])
+    }
+}
+
+enum TokenIssuerError: Error {
+    case unusableKey
+}
+
+/// `{"keys": [...]}` with EC P-256 public keys.
+public struct JWKSDocument: Codable, Sendable, Equatable {
+    public var keys: [PublicJWK]
+
+    public init(keys: [PublicJWK]) {
+        self.keys = keys
+    }
+}
+
+public struct PublicJWK: Codable, Sendable, Equatable {
+    public var kty = "EC"
+    public var crv = "P-256"
+    public var alg = "ES256"
+    public var use = "sig"
+    public var kid: String
+    public var x: String
+    public var y: String
+
+    public init(kid: String, x: String, y: String) {
+        self.kid = kid
+        self.x = x
+        self.y = y
+    }
+
+    /// RFC 7638 thumbprint: base64url SHA-256 of the required members in lexicographic order.
+    var thumbprint: String {
+        let canonical = #"{"crv":"\#(crv)","kty":"\#(kty)","x":"\#(x)","y":"\#(y)"}"#
+        return Data(SHA256.hash(data: Data(canonical.utf8))).base64URLEncoded
+    }
+}
+
+extension Data {
+    var base64URLEncoded: String {
+        base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Logging
+
+/// Forwards `/api/<segment>/<rest>` to `<service>/<segment>/<rest>`, passing the request id and
+/// trace context on and dropping hop-by-hop headers both ways.
+public struct ReverseProxy: Sendable {
+    let routes: [String: String]
+    let client: HTTPClient
+    let timeout: TimeAmount
+
+    /// Routes only services reach each other on; the public gets 404, as for any unknown route.
+    static let internalRoutes: Set<String> = ["POST /campaigns/events", "POST /pledges/webhooks/payment"]
+    static let maxResponseSize = 16 << 20
+
+    public init(routes: [String: String], client: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)) {
+        self.routes = routes
+        self.client = client
+        self.timeout = timeout
+    }
+
+    func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let path = String(request.uri.path.dropFirst("/api".count))
+        let segment = path.split(separator: "/", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+        guard let base = routes[segment] else { throw APIError.notFound }
+        let normalizedPath = "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+        guard !Self.internalRoutes.contains("\(request.method.rawValue) \(normalizedPath)") else { throw APIError.notFound }
+
+        var upstream = HTTPClientRequest(url: base + path + (request.uri.query.map { "?" + $0 } ?? ""))
+        upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where !Self.isHopByHop(field.name) {
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+        upstream.headers.replaceOrAdd(name: "X-Request-ID", value: context.requestID)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: HTTPLimits.maxBodySize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge
+        }
+        if body.readableBytes > 0 || [.post, .put, .patch].contains(request.method) {
+            upstream.body = .bytes(body)
+        }
+
+        let response: HTTPClientResponse
+        let responseBody: ByteBuffer
+        do {
+            response = try await client.execute(upstream, timeout: timeout)
+            responseBody = try await response.body.collect(upTo: Self.maxResponseSize)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            context.logger.warning("upstream timed out", metadata: ["upstream": .string(segment)])
+            throw APIError(.gatewayTimeout, code: "upstream_timeout", message: "The \(segment) service did not answer in time.")
+        } catch {
+            context.logger.warning("upstream unavailable", metadata: ["upstream": .string(segment), "error": "\(error)"])
+            throw APIError(.badGateway, code: "upstream_unavailable", message: "The \(segment) service is unavailable.")
+        }
+
+        var headers = HTTPFields()
+        for (name, value) in response.headers {
+            guard let fieldName = HTTPField.Name(name), !Self.isHopByHop(fieldName), fieldName != .contentLength else { continue }
+            headers.append(HTTPField(name: fieldName, value: value))
+        }
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: responseBody))
+    }
+
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+        "transfer-encoding", "upgrade", "host", "content-length",
+    ]
+
+    static func isHopByHop(_ name: HTTPField.Name) -> Bool {
+        hopByHop.contains(name.canonicalName)
+    }
+}

@@ -1,0 +1,27 @@
+import Hummingbird
+import Logging
+
+/// One log line per request, after it completes, with its status and duration. The path is
+/// logged without the query string, which may carry a receipt token.
+public struct AccessLogMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.info(
+            "request completed",
+            metadata: [
+                "method": .string(request.method.rawValue),
+                "path": .string(request.uri.path),
+                "status": .stringConvertible(response.status.code),
+                "duration_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
+            ]
+        )
+        return response
+    }
+}

@@ -1,0 +1,63 @@
+import Hummingbird
+import Observability
+import Logging
+
+/// What `/health/ready` checks: the database answers and every migration is applied.
+public typealias ReadinessCheck = @Sendable () async throws -> Bool
+
+public enum ServiceRouter {
+    /// A router with the middleware every service shares, outermost first: request id, metrics,
+    /// access log, JSON errors, body limit. `/health/live`, `/health/ready` and `/metrics` are added
+    /// here; the service adds its own routes after.
+    public static func make(metrics: ServiceMetrics, ready: @escaping ReadinessCheck) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
+        router.add(middleware: AccessLogMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware())
+        HealthController(metrics: metrics, ready: ready).addRoutes(to: router)
+        return router
+    }
+}
+
+/// Liveness, readiness and the Prometheus scrape endpoint.
+public struct HealthController: Sendable {
+    let metrics: ServiceMetrics
+    let ready: ReadinessCheck
+
+    public init(metrics: ServiceMetrics, ready: @escaping ReadinessCheck) {
+        self.metrics = metrics
+        self.ready = ready
+    }
+
+    public func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/health/live") { _, _ in
+            HealthStatus(status: "ok")
+        }
+        router.get("/health/ready") { _, context -> HealthStatus in
+            let isReady: Bool
+            do {
+                isReady = try await ready()
+            } catch {
+                context.logger.warning("readiness check failed", metadata: ["error": "\(error)"])
+                isReady = false
+            }
+            guard isReady else {
+                throw APIError(.serviceUnavailable, code: "not_ready", message: "The database is unreachable or migrations are pending.")
+            }
+            return HealthStatus(status: "ready")
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: .init(string: metrics.render()))
+            )
+        }
+    }
+
+    struct HealthStatus: ResponseEncodable {
+        let status: String
+    }
+}

@@ -1,0 +1,75 @@
+import Logging
+import SQLKit
+import ServiceLifecycle
+
+/// The one small data-access layer every service uses. Stores write SQL with SQLKit's binding
+/// interpolation (`\(bind: value)`), so the same statements run on PostgreSQL and SQLite.
+public protocol DatabaseClient: Sendable {
+    var kind: DatabaseKind { get }
+
+    /// Runs `body` on one connection, outside any explicit transaction.
+    func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result
+
+    /// Runs `body` inside one transaction: committed when it returns, rolled back when it throws.
+    func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result
+
+    /// Keeps the client's connections alive until graceful shutdown, then closes them.
+    func run() async throws
+}
+
+/// Opens the client a `DatabaseURL` names.
+public enum Databases {
+    public static func open(_ url: DatabaseURL, logger: Logger, maxConnections: Int = 10) async throws -> any DatabaseClient {
+        switch url {
+        case .postgres(let host, let port, let username, let password, let database):
+            return PostgresDatabaseClient(
+                host: host, port: port, username: username, password: password, database: database,
+                maxConnections: maxConnections, logger: logger
+            )
+        case .sqlite(let path):
+            return try await SQLiteDatabaseClient.open(path: path, logger: logger)
+        }
+    }
+}
+
+/// Runs a database client as part of a service group.
+public struct DatabaseService: Service {
+    public let client: any DatabaseClient
+
+    public init(client: any DatabaseClient) {
+        self.client = client
+    }
+
+    public func run() async throws {
+        try await client.run()
+    }
+}
+
+extension DatabaseClient {
+    /// A cheap round trip, for readiness checks.
+    public func ping() async throws {
+        try await withConnection { db in
+            _ = try await db.raw("SELECT 1 AS one").all()
+        }
+    }
+}
+
+extension Databases {
+    /// Opens a client, keeps it running while `body` runs, then shuts it down: for one-off work
+    /// such as `careforall migrate` and test fixtures.
+    public static func withClient<Result: Sendable>(
+        _ url: DatabaseURL, logger: Logger, maxConnections: Int = 4,
+        _ body: @escaping @Sendable (any DatabaseClient) async throws -> Result
+    ) async throws -> Result {
+        let client = try await open(url, logger: logger, maxConnections: maxConnections)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Logging
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import ServiceLifecycle
+
+/// SQLite through one connection. SQLite allows one writer at a time, so every unit of work takes
+/// the connection in turn; that keeps transactions from interleaving and costs nothing at the
+/// volumes a local run or a test sees. PostgreSQL is the production database.
+public final class SQLiteDatabaseClient: DatabaseClient {
+    public let kind = DatabaseKind.sqlite
+    let connection: SQLiteConnection
+    let lock = AsyncLock()
+    let logger: Logger
+
+    init(connection: SQLiteConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    public static func open(path: String, logger: Logger) async throws -> SQLiteDatabaseClient {
+        let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
+        let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+        let client = SQLiteDatabaseClient(connection: connection, logger: logger)
+        let db = client.sql()
+        // WAL lets readers in other processes (sqlite3 shell, backups) see a consistent file.
+        _ = try await db.raw("PRAGMA journal_mode = WAL").all()
+        try await db.raw("PRAGMA foreign_keys = ON").run()
+        try await db.raw("PRAGMA busy_timeout = 5000").run()
+        return client
+    }
+
+    func sql() -> any SQLDatabase {
+        connection.sql(queryLogLevel: .trace)
+    }
+
+    public func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await lock.withLock {
+            try await body(self.sql())
+        }
+    }
+
+    public func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await lock.withLock {
+            let db = self.sql()
+            try await db.raw("BEGIN IMMEDIATE").run()
+            let result: Result
+            do {
+                result = try await body(db)
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+            try await db.raw("COMMIT").run()
+            return result
+        }
+    }
+
+    public func run() async throws {
+        // Nothing to drive; keep the file open until shutdown, then close it.
+        try? await gracefulShutdown()
+        try await connection.close()
+    }
+}

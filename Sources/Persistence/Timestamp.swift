@@ -1,0 +1,19 @@
+import Foundation
+
+/// Times are stored as RFC 3339 UTC text with millisecond precision and fixed width, so they
+/// sort correctly as text on both databases and read well in a SQL shell.
+public enum Timestamp {
+    public static func format(_ date: Date) -> String {
+        date.formatted(style)
+    }
+
+    public static func now() -> String {
+        format(Date())
+    }
+
+    public static func parse(_ string: String) -> Date? {
+        try? style.parse(string)
+    }
+
+    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+}

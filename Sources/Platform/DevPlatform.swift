@@ -1,0 +1,61 @@
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+import UserService
+
+/// `careforall dev`: every service built so far and the gateway in one process, on SQLite files
+/// in the data folder, with secrets generated on first start and kept there.
+public enum DevPlatform {
+    /// The services to run together. `announce` receives the lines meant for the person at the
+    /// terminal (the URL, the admin credentials); logs go to the log handler as usual.
+    public static func makeServices(
+        platform: PlatformConfig,
+        bcryptCost: UInt8 = 12,
+        announce: @escaping @Sendable (String) -> Void
+    ) async throws -> [any Service] {
+        let dataDirectory = try DataDirectory(path: platform.dataDirectory)
+        let signingKey = try platform.jwtPrivateKeyPEM
+            ?? dataDirectory.secret(named: "jwt-private-key.pem") { TokenKeys.generatePrivateKeyPEM() }
+        // Kept for the services that sign internal calls and events.
+        _ = try platform.internalSigningSecret ?? dataDirectory.secret(named: "internal-signing-secret") { DataDirectory.randomSecret() }
+
+        let adminEmail = platform.adminEmail ?? PlatformConfig.defaultAdminEmail
+        let generatedPassword = platform.adminPassword == nil ? DataDirectory.randomPassword() : nil
+        let admin = AdminBootstrap(email: adminEmail, password: platform.adminPassword ?? generatedPassword!)
+
+        let userConfig = UserServiceConfig(
+            host: platform.host, port: platform.port(for: .user),
+            database: try DatabaseURL(dataDirectory.sqliteURL(for: .user)),
+            signingKeyPEM: signingKey, accessTokenTTLSeconds: platform.accessTokenTTLSeconds,
+            admin: admin, bcryptCost: bcryptCost, logLevel: platform.logLevel
+        )
+        let gatewayURL = "http://localhost:\(platform.port(for: .gateway))"
+        let userService = try await UserServiceApp.buildApplication(config: userConfig) { outcome in
+            switch outcome {
+            case .created(let email):
+                if let generatedPassword {
+                    announce("Admin account created: \(email) / \(generatedPassword)  (shown once; it is not stored in clear)")
+                } else {
+                    announce("Admin account created: \(email) (password from ADMIN_PASSWORD)")
+                }
+            case .alreadyExists(let email):
+                announce("Admin account: \(email) (its password was shown when it was first created)")
+            }
+            announce("CareForAll is running at \(gatewayURL)  (API under \(gatewayURL)/api, Ctrl-C to stop)")
+        }
+        let gateway = try await GatewayApp.buildApplication(config: GatewayConfig(platform))
+        announce("Data folder: \(dataDirectory.path)")
+        return [userService, gateway]
+    }
+}
+
+/// The key generator lives with the issuer; re-exported here so the platform needs no JWT import.
+enum TokenKeys {
+    static func generatePrivateKeyPEM() -> String {
+        UserServiceApp.generateSigningKeyPEM()
+    }
+}

@@ -1,0 +1,56 @@
+import Gateway
+import Hummingbird
+import Logging
+import Observability
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+import UserService
+
+/// `careforall serve <role>` and `careforall migrate <service>`.
+public enum Roles {
+    /// The one service `role` runs as in a container, configured from the environment.
+    public static func makeService(_ role: ServiceRole, platform: PlatformConfig) async throws -> any Service {
+        switch role {
+        case .user:
+            return try await UserServiceApp.buildApplication(config: UserServiceConfig(serving: platform))
+        case .gateway:
+            return try await GatewayApp.buildApplication(config: GatewayConfig(platform))
+        case .campaign, .pledge, .payment:
+            throw RoleError.notBuiltYet(role)
+        }
+    }
+
+    /// Applies `role`'s migrations to `DATABASE_URL` (or the dev SQLite file) and returns their names.
+    public static func migrate(_ role: ServiceRole, platform: PlatformConfig) async throws -> [String] {
+        let migrations: [any Migration]
+        switch role {
+        case .user: migrations = UserServiceApp.migrations
+        case .gateway: throw RoleError.noDatabase(role)
+        case .campaign, .pledge, .payment: throw RoleError.notBuiltYet(role)
+        }
+        let url: DatabaseURL
+        if let configured = platform.databaseURL {
+            url = try DatabaseURL(configured)
+        } else {
+            url = try DatabaseURL(DataDirectory(path: platform.dataDirectory).sqliteURL(for: role))
+        }
+        let logger = LoggingSetup.logger(service: role.rawValue, level: platform.logLevel)
+        let migrator = Migrator(service: role.rawValue, migrations: migrations, logger: logger)
+        return try await Databases.withClient(url, logger: logger) { client in
+            try await migrator.migrate(client)
+        }
+    }
+}
+
+public enum RoleError: Error, CustomStringConvertible {
+    case notBuiltYet(ServiceRole)
+    case noDatabase(ServiceRole)
+
+    public var description: String {
+        switch self {
+        case .notBuiltYet(let role): "\(role.serviceName) is not built yet; it arrives with a later issue"
+        case .noDatabase(let role): "\(role.serviceName) has no database to migrate"
+        }
+    }
+}

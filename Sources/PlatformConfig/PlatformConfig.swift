@@ -1,0 +1,135 @@
+import Configuration
+import Foundation
+
+/// Every configuration key of DESIGN.md's table, read once from the command line, the environment
+/// and defaults (in that order). Services take the typed slices they need from it.
+///
+/// Keys are written in swift-configuration's dotted form; the environment provider maps
+/// `careforall.data.dir` to `CAREFORALL_DATA_DIR` and the command-line provider to `--careforall-data-dir`.
+public struct PlatformConfig: Sendable {
+    public var dataDirectory: String
+    public var host: String
+    public var ports: [ServiceRole: Int]
+    /// `serve` mode database; `nil` in dev mode means one SQLite file per service in the data folder.
+    public var databaseURL: String?
+    public var adminEmail: String?
+    public var adminPassword: String?
+    public var jwtPrivateKeyPEM: String?
+    public var jwksURL: String?
+    public var accessTokenTTLSeconds: Int
+    public var internalSigningSecret: String?
+    public var eventDispatchURL: String?
+    /// Explicit `*_SERVICE_URL` values; `serviceURL(for:)` falls back to localhost and the role's port.
+    public var serviceURLs: [ServiceRole: String]
+    public var paymentProvider: String
+    public var stripeAPIKey: String?
+    public var stripeAPIBase: String
+    public var stripeWebhookSecret: String?
+    public var sandboxWebhookChaos: Bool
+    public var logLevel: String
+    public var logFormat: LogFormat
+
+    public enum LogFormat: String, Sendable {
+        case json
+        case text
+    }
+
+    public static let defaultAdminEmail = "admin@careforall.local"
+
+    /// Reads every key from `reader`, applying DESIGN.md's defaults.
+    public init(reader: ConfigReader) throws {
+        self.dataDirectory = reader.string(forKey: "careforall.data.dir", default: "./.careforall")
+        self.host = reader.string(forKey: "host", default: "127.0.0.1")
+        var ports: [ServiceRole: Int] = [:]
+        for role in ServiceRole.allCases {
+            let port = reader.int(forKey: ConfigKey(role.portKey), default: role.defaultPort)
+            guard (0...65535).contains(port) else {
+                throw ConfigError.invalidValue(key: role.portKey, reason: "port must be between 0 and 65535")
+            }
+            ports[role] = port
+        }
+        self.ports = ports
+        self.databaseURL = reader.string(forKey: "database.url", isSecret: true)
+        self.adminEmail = reader.string(forKey: "admin.email")
+        self.adminPassword = reader.string(forKey: "admin.password", isSecret: true)
+        self.jwtPrivateKeyPEM = reader.string(forKey: "jwt.private.key", isSecret: true)
+        self.jwksURL = reader.string(forKey: "jwks.url")
+        self.accessTokenTTLSeconds = reader.int(forKey: "access.token.ttl.seconds", default: 900)
+        guard self.accessTokenTTLSeconds > 0 else {
+            throw ConfigError.invalidValue(key: "access.token.ttl.seconds", reason: "must be positive")
+        }
+        self.internalSigningSecret = reader.string(forKey: "internal.signing.secret", isSecret: true)
+        self.eventDispatchURL = reader.string(forKey: "event.dispatch.url")
+        var urls: [ServiceRole: String] = [:]
+        for role in ServiceRole.allCases where role != .gateway {
+            if let url = reader.string(forKey: ConfigKey(role.urlKey)) { urls[role] = url }
+        }
+        self.serviceURLs = urls
+        self.paymentProvider = reader.string(forKey: "payment.provider", default: "sandbox")
+        guard ["sandbox", "stripe"].contains(self.paymentProvider) else {
+            throw ConfigError.invalidValue(key: "payment.provider", reason: "must be sandbox or stripe")
+        }
+        self.stripeAPIKey = reader.string(forKey: "stripe.api.key", isSecret: true)
+        self.stripeAPIBase = reader.string(forKey: "stripe.api.base", default: "https://api.stripe.com")
+        self.stripeWebhookSecret = reader.string(forKey: "stripe.webhook.secret", isSecret: true)
+        self.sandboxWebhookChaos = reader.string(forKey: "sandbox.webhook.chaos", default: "0") == "1"
+        self.logLevel = reader.string(forKey: "log.level", default: "info")
+        let format = reader.string(forKey: "log.format", default: "json")
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw ConfigError.invalidValue(key: "log.format", reason: "must be json or text")
+        }
+        self.logFormat = logFormat
+    }
+
+    /// The reader the executable uses: command-line flags, then the environment, then defaults.
+    public static func makeReader(
+        arguments: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ConfigReader {
+        ConfigReader(providers: [
+            CommandLineArgumentsProvider(arguments: ["careforall"] + arguments),
+            EnvironmentVariablesProvider(environmentVariables: environment),
+        ])
+    }
+
+    /// Reads the configuration from flags and environment.
+    public static func load(
+        arguments: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> PlatformConfig {
+        try PlatformConfig(reader: makeReader(arguments: arguments, environment: environment))
+    }
+
+    public func port(for role: ServiceRole) -> Int {
+        ports[role] ?? role.defaultPort
+    }
+
+    /// Where other roles reach `role`: the explicit `*_SERVICE_URL`, or localhost on the role's port.
+    public func serviceURL(for role: ServiceRole) -> String {
+        if let url = serviceURLs[role] { return url }
+        return "http://127.0.0.1:\(port(for: role))"
+    }
+
+    /// Where services fetch the user-service public keys.
+    public var resolvedJWKSURL: String {
+        jwksURL ?? serviceURL(for: .user) + "/users/.well-known/jwks.json"
+    }
+}
+
+public enum ConfigError: Error, CustomStringConvertible, Equatable {
+    case invalidValue(key: String, reason: String)
+    case missing(key: String)
+
+    public var description: String {
+        switch self {
+        case .invalidValue(let key, let reason):
+            "invalid configuration \(environmentName(key)): \(reason)"
+        case .missing(let key):
+            "missing configuration \(environmentName(key))"
+        }
+    }
+
+    private func environmentName(_ key: String) -> String {
+        key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+}

@@ -1,0 +1,77 @@
+import HTTPSupport
+import Persistence
+import SQLKit
+
+/// `UserStore` on PostgreSQL or SQLite.
+public struct SQLUserStore: UserStore {
+    let database: any DatabaseClient
+
+    public init(database: any DatabaseClient) {
+        self.database = database
+    }
+
+    public func create(_ user: User) async throws -> Bool {
+        try await database.withConnection { db in
+            // ON CONFLICT keeps a concurrent duplicate from surfacing as a constraint error.
+            let rows = try await db.raw("""
+                INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at)
+                VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.name), \(bind: user.passwordHash),
+                        \(bind: user.role.rawValue), \(bind: user.createdAt), \(bind: user.updatedAt))
+                ON CONFLICT (email) DO NOTHING
+                RETURNING id
+                """).all()
+            return !rows.isEmpty
+        }
+    }
+
+    public func find(email: String) async throws -> User? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE email = \(bind: email)")
+                .first().map(Self.user)
+        }
+    }
+
+    public func find(id: String) async throws -> User? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)")
+                .first().map(Self.user)
+        }
+    }
+
+    public func list(limit: Int, after cursor: PageCursor?) async throws -> [User] {
+        try await database.withConnection { db in
+            let query: SQLQueryString
+            if let cursor {
+                query = """
+                    SELECT \(unsafeRaw: Self.columns) FROM users
+                    WHERE created_at < \(bind: cursor.sortKey) OR (created_at = \(bind: cursor.sortKey) AND id < \(bind: cursor.id))
+                    ORDER BY created_at DESC, id DESC LIMIT \(bind: limit + 1)
+                    """
+            } else {
+                query = "SELECT \(unsafeRaw: Self.columns) FROM users ORDER BY created_at DESC, id DESC LIMIT \(bind: limit + 1)"
+            }
+            return try await db.raw(query).all().map(Self.user)
+        }
+    }
+
+    public func updateRole(id: String, role: Role, at time: String) async throws -> User? {
+        try await database.transaction { db in
+            try await db.raw("UPDATE users SET role = \(bind: role.rawValue), updated_at = \(bind: time) WHERE id = \(bind: id)").run()
+            return try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)").first().map(Self.user)
+        }
+    }
+
+    static let columns = "id, email, name, password_hash, role, created_at, updated_at"
+
+    static func user(_ row: any SQLRow) throws -> User {
+        User(
+            id: try row.decode(column: "id", as: String.self),
+            email: try row.decode(column: "email", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            passwordHash: try row.decode(column: "password_hash", as: String.self),
+            role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .donor,
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            updatedAt: try row.decode(column: "updated_at", as: String.self)
+        )
+    }
+}

@@ -1,0 +1,15 @@
+import HTTPSupport
+
+/// Persistence of users.
+public protocol UserStore: Sendable {
+    /// Inserts `user`; returns false, writing nothing, when the email is already taken.
+    func create(_ user: User) async throws -> Bool
+    /// The user with this (normalized) email, if any.
+    func find(email: String) async throws -> User?
+    /// The user with this id, if any.
+    func find(id: String) async throws -> User?
+    /// Users newest first, `limit + 1` rows from after `cursor` (the extra row says a next page exists).
+    func list(limit: Int, after cursor: PageCursor?) async throws -> [User]
+    /// Sets the role; returns the updated user, or nil when there is no such user.
+    func updateRole(id: String, role: Role, at time: String) async throws -> User?
+}

@@ -1,0 +1,109 @@
+import Auth
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Logging
+import Observability
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+
+/// Everything user-service needs, typed. Built from `PlatformConfig` by the executable, directly by tests.
+public struct UserServiceConfig: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    public var signingKeyPEM: String
+    public var accessTokenTTLSeconds: Int
+    public var admin: AdminBootstrap?
+    public var bcryptCost: UInt8
+    public var logLevel: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = ServiceRole.user.defaultPort, database: DatabaseURL,
+        signingKeyPEM: String, accessTokenTTLSeconds: Int = 900, admin: AdminBootstrap? = nil,
+        bcryptCost: UInt8 = 12, logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.signingKeyPEM = signingKeyPEM
+        self.accessTokenTTLSeconds = accessTokenTTLSeconds
+        self.admin = admin
+        self.bcryptCost = bcryptCost
+        self.logLevel = logLevel
+    }
+
+    /// `serve user`: `DATABASE_URL` and `JWT_PRIVATE_KEY` are required; the admin is optional.
+    public init(serving platform: PlatformConfig) throws {
+        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        guard let key = platform.jwtPrivateKeyPEM else { throw ConfigError.missing(key: "jwt.private.key") }
+        var admin: AdminBootstrap?
+        if let email = platform.adminEmail {
+            guard let password = platform.adminPassword else { throw ConfigError.missing(key: "admin.password") }
+            admin = AdminBootstrap(email: email, password: password)
+        }
+        self.init(
+            host: platform.host, port: platform.port(for: .user), database: try DatabaseURL(databaseURL),
+            signingKeyPEM: key, accessTokenTTLSeconds: platform.accessTokenTTLSeconds, admin: admin,
+            logLevel: platform.logLevel
+        )
+    }
+}
+
+public enum UserServiceApp {
+    public static let migrations = UserMigrations.all
+
+    /// Builds user-service: database, migrations and the admin bootstrap before the server
+    /// starts, then the routes. `onAdminBootstrap` hears whether the admin was created.
+    public static func buildApplication(
+        config: UserServiceConfig,
+        metrics: ServiceMetrics = ServiceMetrics(),
+        onAdminBootstrap: @escaping @Sendable (AdminBootstrap.Outcome) -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
+        let logger = LoggingSetup.logger(service: "user", level: config.logLevel)
+        let database = try await Databases.open(config.database, logger: logger)
+        let migrator = Migrator(service: "user", migrations: migrations, logger: logger)
+        let store = SQLUserStore(database: database)
+        let hasher = PasswordHasher(cost: config.bcryptCost)
+        let issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, timeToLive: TimeInterval(config.accessTokenTTLSeconds))
+        let verifier = TokenVerifier(source: StaticJWKSSource(issuer.jwks), logger: logger)
+
+        let router = buildRouter(
+            store: store, issuer: issuer, verifier: verifier, hasher: hasher, decoyHash: try await hasher.decoyHash(),
+            metrics: metrics, ready: { try await migrator.isUpToDate(database) }
+        )
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-user"),
+            services: [DatabaseService(client: database)],
+            logger: logger
+        )
+        app.beforeServerStarts {
+            try await migrator.migrate(database)
+            if let admin = config.admin {
+                onAdminBootstrap(try await admin.run(store: store, hasher: hasher, logger: logger))
+            }
+        }
+        return app
+    }
+
+    /// The routes, with every dependency passed in so tests can swap any of them.
+    public static func buildRouter(
+        store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher, decoyHash: String,
+        metrics: ServiceMetrics, ready: @escaping ReadinessCheck
+    ) -> Router<AppRequestContext> {
+        let router = ServiceRouter.make(metrics: metrics, ready: ready)
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash)
+            .addRoutes(to: router.group("users"))
+        return router
+    }
+}
+
+extension UserServiceApp {
+    /// A new ES256 signing key in PEM, for dev mode's generated key.
+    public static func generateSigningKeyPEM() -> String {
+        TokenIssuer.generatePrivateKeyPEM()
+    }
+}

@@ -1,0 +1,52 @@
+import Crypto
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import NIOFoundationEssentialsCompat
+
+extension TestResponse {
+    /// The body decoded as JSON with the API's snake_case convention.
+    public func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try JSONCoding.decoder.decode(T.self, from: Data(buffer: body))
+    }
+
+    /// The `{"error": {"code"}}` of an error response.
+    public var errorCode: String? {
+        (try? json(ErrorEnvelope.self))?.error.code
+    }
+
+    public var text: String {
+        String(buffer: body)
+    }
+}
+
+public struct ErrorEnvelope: Decodable, Sendable {
+    public struct Detail: Decodable, Sendable {
+        public let code: String
+        public let message: String
+    }
+    public let error: Detail
+}
+
+extension ByteBuffer {
+    /// A JSON body from a dictionary literal.
+    public init(json object: [String: any Sendable]) {
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        self.init(data: data)
+    }
+}
+
+extension HTTPFields {
+    public static let json: HTTPFields = [.contentType: "application/json"]
+
+    public static func bearer(_ token: String) -> HTTPFields {
+        [.contentType: "application/json", .authorization: "Bearer \(token)"]
+    }
+}
+
+public enum TestKeys {
+    /// One ES256 key for the whole test process.
+    public static let signingKeyPEM: String = P256.Signing.PrivateKey().pemRepresentation
+}
