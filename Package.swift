@@ -175,7 +175,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "TestSupport"],
+            dependencies: ["Persistence", "TestSupport", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -185,14 +185,18 @@ let package = Package(
         ),
         .testTarget(
             name: "AuthTests",
-            dependencies: ["Auth", "TestSupport",
-                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Auth", "TestSupport", "HTTPSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "JWTKit", package: "jwt-kit"),
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HTTPSupportTests",
-            dependencies: ["HTTPSupport", "TestSupport",
-                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["HTTPSupport", "TestSupport", "Observability",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -63,6 +63,8 @@ public final class SQLiteDatabaseClient: DatabaseClient {
     public func run() async throws {
         // Nothing to drive; keep the file open until shutdown, then close it.
         try? await gracefulShutdown()
-        try await connection.close()
+        // The future-based close, because the async one gives up in a cancelled task and would
+        // leave the file open.
+        try await connection.close().get()
     }
 }

@@ -16,7 +16,7 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         // The matched route template keeps label values bounded; unmatched paths share one label.
-        let route = context.endpointPath ?? "unmatched"
+        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
         let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(response.status.code))]
         metrics.counter("http_requests_total", dimensions).increment()
         metrics.timer("http_request_duration_seconds", dimensions).recordInterval(since: start)

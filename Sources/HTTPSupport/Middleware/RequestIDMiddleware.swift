@@ -5,7 +5,6 @@ import Logging
 
 extension HTTPField.Name {
     public static let requestID = HTTPField.Name("X-Request-ID")!
-    public static let traceparent = HTTPField.Name("traceparent")!
 }
 
 /// Accepts a well-formed `X-Request-ID` or makes one, puts it (and the trace id of a W3C

@@ -1,0 +1,187 @@
+import Foundation
+import SQLKit
+import Testing
+import TestSupport
+@testable import Persistence
+
+private let testMigrations: [any Migration] = [
+    SQLMigration(name: "001_counters", [
+        "CREATE TABLE counters (id TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    ]),
+    SQLMigration(name: "002_notes", [
+        "CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL UNIQUE)",
+    ]),
+]
+
+private func migrator() -> Migrator {
+    Migrator(service: "test", migrations: testMigrations, logger: TestLogging.logger)
+}
+
+private func counterValue(_ client: any DatabaseClient, _ id: String) async throws -> Int64? {
+    try await client.withConnection { db in
+        try await db.raw("SELECT value FROM counters WHERE id = \(bind: id)").first()?.decode(column: "value", as: Int64.self)
+    }
+}
+
+@Suite("The data layer on SQLite and PostgreSQL")
+struct DatabaseClientTests {
+    @Test("migrations apply once, in order, and are recorded", arguments: TestDatabase.all)
+    func migrationsApplyOnce(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let first = try await migrator().migrate(client)
+            #expect(first == ["001_counters", "002_notes"])
+            let second = try await migrator().migrate(client)
+            #expect(second.isEmpty)
+            #expect(try await migrator().isUpToDate(client))
+            let names = try await client.withConnection { db in
+                try await db.raw("SELECT name FROM schema_migrations ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) }
+            }
+            #expect(names == ["001_counters", "002_notes"])
+        }
+    }
+
+    @Test("a new migration is applied on top of the recorded ones", arguments: TestDatabase.all)
+    func incremental(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let older = Migrator(service: "test", migrations: Array(testMigrations.prefix(1)), logger: TestLogging.logger)
+            let applied = try await older.migrate(client)
+            #expect(applied == ["001_counters"])
+            let upToDate = try await migrator().isUpToDate(client)
+            #expect(upToDate == false)
+            let rest = try await migrator().migrate(client)
+            #expect(rest == ["002_notes"])
+        }
+    }
+
+    @Test("a failing migration leaves no trace, its history row included", arguments: TestDatabase.all)
+    func failingMigration(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let broken = Migrator(service: "test", migrations: [
+                SQLMigration(name: "001_half", ["CREATE TABLE half (id TEXT PRIMARY KEY)", "THIS IS NOT SQL"]),
+            ], logger: TestLogging.logger)
+            await #expect(throws: (any Error).self) { try await broken.migrate(client) }
+            let recorded = try await client.withConnection { db in try await db.raw("SELECT name FROM schema_migrations").all().count }
+            #expect(recorded == 0)
+            // The table of the failed step was rolled back with it (both databases have transactional DDL).
+            await #expect(throws: (any Error).self) {
+                try await client.withConnection { db in try await db.raw("SELECT id FROM half").run() }
+            }
+        }
+    }
+
+    @Test("a transaction commits all its writes or, when it throws, none", arguments: TestDatabase.all)
+    func transactionAtomicity(database: TestDatabase) async throws {
+        struct Abort: Error {}
+        try await database.withFreshClient { client in
+            try await migrator().migrate(client)
+            try await client.transaction { db in
+                try await db.raw("INSERT INTO counters (id, value) VALUES ('a', 1)").run()
+                try await db.raw("INSERT INTO counters (id, value) VALUES ('b', 2)").run()
+            }
+            await #expect(throws: Abort.self) {
+                try await client.transaction { db in
+                    try await db.raw("UPDATE counters SET value = 100 WHERE id = 'a'").run()
+                    try await db.raw("INSERT INTO counters (id, value) VALUES ('c', 3)").run()
+                    throw Abort()
+                }
+            }
+            #expect(try await counterValue(client, "a") == 1)
+            #expect(try await counterValue(client, "b") == 2)
+            #expect(try await counterValue(client, "c") == nil)
+        }
+    }
+
+    @Test("concurrent read-modify-write transactions lose no update", arguments: TestDatabase.all)
+    func concurrentTransactions(database: TestDatabase) async throws {
+        try await database.withFreshDatabase { url in
+            try await Databases.withClient(url, logger: TestLogging.logger, maxConnections: 8) { client in
+                try await migrator().migrate(client)
+                try await client.withConnection { db in try await db.raw("INSERT INTO counters (id, value) VALUES ('n', 0)").run() }
+                let kind = client.kind
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<40 {
+                        group.addTask {
+                            try await client.transaction { db in
+                                // The row lock serializes writers on PostgreSQL; SQLite has one writer.
+                                let lock = kind == .postgres ? " FOR UPDATE" : ""
+                                let row = try await db.raw("SELECT value FROM counters WHERE id = 'n'\(unsafeRaw: lock)").first()
+                                let value = try row!.decode(column: "value", as: Int64.self)
+                                try await db.raw("UPDATE counters SET value = \(bind: value + 1) WHERE id = 'n'").run()
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(try await counterValue(client, "n") == 40)
+            }
+        }
+    }
+
+    @Test("a unique violation is recognised on both databases", arguments: TestDatabase.all)
+    func uniqueViolation(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrator().migrate(client)
+            try await client.withConnection { db in try await db.raw("INSERT INTO notes (id, body) VALUES ('1', 'same')").run() }
+            do {
+                try await client.withConnection { db in try await db.raw("INSERT INTO notes (id, body) VALUES ('2', 'same')").run() }
+                Issue.record("the duplicate insert should have failed")
+            } catch {
+                #expect(DatabaseErrors.isUniqueViolation(error))
+            }
+        }
+    }
+
+    @Test("a ping answers on a live database", arguments: TestDatabase.all)
+    func ping(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await client.ping()
+        }
+    }
+}
+
+@Suite("DATABASE_URL parsing")
+struct DatabaseURLTests {
+    @Test("postgres and sqlite URLs parse; the password never shows in the description")
+    func parse() throws {
+        let postgres = try DatabaseURL("postgres://care:s3cret@db.internal:6543/pledges")
+        #expect(postgres == .postgres(host: "db.internal", port: 6543, username: "care", password: "s3cret", database: "pledges"))
+        #expect(!postgres.description.contains("s3cret"))
+        #expect(try DatabaseURL("postgresql://u@h/d") == .postgres(host: "h", port: 5432, username: "u", password: nil, database: "d"))
+        #expect(try DatabaseURL("sqlite:///var/lib/careforall/user.sqlite") == .sqlite(path: "/var/lib/careforall/user.sqlite"))
+    }
+
+    @Test("anything else is refused", arguments: ["mysql://u@h/d", "postgres://h", "postgres:///d", "sqlite://", "nonsense"])
+    func invalid(url: String) {
+        #expect(throws: DatabaseURLError.self) { try DatabaseURL(url) }
+    }
+}
+
+@Suite("The async lock")
+struct AsyncLockTests {
+    @Test("holders never overlap and every waiter gets its turn")
+    func exclusive() async throws {
+        let lock = AsyncLock()
+        let counter = Counter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<100 {
+                group.addTask {
+                    try await lock.withLock {
+                        let inside = await counter.enter()
+                        #expect(inside == 1)
+                        await Task.yield()
+                        await counter.leave()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await counter.total == 100)
+    }
+
+    actor Counter {
+        var current = 0
+        var total = 0
+        func enter() -> Int { current += 1; total += 1; return current }
+        func leave() { current -= 1 }
+    }
+}
