@@ -163,13 +163,13 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "UserServiceTests",
-            dependencies: ["UserService", "TestSupport", "Auth",
+            dependencies: ["UserService", "TestSupport", "Auth", "Persistence", "HTTPSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "TestSupport",
+            dependencies: ["Gateway", "TestSupport", "HTTPSupport", "Observability",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
@@ -206,8 +206,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Platform", "TestSupport",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["Platform", "PlatformConfig", "TestSupport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

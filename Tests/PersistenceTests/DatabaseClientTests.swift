@@ -185,3 +185,14 @@ struct AsyncLockTests {
         func leave() { current -= 1 }
     }
 }
+
+@Suite("The test setup itself")
+struct TestSetupTests {
+    @Test("PostgreSQL is configured whenever the test script requires it")
+    func postgresRequired() {
+        if ProcessInfo.processInfo.environment["CAREFORALL_REQUIRE_POSTGRES"] == "1" {
+            #expect(TestDatabase.postgresAdminURL != nil, "scripts/test must set CAREFORALL_TEST_POSTGRES_URL")
+            #expect(TestDatabase.all.contains(.postgres))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationEssentialsCompat
+import Platform
+import PlatformConfig
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TestSupport
+import NIOHTTP1
+
+/// The dev platform on free loopback ports, in a temp data folder, driven over real HTTP.
+struct RunningPlatform: Sendable {
+    let gateway: String
+    let userService: String
+    let announcements: Announcements
+}
+
+final class Announcements: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+func withDevPlatform<Value: Sendable>(
+    dataDirectory: String,
+    _ body: @escaping @Sendable (RunningPlatform) async throws -> Value
+) async throws -> Value {
+    let gatewayPort = try FreePort.next()
+    let userPort = try FreePort.next()
+    let platform = try PlatformConfig.load(
+        arguments: ["--gateway-port", "\(gatewayPort)", "--user-service-port", "\(userPort)", "--log-level", TestLogging.level],
+        environment: ["CAREFORALL_DATA_DIR": dataDirectory]
+    )
+    let announcements = Announcements()
+    let services = try await DevPlatform.makeServices(platform: platform, bcryptCost: 4) { announcements.append($0) }
+    let group = ServiceGroup(configuration: .init(services: services, logger: TestLogging.logger))
+    let running = RunningPlatform(
+        gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)", announcements: announcements
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        defer { tasks.cancelAll() }
+        let ready = try await eventually(timeout: .seconds(30)) {
+            let gateway = try await HTTPClient.shared.get(running.gateway + "/health/ready")
+            let user = try await HTTPClient.shared.get(running.userService + "/health/ready")
+            return gateway.status == 200 && user.status == 200
+        }
+        #expect(ready, "the platform did not become ready")
+        let value = try await body(running)
+        await group.triggerGracefulShutdown()
+        try await tasks.next()
+        return value
+    }
+}
+
+struct HTTPAnswer: Sendable {
+    let status: Int
+    let body: Data
+    let headers: [String: String]
+
+    func json() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: body) as? [String: Any] ?? [:]
+    }
+}
+
+extension HTTPClient {
+    func get(_ url: String, bearer: String? = nil) async throws -> HTTPAnswer {
+        try await send("GET", url, bearer: bearer)
+    }
+
+    func send(_ method: String, _ url: String, json: [String: any Sendable]? = nil, bearer: String? = nil) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        }
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        let response = try await execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        var headers: [String: String] = [:]
+        for (name, value) in response.headers { headers[name.lowercased()] = value }
+        return HTTPAnswer(status: Int(response.status.code), body: Data(buffer: body), headers: headers)
+    }
+}
+
+@Suite("End to end: the one-command dev platform", .serialized)
+struct DevPlatformTests {
+    @Test("register, log in and read the profile through the gateway; the admin credentials are announced")
+    func registerAndLogin() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+
+        let token = try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let registered = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/users/register",
+                json: ["email": "e2e@example.org", "password": "end-to-end", "name": "E2E Donor"]
+            )
+            #expect(registered.status == 201)
+            #expect(registered.headers["x-request-id"] != nil)
+            #expect(try registered.json()["access_token"] is String)
+
+            let login = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/users/login", json: ["email": "E2E@example.org", "password": "end-to-end"]
+            )
+            #expect(login.status == 200)
+            let token = try #require(try login.json()["access_token"] as? String)
+
+            let me = try await HTTPClient.shared.get(platform.gateway + "/api/users/me", bearer: token)
+            #expect(me.status == 200)
+            #expect(try me.json()["email"] as? String == "e2e@example.org")
+
+            // The generated admin password printed at start works.
+            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
+            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
+            #expect(credentials[0] == "admin@careforall.local")
+            let adminLogin = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
+            )
+            #expect(adminLogin.status == 200)
+            #expect((try adminLogin.json()["user"] as? [String: Any])?["role"] as? String == "admin")
+            #expect(platform.announcements.all.contains { $0.contains("running at http://localhost:") })
+
+            // Internal and unknown routes are not reachable through the gateway.
+            #expect(try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/events", json: [:]).status == 404)
+            return token
+        }
+
+        // A restart keeps the data and the signing key: the old token still works, the admin is not re-created.
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let me = try await HTTPClient.shared.get(platform.gateway + "/api/users/me", bearer: token)
+            #expect(me.status == 200)
+            #expect(platform.announcements.all.contains { $0.hasPrefix("Admin account: admin@careforall.local") })
+            #expect(!platform.announcements.all.contains { $0.hasPrefix("Admin account created") })
+        }
+        let keyFile = (dataDirectory as NSString).appendingPathComponent("jwt-private-key.pem")
+        let permissions = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Observability
+import Testing
+import TestSupport
+@testable import Gateway
+import NIOFoundationEssentialsCompat
+
+/// What the stand-in upstream saw of a forwarded request.
+private struct Seen: ResponseEncodable, Decodable {
+    let method: String
+    let path: String
+    let query: String?
+    let requestID: String?
+    let traceparent: String?
+    let authorization: String?
+    let body: String
+}
+
+/// A live stand-in for a service: echoes what it received, or fails on `/users/conflict`.
+private func withUpstream<Value: Sendable>(_ test: @escaping @Sendable (Int) async throws -> Value) async throws -> Value {
+    let router = Router()
+    for method: HTTPRequest.Method in [.get, .post, .patch] {
+        router.on("/**", method: method) { request, context -> Response in
+            if request.uri.path == "/users/conflict" {
+                return Response(
+                    status: .conflict, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"code":"email_taken","message":"taken"}}"#))
+                )
+            }
+            return try await echo(request, context).response(from: request, context: context)
+        }
+    }
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestLogging.logger)
+    return try await app.test(.live) { client in try await test(client.port!) }
+}
+
+@Sendable private func echo(_ request: Request, _ context: BasicRequestContext) async throws -> Seen {
+    let body = try await request.body.collect(upTo: 1 << 20)
+    return Seen(
+        method: request.method.rawValue, path: request.uri.path, query: request.uri.query,
+        requestID: request.headers[.requestID], traceparent: request.headers[.traceparent],
+        authorization: request.headers[.authorization], body: String(buffer: body)
+    )
+}
+
+private func makeGateway(routes: [String: String]) -> some ApplicationProtocol {
+    Application(
+        router: GatewayApp.buildRouter(proxy: ReverseProxy(routes: routes, timeout: .seconds(5)), metrics: ServiceMetrics()),
+        logger: TestLogging.logger
+    )
+}
+
+@Suite("The built-in gateway")
+struct GatewayRoutingTests {
+    @Test("/api/<segment>/<rest> reaches <service>/<segment>/<rest> with method, query, body and headers")
+    func forwards() async throws {
+        try await withUpstream { port in
+            try await makeGateway(routes: ["users": "http://127.0.0.1:\(port)"]).test(.router) { client in
+                let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                let response = try await client.execute(
+                    uri: "/api/users/register?source=web", method: .post,
+                    headers: [.contentType: "application/json", .authorization: "Bearer abc", .traceparent: traceparent, .requestID: "gw-test-1"],
+                    body: ByteBuffer(string: #"{"email":"a@b.c"}"#)
+                )
+                #expect(response.status == .ok)
+                let seen = try JSONDecoder().decode(Seen.self, from: Data(buffer: response.body))
+                #expect(seen.method == "POST")
+                #expect(seen.path == "/users/register")
+                #expect(seen.query == "source=web")
+                #expect(seen.body == #"{"email":"a@b.c"}"#)
+                #expect(seen.authorization == "Bearer abc")
+                #expect(seen.traceparent == traceparent)
+                #expect(seen.requestID == "gw-test-1")
+                #expect(response.headers[.requestID] == "gw-test-1")
+            }
+        }
+    }
+
+    @Test("the gateway makes a request id when the client sends none, and the service sees the same one")
+    func generatedRequestID() async throws {
+        try await withUpstream { port in
+            try await makeGateway(routes: ["users": "http://127.0.0.1:\(port)"]).test(.router) { client in
+                let response = try await client.execute(uri: "/api/users/me", method: .get)
+                let seen = try JSONDecoder().decode(Seen.self, from: Data(buffer: response.body))
+                #expect(seen.requestID != nil)
+                #expect(seen.requestID == response.headers[.requestID])
+            }
+        }
+    }
+
+    @Test("a service's error answer passes through unchanged")
+    func passesErrors() async throws {
+        try await withUpstream { port in
+            try await makeGateway(routes: ["users": "http://127.0.0.1:\(port)"]).test(.router) { client in
+                let response = try await client.execute(uri: "/api/users/conflict", method: .get)
+                #expect(response.status == .conflict)
+                #expect(response.errorCode == "email_taken")
+            }
+        }
+    }
+
+    @Test("internal routes, unknown services and bare /api are 404 not_found")
+    func refuses() async throws {
+        try await withUpstream { port in
+            let upstream = "http://127.0.0.1:\(port)"
+            try await makeGateway(routes: ["users": upstream, "campaigns": upstream, "pledges": upstream]).test(.router) { client in
+                for (method, uri) in [
+                    (HTTPRequest.Method.post, "/api/campaigns/events"), (.post, "/api/campaigns//events/"),
+                    (.post, "/api/pledges/webhooks/payment"), (.get, "/api/unknown/thing"), (.get, "/api"), (.get, "/api/"),
+                ] {
+                    let response = try await client.execute(uri: uri, method: method, body: ByteBuffer(string: "{}"))
+                    #expect(response.status == .notFound, "\(method) \(uri)")
+                    #expect(response.errorCode == "not_found", "\(method) \(uri)")
+                }
+                // The public campaign routes themselves still pass.
+                #expect(try await client.execute(uri: "/api/campaigns/7/donations", method: .get).status == .ok)
+            }
+        }
+    }
+
+    @Test("a service that is down is 502 upstream_unavailable")
+    func upstreamDown() async throws {
+        let closedPort = try FreePort.next()
+        try await makeGateway(routes: ["users": "http://127.0.0.1:\(closedPort)"]).test(.router) { client in
+            let response = try await client.execute(uri: "/api/users/me", method: .get)
+            #expect(response.status == .badGateway)
+            #expect(response.errorCode == "upstream_unavailable")
+        }
+    }
+
+    @Test("a body over the limit is 413 before anything is forwarded")
+    func bodyLimit() async throws {
+        try await makeGateway(routes: ["users": "http://127.0.0.1:9"]).test(.router) { client in
+            let response = try await client.execute(
+                uri: "/api/users/register", method: .post, headers: .json,
+                body: ByteBuffer(string: String(repeating: "x", count: HTTPLimits.maxBodySize + 1))
+            )
+            #expect(response.status == .contentTooLarge)
+            #expect(response.errorCode == "payload_too_large")
+        }
+    }
+
+    @Test("the web UI is served at /, and the gateway has health and metrics of its own")
+    func webUIAndHealth() async throws {
+        try await makeGateway(routes: [:]).test(.router) { client in
+            let page = try await client.execute(uri: "/", method: .get)
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(page.text.contains("CareForAll"))
+            #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/metrics", method: .get).text.contains("http_requests_total"))
+        }
+    }
+}
