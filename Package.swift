@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // MARK: Executable (thin: parse arguments, build, run)
@@ -50,7 +51,7 @@ let package = Package(
             name: "Platform",
             dependencies: [
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth",
-                "UserService", "Gateway",
+                "UserService", "CampaignService", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -65,6 +66,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CampaignService",
+            dependencies: [
+                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -114,11 +125,15 @@ let package = Package(
         .target(
             name: "HTTPSupport",
             dependencies: [
-                "Observability", "Persistence",
+                "Observability", "Persistence", "Signatures",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Events",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -168,6 +183,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CampaignServiceTests",
+            dependencies: ["CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Events", "Signatures",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "TestSupport", "HTTPSupport", "Observability",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
@@ -206,7 +228,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Platform", "PlatformConfig", "TestSupport",
+            dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],

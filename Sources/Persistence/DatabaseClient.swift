@@ -73,3 +73,22 @@ extension Databases {
         }
     }
 }
+
+extension SQLDatabase {
+    /// Runs `body` between `begin` and COMMIT on this one session; ROLLBACK when it throws.
+    func inTransaction<Result: Sendable>(
+        begin: SQLQueryString, _ body: @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await raw(begin).run()
+        let result: Result
+        do {
+            result = try await body(self)
+        } catch {
+            // A failed rollback leaves the connection unusable; the pool or the next BEGIN finds out.
+            try? await raw("ROLLBACK").run()
+            throw error
+        }
+        try await raw("COMMIT").run()
+        return result
+    }
+}

@@ -34,18 +34,7 @@ public struct PostgresDatabaseClient: DatabaseClient {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            let db = connection.sql(queryLogLevel: .trace, logger: logger)
-            try await db.raw("BEGIN").run()
-            let result: Result
-            do {
-                result = try await body(db)
-            } catch {
-                // The connection goes back to the pool either way; a failed rollback closes it.
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
-            try await db.raw("COMMIT").run()
-            return result
+            try await connection.sql(queryLogLevel: .trace, logger: logger).inTransaction(begin: "BEGIN", body)
         }
     }
 

@@ -46,17 +46,8 @@ public final class SQLiteDatabaseClient: DatabaseClient {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await lock.withLock {
-            let db = self.sql()
-            try await db.raw("BEGIN IMMEDIATE").run()
-            let result: Result
-            do {
-                result = try await body(db)
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
-            try await db.raw("COMMIT").run()
-            return result
+            // IMMEDIATE takes the write lock up front, so a transaction never fails half way to upgrade.
+            try await self.sql().inTransaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 

@@ -6,6 +6,7 @@ import Persistence
 import PlatformConfig
 import ServiceLifecycle
 import UserService
+import CampaignService
 
 /// `careforall dev`: every service built so far and the gateway in one process, on SQLite files
 /// in the data folder, with secrets generated on first start and kept there.
@@ -20,8 +21,8 @@ public enum DevPlatform {
         let dataDirectory = try DataDirectory(path: platform.dataDirectory)
         let signingKey = try platform.jwtPrivateKeyPEM
             ?? dataDirectory.secret(named: "jwt-private-key.pem") { TokenKeys.generatePrivateKeyPEM() }
-        // Kept for the services that sign internal calls and events.
-        _ = try platform.internalSigningSecret ?? dataDirectory.secret(named: "internal-signing-secret") { DataDirectory.randomSecret() }
+        let internalSecret = try platform.internalSigningSecret
+            ?? dataDirectory.secret(named: "internal-signing-secret") { DataDirectory.randomSecret() }
 
         let adminEmail = platform.adminEmail ?? PlatformConfig.defaultAdminEmail
         let generatedPassword = platform.adminPassword == nil ? DataDirectory.randomPassword() : nil
@@ -47,9 +48,14 @@ public enum DevPlatform {
             }
             announce("CareForAll is running at \(gatewayURL)  (API under \(gatewayURL)/api, Ctrl-C to stop)")
         }
+        let campaignService = try await CampaignServiceApp.buildApplication(config: CampaignServiceConfig(
+            host: platform.host, port: platform.port(for: .campaign),
+            database: try DatabaseURL(dataDirectory.sqliteURL(for: .campaign)),
+            internalSigningSecret: internalSecret, jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
+        ))
         let gateway = try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         announce("Data folder: \(dataDirectory.path)")
-        return [userService, gateway]
+        return [userService, campaignService, gateway]
     }
 }
 

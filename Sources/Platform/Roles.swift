@@ -6,6 +6,7 @@ import Persistence
 import PlatformConfig
 import ServiceLifecycle
 import UserService
+import CampaignService
 
 /// `careforall serve <role>` and `careforall migrate <service>`.
 public enum Roles {
@@ -14,9 +15,11 @@ public enum Roles {
         switch role {
         case .user:
             return try await UserServiceApp.buildApplication(config: UserServiceConfig(serving: platform))
+        case .campaign:
+            return try await CampaignServiceApp.buildApplication(config: CampaignServiceConfig(serving: platform))
         case .gateway:
             return try await GatewayApp.buildApplication(config: GatewayConfig(platform))
-        case .campaign, .pledge, .payment:
+        case .pledge, .payment:
             throw RoleError.notBuiltYet(role)
         }
     }
@@ -26,8 +29,9 @@ public enum Roles {
         let migrations: [any Migration]
         switch role {
         case .user: migrations = UserServiceApp.migrations
+        case .campaign: migrations = CampaignServiceApp.migrations
         case .gateway: throw RoleError.noDatabase(role)
-        case .campaign, .pledge, .payment: throw RoleError.notBuiltYet(role)
+        case .pledge, .payment: throw RoleError.notBuiltYet(role)
         }
         let url: DatabaseURL
         if let configured = platform.databaseURL {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Auth
 import Foundation
 import Logging
 import NIOCore
@@ -10,6 +11,7 @@ import Synchronization
 import Testing
 import TestSupport
 import NIOHTTP1
+import HTTPSupport
 
 /// The dev platform on free loopback ports, in a temp data folder, driven over real HTTP.
 struct RunningPlatform: Sendable {
@@ -112,6 +114,12 @@ struct DevPlatformTests {
             let me = try await HTTPClient.shared.get(platform.gateway + "/api/users/me", bearer: token)
             #expect(me.status == 200)
             #expect(try me.json()["email"] as? String == "e2e@example.org")
+
+            // Another service verifies the token from user-service's published JWKS, over HTTP.
+            let verifier = TokenVerifier(
+                source: HTTPJWKSSource(url: platform.userService + "/users/.well-known/jwks.json"), logger: TestLogging.logger
+            )
+            #expect(try await verifier.verify(token).email == "e2e@example.org")
 
             // The generated admin password printed at start works.
             let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })

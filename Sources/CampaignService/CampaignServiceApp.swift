@@ -1,0 +1,91 @@
+import Auth
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Logging
+import Observability
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+import Signatures
+
+/// Everything campaign-service needs, typed.
+public struct CampaignServiceConfig: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    /// Verifies `X-CareForAll-Signature` on ingested events.
+    public var internalSigningSecret: String
+    /// user-service's public keys.
+    public var jwksURL: String
+    public var logLevel: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = ServiceRole.campaign.defaultPort, database: DatabaseURL,
+        internalSigningSecret: String, jwksURL: String, logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.internalSigningSecret = internalSigningSecret
+        self.jwksURL = jwksURL
+        self.logLevel = logLevel
+    }
+
+    /// `serve campaign`: `DATABASE_URL` and `INTERNAL_SIGNING_SECRET` are required.
+    public init(serving platform: PlatformConfig) throws {
+        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        guard let secret = platform.internalSigningSecret else { throw ConfigError.missing(key: "internal.signing.secret") }
+        self.init(
+            host: platform.host, port: platform.port(for: .campaign), database: try DatabaseURL(databaseURL),
+            internalSigningSecret: secret, jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
+        )
+    }
+}
+
+public enum CampaignServiceApp {
+    public static let migrations = CampaignMigrations.all
+
+    /// Builds campaign-service; migrations run before the server starts. Tokens are verified
+    /// against `jwks` (user-service's JWKS over HTTP unless a test passes its own).
+    public static func buildApplication(
+        config: CampaignServiceConfig,
+        jwks: (any JWKSSource)? = nil,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) async throws -> some ApplicationProtocol {
+        let logger = LoggingSetup.logger(service: "campaign", level: config.logLevel)
+        let database = try await Databases.open(config.database, logger: logger)
+        let migrator = Migrator(service: "campaign", migrations: migrations, logger: logger)
+        let verifier = TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger)
+        let router = buildRouter(
+            store: SQLCampaignStore(database: database),
+            ingestor: EventIngestor(database: database, metrics: metrics),
+            signatures: SignatureScheme(secret: config.internalSigningSecret),
+            verifier: verifier, metrics: metrics,
+            ready: { try await migrator.isUpToDate(database) }
+        )
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-campaign"),
+            services: [DatabaseService(client: database)],
+            logger: logger
+        )
+        app.beforeServerStarts {
+            try await migrator.migrate(database)
+        }
+        return app
+    }
+
+    public static func buildRouter(
+        store: any CampaignStore, ingestor: EventIngestor, signatures: SignatureScheme, verifier: TokenVerifier,
+        metrics: ServiceMetrics, ready: @escaping ReadinessCheck
+    ) -> Router<AppRequestContext> {
+        let router = ServiceRouter.make(metrics: metrics, ready: ready)
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        let campaigns = router.group("campaigns")
+        EventIngestionController(ingestor: ingestor, signatures: signatures).addRoutes(to: campaigns)
+        CampaignController(store: store).addRoutes(to: campaigns)
+        CampaignAdminController(store: store).addRoutes(to: campaigns)
+        return router
+    }
+}

@@ -1,0 +1,100 @@
+import Auth
+import Foundation
+import HTTPSupport
+import Hummingbird
+import NIOCore
+import Persistence
+import Logging
+
+/// `/campaigns`: the public list, one campaign, its donation history; admins create, edit and close.
+public struct CampaignController: Sendable {
+    let store: any CampaignStore
+
+    public init(store: any CampaignStore) {
+        self.store = store
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.get(":id", use: show)
+        group.get(":id/donations", use: donations)
+        let admin = group.group().add(middleware: RequireRoleMiddleware(.admin))
+        admin.post(use: create)
+        admin.patch(":id", use: update)
+        admin.delete(":id", use: close)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<CampaignResponse> {
+        let page = try PageRequest(request: request)
+        var status: CampaignStatus?
+        if let raw = request.uri.queryParameters["status"].map(String.init), !raw.isEmpty {
+            guard let parsed = CampaignStatus(rawValue: raw) else { throw CampaignServiceError.invalidStatus }
+            status = parsed
+        }
+        let isAdmin = context.principal?.isAdmin == true
+        // Drafts are work in progress: only admins see them, even when asked for by status.
+        if status == .draft && !isAdmin {
+            return Page(items: [], nextCursor: nil)
+        }
+        let rows = try await store.list(status: status, includeDrafts: isAdmin, limit: page.limit, after: page.cursor)
+        return Page(rows: rows, limit: page.limit, item: CampaignResponse.init) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
+        CampaignResponse(try await visibleCampaign(request, context))
+    }
+
+    @Sendable func donations(_ request: Request, context: AppRequestContext) async throws -> Page<DonationResponse> {
+        let campaign = try await visibleCampaign(request, context)
+        let page = try PageRequest(request: request)
+        let rows = try await store.donations(campaignId: campaign.id, limit: page.limit, after: page.cursor)
+        return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.occurredAt, id: $0.id) }
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CampaignResponse> {
+        let input = try CampaignInput(try await Self.object(request, context))
+        let campaign = try input.newCampaign(id: UUID().uuidString.lowercased(), at: Timestamp.now())
+        try await store.create(campaign)
+        context.logger.info("campaign created", metadata: ["campaign_id": .string(campaign.id)])
+        return CampaignResponse(campaign).with(status: .created)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
+        let id = try context.parameters.require("id")
+        let input = try CampaignInput(try await Self.object(request, context))
+        guard let campaign = try await store.update(id: id, at: Timestamp.now(), { try input.apply(to: &$0) }) else {
+            throw CampaignServiceError.campaignNotFound
+        }
+        context.logger.info("campaign updated", metadata: ["campaign_id": .string(id)])
+        return CampaignResponse(campaign)
+    }
+
+    /// Closing is the only delete: the campaign stops taking pledges and its history stays.
+    @Sendable func close(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
+        let id = try context.parameters.require("id")
+        guard let campaign = try await store.update(id: id, at: Timestamp.now(), { $0.status = .closed }) else {
+            throw CampaignServiceError.campaignNotFound
+        }
+        context.logger.info("campaign closed", metadata: ["campaign_id": .string(id)])
+        return CampaignResponse(campaign)
+    }
+
+    /// The campaign named in the path, if this caller may see it (drafts: admins only; others 404).
+    func visibleCampaign(_ request: Request, _ context: AppRequestContext) async throws -> Campaign {
+        let id = try context.parameters.require("id")
+        guard let campaign = try await store.find(id: id), campaign.status != .draft || context.principal?.isAdmin == true else {
+            throw CampaignServiceError.campaignNotFound
+        }
+        return campaign
+    }
+
+    static func object(_ request: Request, _ context: AppRequestContext) async throws -> [String: JSONValue] {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge
+        }
+        return try JSONRequestDecoder.object(from: body.readableBytesView)
+    }
+}

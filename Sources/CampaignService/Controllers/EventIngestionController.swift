@@ -1,0 +1,32 @@
+import Events
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Signatures
+import NIOFoundationEssentialsCompat
+
+/// Internal `POST /campaigns/events`: signed envelopes from the pledge and payment outboxes.
+/// The gateway refuses this route; only services holding the internal secret can call it.
+public struct EventIngestionController: Sendable {
+    let ingestor: EventIngestor
+    let signatures: SignatureScheme
+
+    public init(ingestor: EventIngestor, signatures: SignatureScheme) {
+        self.ingestor = ingestor
+        self.signatures = signatures
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("events", use: ingest)
+    }
+
+    struct IngestResponse: ResponseEncodable {
+        let results: [EventIngestor.Outcome]
+    }
+
+    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
+        let body = try await request.verifiedBody(scheme: signatures, context: context)
+        let events = try EventBatch.parse(Data(buffer: body))
+        return IngestResponse(results: try await ingestor.ingest(events, logger: context.logger))
+    }
+}

@@ -1,0 +1,84 @@
+import Persistence
+
+/// campaign-service's schema, in order. Released migrations never change; add new ones at the end.
+public enum CampaignMigrations {
+    public static let all: [any Migration] = [
+        SQLMigration(name: "001_create_campaigns", [
+            """
+            CREATE TABLE campaigns (
+                id TEXT PRIMARY KEY,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                goal_amount BIGINT NOT NULL CHECK (goal_amount > 0),
+                currency TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('draft', 'active', 'paused', 'closed')),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX campaigns_created ON campaigns (created_at, id)",
+            "CREATE INDEX campaigns_status_created ON campaigns (status, created_at, id)",
+        ]),
+        SQLMigration(name: "002_create_read_model", [
+            // One row per campaign, kept by the projector; no bucket can go negative.
+            """
+            CREATE TABLE campaign_rollups (
+                campaign_id TEXT PRIMARY KEY,
+                pending_amount BIGINT NOT NULL DEFAULT 0 CHECK (pending_amount >= 0),
+                authorized_amount BIGINT NOT NULL DEFAULT 0 CHECK (authorized_amount >= 0),
+                captured_amount BIGINT NOT NULL DEFAULT 0 CHECK (captured_amount >= 0),
+                failed_amount BIGINT NOT NULL DEFAULT 0 CHECK (failed_amount >= 0),
+                total_pledges BIGINT NOT NULL DEFAULT 0 CHECK (total_pledges >= 0),
+                total_payments BIGINT NOT NULL DEFAULT 0 CHECK (total_payments >= 0),
+                updated_at TEXT NOT NULL
+            )
+            """,
+            // One row per pledge with the highest-ranked status seen.
+            """
+            CREATE TABLE campaign_pledges (
+                pledge_id TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                amount BIGINT NOT NULL CHECK (amount > 0),
+                currency TEXT NOT NULL,
+                status TEXT NOT NULL,
+                payment_id TEXT,
+                details_known INTEGER NOT NULL DEFAULT 0,
+                anonymous INTEGER NOT NULL DEFAULT 0,
+                donor_name TEXT,
+                message TEXT,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX campaign_pledges_campaign ON campaign_pledges (campaign_id, status)",
+            """
+            CREATE TABLE campaign_event_log (
+                event_id TEXT PRIMARY KEY,
+                type TEXT NOT NULL,
+                source TEXT NOT NULL,
+                campaign_id TEXT NOT NULL,
+                pledge_id TEXT NOT NULL,
+                occurred_at TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                effect TEXT NOT NULL,
+                payload TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX campaign_event_log_campaign ON campaign_event_log (campaign_id, received_at, event_id)",
+            // One row per ingested event, keyed by the event id; names come from the projection at read time.
+            """
+            CREATE TABLE donation_history (
+                id TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                pledge_id TEXT NOT NULL,
+                payment_id TEXT,
+                type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                currency TEXT NOT NULL,
+                occurred_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX donation_history_campaign ON donation_history (campaign_id, occurred_at, id)",
+        ]),
+    ]
+}

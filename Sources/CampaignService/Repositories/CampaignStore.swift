@@ -1,0 +1,29 @@
+import Events
+import HTTPSupport
+
+/// Persistence of campaigns and reads of their read model.
+public protocol CampaignStore: Sendable {
+    /// Inserts a campaign and its zeroed rollup together.
+    func create(_ campaign: Campaign) async throws
+    /// The campaign with its totals, read from the rollup.
+    func find(id: String) async throws -> Campaign?
+    /// Campaigns newest first, `limit + 1` rows after `cursor`; drafts only when `includeDrafts`.
+    func list(status: CampaignStatus?, includeDrafts: Bool, limit: Int, after cursor: PageCursor?) async throws -> [Campaign]
+    /// Changes a campaign under a row lock: `change` sees the current state and may throw to refuse.
+    /// Returns nil when there is no such campaign.
+    func update(id: String, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign?
+    /// The public history, newest first, `limit + 1` rows after `cursor`.
+    func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse]
+    /// Ingested events for the campaign, newest first, `limit + 1` rows after `cursor`.
+    func events(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse]
+    /// Recomputes the rollup from the per-pledge projection and returns what it had to correct.
+    func rebuildRollup(campaignId: String, at time: String) async throws -> RollupRebuild
+}
+
+/// What a rebuild found: the totals before, the totals recomputed, and whether they differed.
+public struct RollupRebuild: Sendable, Equatable, Codable {
+    public let campaignId: String
+    public let before: CampaignTotals
+    public let after: CampaignTotals
+    public var driftCorrected: Bool { before != after }
+}

@@ -1,0 +1,194 @@
+import Events
+import HTTPSupport
+import Persistence
+import SQLKit
+
+/// `CampaignStore` on PostgreSQL or SQLite.
+public struct SQLCampaignStore: CampaignStore {
+    let database: any DatabaseClient
+
+    public init(database: any DatabaseClient) {
+        self.database = database
+    }
+
+    static let campaignColumns: SQLQueryString = """
+        c.id, c.title, c.description, c.goal_amount, c.currency, c.status, c.created_at, c.updated_at,
+        COALESCE(r.pending_amount, 0) AS pending_amount, COALESCE(r.authorized_amount, 0) AS authorized_amount,
+        COALESCE(r.captured_amount, 0) AS captured_amount, COALESCE(r.failed_amount, 0) AS failed_amount,
+        COALESCE(r.total_pledges, 0) AS total_pledges, COALESCE(r.total_payments, 0) AS total_payments
+        FROM campaigns c LEFT JOIN campaign_rollups r ON r.campaign_id = c.id
+        """
+
+    public func create(_ campaign: Campaign) async throws {
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO campaigns (id, title, description, goal_amount, currency, status, created_at, updated_at)
+                VALUES (\(bind: campaign.id), \(bind: campaign.title), \(bind: campaign.description), \(bind: campaign.goalAmount),
+                        \(bind: campaign.currency.rawValue), \(bind: campaign.status.rawValue), \(bind: campaign.createdAt), \(bind: campaign.updatedAt))
+                """).run()
+            // Events may have arrived before the campaign (a replay): their rollup row is kept.
+            try await RollupWriter.ensureRow(campaignId: campaign.id, on: db, now: campaign.createdAt)
+        }
+    }
+
+    public func find(id: String) async throws -> Campaign? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT \(Self.campaignColumns) WHERE c.id = \(bind: id)").first().map(Self.campaign)
+        }
+    }
+
+    public func list(status: CampaignStatus?, includeDrafts: Bool, limit: Int, after cursor: PageCursor?) async throws -> [Campaign] {
+        try await database.withConnection { db in
+            var query: SQLQueryString = "SELECT \(Self.campaignColumns) WHERE 1 = 1"
+            if let status {
+                query += " AND c.status = \(bind: status.rawValue)"
+            } else if !includeDrafts {
+                query += " AND c.status <> 'draft'"
+            }
+            if let cursor {
+                query += " AND (c.created_at < \(bind: cursor.sortKey) OR (c.created_at = \(bind: cursor.sortKey) AND c.id < \(bind: cursor.id)))"
+            }
+            query += " ORDER BY c.created_at DESC, c.id DESC LIMIT \(bind: limit + 1)"
+            return try await db.raw(query).all().map(Self.campaign)
+        }
+    }
+
+    public func update(id: String, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign? {
+        let kind = database.kind
+        return try await database.transaction { db in
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE OF c" : ""
+            guard var campaign = try await db.raw("SELECT \(Self.campaignColumns) WHERE c.id = \(bind: id)\(lock)").first().map(Self.campaign)
+            else { return nil }
+            let original = campaign
+            try change(&campaign)
+            guard campaign != original else { return campaign }
+            campaign.updatedAt = time
+            try await db.raw("""
+                UPDATE campaigns SET title = \(bind: campaign.title), description = \(bind: campaign.description),
+                    goal_amount = \(bind: campaign.goalAmount), currency = \(bind: campaign.currency.rawValue),
+                    status = \(bind: campaign.status.rawValue), updated_at = \(bind: time)
+                WHERE id = \(bind: id)
+                """).run()
+            return campaign
+        }
+    }
+
+    public func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse] {
+        try await database.withConnection { db in
+            var query: SQLQueryString = """
+                SELECT h.id, h.pledge_id, h.payment_id, h.type, h.status, h.amount, h.currency, h.occurred_at,
+                       p.anonymous, p.details_known, p.donor_name, p.message
+                FROM donation_history h LEFT JOIN campaign_pledges p ON p.pledge_id = h.pledge_id
+                WHERE h.campaign_id = \(bind: campaignId)
+                """
+            if let cursor {
+                query += " AND (h.occurred_at < \(bind: cursor.sortKey) OR (h.occurred_at = \(bind: cursor.sortKey) AND h.id < \(bind: cursor.id)))"
+            }
+            query += " ORDER BY h.occurred_at DESC, h.id DESC LIMIT \(bind: limit + 1)"
+            return try await db.raw(query).all().map { row in
+                let anonymous = try row.decodeNil(column: "anonymous") ? true : try row.decode(column: "anonymous", as: Int.self) != 0
+                let known = try row.decodeNil(column: "details_known") ? false : try row.decode(column: "details_known", as: Int.self) != 0
+                let name = try row.decode(column: "donor_name", as: String?.self)
+                return DonationResponse(
+                    id: try row.decode(column: "id", as: String.self),
+                    pledgeId: try row.decode(column: "pledge_id", as: String.self),
+                    paymentId: try row.decode(column: "payment_id", as: String?.self),
+                    type: try row.decode(column: "type", as: String.self),
+                    status: try row.decode(column: "status", as: String.self),
+                    amount: try row.decode(column: "amount", as: Int64.self),
+                    currency: try row.decode(column: "currency", as: String.self),
+                    // Until the pledge's own event arrives the donor is unknown: show nothing personal.
+                    donorName: (known && !anonymous ? name : nil) ?? "Anonymous",
+                    message: known ? try row.decode(column: "message", as: String?.self) : nil,
+                    occurredAt: try row.decode(column: "occurred_at", as: String.self)
+                )
+            }
+        }
+    }
+
+    public func events(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse] {
+        try await database.withConnection { db in
+            var query: SQLQueryString = """
+                SELECT event_id, type, source, pledge_id, occurred_at, received_at, effect
+                FROM campaign_event_log WHERE campaign_id = \(bind: campaignId)
+                """
+            if let cursor {
+                query += " AND (received_at < \(bind: cursor.sortKey) OR (received_at = \(bind: cursor.sortKey) AND event_id < \(bind: cursor.id)))"
+            }
+            query += " ORDER BY received_at DESC, event_id DESC LIMIT \(bind: limit + 1)"
+            return try await db.raw(query).all().map { row in
+                IngestedEventResponse(
+                    eventId: try row.decode(column: "event_id", as: String.self),
+                    type: try row.decode(column: "type", as: String.self),
+                    source: try row.decode(column: "source", as: String.self),
+                    pledgeId: try row.decode(column: "pledge_id", as: String.self),
+                    occurredAt: try row.decode(column: "occurred_at", as: String.self),
+                    receivedAt: try row.decode(column: "received_at", as: String.self),
+                    effect: try row.decode(column: "effect", as: String.self)
+                )
+            }
+        }
+    }
+
+    public func rebuildRollup(campaignId: String, at time: String) async throws -> RollupRebuild {
+        let kind = database.kind
+        return try await database.transaction { db in
+            try await RollupWriter.ensureRow(campaignId: campaignId, on: db, now: time)
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            let row = try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)\(lock)").first()
+            let before = try Self.totals(row!)
+            var after = CampaignTotals()
+            for group in try await db.raw("""
+                SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS pledges FROM campaign_pledges
+                WHERE campaign_id = \(bind: campaignId) GROUP BY status
+                """).all() {
+                let amount = try group.decode(column: "amount", as: Int64.self)
+                let pledges = try group.decode(column: "pledges", as: Int64.self)
+                after.totalPledges += pledges
+                switch PledgeStatus(rawValue: try group.decode(column: "status", as: String.self)) {
+                case .pending: after.pendingAmount = amount
+                case .authorized: after.authorizedAmount = amount
+                case .captured:
+                    after.capturedAmount = amount
+                    after.totalPayments = pledges
+                case .failed: after.failedAmount = amount
+                case nil: continue
+                }
+            }
+            if after != before {
+                try await db.raw("""
+                    UPDATE campaign_rollups SET pending_amount = \(bind: after.pendingAmount), authorized_amount = \(bind: after.authorizedAmount),
+                        captured_amount = \(bind: after.capturedAmount), failed_amount = \(bind: after.failedAmount),
+                        total_pledges = \(bind: after.totalPledges), total_payments = \(bind: after.totalPayments), updated_at = \(bind: time)
+                    WHERE campaign_id = \(bind: campaignId)
+                    """).run()
+            }
+            return RollupRebuild(campaignId: campaignId, before: before, after: after)
+        }
+    }
+
+    static func campaign(_ row: any SQLRow) throws -> Campaign {
+        Campaign(
+            id: try row.decode(column: "id", as: String.self),
+            title: try row.decode(column: "title", as: String.self),
+            description: try row.decode(column: "description", as: String.self),
+            goalAmount: try row.decode(column: "goal_amount", as: Int64.self),
+            currency: Currency(rawValue: try row.decode(column: "currency", as: String.self)) ?? Currency(rawValue: "USD")!,
+            status: CampaignStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .draft,
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            updatedAt: try row.decode(column: "updated_at", as: String.self),
+            totals: try totals(row)
+        )
+    }
+
+    static func totals(_ row: any SQLRow) throws -> CampaignTotals {
+        CampaignTotals(
+            pendingAmount: try row.decode(column: "pending_amount", as: Int64.self),
+            authorizedAmount: try row.decode(column: "authorized_amount", as: Int64.self),
+            capturedAmount: try row.decode(column: "captured_amount", as: Int64.self),
+            failedAmount: try row.decode(column: "failed_amount", as: Int64.self),
+            totalPledges: try row.decode(column: "total_pledges", as: Int64.self),
+            totalPayments: try row.decode(column: "total_payments", as: Int64.self)
+        )
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+
+/// The event types of DESIGN.md's contract table.
+public enum EventType: String, Codable, Sendable, CaseIterable {
+    case pledgeCreated = "PLEDGE_CREATED"
+    case pledgeStatusChanged = "PLEDGE_STATUS_CHANGED"
+    case paymentCaptured = "PAYMENT_CAPTURED"
+    case paymentFailed = "PAYMENT_FAILED"
+}
+
+/// `{event_id, type, source, occurred_at, trace_parent?, data}` as publishers write it to their
+/// outbox and campaign-service ingests it.
+public struct EventEnvelope: Codable, Sendable, Equatable {
+    public var eventId: String
+    public var type: EventType
+    public var source: String
+    public var occurredAt: String
+    public var traceParent: String?
+    public var data: EventData
+
+    public init(eventId: String, type: EventType, source: String, occurredAt: String, traceParent: String? = nil, data: EventData) {
+        self.eventId = eventId
+        self.type = type
+        self.source = source
+        self.occurredAt = occurredAt
+        self.traceParent = traceParent
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventId = "event_id", type, source, occurredAt = "occurred_at", traceParent = "trace_parent", data
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.eventId = try container.decode(String.self, forKey: .eventId)
+        self.type = try container.decode(EventType.self, forKey: .type)
+        self.source = try container.decode(String.self, forKey: .source)
+        self.occurredAt = try container.decode(String.self, forKey: .occurredAt)
+        self.traceParent = try container.decodeIfPresent(String.self, forKey: .traceParent)
+        let nested = try container.superDecoder(forKey: .data)
+        switch type {
+        case .pledgeCreated: self.data = .pledgeCreated(try PledgeCreated(from: nested))
+        case .pledgeStatusChanged: self.data = .pledgeStatusChanged(try PledgeStatusChanged(from: nested))
+        case .paymentCaptured: self.data = .paymentCaptured(try PaymentCaptured(from: nested))
+        case .paymentFailed: self.data = .paymentFailed(try PaymentFailed(from: nested))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(eventId, forKey: .eventId)
+        try container.encode(type, forKey: .type)
+        try container.encode(source, forKey: .source)
+        try container.encode(occurredAt, forKey: .occurredAt)
+        try container.encodeIfPresent(traceParent, forKey: .traceParent)
+        let nested = container.superEncoder(forKey: .data)
+        switch data {
+        case .pledgeCreated(let value): try value.encode(to: nested)
+        case .pledgeStatusChanged(let value): try value.encode(to: nested)
+        case .paymentCaptured(let value): try value.encode(to: nested)
+        case .paymentFailed(let value): try value.encode(to: nested)
+        }
+    }
+}
+
+public enum EventData: Sendable, Equatable {
+    case pledgeCreated(PledgeCreated)
+    case pledgeStatusChanged(PledgeStatusChanged)
+    case paymentCaptured(PaymentCaptured)
+    case paymentFailed(PaymentFailed)
+
+    public var type: EventType {
+        switch self {
+        case .pledgeCreated: .pledgeCreated
+        case .pledgeStatusChanged: .pledgeStatusChanged
+        case .paymentCaptured: .paymentCaptured
+        case .paymentFailed: .paymentFailed
+        }
+    }
+}
+
+public struct PledgeCreated: Codable, Sendable, Equatable {
+    public var pledgeId: String
+    public var campaignId: String
+    public var userId: String?
+    public var amount: Int64
+    public var currency: Currency
+    public var status: PledgeStatus
+    public var anonymous: Bool
+    public var donorName: String?
+    public var message: String?
+
+    public init(
+        pledgeId: String, campaignId: String, userId: String?, amount: Int64, currency: Currency,
+        status: PledgeStatus = .pending, anonymous: Bool, donorName: String?, message: String?
+    ) {
+        self.pledgeId = pledgeId
+        self.campaignId = campaignId
+        self.userId = userId
+        self.amount = amount
+        self.currency = currency
+        self.status = status
+        self.anonymous = anonymous
+        self.donorName = donorName
+        self.message = message
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pledgeId = "pledge_id", campaignId = "campaign_id", userId = "user_id", amount, currency, status, anonymous
+        case donorName = "donor_name", message
+    }
+}
+
+public struct PledgeStatusChanged: Codable, Sendable, Equatable {
+    public var pledgeId: String
+    public var campaignId: String
+    public var previousStatus: PledgeStatus
+    public var newStatus: PledgeStatus
+    public var amount: Int64
+    public var currency: Currency
+
+    public init(pledgeId: String, campaignId: String, previousStatus: PledgeStatus, newStatus: PledgeStatus, amount: Int64, currency: Currency) {
+        self.pledgeId = pledgeId
+        self.campaignId = campaignId
+        self.previousStatus = previousStatus
+        self.newStatus = newStatus
+        self.amount = amount
+        self.currency = currency
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pledgeId = "pledge_id", campaignId = "campaign_id", previousStatus = "previous_status", newStatus = "new_status"
+        case amount, currency
+    }
+}
+
+public struct PaymentCaptured: Codable, Sendable, Equatable {
+    public var paymentId: String
+    public var pledgeId: String
+    public var campaignId: String
+    public var amount: Int64
+    public var currency: Currency
+
+    public init(paymentId: String, pledgeId: String, campaignId: String, amount: Int64, currency: Currency) {
+        self.paymentId = paymentId
+        self.pledgeId = pledgeId
+        self.campaignId = campaignId
+        self.amount = amount
+        self.currency = currency
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case paymentId = "payment_id", pledgeId = "pledge_id", campaignId = "campaign_id", amount, currency
+    }
+}
+
+public struct PaymentFailed: Codable, Sendable, Equatable {
+    public var paymentId: String
+    public var pledgeId: String
+    public var campaignId: String
+    public var amount: Int64
+    public var currency: Currency
+    public var error: String?
+
+    public init(paymentId: String, pledgeId: String, campaignId: String, amount: Int64, currency: Currency, error: String?) {
+        self.paymentId = paymentId
+        self.pledgeId = pledgeId
+        self.campaignId = campaignId
+        self.amount = amount
+        self.currency = currency
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case paymentId = "payment_id", pledgeId = "pledge_id", campaignId = "campaign_id", amount, currency, error
+    }
+}
+
+extension EventData {
+    /// What every event says about one pledge: which, of which campaign, how much, and the
+    /// status it implies (`PAYMENT_CAPTURED` implies CAPTURED, `PAYMENT_FAILED` FAILED).
+    public var pledgeFact: PledgeFact {
+        switch self {
+        case .pledgeCreated(let e):
+            PledgeFact(pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency, status: e.status, paymentId: nil)
+        case .pledgeStatusChanged(let e):
+            PledgeFact(pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency, status: e.newStatus, paymentId: nil)
+        case .paymentCaptured(let e):
+            PledgeFact(pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency, status: .captured, paymentId: e.paymentId)
+        case .paymentFailed(let e):
+            PledgeFact(pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency, status: .failed, paymentId: e.paymentId)
+        }
+    }
+}
+
+public struct PledgeFact: Sendable, Equatable {
+    public let pledgeId: String
+    public let campaignId: String
+    public let amount: Int64
+    public let currency: Currency
+    public let status: PledgeStatus
+    public let paymentId: String?
+}

@@ -1,0 +1,47 @@
+/// An ISO-4217 currency the platform accepts, with its number of minor-unit digits.
+public struct Currency: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init?(rawValue: String) {
+        guard Self.minorUnitDigits[rawValue] != nil else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public var description: String { rawValue }
+
+    /// 2 for USD (cents), 0 for JPY, 3 for KWD.
+    public var minorUnitDigits: Int { Self.minorUnitDigits[rawValue] ?? 2 }
+
+    /// The currencies we accept: widely used ones whose minor units are well known.
+    static let minorUnitDigits: [String: Int] = [
+        "AED": 2, "AUD": 2, "BDT": 2, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2,
+        "EGP": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "JPY": 0,
+        "KES": 2, "KRW": 0, "KWD": 3, "MXN": 2, "MYR": 2, "NGN": 2, "NOK": 2, "NZD": 2, "PHP": 2,
+        "PKR": 2, "PLN": 2, "SAR": 2, "SEK": 2, "SGD": 2, "THB": 2, "TRY": 2, "TWD": 2, "UAH": 2,
+        "USD": 2, "VND": 0, "ZAR": 2,
+    ]
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        guard let currency = Currency(rawValue: raw) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unsupported currency \(raw)"))
+        }
+        self = currency
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// An amount of money: integer minor units (`2500` is 25.00) and a currency. Never floating point.
+public struct Money: Hashable, Sendable {
+    public let minorUnits: Int64
+    public let currency: Currency
+
+    public init(minorUnits: Int64, currency: Currency) {
+        self.minorUnits = minorUnits
+        self.currency = currency
+    }
+}

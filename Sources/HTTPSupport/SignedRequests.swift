@@ -1,0 +1,30 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Signatures
+import Logging
+
+extension HTTPField.Name {
+    /// `t=<unix>,v1=<hex>` on service-to-service calls and events.
+    public static let careForAllSignature = HTTPField.Name("X-CareForAll-Signature")!
+}
+
+extension Request {
+    /// The raw body, after checking its `X-CareForAll-Signature` against `scheme`: 401
+    /// `invalid_signature` when it is missing, wrong or stale.
+    public func verifiedBody(scheme: SignatureScheme, context: some RequestContext) async throws -> ByteBuffer {
+        let body: ByteBuffer
+        do {
+            body = try await self.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge
+        }
+        do {
+            try scheme.verify(header: headers[.careForAllSignature], body: body.readableBytesView)
+        } catch {
+            context.logger.warning("signature refused", metadata: ["reason": "\(error)"])
+            throw APIError(.unauthorized, code: "invalid_signature", message: "The request signature is missing, wrong or stale.")
+        }
+        return body
+    }
+}
