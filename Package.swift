@@ -185,6 +185,7 @@ let package = Package(
         .testTarget(
             name: "CampaignServiceTests",
             dependencies: ["CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Events", "Signatures",
+                           .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings

@@ -1,0 +1,236 @@
+import Events
+import HTTPSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Persistence
+import Testing
+import TestSupport
+@testable import CampaignService
+import SQLKit
+
+private struct DonationPage: Decodable {
+    let items: [DonationResponse]
+    let nextCursor: String?
+}
+
+private struct EventPage: Decodable {
+    let items: [IngestedEventResponse]
+    let nextCursor: String?
+}
+
+@Suite("campaign-service: signed event ingestion")
+struct EventIngestionTests {
+    @Test("a signed event is applied once; the same event again is a duplicate", arguments: TestDatabase.all)
+    func appliedThenDuplicate(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let created = PledgeEvents(campaignId: campaign.id, amount: 2500).created()
+            let first = try await harness.send([created])
+            #expect(first.status == .ok)
+            #expect(try first.json(IngestResults.self).results.map(\.result) == ["applied"])
+            #expect(try first.json(IngestResults.self).results.map(\.eventId) == [created.eventId])
+            let again = try await harness.send([created, created], batch: true)
+            #expect(try again.json(IngestResults.self).results.map(\.result) == ["duplicate", "duplicate"])
+            let totals = try await harness.campaign(campaign.id).totals
+            #expect(totals == CampaignTotals(pendingAmount: 2500, authorizedAmount: 0, capturedAmount: 0, failedAmount: 0, totalPledges: 1, totalPayments: 0))
+        }
+    }
+
+    @Test("a missing, wrong or stale signature is 401 invalid_signature and applies nothing", arguments: TestDatabase.all)
+    func signatures(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let event = PledgeEvents(campaignId: campaign.id, amount: 100).created()
+            let body = try PlainJSON.encoder.encode(event)
+            let unsigned = try await harness.sendRaw(body, secret: nil)
+            let wrong = try await harness.sendRaw(body, secret: "not-the-secret")
+            let stale = try await harness.sendRaw(body, signedAt: Date().addingTimeInterval(-301))
+            for response in [unsigned, wrong, stale] {
+                #expect(response.status == .unauthorized)
+                #expect(response.errorCode == "invalid_signature")
+            }
+            #expect(try await harness.campaign(campaign.id).totalPledges == 0)
+            let signedAfter = try await harness.send([event])
+            #expect(try signedAfter.json(IngestResults.self).results.map(\.result) == ["applied"])
+        }
+    }
+
+    @Test("a malformed event anywhere in a batch is 400 invalid_event and nothing of the batch is applied", arguments: TestDatabase.all)
+    func malformedBatch(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let good = PledgeEvents(campaignId: campaign.id, amount: 700).created()
+            let goodJSON = String(decoding: try PlainJSON.encoder.encode(good), as: UTF8.self)
+            let variants = [
+                #"{"event_id": "not-a-uuid", "type": "PLEDGE_CREATED", "source": "t", "occurred_at": "2026-01-01T00:00:00Z", "data": {}}"#,
+                #"{"event_id": "\#(UUID())", "type": "PLEDGE_EXPLODED", "source": "t", "occurred_at": "2026-01-01T00:00:00Z", "data": {}}"#,
+                #"{"event_id": "\#(UUID())", "type": "PAYMENT_CAPTURED", "source": "t", "occurred_at": "2026-01-01T00:00:00Z", "data": {"payment_id": "p", "pledge_id": "x", "campaign_id": "c", "amount": -5, "currency": "USD"}}"#,
+                #"{"event_id": "\#(UUID())", "type": "PAYMENT_CAPTURED", "source": "t", "occurred_at": "2026-01-01T00:00:00Z", "data": {"payment_id": "p", "pledge_id": "x", "campaign_id": "c", "amount": 5, "currency": "XXX"}}"#,
+                #"{"event_id": "\#(UUID())", "type": "PAYMENT_CAPTURED", "source": "t", "occurred_at": "yesterday", "data": {"payment_id": "p", "pledge_id": "x", "campaign_id": "c", "amount": 5, "currency": "USD"}}"#,
+                #"{"event_id": "\#(UUID())", "type": "PAYMENT_CAPTURED", "source": "t", "occurred_at": "2026-01-01T00:00:00Z", "data": {"payment_id": "p", "campaign_id": "c", "amount": 5, "currency": "USD"}}"#,
+                #"{"event_id": "\#(UUID())", "type": "PLEDGE_STATUS_CHANGED", "source": "t", "occurred_at": "2026-01-01T00:00:00Z", "data": {"pledge_id": "x", "campaign_id": "c", "previous_status": "PENDING", "new_status": "REFUNDED", "amount": 5, "currency": "USD"}}"#,
+                "42",
+            ]
+            for bad in variants {
+                let body = Data(#"{"events": [\#(goodJSON), \#(bad)]}"#.utf8)
+                let response = try await harness.sendRaw(body)
+                #expect(response.status == .badRequest, "\(bad)")
+                #expect(response.errorCode == "invalid_event", "\(bad)")
+                #expect(try response.json(ErrorEnvelope.self).error.message.contains("Event 1"), "\(bad)")
+            }
+            let notJSON = try await harness.sendRaw(Data("{nope".utf8))
+            #expect(notJSON.status == .badRequest && notJSON.errorCode == "invalid_json")
+            #expect(try await harness.campaign(campaign.id).totalPledges == 0)
+            // The good event was never applied, so it applies now.
+            #expect(try await harness.send([good]).json(IngestResults.self).results.map(\.result) == ["applied"])
+        }
+    }
+
+    @Test("a pledge's life moves its money bucket by bucket, and late news changes nothing", arguments: TestDatabase.all)
+    func lifecycle(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let pledge = PledgeEvents(campaignId: campaign.id, amount: 5000)
+            func totals() async throws -> CampaignTotals { try await harness.campaign(campaign.id).totals }
+
+            _ = try await harness.send([pledge.created()])
+            #expect(try await totals() == CampaignTotals(pendingAmount: 5000, authorizedAmount: 0, capturedAmount: 0, failedAmount: 0, totalPledges: 1, totalPayments: 0))
+            _ = try await harness.send([pledge.changed(.pending, .authorized)])
+            #expect(try await totals() == CampaignTotals(pendingAmount: 0, authorizedAmount: 5000, capturedAmount: 0, failedAmount: 0, totalPledges: 1, totalPayments: 0))
+            _ = try await harness.send([pledge.changed(.authorized, .captured), pledge.captured()], batch: true)
+            let captured = CampaignTotals(pendingAmount: 0, authorizedAmount: 0, capturedAmount: 5000, failedAmount: 0, totalPledges: 1, totalPayments: 1)
+            #expect(try await totals() == captured)
+            #expect(try await harness.campaign(campaign.id).currentAmount == 5000)
+            // A late AUTHORIZED and a stray failure after capture change nothing.
+            let late = try await harness.send([pledge.changed(.pending, .authorized), pledge.failed()], batch: true)
+            #expect(try late.json(IngestResults.self).results.map(\.result) == ["applied", "applied"])
+            #expect(try await totals() == captured)
+        }
+    }
+
+    @Test("CAPTURED before CREATED still ends CAPTURED, counted once, with the donor filled in later", arguments: TestDatabase.all)
+    func capturedFirst(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let pledge = PledgeEvents(campaignId: campaign.id, amount: 1200)
+            let now = Date()
+            _ = try await harness.send([pledge.captured(at: now.addingTimeInterval(2))])
+            let early = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(DonationPage.self)
+            #expect(early.items.first?.donorName == "Anonymous")
+            _ = try await harness.send([pledge.created(at: now), pledge.changed(.pending, .authorized, at: now.addingTimeInterval(1))], batch: true)
+            let totals = try await harness.campaign(campaign.id).totals
+            #expect(totals == CampaignTotals(pendingAmount: 0, authorizedAmount: 0, capturedAmount: 1200, failedAmount: 0, totalPledges: 1, totalPayments: 1))
+            let history = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(DonationPage.self)
+            #expect(history.items.map(\.type) == ["PAYMENT_CAPTURED", "PLEDGE_STATUS_CHANGED", "PLEDGE_CREATED"])
+            #expect(history.items.allSatisfy { $0.donorName == "Grace" && $0.message == "Good luck!" })
+            #expect(history.items.first?.paymentId == pledge.paymentId)
+        }
+    }
+
+    @Test("events for an unknown campaign are kept but create no phantom campaign", arguments: TestDatabase.all)
+    func unknownCampaign(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let ghost = UUID().uuidString.lowercased()
+            let response = try await harness.send([PledgeEvents(campaignId: ghost, amount: 300).created()])
+            #expect(try response.json(IngestResults.self).results.map(\.result) == ["applied"])
+            let list = try await harness.client.execute(uri: "/campaigns", method: .get, headers: .bearer(harness.adminToken))
+            #expect(!list.text.contains(ghost))
+            #expect(try await harness.client.execute(uri: "/campaigns/\(ghost)", method: .get).status == .notFound)
+            // The admin can still see what arrived for it.
+            let events = try await harness.client.execute(uri: "/campaigns/\(ghost)/events", method: .get, headers: .bearer(harness.adminToken))
+            #expect(try events.json(EventPage.self).items.count == 1)
+        }
+    }
+
+    @Test("the public history is newest first, paginated, anonymous where asked, with no emails or user ids", arguments: TestDatabase.all)
+    func history(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            var named = PledgeEvents(campaignId: campaign.id, amount: 100)
+            named.donorName = "Guest Gita"
+            var hidden = PledgeEvents(campaignId: campaign.id, amount: 200)
+            hidden.anonymous = true
+            hidden.donorName = "Secret Sam"
+            var events = [named.created(at: start), hidden.created(at: start.addingTimeInterval(1))]
+            for index in 0..<3 {
+                events.append(PledgeEvents(campaignId: campaign.id, amount: Int64(10 + index)).created(at: start.addingTimeInterval(Double(2 + index))))
+            }
+            _ = try await harness.send(events.shuffled(), batch: true)
+
+            var items: [DonationResponse] = []
+            var cursor: String?
+            var raw = ""
+            repeat {
+                let response = try await harness.client.execute(
+                    uri: "/campaigns/\(campaign.id)/donations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get
+                )
+                raw += response.text
+                let page = try response.json(DonationPage.self)
+                items += page.items
+                cursor = page.nextCursor
+            } while cursor != nil && items.count < 20
+            #expect(items.count == 5)
+            #expect(items.map(\.occurredAt) == items.map(\.occurredAt).sorted(by: >))
+            #expect(items.last?.donorName == "Guest Gita")
+            #expect(items.first { $0.pledgeId == hidden.pledgeId }?.donorName == "Anonymous")
+            #expect(!raw.contains("Secret Sam"))
+            #expect(!raw.contains("@") && !raw.contains("user_id"))
+        }
+    }
+
+    @Test("rebuild recomputes the rollup from the projection and reports drift it corrected", arguments: TestDatabase.all)
+    func rebuild(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let a = PledgeEvents(campaignId: campaign.id, amount: 400)
+            let b = PledgeEvents(campaignId: campaign.id, amount: 600)
+            _ = try await harness.send([a.created(), b.created(), b.captured()], batch: true)
+            let expected = CampaignTotals(pendingAmount: 400, authorizedAmount: 0, capturedAmount: 600, failedAmount: 0, totalPledges: 2, totalPayments: 1)
+
+            let clean = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild", method: .post, headers: .bearer(harness.adminToken))
+            #expect(clean.status == .ok)
+            let cleanReport = try clean.json(RebuildReport.self)
+            #expect(cleanReport.driftCorrected == false && cleanReport.after == expected)
+
+            // Damage the rollup behind the service's back, as a bad manual fix would.
+            try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                try await client.withConnection { db in
+                    try await db.raw("UPDATE campaign_rollups SET captured_amount = 1, total_payments = 9 WHERE campaign_id = \(bind: campaign.id)").run()
+                }
+            }
+            #expect(try await harness.campaign(campaign.id).capturedAmount == 1)
+            let repaired = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild", method: .post, headers: .bearer(harness.adminToken))
+            let report = try repaired.json(RebuildReport.self)
+            #expect(report.driftCorrected)
+            #expect(report.before.capturedAmount == 1 && report.before.totalPayments == 9)
+            #expect(report.after == expected)
+            #expect(try await harness.campaign(campaign.id).totals == expected)
+        }
+    }
+
+    @Test("admins list a campaign's ingested events with what each did", arguments: TestDatabase.all)
+    func adminEvents(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let pledge = PledgeEvents(campaignId: campaign.id, amount: 900)
+            let created = pledge.created()
+            let captured = pledge.captured()
+            let late = pledge.changed(.pending, .authorized)
+            for event in [created, captured, late] { _ = try await harness.send([event]) }
+            let response = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/events?limit=10", method: .get, headers: .bearer(harness.adminToken))
+            let page = try response.json(EventPage.self)
+            let effects = Dictionary(uniqueKeysWithValues: page.items.map { ($0.eventId, $0.effect) })
+            #expect(effects == [created.eventId: "new_pledge", captured.eventId: "status_raised", late.eventId: "no_change"])
+        }
+    }
+}
+
+private struct RebuildReport: Decodable {
+    let campaignId: String
+    let driftCorrected: Bool
+    let before: CampaignTotals
+    let after: CampaignTotals
+}
