@@ -25,6 +25,9 @@ public final class SQLiteDatabaseClient: DatabaseClient {
         let db = client.sql()
         // WAL lets readers in other processes (sqlite3 shell, backups) see a consistent file.
         _ = try await db.raw("PRAGMA journal_mode = WAL").all()
+        // With WAL, NORMAL syncs at checkpoints rather than every commit: the file can never be
+        // corrupted, though a power cut may lose the last commits. SQLite is the local-run database.
+        try await db.raw("PRAGMA synchronous = NORMAL").run()
         try await db.raw("PRAGMA foreign_keys = ON").run()
         try await db.raw("PRAGMA busy_timeout = 5000").run()
         return client

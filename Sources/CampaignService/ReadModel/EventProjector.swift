@@ -40,16 +40,8 @@ public struct EventProjector: Sendable {
             """).all()
         guard !logged.isEmpty else { return .duplicate }
 
-        let effect = try await project(fact, on: db, kind: kind, now: receivedAt)
-        if case .pledgeCreated(let created) = event.data {
-            // Names and messages arrive only with PLEDGE_CREATED, whenever it comes.
-            try await db.raw("""
-                UPDATE campaign_pledges
-                SET details_known = 1, anonymous = \(bind: created.anonymous ? 1 : 0), donor_name = \(bind: created.donorName),
-                    message = \(bind: created.message)
-                WHERE pledge_id = \(bind: fact.pledgeId)
-                """).run()
-        }
+        let details = PledgeDetails(event.data)
+        let effect = try await project(fact, details: details, on: db, kind: kind, now: receivedAt)
         try await db.raw("""
             INSERT INTO donation_history (id, campaign_id, pledge_id, payment_id, type, status, amount, currency, occurred_at)
             VALUES (\(bind: event.eventId), \(bind: fact.campaignId), \(bind: fact.pledgeId), \(bind: fact.paymentId),
@@ -67,15 +59,17 @@ public struct EventProjector: Sendable {
         case noChange = "no_change"
     }
 
-    private func project(_ fact: PledgeFact, on db: any SQLDatabase, kind: DatabaseKind, now: String) async throws -> Effect {
+    private func project(_ fact: PledgeFact, details: PledgeDetails?, on db: any SQLDatabase, kind: DatabaseKind, now: String) async throws -> Effect {
         let current: (status: PledgeStatus, amount: Int64, campaignId: String)
         if let existing = try await lockPledge(fact.pledgeId, on: db, kind: kind) {
             current = existing
         } else {
             let inserted = try await db.raw("""
-                INSERT INTO campaign_pledges (pledge_id, campaign_id, amount, currency, status, payment_id, updated_at)
+                INSERT INTO campaign_pledges
+                    (pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at)
                 VALUES (\(bind: fact.pledgeId), \(bind: fact.campaignId), \(bind: fact.amount), \(bind: fact.currency.rawValue),
-                        \(bind: fact.status.rawValue), \(bind: fact.paymentId), \(bind: now))
+                        \(bind: fact.status.rawValue), \(bind: fact.paymentId), \(bind: details == nil ? 0 : 1),
+                        \(bind: details?.anonymous == true ? 1 : 0), \(bind: details?.donorName), \(bind: details?.message), \(bind: now))
                 ON CONFLICT (pledge_id) DO NOTHING
                 RETURNING pledge_id
                 """).all()
@@ -84,6 +78,7 @@ public struct EventProjector: Sendable {
                 delta.add(fact.amount, to: fact.status)
                 delta.totalPledges = 1
                 delta.totalPayments = fact.status == .captured ? 1 : 0
+                try await RollupWriter.ensureRow(campaignId: fact.campaignId, on: db, now: now)
                 try await RollupWriter.apply(delta, campaignId: fact.campaignId, on: db, now: now)
                 return .newPledge
             }
@@ -94,6 +89,15 @@ public struct EventProjector: Sendable {
             current = existing
         }
 
+        // Names and messages arrive only with PLEDGE_CREATED, whenever it comes; payment ids with payment events.
+        if let details {
+            try await db.raw("""
+                UPDATE campaign_pledges
+                SET details_known = 1, anonymous = \(bind: details.anonymous ? 1 : 0), donor_name = \(bind: details.donorName),
+                    message = \(bind: details.message)
+                WHERE pledge_id = \(bind: fact.pledgeId)
+                """).run()
+        }
         if let paymentId = fact.paymentId {
             try await db.raw("""
                 UPDATE campaign_pledges SET payment_id = \(bind: paymentId) WHERE pledge_id = \(bind: fact.pledgeId) AND payment_id IS NULL
@@ -127,6 +131,20 @@ public struct EventProjector: Sendable {
     }
 }
 
+/// The donor-facing details only PLEDGE_CREATED carries.
+struct PledgeDetails {
+    let anonymous: Bool
+    let donorName: String?
+    let message: String?
+
+    init?(_ data: EventData) {
+        guard case .pledgeCreated(let created) = data else { return nil }
+        self.anonymous = created.anonymous
+        self.donorName = created.donorName
+        self.message = created.message
+    }
+}
+
 enum ProjectionError: Error {
     case pledgeVanished(String)
     case corruptStatus(String)
@@ -152,9 +170,9 @@ struct RollupDelta: Equatable {
 }
 
 enum RollupWriter {
-    /// Makes sure the row exists, then adds the delta in one statement (an atomic increment).
+    /// Adds the delta in one statement (an atomic increment). The row exists: it is made with the
+    /// campaign, or with the campaign's first pledge (`ensureRow`).
     static func apply(_ delta: RollupDelta, campaignId: String, on db: any SQLDatabase, now: String) async throws {
-        try await ensureRow(campaignId: campaignId, on: db, now: now)
         try await db.raw("""
             UPDATE campaign_rollups SET
                 pending_amount = pending_amount + \(bind: delta.pending),
