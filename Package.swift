@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "careforall", targets: ["careforall"]),
+        .executable(name: "ingest-benchmark", targets: ["IngestBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -42,6 +43,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks (scripts/bench)
+        .executableTarget(
+            name: "IngestBenchmark",
+            dependencies: [
+                "Events", "Signatures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -77,6 +91,12 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // pledge-service: so far its state machine; routes, idempotency and the relay wiring come next.
+        .target(
+            name: "PledgeService",
+            dependencies: ["Events"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -137,6 +157,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Outbox",
+            dependencies: [
+                "Persistence", "Observability", "Events", "Signatures",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Signatures",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -191,6 +225,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PledgeServiceTests",
+            dependencies: ["PledgeService", "Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OutboxTests",
+            dependencies: ["Outbox", "TestSupport", "Persistence", "Observability", "Events", "Signatures",
+                           .product(name: "SQLKit", package: "sql-kit"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "TestSupport", "HTTPSupport", "Observability",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
@@ -229,7 +275,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport",
+            dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport", "Signatures",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],

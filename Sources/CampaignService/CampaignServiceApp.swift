@@ -83,7 +83,7 @@ public enum CampaignServiceApp {
         let router = ServiceRouter.make(metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
-        EventIngestionController(ingestor: ingestor, signatures: signatures).addRoutes(to: campaigns)
+        EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
         CampaignController(store: store).addRoutes(to: campaigns)
         CampaignAdminController(store: store).addRoutes(to: campaigns)
         return router

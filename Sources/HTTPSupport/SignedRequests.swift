@@ -1,6 +1,8 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import CoreMetrics
+import Observability
 import Signatures
 import Logging
 
@@ -12,7 +14,8 @@ extension HTTPField.Name {
 extension Request {
     /// The raw body, after checking its `X-CareForAll-Signature` against `scheme`: 401
     /// `invalid_signature` when it is missing, wrong or stale.
-    public func verifiedBody(scheme: SignatureScheme, context: some RequestContext) async throws -> ByteBuffer {
+    /// Refusals are counted in `signature_failures_total{reason}`.
+    public func verifiedBody(scheme: SignatureScheme, context: some RequestContext, metrics: ServiceMetrics) async throws -> ByteBuffer {
         let body: ByteBuffer
         do {
             body = try await self.body.collect(upTo: context.maxUploadSize)
@@ -22,6 +25,7 @@ extension Request {
         do {
             try scheme.verify(header: headers[.careForAllSignature], body: body.readableBytesView)
         } catch {
+            metrics.counter("signature_failures_total", [("reason", "\(error)")]).increment()
             context.logger.warning("signature refused", metadata: ["reason": "\(error)"])
             throw APIError(.unauthorized, code: "invalid_signature", message: "The request signature is missing, wrong or stale.")
         }

@@ -33,6 +33,9 @@ struct EventIngestionTests {
             #expect(try first.json(IngestResults.self).results.map(\.eventId) == [created.eventId])
             let again = try await harness.send([created, created], batch: true)
             #expect(try again.json(IngestResults.self).results.map(\.result) == ["duplicate", "duplicate"])
+            let metrics = try await harness.client.execute(uri: "/metrics", method: .get).text
+            #expect(metrics.contains(#"events_ingested_total{type="PLEDGE_CREATED",result="applied"} 1"#))
+            #expect(metrics.contains(#"events_ingested_total{type="PLEDGE_CREATED",result="duplicate"} 2"#))
             let totals = try await harness.campaign(campaign.id).totals
             #expect(totals == CampaignTotals(pendingAmount: 2500, authorizedAmount: 0, capturedAmount: 0, failedAmount: 0, totalPledges: 1, totalPayments: 0))
         }
@@ -52,6 +55,10 @@ struct EventIngestionTests {
                 #expect(response.errorCode == "invalid_signature")
             }
             #expect(try await harness.campaign(campaign.id).totalPledges == 0)
+            let metrics = try await harness.client.execute(uri: "/metrics", method: .get).text
+            #expect(metrics.contains(#"signature_failures_total{reason="missingHeader"} 1"#))
+            #expect(metrics.contains(#"signature_failures_total{reason="mismatch"} 1"#))
+            #expect(metrics.contains(#"signature_failures_total{reason="expired"} 1"#))
             let signedAfter = try await harness.send([event])
             #expect(try signedAfter.json(IngestResults.self).results.map(\.result) == ["applied"])
         }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFoundationEssentialsCompat
 import Platform
+import Signatures
 import PlatformConfig
 import ServiceLifecycle
 import Synchronization
@@ -17,6 +18,8 @@ import HTTPSupport
 struct RunningPlatform: Sendable {
     let gateway: String
     let userService: String
+    let campaignService: String
+    let dataDirectory: String
     let announcements: Announcements
 }
 
@@ -32,15 +35,20 @@ func withDevPlatform<Value: Sendable>(
 ) async throws -> Value {
     let gatewayPort = try FreePort.next()
     let userPort = try FreePort.next()
+    let campaignPort = try FreePort.next()
     let platform = try PlatformConfig.load(
-        arguments: ["--gateway-port", "\(gatewayPort)", "--user-service-port", "\(userPort)", "--log-level", TestLogging.level],
+        arguments: [
+            "--gateway-port", "\(gatewayPort)", "--user-service-port", "\(userPort)", "--campaign-service-port", "\(campaignPort)",
+            "--log-level", TestLogging.level,
+        ],
         environment: ["CAREFORALL_DATA_DIR": dataDirectory]
     )
     let announcements = Announcements()
     let services = try await DevPlatform.makeServices(platform: platform, bcryptCost: 4) { announcements.append($0) }
     let group = ServiceGroup(configuration: .init(services: services, logger: TestLogging.logger))
     let running = RunningPlatform(
-        gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)", announcements: announcements
+        gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)",
+        campaignService: "http://127.0.0.1:\(campaignPort)", dataDirectory: dataDirectory, announcements: announcements
     )
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -48,7 +56,8 @@ func withDevPlatform<Value: Sendable>(
         let ready = try await eventually(timeout: .seconds(30)) {
             let gateway = try await HTTPClient.shared.get(running.gateway + "/health/ready")
             let user = try await HTTPClient.shared.get(running.userService + "/health/ready")
-            return gateway.status == 200 && user.status == 200
+            let campaign = try await HTTPClient.shared.get(running.campaignService + "/health/ready")
+            return gateway.status == 200 && user.status == 200 && campaign.status == 200
         }
         #expect(ready, "the platform did not become ready")
         let value = try await body(running)
@@ -73,12 +82,16 @@ extension HTTPClient {
         try await send("GET", url, bearer: bearer)
     }
 
-    func send(_ method: String, _ url: String, json: [String: any Sendable]? = nil, bearer: String? = nil) async throws -> HTTPAnswer {
+    func send(
+        _ method: String, _ url: String, json: [String: any Sendable]? = nil, bearer: String? = nil, signWith secret: String? = nil
+    ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         if let json {
+            let body = try JSONSerialization.data(withJSONObject: json)
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+            request.body = .bytes(ByteBuffer(data: body))
+            if let secret { request.headers.add(name: "X-CareForAll-Signature", value: SignatureScheme(secret: secret).sign(body: body)) }
         }
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         let response = try await execute(request, timeout: .seconds(10))
@@ -147,5 +160,48 @@ struct DevPlatformTests {
         let keyFile = (dataDirectory as NSString).appendingPathComponent("jwt-private-key.pem")
         let permissions = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
         #expect(permissions == 0o600)
+    }
+
+    @Test("an admin opens a campaign through the gateway; signed events move its public totals")
+    func campaignThroughGateway() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
+            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
+            let login = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
+            )
+            let adminToken = try #require(try login.json()["access_token"] as? String)
+
+            let created = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/campaigns", json: ["title": "School meals", "goal_amount": 50_000, "currency": "EUR"], bearer: adminToken
+            )
+            #expect(created.status == 201)
+            let campaignId = try #require(try created.json()["id"] as? String)
+
+            // The internal ingestion route is refused at the gateway, but answers signed calls on the service itself.
+            let pledgeId = UUID().uuidString.lowercased()
+            let event: [String: any Sendable] = [
+                "event_id": UUID().uuidString.lowercased(), "type": "PAYMENT_CAPTURED", "source": "e2e",
+                "occurred_at": "2026-11-25T12:00:00Z",
+                "data": ["payment_id": "pay_1", "pledge_id": pledgeId, "campaign_id": campaignId, "amount": 1500, "currency": "EUR"] as [String: any Sendable],
+            ]
+            let secret = try String(contentsOfFile: (platform.dataDirectory as NSString).appendingPathComponent("internal-signing-secret"), encoding: .utf8)
+            #expect(try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/events", json: event, signWith: secret).status == 404)
+            let ingested = try await HTTPClient.shared.send("POST", platform.campaignService + "/campaigns/events", json: event, signWith: secret)
+            #expect(ingested.status == 200)
+            let unsigned = try await HTTPClient.shared.send("POST", platform.campaignService + "/campaigns/events", json: event)
+            #expect(unsigned.status == 401)
+
+            let campaign = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)").json()
+            #expect(campaign["captured_amount"] as? Int == 1500)
+            #expect(campaign["current_amount"] as? Int == 1500)
+            #expect(campaign["total_payments"] as? Int == 1)
+            let donations = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
+            #expect((donations["items"] as? [Any])?.count == 1)
+            let list = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns").json()
+            #expect((list["items"] as? [[String: Any]])?.contains { $0["id"] as? String == campaignId } == true)
+        }
     }
 }

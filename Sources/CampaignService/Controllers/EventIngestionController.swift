@@ -2,6 +2,7 @@ import Events
 import Foundation
 import HTTPSupport
 import Hummingbird
+import Observability
 import Signatures
 import NIOFoundationEssentialsCompat
 
@@ -10,10 +11,12 @@ import NIOFoundationEssentialsCompat
 public struct EventIngestionController: Sendable {
     let ingestor: EventIngestor
     let signatures: SignatureScheme
+    let metrics: ServiceMetrics
 
-    public init(ingestor: EventIngestor, signatures: SignatureScheme) {
+    public init(ingestor: EventIngestor, signatures: SignatureScheme, metrics: ServiceMetrics) {
         self.ingestor = ingestor
         self.signatures = signatures
+        self.metrics = metrics
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -25,7 +28,7 @@ public struct EventIngestionController: Sendable {
     }
 
     @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
-        let body = try await request.verifiedBody(scheme: signatures, context: context)
+        let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
         let events = try EventBatch.parse(Data(buffer: body))
         return IngestResponse(results: try await ingestor.ingest(events, logger: context.logger))
     }

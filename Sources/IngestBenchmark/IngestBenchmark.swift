@@ -1,0 +1,125 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Events
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import Signatures
+import NIOHTTP1
+
+/// Sends synthetic pledge lives to a running campaign-service, one event per request and then in
+/// batches, and prints events per second for each. Used by `scripts/bench`; figures, never asserts.
+@main
+struct IngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest-benchmark")
+
+    @Option(help: "campaign-service base URL") var url = "http://127.0.0.1:3001"
+    @Option(help: "the internal signing secret") var secret: String
+    @Option(help: "events per phase (4 per pledge)") var events = 4000
+    @Option(help: "events per batched request") var batchSize = 50
+    @Option(help: "requests in flight at once") var concurrency = 8
+    @Option(help: "campaigns the pledges are spread over") var campaigns = 10
+
+    struct Phase {
+        let name: String
+        let events: Int
+        let applied: Int
+        let seconds: Double
+        var perSecond: Double { Double(events) / seconds }
+    }
+
+    func run() async throws {
+        let signer = SignatureScheme(secret: secret)
+        let campaignIds = (0..<campaigns).map { _ in UUID().uuidString.lowercased() }
+        var phases: [Phase] = []
+
+        let single = makeEvents(campaignIds: campaignIds)
+        phases.append(try await send(name: "single", requests: single.map { [$0] }, signer: signer))
+
+        let batched = makeEvents(campaignIds: campaignIds)
+        let batches = stride(from: 0, to: batched.count, by: batchSize).map { Array(batched[$0..<min($0 + batchSize, batched.count)]) }
+        phases.append(try await send(name: "batched (\(batchSize)/request)", requests: batches, signer: signer))
+        phases.append(try await send(name: "batched duplicates", requests: batches, signer: signer))
+
+        say("campaign-service ingestion, \(events) events per phase, \(concurrency) requests in flight")
+        for phase in phases {
+            let name = phase.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+            let rate = String(format: "%8.0f", phase.perSecond)
+            say("  \(name) \(rate) events/s  (\(String(format: "%.2f", phase.seconds)) s, \(phase.applied) applied)")
+        }
+        say(String(format: "  batched / single: %.1fx", phases[1].perSecond / phases[0].perSecond))
+    }
+
+    /// Pledge lives of four events each (created, authorized, captured twice over), in publishing order.
+    func makeEvents(campaignIds: [String]) -> [EventEnvelope] {
+        let currency = Currency(rawValue: "USD")!
+        let now = Timestamp.now
+        return (0..<(events / 4)).flatMap { index -> [EventEnvelope] in
+            let pledge = UUID().uuidString.lowercased()
+            let campaign = campaignIds[index % campaignIds.count]
+            let amount = Int64(100 + index % 5000)
+            func envelope(_ data: EventData) -> EventEnvelope {
+                EventEnvelope(eventId: UUID().uuidString.lowercased(), type: data.type, source: "benchmark", occurredAt: now(), data: data)
+            }
+            return [
+                envelope(.pledgeCreated(.init(pledgeId: pledge, campaignId: campaign, userId: nil, amount: amount, currency: currency,
+                                              anonymous: false, donorName: "Bench", message: nil))),
+                envelope(.pledgeStatusChanged(.init(pledgeId: pledge, campaignId: campaign, previousStatus: .pending, newStatus: .authorized,
+                                                    amount: amount, currency: currency))),
+                envelope(.pledgeStatusChanged(.init(pledgeId: pledge, campaignId: campaign, previousStatus: .authorized, newStatus: .captured,
+                                                    amount: amount, currency: currency))),
+                envelope(.paymentCaptured(.init(paymentId: "pay-\(pledge)", pledgeId: pledge, campaignId: campaign, amount: amount, currency: currency))),
+            ]
+        }
+    }
+
+    func send(name: String, requests: [[EventEnvelope]], signer: SignatureScheme) async throws -> Phase {
+        let encoder = JSONEncoder()
+        let bodies = try requests.map { events in
+            events.count == 1 ? try encoder.encode(events[0]) : try encoder.encode(["events": events])
+        }
+        let endpoint = url + "/campaigns/events"
+        let start = ContinuousClock.now
+        let applied = try await withThrowingTaskGroup(of: Int.self) { group in
+            var next = 0
+            var applied = 0
+            func submit(_ body: Data) {
+                group.addTask {
+                    var request = HTTPClientRequest(url: endpoint)
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.headers.add(name: "X-CareForAll-Signature", value: signer.sign(body: body))
+                    request.body = .bytes(ByteBuffer(data: body))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                    let answer = try await response.body.collect(upTo: 1 << 22)
+                    guard response.status == .ok else { throw BenchmarkError.status(Int(response.status.code), String(buffer: answer)) }
+                    return String(buffer: answer).components(separatedBy: "\"applied\"").count - 1
+                }
+            }
+            while next < min(concurrency, bodies.count) { submit(bodies[next]); next += 1 }
+            while let count = try await group.next() {
+                applied += count
+                if next < bodies.count { submit(bodies[next]); next += 1 }
+            }
+            return applied
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Phase(name: name, events: requests.reduce(0) { $0 + $1.count }, applied: applied, seconds: seconds)
+    }
+}
+
+enum BenchmarkError: Error {
+    case status(Int, String)
+}
+
+enum Timestamp {
+    static func now() -> String {
+        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+}
+
+/// The report goes to stdout: it is this tool's output, not a log.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,85 @@
+import Events
+import Foundation
+import Persistence
+import SQLKit
+import Synchronization
+
+/// One event waiting in (or delivered from) the outbox.
+public struct OutboxMessage: Sendable, Equatable {
+    public let id: String
+    public let destination: String
+    public let eventType: String
+    /// The event envelope as JSON, exactly as it will be sent.
+    public let payload: String
+    public let traceParent: String?
+    public let createdAt: String
+    /// Delivery attempts so far, this one included once claimed.
+    public let attempts: Int
+}
+
+/// Writing to the outbox: always inside the transaction of the state change the event describes,
+/// so the two commit together or not at all.
+public enum Outbox {
+    /// Adds `event` for `destination` in the caller's transaction. The row id is the event id, so
+    /// a business operation replayed in a new transaction cannot enqueue the same event twice.
+    public static func enqueue(_ event: EventEnvelope, destination: String, on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
+        let payload = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        try await db.raw("""
+            INSERT INTO outbox (id, destination, event_type, payload, trace_parent, created_at, next_attempt_at)
+            VALUES (\(bind: event.eventId), \(bind: destination), \(bind: event.type.rawValue), \(bind: payload),
+                    \(bind: event.traceParent), \(bind: now), \(bind: now))
+            """).run()
+    }
+}
+
+/// Wakes the relay as soon as a transaction that wrote to the outbox commits, so delivery does
+/// not wait for the next poll. In-process only: replicas fall back to polling each other's rows.
+public final class OutboxSignal: Sendable {
+    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    /// Call after the commit.
+    public func notify() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next `notify` (or at once if one came since the last wait), or after `timeout`.
+    func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = self.state.withLock { state -> Bool in
+                        if state.pending {
+                            state.pending = false
+                            return true
+                        }
+                        state.waiter?.resume()
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+            }
+            await group.next()
+            group.cancelAll()
+            // Whichever finished first, release a continuation still parked so its task can end.
+            let parked = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            parked?.resume()
+        }
+    }
+}

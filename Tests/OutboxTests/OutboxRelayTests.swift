@@ -1,0 +1,209 @@
+import Events
+import Foundation
+import Observability
+import Persistence
+import SQLKit
+import Synchronization
+import Testing
+import TestSupport
+@testable import Outbox
+
+/// A destination that records what it receives and can be switched off.
+final class RecordingTransport: OutboxTransport {
+    private let state = Mutex<(received: [String], down: Bool)>(([], false))
+
+    func deliver(_ messages: [OutboxMessage], to destination: String) async throws {
+        try state.withLock { state in
+            if state.down { throw Unavailable() }
+            state.received += messages.map(\.id)
+        }
+    }
+
+    var received: [String] { state.withLock { $0.received } }
+    func setDown(_ down: Bool) { state.withLock { $0.down = down } }
+    struct Unavailable: Error {}
+}
+
+func event(_ index: Int = 0) -> EventEnvelope {
+    EventEnvelope(
+        eventId: UUID().uuidString.lowercased(), type: .paymentCaptured, source: "test", occurredAt: Timestamp.now(),
+        data: .paymentCaptured(PaymentCaptured(paymentId: "pay-\(index)", pledgeId: "p-\(index)", campaignId: "c", amount: Int64(100 + index), currency: Currency(rawValue: "USD")!))
+    )
+}
+
+func migrated(_ client: any DatabaseClient) async throws {
+    try await Migrator(service: "outbox-test", migrations: [OutboxSchema.migration], logger: TestLogging.logger).migrate(client)
+}
+
+func enqueue(_ events: [EventEnvelope], _ client: any DatabaseClient, at time: Date = Date()) async throws {
+    try await client.transaction { db in
+        for event in events { try await Outbox.enqueue(event, destination: "campaign-events", on: db, now: Timestamp.format(time)) }
+    }
+}
+
+func pendingCount(_ client: any DatabaseClient) async throws -> Int {
+    try await client.withConnection { db in
+        try await db.raw("SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL").first()!.decode(column: "n", as: Int.self)
+    }
+}
+
+func relay(_ client: any DatabaseClient, _ transport: RecordingTransport, metrics: ServiceMetrics = ServiceMetrics(), batchSize: Int = 100) -> OutboxRelay {
+    var config = OutboxRelayConfig()
+    config.batchSize = batchSize
+    config.pollInterval = .seconds(30)
+    return OutboxRelay(database: client, transport: transport, signal: OutboxSignal(), config: config, metrics: metrics, logger: TestLogging.logger)
+}
+
+@Suite("The transactional outbox and its relay")
+struct OutboxRelayTests {
+    @Test("a row is written with its transaction or not at all", arguments: TestDatabase.all)
+    func transactional(database: TestDatabase) async throws {
+        struct Abort: Error {}
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            await #expect(throws: Abort.self) {
+                try await client.transaction { db in
+                    try await Outbox.enqueue(event(), destination: "campaign-events", on: db)
+                    throw Abort()
+                }
+            }
+            #expect(try await pendingCount(client) == 0)
+            try await enqueue([event()], client)
+            #expect(try await pendingCount(client) == 1)
+        }
+    }
+
+    @Test("due rows are delivered in order and marked delivered once", arguments: TestDatabase.all)
+    func delivers(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            let start = Date()
+            let events = (0..<5).map(event)
+            for (index, event) in events.enumerated() { try await enqueue([event], client, at: start.addingTimeInterval(Double(index))) }
+            let transport = RecordingTransport()
+            let relay = relay(client, transport)
+            #expect(try await relay.relayOnce(now: start.addingTimeInterval(10)) == 5)
+            #expect(transport.received == events.map(\.eventId))
+            #expect(try await relay.relayOnce(now: start.addingTimeInterval(20)) == 0)
+            #expect(try await pendingCount(client) == 0)
+        }
+    }
+
+    @Test("a destination down for a while gets every event once it is back", arguments: TestDatabase.all)
+    func retriesWithBackoff(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            let start = Date()
+            try await enqueue((0..<3).map(event), client, at: start)
+            let transport = RecordingTransport()
+            let metrics = ServiceMetrics()
+            let relay = relay(client, transport, metrics: metrics)
+            transport.setDown(true)
+            var now = start
+            for _ in 0..<3 {
+                #expect(try await relay.relayOnce(now: now) == 0)
+                // Not due again until its backoff has passed.
+                #expect(try await relay.relayOnce(now: now.addingTimeInterval(0.1)) == 0)
+                now = now.addingTimeInterval(120)
+            }
+            transport.setDown(false)
+            #expect(try await relay.relayOnce(now: now) == 3)
+            #expect(transport.received.count == 3)
+            let attempts = try await client.withConnection { db in
+                try await db.raw("SELECT attempts FROM outbox").all().map { try $0.decode(column: "attempts", as: Int.self) }
+            }
+            #expect(attempts == [4, 4, 4])
+            let text = metrics.render()
+            #expect(text.contains(#"outbox_delivery_failures_total{destination="campaign-events"} 9"#))
+            #expect(text.contains(#"outbox_delivered_total{destination="campaign-events"} 3"#))
+        }
+    }
+
+    @Test("a relay that dies after sending but before marking: the rows come back after the lease and are sent again", arguments: TestDatabase.all)
+    func crashedRelay(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            let start = Date()
+            let events = (0..<4).map(event)
+            try await enqueue(events, client, at: start)
+            let transport = RecordingTransport()
+            let dying = relay(client, transport)
+            // It claims and sends, then dies before marking anything.
+            let claimed = try await dying.claim(now: start)
+            try await transport.deliver(claimed, to: "campaign-events")
+            // While the lease runs, nobody else takes the rows.
+            let survivor = relay(client, transport)
+            #expect(try await survivor.relayOnce(now: start.addingTimeInterval(5)) == 0)
+            // After it, they are delivered again: the consumer sees duplicates, which it drops by event id.
+            #expect(try await survivor.relayOnce(now: start.addingTimeInterval(31)) == 4)
+            #expect(transport.received.count == 8)
+            #expect(Set(transport.received) == Set(events.map(\.eventId)))
+            #expect(try await pendingCount(client) == 0)
+        }
+    }
+
+    @Test("two relays on one database deliver 5,000 events, each once, none lost", arguments: TestDatabase.all)
+    func twoRelays(database: TestDatabase) async throws {
+        try await database.withFreshDatabase { url in
+            try await Databases.withClient(url, logger: TestLogging.logger, maxConnections: 6) { client in
+                try await migrated(client)
+                let events = (0..<5000).map(event)
+                for chunk in stride(from: 0, to: events.count, by: 500) {
+                    try await enqueue(Array(events[chunk..<chunk + 500]), client)
+                }
+                let transport = RecordingTransport()
+                let relays = [relay(client, transport, batchSize: 50), relay(client, transport, batchSize: 50)]
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for relay in relays {
+                        group.addTask {
+                            // Bounded: far more rounds than needed, stopping once nothing is pending.
+                            for _ in 0..<1000 {
+                                let delivered = try await relay.relayOnce()
+                                if delivered == 0, try await pendingCount(client) == 0 { break }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(transport.received.count == 5000)
+                #expect(Set(transport.received).count == 5000)
+                #expect(try await pendingCount(client) == 0)
+            }
+        }
+    }
+
+    @Test("a commit signal wakes the running relay without waiting for the poll", arguments: TestDatabase.all)
+    func wakesOnSignal(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            let transport = RecordingTransport()
+            let signal = OutboxSignal()
+            var config = OutboxRelayConfig()
+            config.pollInterval = .seconds(600)
+            let relay = OutboxRelay(database: client, transport: transport, signal: signal, config: config, metrics: ServiceMetrics(), logger: TestLogging.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                // Let the relay go idle, then commit and signal.
+                try await Task.sleep(for: .milliseconds(200))
+                let sent = event()
+                try await enqueue([sent], client)
+                signal.notify()
+                let delivered = try await eventually(timeout: .seconds(10)) { transport.received == [sent.eventId] }
+                #expect(delivered)
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test("backoff doubles from the first retry, with jitter, and is capped")
+    func backoff() {
+        let relay = OutboxRelayConfig()
+        for _ in 0..<50 {
+            let first = relay.backoff(afterAttempts: 1)
+            #expect(first >= .milliseconds(250) && first <= .milliseconds(500))
+            let third = relay.backoff(afterAttempts: 3)
+            #expect(third >= .seconds(1) && third <= .seconds(2))
+            #expect(relay.backoff(afterAttempts: 40) <= .seconds(60))
+        }
+    }
+}

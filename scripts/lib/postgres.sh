@@ -1,0 +1,61 @@
+# Throwaway PostgreSQL for scripts: `start_postgres` makes a cluster in a temp folder on a free
+# loopback port (installing the server with apt-get when none is found) and sets PG_BIN, PG_DIR,
+# PG_PORT and PG_ADMIN_URL; `stop_postgres` stops it and removes the folder. Callers trap EXIT.
+
+pg_log() { printf '==> %s\n' "$*"; }
+
+find_pg_bin() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_postgres() {
+    PG_BIN=$(find_pg_bin)
+    if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+        pg_log "PostgreSQL server not found; installing it with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq postgresql >/dev/null
+        PG_BIN=$(find_pg_bin)
+    fi
+    if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+        echo "error: could not find or install PostgreSQL" >&2
+        return 1
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# initdb refuses to run as root: run the cluster as the postgres user when we are root.
+as_pg() {
+    if [ "$(id -u)" = "0" ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+start_postgres() {
+    ensure_postgres
+    PG_DIR=$(mktemp -d /tmp/careforall-pg.XXXXXX)
+    PG_PORT=$(free_port)
+    if [ "$(id -u)" = "0" ]; then chown postgres "$PG_DIR"; fi
+    pg_log "starting PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$PG_PORT"
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+    # Durability is irrelevant for a throwaway cluster; speed is not.
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+    PG_ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+}
+
+stop_postgres() {
+    if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR" ]; then
+        if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+            as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+        fi
+        rm -rf "$PG_DIR"
+    fi
+}
