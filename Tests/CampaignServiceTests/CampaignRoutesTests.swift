@@ -7,11 +7,6 @@ import TestSupport
 @testable import CampaignService
 import Events
 
-private struct CampaignPage: Decodable {
-    let items: [CampaignResponse]
-    let nextCursor: String?
-}
-
 @Suite("campaign-service: campaigns")
 struct CampaignRoutesTests {
     @Test("an admin creates a campaign: 201, active by default, zero totals", arguments: TestDatabase.all)
@@ -88,7 +83,7 @@ struct CampaignRoutesTests {
             repeat {
                 let response = try await harness.client.execute(uri: "/campaigns?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get)
                 #expect(response.status == .ok)
-                let page = try response.json(CampaignPage.self)
+                let page = try response.json(PageBody<CampaignResponse>.self)
                 seen += page.items
                 cursor = page.nextCursor
             } while cursor != nil && seen.count < 50
@@ -96,13 +91,13 @@ struct CampaignRoutesTests {
             #expect(!seen.contains { $0.id == draft.id })
             #expect(seen.map(\.createdAt) == seen.map(\.createdAt).sorted(by: >))
 
-            let active = try await harness.client.execute(uri: "/campaigns?status=active", method: .get).json(CampaignPage.self)
+            let active = try await harness.client.execute(uri: "/campaigns?status=active", method: .get).json(PageBody<CampaignResponse>.self)
             #expect(active.items.count == 5 && active.items.allSatisfy { $0.status == .active })
-            let pausedOnly = try await harness.client.execute(uri: "/campaigns?status=paused", method: .get).json(CampaignPage.self)
+            let pausedOnly = try await harness.client.execute(uri: "/campaigns?status=paused", method: .get).json(PageBody<CampaignResponse>.self)
             #expect(pausedOnly.items.map(\.id) == [paused.id])
-            let publicDrafts = try await harness.client.execute(uri: "/campaigns?status=draft", method: .get).json(CampaignPage.self)
+            let publicDrafts = try await harness.client.execute(uri: "/campaigns?status=draft", method: .get).json(PageBody<CampaignResponse>.self)
             #expect(publicDrafts.items.isEmpty)
-            let adminAll = try await harness.client.execute(uri: "/campaigns?limit=100", method: .get, headers: .bearer(harness.adminToken)).json(CampaignPage.self)
+            let adminAll = try await harness.client.execute(uri: "/campaigns?limit=100", method: .get, headers: .bearer(harness.adminToken)).json(PageBody<CampaignResponse>.self)
             #expect(adminAll.items.count == 7)
 
             let badStatus = try await harness.client.execute(uri: "/campaigns?status=open", method: .get)

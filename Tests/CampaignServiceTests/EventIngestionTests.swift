@@ -10,16 +10,6 @@ import TestSupport
 @testable import CampaignService
 import SQLKit
 
-private struct DonationPage: Decodable {
-    let items: [DonationResponse]
-    let nextCursor: String?
-}
-
-private struct EventPage: Decodable {
-    let items: [IngestedEventResponse]
-    let nextCursor: String?
-}
-
 @Suite("campaign-service: signed event ingestion")
 struct EventIngestionTests {
     @Test("a signed event is applied once; the same event again is a duplicate", arguments: TestDatabase.all)
@@ -124,12 +114,12 @@ struct EventIngestionTests {
             let pledge = PledgeEvents(campaignId: campaign.id, amount: 1200)
             let now = Date()
             _ = try await harness.send([pledge.captured(at: now.addingTimeInterval(2))])
-            let early = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(DonationPage.self)
+            let early = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(PageBody<DonationResponse>.self)
             #expect(early.items.first?.donorName == "Anonymous")
             _ = try await harness.send([pledge.created(at: now), pledge.changed(.pending, .authorized, at: now.addingTimeInterval(1))], batch: true)
             let totals = try await harness.campaign(campaign.id).totals
             #expect(totals == CampaignTotals(pendingAmount: 0, authorizedAmount: 0, capturedAmount: 1200, failedAmount: 0, totalPledges: 1, totalPayments: 1))
-            let history = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(DonationPage.self)
+            let history = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(PageBody<DonationResponse>.self)
             #expect(history.items.map(\.type) == ["PAYMENT_CAPTURED", "PLEDGE_STATUS_CHANGED", "PLEDGE_CREATED"])
             #expect(history.items.allSatisfy { $0.donorName == "Grace" && $0.message == "Good luck!" })
             #expect(history.items.first?.paymentId == pledge.paymentId)
@@ -147,7 +137,7 @@ struct EventIngestionTests {
             #expect(try await harness.client.execute(uri: "/campaigns/\(ghost)", method: .get).status == .notFound)
             // The admin can still see what arrived for it.
             let events = try await harness.client.execute(uri: "/campaigns/\(ghost)/events", method: .get, headers: .bearer(harness.adminToken))
-            #expect(try events.json(EventPage.self).items.count == 1)
+            #expect(try events.json(PageBody<IngestedEventResponse>.self).items.count == 1)
         }
     }
 
@@ -175,7 +165,7 @@ struct EventIngestionTests {
                     uri: "/campaigns/\(campaign.id)/donations?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get
                 )
                 raw += response.text
-                let page = try response.json(DonationPage.self)
+                let page = try response.json(PageBody<DonationResponse>.self)
                 items += page.items
                 cursor = page.nextCursor
             } while cursor != nil && items.count < 20
@@ -228,7 +218,7 @@ struct EventIngestionTests {
             let late = pledge.changed(.pending, .authorized)
             for event in [created, captured, late] { _ = try await harness.send([event]) }
             let response = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/events?limit=10", method: .get, headers: .bearer(harness.adminToken))
-            let page = try response.json(EventPage.self)
+            let page = try response.json(PageBody<IngestedEventResponse>.self)
             let effects = Dictionary(uniqueKeysWithValues: page.items.map { ($0.eventId, $0.effect) })
             #expect(effects == [created.eventId: "new_pledge", captured.eventId: "status_raised", late.eventId: "no_change"])
         }

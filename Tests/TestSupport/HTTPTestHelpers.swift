@@ -50,3 +50,9 @@ public enum TestKeys {
     /// One ES256 key for the whole test process.
     public static let signingKeyPEM: String = P256.Signing.PrivateKey().pemRepresentation
 }
+
+/// Any `{items, next_cursor}` list answer.
+public struct PageBody<Item: Decodable & Sendable>: Decodable, Sendable {
+    public let items: [Item]
+    public let nextCursor: String?
+}

@@ -9,11 +9,6 @@ import TestSupport
 @testable import UserService
 import HTTPSupport
 
-private struct UserPage: Decodable {
-    let items: [UserResponse]
-    let nextCursor: String?
-}
-
 @Suite("user-service: the bootstrap admin and the admin routes")
 struct AdminTests {
     @Test("the bootstrap admin is created once and never reset", arguments: TestDatabase.all)
@@ -51,7 +46,7 @@ struct AdminTests {
                 #expect(response.status == .ok)
                 #expect(response.text.contains("\"next_cursor\""))
                 #expect(!response.text.contains("password"))
-                let page = try response.json(UserPage.self)
+                let page = try response.json(PageBody<UserResponse>.self)
                 #expect(page.items.count <= 2)
                 seen += page.items
                 cursor = page.nextCursor
@@ -61,7 +56,7 @@ struct AdminTests {
             #expect(seen.count == 6)
             #expect(Set(seen.map(\.id)).count == 6)
             #expect(seen.map(\.createdAt) == seen.map(\.createdAt).sorted(by: >))
-            let all = try await client.execute(uri: "/users", method: .get, headers: .bearer(token)).json(UserPage.self)
+            let all = try await client.execute(uri: "/users", method: .get, headers: .bearer(token)).json(PageBody<UserResponse>.self)
             #expect(all.items.count == 6 && all.nextCursor == nil)
         }
     }
