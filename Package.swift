@@ -93,6 +93,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Idempotency",
+            dependencies: [
+                "Persistence",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // pledge-service: so far its state machine; routes, idempotency and the relay wiring come next.
         .target(
             name: "PledgeService",
@@ -227,6 +238,11 @@ let package = Package(
         .testTarget(
             name: "PledgeServiceTests",
             dependencies: ["PledgeService", "Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IdempotencyTests",
+            dependencies: ["Idempotency", "TestSupport", "Persistence", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

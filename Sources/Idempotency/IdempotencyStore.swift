@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import Persistence
+import SQLKit
+
+/// The `idempotency_keys` table, added to the migrations of every service that takes
+/// `Idempotency-Key`.
+public enum IdempotencySchema {
+    public static let migration = SQLMigration(name: "idempotency_001_create", [
+        """
+        CREATE TABLE idempotency_keys (
+            scope TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('in_flight', 'completed')),
+            response_status INTEGER,
+            response_body TEXT,
+            locked_until TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (scope, idempotency_key)
+        )
+        """,
+        "CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)",
+    ])
+}
+
+/// What to do with a request that carries an idempotency key.
+public enum IdempotencyDecision: Sendable, Equatable {
+    /// First time (or the earlier attempt died): do the work, then `complete` in the same
+    /// transaction as the work, or `release` if nothing should be remembered.
+    case proceed
+    /// Done before with the same body: answer this again, byte for byte.
+    case replay(status: Int, body: String)
+    /// The same key is being worked on right now: 409 `idempotency_key_in_use`.
+    case inFlight
+    /// The key was used with another body: 422 `idempotency_key_reused`.
+    case mismatch
+}
+
+/// Idempotency keys in two steps. `begin` claims the key in a short transaction of its own, so
+/// a concurrent request with the same key sees it in flight (409) instead of queueing behind
+/// it. The work then records its response with `complete` inside its own transaction: the
+/// response, the business rows and their outbox events commit together. A claim whose worker
+/// died lapses after `claimTimeout` and the next attempt proceeds.
+public struct IdempotencyStore: Sendable {
+    let database: any DatabaseClient
+    /// How long a key is remembered.
+    public let retention: TimeInterval
+    /// How long an unfinished claim blocks retries.
+    public let claimTimeout: TimeInterval
+
+    public init(database: any DatabaseClient, retention: TimeInterval = 24 * 3600, claimTimeout: TimeInterval = 30) {
+        self.database = database
+        self.retention = retention
+        self.claimTimeout = claimTimeout
+    }
+
+    public func begin(scope: String, key: String, requestHash: String, now: Date = Date()) async throws -> IdempotencyDecision {
+        let nowText = Timestamp.format(now)
+        let lockedUntil = Timestamp.format(now.addingTimeInterval(claimTimeout))
+        let expiresAt = Timestamp.format(now.addingTimeInterval(retention))
+        let kind = database.kind
+        return try await database.transaction { db in
+            let inserted = try await db.raw("""
+                INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, state, locked_until, created_at, expires_at)
+                VALUES (\(bind: scope), \(bind: key), \(bind: requestHash), 'in_flight', \(bind: lockedUntil), \(bind: nowText), \(bind: expiresAt))
+                ON CONFLICT (scope, idempotency_key) DO NOTHING
+                RETURNING scope
+                """).all()
+            if !inserted.isEmpty { return .proceed }
+
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            guard let row = try await db.raw("""
+                SELECT request_hash, state, response_status, response_body, locked_until, expires_at FROM idempotency_keys
+                WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)\(lock)
+                """).first()
+            else { return .inFlight }  // deleted between the two statements: let the client retry
+            let expired = try row.decode(column: "expires_at", as: String.self) <= nowText
+            let lapsed = try row.decode(column: "locked_until", as: String.self) <= nowText
+            let state = try row.decode(column: "state", as: String.self)
+            if expired || (state == "in_flight" && lapsed) {
+                // Forgotten, or its worker died: this request takes the key over.
+                try await db.raw("""
+                    UPDATE idempotency_keys SET request_hash = \(bind: requestHash), state = 'in_flight', response_status = NULL,
+                        response_body = NULL, locked_until = \(bind: lockedUntil), created_at = \(bind: nowText), expires_at = \(bind: expiresAt)
+                    WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
+                    """).run()
+                return .proceed
+            }
+            guard try row.decode(column: "request_hash", as: String.self) == requestHash else { return .mismatch }
+            guard state == "completed" else { return .inFlight }
+            return .replay(
+                status: try row.decode(column: "response_status", as: Int.self),
+                body: try row.decode(column: "response_body", as: String.self)
+            )
+        }
+    }
+
+    /// Records the response, in the caller's transaction (the one that did the work).
+    public static func complete(scope: String, key: String, status: Int, body: String, on db: any SQLDatabase) async throws {
+        try await db.raw("""
+            UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: body)
+            WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
+            """).run()
+    }
+
+    /// Forgets an unfinished claim (the work failed in a way worth retrying), so the next attempt proceeds.
+    public func release(scope: String, key: String) async throws {
+        try await database.withConnection { db in
+            try await db.raw("""
+                DELETE FROM idempotency_keys WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key) AND state = 'in_flight'
+                """).run()
+        }
+    }
+
+    /// Deletes keys past their retention; returns how many.
+    @discardableResult
+    public func purgeExpired(now: Date = Date()) async throws -> Int {
+        let nowText = Timestamp.format(now)
+        return try await database.withConnection { db in
+            try await db.raw("DELETE FROM idempotency_keys WHERE expires_at <= \(bind: nowText) RETURNING scope").all().count
+        }
+    }
+}
+
+/// Keys and request fingerprints.
+public enum IdempotencyKey {
+    /// A key is 1 to 255 printable ASCII characters.
+    public static func isValid(_ key: String) -> Bool {
+        (1...255).contains(key.count) && key.allSatisfy { $0.isASCII && !$0.isNewline && ($0.asciiValue ?? 0) >= 0x20 && ($0.asciiValue ?? 0) < 0x7F }
+    }
+
+    /// SHA-256 of the body with JSON objects' keys sorted, so a retry that serializes the same
+    /// request differently still matches; anything that is not JSON is hashed as it is.
+    public static func fingerprint(of body: Data) -> String {
+        var canonical = body
+        if let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
+            let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) {
+            canonical = sorted
+        }
+        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+    }
+}
