@@ -65,7 +65,7 @@ let package = Package(
             name: "Platform",
             dependencies: [
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth",
-                "UserService", "CampaignService", "Gateway",
+                "UserService", "CampaignService", "PledgeService", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -104,10 +104,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // pledge-service: so far its state machine; routes, idempotency and the relay wiring come next.
         .target(
             name: "PledgeService",
-            dependencies: ["Events"],
+            dependencies: [
+                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox", "Idempotency",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -237,7 +246,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PledgeServiceTests",
-            dependencies: ["PledgeService", "Events"],
+            dependencies: ["PledgeService", "Events", "TestSupport", "Auth", "HTTPSupport", "Outbox", "Persistence", "Signatures",
+                           .product(name: "SQLKit", package: "sql-kit"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -22,7 +22,7 @@ public struct GatewayConfig: Sendable {
     }
 
     /// The services built so far; the table grows as each service lands.
-    public static let routedRoles: [ServiceRole] = [.user, .campaign]
+    public static let routedRoles: [ServiceRole] = [.user, .campaign, .pledge]
 
     public init(_ platform: PlatformConfig) {
         var routes: [String: String] = [:]

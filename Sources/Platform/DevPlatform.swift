@@ -7,6 +7,7 @@ import PlatformConfig
 import ServiceLifecycle
 import UserService
 import CampaignService
+import PledgeService
 
 /// `careforall dev`: every service built so far and the gateway in one process, on SQLite files
 /// in the data folder, with secrets generated on first start and kept there.
@@ -53,9 +54,12 @@ public enum DevPlatform {
             database: try DatabaseURL(dataDirectory.sqliteURL(for: .campaign)),
             internalSigningSecret: internalSecret, jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
         ))
+        let pledgeService = try await PledgeServiceApp.buildApplication(config: PledgeServiceConfig(
+            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .pledge)), internalSigningSecret: internalSecret
+        ))
         let gateway = try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         announce("Data folder: \(dataDirectory.path)")
-        return [userService, campaignService, gateway]
+        return [userService, campaignService, pledgeService, gateway]
     }
 }
 

@@ -7,6 +7,7 @@ import PlatformConfig
 import ServiceLifecycle
 import UserService
 import CampaignService
+import PledgeService
 
 /// `careforall serve <role>` and `careforall migrate <service>`.
 public enum Roles {
@@ -17,9 +18,11 @@ public enum Roles {
             return try await UserServiceApp.buildApplication(config: UserServiceConfig(serving: platform))
         case .campaign:
             return try await CampaignServiceApp.buildApplication(config: CampaignServiceConfig(serving: platform))
+        case .pledge:
+            return try await PledgeServiceApp.buildApplication(config: PledgeServiceConfig(serving: platform))
         case .gateway:
             return try await GatewayApp.buildApplication(config: GatewayConfig(platform))
-        case .pledge, .payment:
+        case .payment:
             throw RoleError.notBuiltYet(role)
         }
     }
@@ -30,8 +33,9 @@ public enum Roles {
         switch role {
         case .user: migrations = UserServiceApp.migrations
         case .campaign: migrations = CampaignServiceApp.migrations
+        case .pledge: migrations = PledgeServiceApp.migrations
         case .gateway: throw RoleError.noDatabase(role)
-        case .pledge, .payment: throw RoleError.notBuiltYet(role)
+        case .payment: throw RoleError.notBuiltYet(role)
         }
         let url: DatabaseURL
         if let configured = platform.databaseURL {

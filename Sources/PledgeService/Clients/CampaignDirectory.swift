@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import NIOHTTP1
+
+/// What pledge-service needs to know of a campaign before taking a pledge.
+public struct CampaignSummary: Sendable, Equatable, Decodable {
+    public let id: String
+    public let status: String
+    public let currency: String
+
+    public init(id: String, status: String, currency: String) {
+        self.id = id
+        self.status = status
+        self.currency = currency
+    }
+}
+
+/// Looks campaigns up in campaign-service.
+public protocol CampaignDirectory: Sendable {
+    /// The campaign, nil when campaign-service says there is none; throws when it cannot be asked.
+    func campaign(id: String) async throws -> CampaignSummary?
+}
+
+/// Asks campaign-service's public `GET /campaigns/{id}` with a short timeout, and remembers the
+/// answer for a few seconds so a burst of pledges to one campaign costs one lookup.
+public actor HTTPCampaignDirectory: CampaignDirectory {
+    let baseURL: String
+    let client: HTTPClient
+    let timeout: TimeAmount
+    let cacheFor: Duration
+    private var cache: [String: (summary: CampaignSummary?, at: ContinuousClock.Instant)] = [:]
+
+    public init(baseURL: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(2), cacheFor: Duration = .seconds(5)) {
+        self.baseURL = baseURL
+        self.client = client
+        self.timeout = timeout
+        self.cacheFor = cacheFor
+    }
+
+    public func campaign(id: String) async throws -> CampaignSummary? {
+        if let cached = cache[id], ContinuousClock.now - cached.at < cacheFor { return cached.summary }
+        guard let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) else {
+            return nil
+        }
+        let summary: CampaignSummary?
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: "\(baseURL)/campaigns/\(escaped)"), timeout: timeout)
+            let body = try await response.body.collect(upTo: 1 << 20)
+            switch response.status.code {
+            case 200: summary = try JSONDecoder().decode(CampaignSummary.self, from: Data(buffer: body))
+            case 404: summary = nil
+            default: throw CampaignDirectoryError.unavailable
+            }
+        } catch {
+            throw CampaignDirectoryError.unavailable
+        }
+        if cache.count > 10_000 { cache.removeAll() }
+        cache[id] = (summary, ContinuousClock.now)
+        return summary
+    }
+}
+
+public enum CampaignDirectoryError: Error {
+    case unavailable
+}

@@ -1,0 +1,173 @@
+import Auth
+import Crypto
+import Events
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import Hummingbird
+import Idempotency
+import Logging
+import NIOCore
+import Observability
+import Persistence
+import CoreMetrics
+import NIOFoundationEssentialsCompat
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+}
+
+/// `/pledges`: create (idempotent, signed in or as a guest), read one, list the caller's.
+public struct PledgeController: Sendable {
+    let store: any PledgeStore
+    let idempotency: IdempotencyStore
+    let campaigns: any CampaignDirectory
+    let metrics: ServiceMetrics
+    let maximumAmount: Int64
+
+    public init(store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumAmount: Int64) {
+        self.store = store
+        self.idempotency = idempotency
+        self.campaigns = campaigns
+        self.metrics = metrics
+        self.maximumAmount = maximumAmount
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(use: create)
+        group.get(":id", use: show)
+        group.group().add(middleware: RequireRoleMiddleware()).get(use: list)
+    }
+
+    // MARK: Create
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let key = request.headers[.idempotencyKey] else { throw PledgeServiceError.idempotencyKeyRequired }
+        guard IdempotencyKey.isValid(key) else { throw PledgeServiceError.invalidIdempotencyKey }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge
+        }
+        let input = try PledgeInput(try JSONRequestDecoder.object(from: body.readableBytesView), maximumAmount: maximumAmount)
+        let principal = context.principal
+        guard principal != nil || input.donor != nil else { throw PledgeServiceError.donorRequired }
+        // Keys belong to the caller: a signed-in user, or a guest by the email they gave.
+        let scope = principal.map { "user:\($0.userID)" } ?? "guest:\(input.donor!.email)"
+
+        switch try await idempotency.begin(scope: scope, key: key, requestHash: IdempotencyKey.fingerprint(of: Data(buffer: body))) {
+        case .replay(let status, let stored):
+            metrics.counter("idempotent_replays_total").increment()
+            return Self.json(status: HTTPResponse.Status(code: status), body: stored, replayed: true)
+        case .inFlight:
+            throw PledgeServiceError.idempotencyKeyInUse
+        case .mismatch:
+            throw PledgeServiceError.idempotencyKeyReused
+        case .proceed:
+            break
+        }
+        do {
+            let response = try await createPledge(input, principal: principal, scope: scope, key: key, logger: context.logger)
+            return Self.json(status: .created, body: response, replayed: false)
+        } catch {
+            // Nothing was written: let the same key try again.
+            try? await idempotency.release(scope: scope, key: key)
+            throw error
+        }
+    }
+
+    func createPledge(_ input: PledgeInput, principal: Principal?, scope: String, key: String, logger: Logger) async throws -> String {
+        let campaign: CampaignSummary?
+        do {
+            campaign = try await campaigns.campaign(id: input.campaignId)
+        } catch {
+            logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(input.campaignId), "error": "\(error)"])
+            throw PledgeServiceError.campaignServiceUnavailable
+        }
+        guard let campaign, campaign.status == "active" else { throw PledgeServiceError.campaignNotOpen }
+        guard campaign.currency == input.currency.rawValue else { throw PledgeServiceError.currencyMismatch }
+
+        let now = Timestamp.now()
+        // Guests prove ownership later with an unguessable token; only its hash is kept.
+        let receiptToken = principal == nil ? ReceiptToken.generate() : nil
+        let pledge = Pledge(
+            id: UUID().uuidString.lowercased(), campaignId: campaign.id, userId: principal?.userID,
+            guestEmail: principal == nil ? input.donor?.email : nil, donorName: principal?.name ?? input.donor?.name ?? "",
+            amount: input.amount, currency: input.currency, status: .pending, anonymous: input.anonymous, message: input.message,
+            receiptTokenHash: receiptToken.map(ReceiptToken.hash), createdAt: now, updatedAt: now
+        )
+        let event = EventEnvelope(
+            eventId: UUID().uuidString.lowercased(), type: .pledgeCreated, source: "pledge-service", occurredAt: now,
+            data: .pledgeCreated(PledgeCreated(
+                pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount,
+                currency: pledge.currency, status: .pending, anonymous: pledge.anonymous, donorName: pledge.donorName, message: pledge.message
+            ))
+        )
+        let body = String(decoding: try JSONCoding.encoder.encode(PledgeResponse(pledge, receiptToken: receiptToken)), as: UTF8.self)
+        try await store.create(NewPledge(
+            pledge: pledge, event: event, idempotencyScope: scope, idempotencyKey: key, responseStatus: 201, responseBody: body
+        ))
+        logger.info("pledge created", metadata: ["pledge_id": .string(pledge.id), "campaign_id": .string(pledge.campaignId)])
+        return body
+    }
+
+    static func json(status: HTTPResponse.Status, body: String, replayed: Bool) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if replayed { headers[.idempotentReplayed] = "true" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    // MARK: Read
+
+    /// The owner, an admin, or whoever holds the receipt token; anyone else gets 404, so ids leak nothing.
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> PledgeResponse {
+        let id = try context.parameters.require("id")
+        guard let (pledge, transitions) = try await store.find(id: id) else { throw PledgeServiceError.pledgeNotFound }
+        let token = request.uri.queryParameters["receipt_token"].map(String.init)
+        let isOwner = context.principal.map { $0.isAdmin || $0.userID == pledge.userId } ?? false
+        let holdsReceipt = token.map { ReceiptToken.matches($0, hash: pledge.receiptTokenHash) } ?? false
+        guard isOwner || holdsReceipt else { throw PledgeServiceError.pledgeNotFound }
+        return PledgeResponse(pledge, transitions: transitions)
+    }
+
+    /// The caller's pledges; admins see everyone's. Both may narrow by `campaign_id` and `status`.
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<PledgeResponse> {
+        let principal = try context.requirePrincipal()
+        let page = try PageRequest(request: request)
+        let campaignId = request.uri.queryParameters["campaign_id"].map(String.init)
+        var status: PledgeStatus?
+        if let raw = request.uri.queryParameters["status"].map(String.init), !raw.isEmpty {
+            guard let parsed = PledgeStatus(rawValue: raw.uppercased()) else {
+                throw APIError.invalidParameter("status", "must be one of PENDING, AUTHORIZED, CAPTURED, FAILED")
+            }
+            status = parsed
+        }
+        let rows = try await store.list(
+            userId: principal.isAdmin ? nil : principal.userID, campaignId: campaignId, status: status, limit: page.limit, after: page.cursor
+        )
+        return Page(rows: rows, limit: page.limit, item: { PledgeResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+    }
+}
+
+/// Guest receipt tokens: 256 random bits, base64url; stored as a SHA-256 hash.
+enum ReceiptToken {
+    static func generate() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func matches(_ token: String, hash stored: String?) -> Bool {
+        guard let stored else { return false }
+        // Compare digests, not tokens: equal-length hex, so timing says nothing about the token.
+        let candidate = Array(hash(token).utf8)
+        let expected = Array(stored.utf8)
+        guard candidate.count == expected.count else { return false }
+        return zip(candidate, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

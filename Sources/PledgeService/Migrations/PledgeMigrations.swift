@@ -1,0 +1,52 @@
+import Idempotency
+import Outbox
+import Persistence
+
+/// pledge-service's schema, in order. Released migrations never change; add new ones at the end.
+public enum PledgeMigrations {
+    public static let all: [any Migration] = [
+        SQLMigration(name: "001_create_pledges", [
+            """
+            CREATE TABLE pledges (
+                id TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                user_id TEXT,
+                guest_email TEXT,
+                donor_name TEXT NOT NULL,
+                amount BIGINT NOT NULL CHECK (amount > 0),
+                currency TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED')),
+                anonymous INTEGER NOT NULL,
+                message TEXT,
+                receipt_token_hash TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX pledges_user ON pledges (user_id, created_at, id)",
+            "CREATE INDEX pledges_created ON pledges (created_at, id)",
+            """
+            CREATE TABLE pledge_transitions (
+                id TEXT PRIMARY KEY,
+                pledge_id TEXT NOT NULL,
+                from_status TEXT,
+                to_status TEXT NOT NULL,
+                at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX pledge_transitions_pledge ON pledge_transitions (pledge_id, at)",
+            // Payment webhooks seen, by event id: a redelivery is a duplicate.
+            """
+            CREATE TABLE payment_webhook_events (
+                event_id TEXT PRIMARY KEY,
+                pledge_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                result TEXT NOT NULL,
+                received_at TEXT NOT NULL
+            )
+            """,
+        ]),
+        IdempotencySchema.migration,
+        OutboxSchema.migration,
+    ]
+}

@@ -1,0 +1,66 @@
+import Events
+import Foundation
+import HTTPSupport
+
+/// A `POST /pledges` body, checked field by field. Any `status`, `user_id` or `id` a client
+/// sends is ignored: those are ours to set.
+struct PledgeInput: Equatable {
+    let campaignId: String
+    let amount: Int64
+    let currency: Currency
+    let anonymous: Bool
+    let message: String?
+    let donor: Donor?
+
+    struct Donor: Equatable {
+        let name: String
+        let email: String
+    }
+
+    static let maximumMessageLength = 500
+
+    init(_ object: [String: JSONValue], maximumAmount: Int64) throws {
+        guard let campaignId = object["campaign_id"]?.stringValue?.trimmingCharacters(in: .whitespaces),
+            !campaignId.isEmpty, campaignId.count <= 100
+        else { throw PledgeServiceError.invalidCampaign }
+        guard let amount = object["amount"]?.integerValue, amount > 0, amount <= maximumAmount else {
+            throw PledgeServiceError.invalidAmount(maximum: maximumAmount)
+        }
+        guard let code = object["currency"]?.stringValue, let currency = Currency(rawValue: code.uppercased()) else {
+            throw PledgeServiceError.invalidCurrency
+        }
+        switch object["anonymous"] {
+        case nil, .null: self.anonymous = false
+        case .bool(let value): self.anonymous = value
+        default: throw PledgeServiceError.invalidAnonymous
+        }
+        switch object["message"] {
+        case nil, .null: self.message = nil
+        case .string(let text) where text.count <= Self.maximumMessageLength:
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            self.message = trimmed.isEmpty ? nil : trimmed
+        default: throw PledgeServiceError.invalidMessage
+        }
+        switch object["donor"] {
+        case nil, .null:
+            self.donor = nil
+        case .object(let donor):
+            guard let name = donor["name"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), (1...200).contains(name.count),
+                let email = donor["email"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased(),
+                Self.isEmail(email)
+            else { throw PledgeServiceError.invalidDonor }
+            self.donor = Donor(name: name, email: email)
+        default:
+            throw PledgeServiceError.invalidDonor
+        }
+        self.campaignId = campaignId
+        self.amount = amount
+        self.currency = currency
+    }
+
+    static func isEmail(_ email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        return email.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !email.contains(where: \.isWhitespace)
+    }
+}

@@ -1,0 +1,59 @@
+import HTTPSupport
+import HTTPTypes
+
+/// Every way a pledge-service request can fail, each with its status and stable code.
+public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
+    case idempotencyKeyRequired
+    case invalidIdempotencyKey
+    case idempotencyKeyReused
+    case idempotencyKeyInUse
+    case invalidCampaign
+    case invalidAmount(maximum: Int64)
+    case invalidCurrency
+    case invalidMessage
+    case invalidAnonymous
+    case donorRequired
+    case invalidDonor
+    case campaignNotOpen
+    case currencyMismatch
+    case campaignServiceUnavailable
+    case pledgeNotFound
+    case invalidWebhook(String)
+
+    public var apiError: APIError {
+        switch self {
+        case .idempotencyKeyRequired:
+            APIError(.badRequest, code: "idempotency_key_required", message: "The Idempotency-Key header is required.")
+        case .invalidIdempotencyKey:
+            APIError(.badRequest, code: "invalid_idempotency_key", message: "The Idempotency-Key must be 1 to 255 printable characters.")
+        case .idempotencyKeyReused:
+            APIError(.unprocessableContent, code: "idempotency_key_reused", message: "This Idempotency-Key was used with a different request.")
+        case .idempotencyKeyInUse:
+            APIError(.conflict, code: "idempotency_key_in_use", message: "A request with this Idempotency-Key is still in progress.")
+        case .invalidCampaign:
+            APIError(.badRequest, code: "invalid_campaign_id", message: "campaign_id is required.")
+        case .invalidAmount(let maximum):
+            APIError(.badRequest, code: "invalid_amount", message: "amount must be a positive integer of minor units, at most \(maximum).")
+        case .invalidCurrency:
+            APIError(.badRequest, code: "invalid_currency", message: "currency must be a supported ISO-4217 code.")
+        case .invalidMessage:
+            APIError(.badRequest, code: "invalid_message", message: "message must be a string of at most 500 characters.")
+        case .invalidAnonymous:
+            APIError(.badRequest, code: "invalid_anonymous", message: "anonymous must be true or false.")
+        case .donorRequired:
+            APIError(.badRequest, code: "donor_required", message: "Without signing in, donor {name, email} is required.")
+        case .invalidDonor:
+            APIError(.badRequest, code: "invalid_donor", message: "donor needs a name (1 to 200 characters) and a valid email.")
+        case .campaignNotOpen:
+            APIError(.unprocessableContent, code: "campaign_not_open", message: "The campaign does not exist or is not taking pledges.")
+        case .currencyMismatch:
+            APIError(.unprocessableContent, code: "currency_mismatch", message: "The pledge's currency must be the campaign's currency.")
+        case .campaignServiceUnavailable:
+            APIError(.serviceUnavailable, code: "campaign_service_unavailable", message: "The campaign could not be checked; nothing was written. Try again.")
+        case .pledgeNotFound:
+            APIError(.notFound, code: "not_found", message: "No such pledge.")
+        case .invalidWebhook(let reason):
+            APIError(.badRequest, code: "invalid_webhook", message: "The payment webhook is malformed: \(reason).")
+        }
+    }
+}

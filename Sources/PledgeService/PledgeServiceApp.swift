@@ -1,0 +1,147 @@
+import Auth
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Idempotency
+import Logging
+import Observability
+import Outbox
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+import Signatures
+
+/// Everything pledge-service needs, typed.
+public struct PledgeServiceConfig: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    /// Signs outgoing events and verifies the internal payment webhook.
+    public var internalSigningSecret: String
+    public var jwksURL: String
+    /// campaign-service, asked whether a campaign takes pledges.
+    public var campaignServiceURL: String
+    /// campaign-service's event ingestion (`EVENT_DISPATCH_URL`).
+    public var eventDispatchURL: String
+    /// The largest pledge accepted, in minor units.
+    public var maximumAmount: Int64
+    public var relay: OutboxRelayConfig
+    public var logLevel: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = ServiceRole.pledge.defaultPort, database: DatabaseURL, internalSigningSecret: String,
+        jwksURL: String, campaignServiceURL: String, eventDispatchURL: String, maximumAmount: Int64 = 100_000_000,
+        relay: OutboxRelayConfig = OutboxRelayConfig(), logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.internalSigningSecret = internalSigningSecret
+        self.jwksURL = jwksURL
+        self.campaignServiceURL = campaignServiceURL
+        self.eventDispatchURL = eventDispatchURL
+        self.maximumAmount = maximumAmount
+        self.relay = relay
+        self.logLevel = logLevel
+    }
+
+    /// From the platform configuration; `database` is given by the caller (dev: a SQLite file).
+    public init(_ platform: PlatformConfig, database: DatabaseURL, internalSigningSecret: String) {
+        let campaignURL = platform.serviceURL(for: .campaign)
+        self.init(
+            host: platform.host, port: platform.port(for: .pledge), database: database, internalSigningSecret: internalSigningSecret,
+            jwksURL: platform.resolvedJWKSURL, campaignServiceURL: campaignURL,
+            eventDispatchURL: platform.eventDispatchURL ?? campaignURL + "/campaigns/events", logLevel: platform.logLevel
+        )
+    }
+
+    /// `serve pledge`: `DATABASE_URL` and `INTERNAL_SIGNING_SECRET` are required.
+    public init(serving platform: PlatformConfig) throws {
+        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        guard let secret = platform.internalSigningSecret else { throw ConfigError.missing(key: "internal.signing.secret") }
+        self.init(platform, database: try DatabaseURL(databaseURL), internalSigningSecret: secret)
+    }
+}
+
+public enum PledgeServiceApp {
+    public static let migrations = PledgeMigrations.all
+
+    /// Builds pledge-service with its outbox relay and idempotency purger; migrations run before
+    /// the server starts. Tests pass their own key set and campaign directory.
+    public static func buildApplication(
+        config: PledgeServiceConfig,
+        jwks: (any JWKSSource)? = nil,
+        campaigns: (any CampaignDirectory)? = nil,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) async throws -> some ApplicationProtocol {
+        let logger = LoggingSetup.logger(service: "pledge", level: config.logLevel)
+        let database = try await Databases.open(config.database, logger: logger)
+        let migrator = Migrator(service: "pledge", migrations: migrations, logger: logger)
+        let signatures = SignatureScheme(secret: config.internalSigningSecret)
+        let signal = OutboxSignal()
+        let store = SQLPledgeStore(database: database, signal: signal)
+        let idempotency = IdempotencyStore(database: database)
+        let relay = OutboxRelay(
+            database: database,
+            transport: HTTPEventTransport(urls: [SQLPledgeStore.eventDestination: config.eventDispatchURL], signatures: signatures),
+            signal: signal, config: config.relay, metrics: metrics, logger: logger
+        )
+        let router = buildRouter(
+            store: store, idempotency: idempotency,
+            campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL),
+            signatures: signatures, verifier: TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger),
+            metrics: metrics, maximumAmount: config.maximumAmount, ready: { try await migrator.isUpToDate(database) }
+        )
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-pledge"),
+            services: [DatabaseService(client: database), MigratedService(relay, migrator: migrator, database: database),
+                       MigratedService(IdempotencyPurger(store: idempotency, logger: logger), migrator: migrator, database: database)],
+            logger: logger
+        )
+        app.beforeServerStarts {
+            try await migrator.migrate(database)
+        }
+        return app
+    }
+
+    public static func buildRouter(
+        store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, signatures: SignatureScheme,
+        verifier: TokenVerifier, metrics: ServiceMetrics, maximumAmount: Int64, ready: @escaping ReadinessCheck
+    ) -> Router<AppRequestContext> {
+        let router = ServiceRouter.make(metrics: metrics, ready: ready)
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        let pledges = router.group("pledges")
+        PaymentWebhookController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
+        PledgeController(store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumAmount: maximumAmount)
+            .addRoutes(to: pledges)
+        return router
+    }
+}
+
+/// Starts a background service only once the schema it works on exists.
+struct MigratedService<Wrapped: Service>: Service {
+    let wrapped: Wrapped
+    let migrator: Migrator
+    let database: any DatabaseClient
+
+    init(_ wrapped: Wrapped, migrator: Migrator, database: any DatabaseClient) {
+        self.wrapped = wrapped
+        self.migrator = migrator
+        self.database = database
+    }
+
+    func run() async throws {
+        // Bounded: migrations run at start-up, before the server listens.
+        for _ in 0..<600 {
+            if (try? await migrator.isUpToDate(database)) == true { return try await wrapped.run() }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        throw MigrationWaitError.timedOut
+    }
+
+    enum MigrationWaitError: Error {
+        case timedOut
+    }
+}
