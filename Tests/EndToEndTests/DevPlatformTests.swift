@@ -19,6 +19,7 @@ struct RunningPlatform: Sendable {
     let gateway: String
     let userService: String
     let campaignService: String
+    let pledgeService: String
     let dataDirectory: String
     let announcements: Announcements
 }
@@ -36,9 +37,11 @@ func withDevPlatform<Value: Sendable>(
     let gatewayPort = try FreePort.next()
     let userPort = try FreePort.next()
     let campaignPort = try FreePort.next()
+    let pledgePort = try FreePort.next()
     let platform = try PlatformConfig.load(
         arguments: [
             "--gateway-port", "\(gatewayPort)", "--user-service-port", "\(userPort)", "--campaign-service-port", "\(campaignPort)",
+            "--pledge-service-port", "\(pledgePort)",
             "--log-level", TestLogging.level,
         ],
         environment: ["CAREFORALL_DATA_DIR": dataDirectory]
@@ -48,7 +51,7 @@ func withDevPlatform<Value: Sendable>(
     let group = ServiceGroup(configuration: .init(services: services, logger: TestLogging.logger))
     let running = RunningPlatform(
         gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)",
-        campaignService: "http://127.0.0.1:\(campaignPort)", dataDirectory: dataDirectory, announcements: announcements
+        campaignService: "http://127.0.0.1:\(campaignPort)", pledgeService: "http://127.0.0.1:\(pledgePort)", dataDirectory: dataDirectory, announcements: announcements
     )
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -57,7 +60,8 @@ func withDevPlatform<Value: Sendable>(
             let gateway = try await HTTPClient.shared.get(running.gateway + "/health/ready")
             let user = try await HTTPClient.shared.get(running.userService + "/health/ready")
             let campaign = try await HTTPClient.shared.get(running.campaignService + "/health/ready")
-            return gateway.status == 200 && user.status == 200 && campaign.status == 200
+            let pledge = try await HTTPClient.shared.get(running.pledgeService + "/health/ready")
+            return gateway.status == 200 && user.status == 200 && campaign.status == 200 && pledge.status == 200
         }
         #expect(ready, "the platform did not become ready")
         let value = try await body(running)
@@ -83,10 +87,12 @@ extension HTTPClient {
     }
 
     func send(
-        _ method: String, _ url: String, json: [String: any Sendable]? = nil, bearer: String? = nil, signWith secret: String? = nil
+        _ method: String, _ url: String, json: [String: any Sendable]? = nil, bearer: String? = nil, signWith secret: String? = nil,
+        headers extra: [String: String] = [:]
     ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let json {
             let body = try JSONSerialization.data(withJSONObject: json)
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -202,6 +208,58 @@ struct DevPlatformTests {
             #expect((donations["items"] as? [Any])?.count == 1)
             let list = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns").json()
             #expect((list["items"] as? [[String: Any]])?.contains { $0["id"] as? String == campaignId } == true)
+        }
+    }
+
+    @Test("a guest's pledge and its payment webhooks move the campaign's public totals, through the outbox")
+    func donationFlow() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
+            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
+            let login = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
+            )
+            let adminToken = try #require(try login.json()["access_token"] as? String)
+            let campaignId = try #require(try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/campaigns", json: ["title": "Wells", "goal_amount": 100_000, "currency": "USD"], bearer: adminToken
+            ).json()["id"] as? String)
+
+            let body: [String: any Sendable] = [
+                "campaign_id": campaignId, "amount": 4200, "currency": "USD", "anonymous": false, "message": "Go!",
+                "donor": ["name": "Guest Gita", "email": "gita@example.org"] as [String: any Sendable],
+            ]
+            let created = try await HTTPClient.shared.send("POST", platform.gateway + "/api/pledges", json: body, headers: ["Idempotency-Key": "e2e-1"])
+            #expect(created.status == 201)
+            let replayed = try await HTTPClient.shared.send("POST", platform.gateway + "/api/pledges", json: body, headers: ["Idempotency-Key": "e2e-1"])
+            #expect(replayed.status == 201 && replayed.headers["idempotent-replayed"] == "true")
+            let pledgeId = try #require(try created.json()["id"] as? String)
+            let receipt = try #require(try created.json()["receipt_token"] as? String)
+
+            @Sendable func campaign() async throws -> [String: Any] { try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)").json() }
+            let pending = try await eventually(timeout: .seconds(20)) { try await campaign()["pending_amount"] as? Int == 4200 }
+            #expect(pending, "the relay delivered PLEDGE_CREATED")
+            #expect(try await campaign()["total_pledges"] as? Int == 1)
+
+            // payment-service's webhook (signed; refused at the gateway).
+            let secret = try String(contentsOfFile: (platform.dataDirectory as NSString).appendingPathComponent("internal-signing-secret"), encoding: .utf8)
+            let webhook: [String: any Sendable] = [
+                "event_id": UUID().uuidString, "pledge_id": pledgeId, "payment_id": "pay_e2e", "status": "CAPTURED", "occurred_at": "2026-11-25T12:00:00Z",
+            ]
+            #expect(try await HTTPClient.shared.send("POST", platform.gateway + "/api/pledges/webhooks/payment", json: webhook, signWith: secret).status == 404)
+            let applied = try await HTTPClient.shared.send("POST", platform.pledgeService + "/pledges/webhooks/payment", json: webhook, signWith: secret)
+            #expect(try applied.json()["result"] as? String == "applied")
+            let captured = try await eventually(timeout: .seconds(20)) { try await campaign()["captured_amount"] as? Int == 4200 }
+            #expect(captured, "the relay delivered PLEDGE_STATUS_CHANGED")
+            let totals = try await campaign()
+            #expect(totals["pending_amount"] as? Int == 0 && totals["current_amount"] as? Int == 4200 && totals["total_payments"] as? Int == 1)
+
+            let mine = try await HTTPClient.shared.get(platform.gateway + "/api/pledges/\(pledgeId)?receipt_token=\(receipt)")
+            #expect(try mine.json()["status"] as? String == "CAPTURED")
+            let history = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
+            let items = history["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 2 && items.allSatisfy { $0["donor_name"] as? String == "Guest Gita" })
         }
     }
 }
