@@ -302,7 +302,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport", "Signatures",
+            dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport", "Signatures", "Outbox", "Events",
+                           "Persistence", "Observability",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],

@@ -1,0 +1,70 @@
+import AsyncHTTPClient
+import Events
+import Foundation
+import Observability
+@testable import Outbox
+import Persistence
+import Signatures
+import Testing
+import TestSupport
+
+@Suite("End to end: outbox delivery into the read model", .serialized)
+struct OutboxToCampaignTests {
+    @Test("a relay killed after sending but before marking: the next relay resends, campaign-service drops the duplicates, totals stay exact")
+    func crashedRelayKeepsTotalsExact() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let secret = try String(contentsOfFile: (platform.dataDirectory as NSString).appendingPathComponent("internal-signing-secret"), encoding: .utf8)
+            let campaignId = UUID().uuidString.lowercased()
+            let usd = Currency(rawValue: "USD")!
+            let events = (0..<10).flatMap { index -> [EventEnvelope] in
+                let pledgeId = UUID().uuidString.lowercased()
+                func envelope(_ data: EventData) -> EventEnvelope {
+                    EventEnvelope(eventId: UUID().uuidString.lowercased(), type: data.type, source: "test", occurredAt: Timestamp.now(), data: data)
+                }
+                return [
+                    envelope(.pledgeCreated(.init(pledgeId: pledgeId, campaignId: campaignId, userId: nil, amount: 100, currency: usd,
+                                                  anonymous: false, donorName: "D\(index)", message: nil))),
+                    envelope(.paymentCaptured(.init(paymentId: "pay-\(index)", pledgeId: pledgeId, campaignId: campaignId, amount: 100, currency: usd))),
+                ]
+            }
+            let outboxFile = (dataDirectory as NSString).appendingPathComponent("relay-test.sqlite")
+            try await Databases.withClient(.sqlite(path: outboxFile), logger: TestLogging.logger) { client in
+                try await Migrator(service: "relay-test", migrations: [OutboxSchema.migration], logger: TestLogging.logger).migrate(client)
+                try await client.transaction { db in
+                    for event in events { try await Outbox.enqueue(event, destination: "campaign-events", on: db) }
+                }
+                let transport = HTTPEventTransport(
+                    urls: ["campaign-events": platform.campaignService + "/campaigns/events"], signatures: SignatureScheme(secret: secret)
+                )
+                func relay() -> OutboxRelay {
+                    OutboxRelay(database: client, transport: transport, signal: OutboxSignal(), metrics: ServiceMetrics(), logger: TestLogging.logger)
+                }
+                // The first relay claims and sends everything, then dies before marking it delivered.
+                let start = Date()
+                let claimed = try await relay().claim(now: start)
+                #expect(claimed.count == 20)
+                try await transport.deliver(claimed, to: "campaign-events")
+                // The next one picks the rows up once the lease is over and sends them all again.
+                #expect(try await relay().relayOnce(now: start.addingTimeInterval(31)) == 20)
+            }
+            // The ghost campaign has no row, so read its rollup through the admin rebuild report.
+            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
+            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
+            let login = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
+            )
+            let token = try #require(try login.json()["access_token"] as? String)
+            let report = try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/\(campaignId)/rebuild", json: [:], bearer: token).json()
+            #expect(report["drift_corrected"] as? Bool == false)
+            let after = report["after"] as? [String: Any] ?? [:]
+            #expect(after["captured_amount"] as? Int == 1000)
+            #expect(after["total_pledges"] as? Int == 10)
+            #expect(after["total_payments"] as? Int == 10)
+            #expect(after["pending_amount"] as? Int == 0)
+            let log = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/events?limit=100", bearer: token).json()
+            #expect((log["items"] as? [Any])?.count == 20)
+        }
+    }
+}
