@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "careforall", targets: ["careforall"]),
-        .executable(name: "ingest-benchmark", targets: ["IngestBenchmark"]),
+        .executable(name: "benchmark", targets: ["Benchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -49,7 +49,7 @@ let package = Package(
 
         // MARK: Benchmarks (scripts/bench)
         .executableTarget(
-            name: "IngestBenchmark",
+            name: "Benchmarks",
             dependencies: [
                 "Events", "Signatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

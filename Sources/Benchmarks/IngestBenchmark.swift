@@ -9,9 +9,8 @@ import NIOHTTP1
 
 /// Sends synthetic pledge lives to a running campaign-service, one event per request and then in
 /// batches, and prints events per second for each. Used by `scripts/bench`; figures, never asserts.
-@main
 struct IngestBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest-benchmark")
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Event ingestion, single and batched.")
 
     @Option(help: "campaign-service base URL") var url = "http://127.0.0.1:3001"
     @Option(help: "the internal signing secret") var secret: String
@@ -79,47 +78,11 @@ struct IngestBenchmark: AsyncParsableCommand {
             events.count == 1 ? try encoder.encode(events[0]) : try encoder.encode(["events": events])
         }
         let endpoint = url + "/campaigns/events"
-        let start = ContinuousClock.now
-        let applied = try await withThrowingTaskGroup(of: Int.self) { group in
-            var next = 0
-            var applied = 0
-            func submit(_ body: Data) {
-                group.addTask {
-                    var request = HTTPClientRequest(url: endpoint)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.headers.add(name: "X-CareForAll-Signature", value: signer.sign(body: body))
-                    request.body = .bytes(ByteBuffer(data: body))
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-                    let answer = try await response.body.collect(upTo: 1 << 22)
-                    guard response.status == .ok else { throw BenchmarkError.status(Int(response.status.code), String(buffer: answer)) }
-                    return String(buffer: answer).components(separatedBy: "\"applied\"").count - 1
-                }
-            }
-            while next < min(concurrency, bodies.count) { submit(bodies[next]); next += 1 }
-            while let count = try await group.next() {
-                applied += count
-                if next < bodies.count { submit(bodies[next]); next += 1 }
-            }
-            return applied
+        let (applied, seconds) = try await inParallel(bodies, concurrency: concurrency) { body in
+            let answer = try await post(endpoint, body: body, headers: ["X-CareForAll-Signature": signer.sign(body: body)], expect: 200)
+            return answer.components(separatedBy: "\"applied\"").count - 1
         }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Phase(name: name, events: requests.reduce(0) { $0 + $1.count }, applied: applied, seconds: seconds)
     }
 }
 
-enum BenchmarkError: Error {
-    case status(Int, String)
-}
-
-enum Timestamp {
-    static func now() -> String {
-        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
-}
-
-/// The report goes to stdout: it is this tool's output, not a log.
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}

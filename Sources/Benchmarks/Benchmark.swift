@@ -1,0 +1,78 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import NIOHTTP1
+
+/// `benchmark ingest` and `benchmark pledges`, driven by `scripts/bench`. They print figures and
+/// never assert: speed is measured here, not in tests.
+@main
+struct Benchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark", abstract: "CareForAll benchmarks.", subcommands: [IngestBenchmark.self, PledgeBenchmark.self]
+    )
+}
+
+enum BenchmarkError: Error {
+    case status(Int, String)
+    case timedOut(String)
+}
+
+enum Timestamp {
+    static func now() -> String {
+        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+}
+
+/// The report goes to stdout: it is this tool's output, not a log.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Runs `work` over `items` with at most `concurrency` in flight; returns the sum of what the
+/// calls returned and the seconds it all took.
+func inParallel<Item: Sendable>(
+    _ items: [Item], concurrency: Int, _ work: @escaping @Sendable (Item) async throws -> Int
+) async throws -> (Int, Double) {
+    let start = ContinuousClock.now
+    let total = try await withThrowingTaskGroup(of: Int.self) { group in
+        var next = 0
+        var total = 0
+        while next < min(concurrency, items.count) {
+            let item = items[next]
+            group.addTask { try await work(item) }
+            next += 1
+        }
+        while let value = try await group.next() {
+            total += value
+            if next < items.count {
+                let item = items[next]
+                group.addTask { try await work(item) }
+                next += 1
+            }
+        }
+        return total
+    }
+    let elapsed = ContinuousClock.now - start
+    return (total, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+/// POSTs a JSON body and returns the answer; any other status than `expect` throws.
+func post(_ url: String, body: Data, headers: [String: String] = [:], expect: Int) async throws -> String {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    request.headers.add(name: "Content-Type", value: "application/json")
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    request.body = .bytes(ByteBuffer(data: body))
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+    let answer = String(buffer: try await response.body.collect(upTo: 1 << 22))
+    guard Int(response.status.code) == expect else { throw BenchmarkError.status(Int(response.status.code), answer) }
+    return answer
+}
+
+func getJSON(_ url: String) async throws -> [String: Any] {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+    let body = try await response.body.collect(upTo: 1 << 22)
+    return try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+}

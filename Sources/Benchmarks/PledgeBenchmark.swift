@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+
+/// Creates a campaign as the admin, then makes guest pledges through pledge-service as fast as
+/// `concurrency` allows, and waits until campaign-service has counted them all (the outbox
+/// drained). The per-pledge outbox lag is computed by `scripts/bench` from the two databases.
+struct PledgeBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pledges", abstract: "Pledge creation and outbox drain.")
+
+    @Option(help: "user-service base URL") var userURL = "http://127.0.0.1:3004"
+    @Option(help: "campaign-service base URL") var campaignURL = "http://127.0.0.1:3001"
+    @Option(help: "pledge-service base URL") var pledgeURL = "http://127.0.0.1:3003"
+    @Option var adminEmail: String
+    @Option var adminPassword: String
+    @Option(help: "pledges to make") var pledges = 2000
+    @Option(help: "requests in flight at once") var concurrency = 8
+
+    func run() async throws {
+        let login = try await post(
+            userURL + "/users/login", body: try JSONSerialization.data(withJSONObject: ["email": adminEmail, "password": adminPassword]), expect: 200
+        )
+        let token = (try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any])?["access_token"] as? String ?? ""
+        let created = try await post(
+            campaignURL + "/campaigns",
+            body: try JSONSerialization.data(withJSONObject: ["title": "Benchmark", "goal_amount": 100_000_000, "currency": "USD"]),
+            headers: ["Authorization": "Bearer \(token)"], expect: 201
+        )
+        let campaignId = (try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["id"] as? String ?? ""
+
+        let bodies = try (0..<pledges).map { index in
+            try JSONSerialization.data(withJSONObject: [
+                "campaign_id": campaignId, "amount": 100 + index % 900, "currency": "USD", "anonymous": index % 3 == 0,
+                "donor": ["name": "Guest \(index)", "email": "guest\(index)@example.org"],
+            ])
+        }
+        let endpoint = pledgeURL + "/pledges"
+        let (made, seconds) = try await inParallel(Array(bodies.enumerated()), concurrency: concurrency) { index, body in
+            _ = try await post(endpoint, body: body, headers: ["Idempotency-Key": "bench-\(index)"], expect: 201)
+            return 1
+        }
+        let drainStart = ContinuousClock.now
+        var counted = 0
+        // Bounded wait for the relay to deliver every PLEDGE_CREATED.
+        for _ in 0..<1200 where counted < made {
+            counted = (try await getJSON(campaignURL + "/campaigns/\(campaignId)"))["total_pledges"] as? Int ?? 0
+            if counted < made { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let drain = ContinuousClock.now - drainStart
+        let drainSeconds = Double(drain.components.seconds) + Double(drain.components.attoseconds) / 1e18
+
+        say("pledge-service, \(made) guest pledges, \(concurrency) requests in flight")
+        say("  pledges created          \(String(format: "%8.0f", Double(made) / seconds)) pledges/s  (\(String(format: "%.2f", seconds)) s)")
+        say("  counted by campaign      \(counted) of \(made), \(String(format: "%.2f", drainSeconds)) s after the last 201")
+        say("campaign_id=\(campaignId)")
+    }
+}
