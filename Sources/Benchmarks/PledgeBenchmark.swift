@@ -14,6 +14,7 @@ struct PledgeBenchmark: AsyncParsableCommand {
     @Option var adminPassword: String
     @Option(help: "pledges to make") var pledges = 2000
     @Option(help: "requests in flight at once") var concurrency = 8
+    @Option(help: "pledges per second to pace at; as fast as possible when absent") var rate: Double?
 
     func run() async throws {
         let login = try await post(
@@ -34,8 +35,14 @@ struct PledgeBenchmark: AsyncParsableCommand {
             ])
         }
         let endpoint = pledgeURL + "/pledges"
+        let start = ContinuousClock.now
+        let interval = rate.map { Duration.seconds(1 / $0) }
         let (made, seconds) = try await inParallel(Array(bodies.enumerated()), concurrency: concurrency) { index, body in
-            _ = try await post(endpoint, body: body, headers: ["Idempotency-Key": "bench-\(index)"], expect: 201)
+            if let interval {
+                // Paced: pledge n leaves no earlier than n intervals after the start.
+                try await Task.sleep(until: start + interval * index, clock: .continuous)
+            }
+            _ = try await post(endpoint, body: body, headers: ["Idempotency-Key": "bench-\(campaignId)-\(index)"], expect: 201)
             return 1
         }
         let drainStart = ContinuousClock.now
@@ -48,7 +55,8 @@ struct PledgeBenchmark: AsyncParsableCommand {
         let drain = ContinuousClock.now - drainStart
         let drainSeconds = Double(drain.components.seconds) + Double(drain.components.attoseconds) / 1e18
 
-        say("pledge-service, \(made) guest pledges, \(concurrency) requests in flight")
+        let pace = rate.map { "paced at \(Int($0))/s" } ?? "as fast as \(concurrency) requests in flight allow"
+        say("pledge-service, \(made) guest pledges, \(pace)")
         say("  pledges created          \(String(format: "%8.0f", Double(made) / seconds)) pledges/s  (\(String(format: "%.2f", seconds)) s)")
         say("  counted by campaign      \(counted) of \(made), \(String(format: "%.2f", drainSeconds)) s after the last 201")
         say("campaign_id=\(campaignId)")
