@@ -16,6 +16,16 @@ import HTTPSupport
 
 /// The dev platform on free loopback ports, in a temp data folder, driven over real HTTP.
 struct RunningPlatform: Sendable {
+    /// Logs in as the bootstrap admin with the password the platform announced at start.
+    func adminToken() async throws -> String {
+        let line = try #require(announcements.all.first { $0.hasPrefix("Admin account created:") })
+        let credentials = line.dropFirst("Admin account created: ".count).split(separator: " ")
+        let login = try await HTTPClient.shared.send(
+            "POST", gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
+        )
+        return try #require(try login.json()["access_token"] as? String)
+    }
+
     let gateway: String
     let userService: String
     let campaignService: String
@@ -173,12 +183,7 @@ struct DevPlatformTests {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
-            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
-            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
-            let login = try await HTTPClient.shared.send(
-                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
-            )
-            let adminToken = try #require(try login.json()["access_token"] as? String)
+            let adminToken = try await platform.adminToken()
 
             let created = try await HTTPClient.shared.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "School meals", "goal_amount": 50_000, "currency": "EUR"], bearer: adminToken
@@ -216,12 +221,7 @@ struct DevPlatformTests {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
-            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
-            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
-            let login = try await HTTPClient.shared.send(
-                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
-            )
-            let adminToken = try #require(try login.json()["access_token"] as? String)
+            let adminToken = try await platform.adminToken()
             let campaignId = try #require(try await HTTPClient.shared.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "Wells", "goal_amount": 100_000, "currency": "USD"], bearer: adminToken
             ).json()["id"] as? String)

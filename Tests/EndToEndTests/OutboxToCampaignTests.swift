@@ -50,12 +50,7 @@ struct OutboxToCampaignTests {
                 #expect(try await relay().relayOnce(now: start.addingTimeInterval(31)) == 20)
             }
             // The ghost campaign has no row, so read its rollup through the admin rebuild report.
-            let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
-            let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
-            let login = try await HTTPClient.shared.send(
-                "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
-            )
-            let token = try #require(try login.json()["access_token"] as? String)
+            let token = try await platform.adminToken()
             let report = try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/\(campaignId)/rebuild", json: [:], bearer: token).json()
             #expect(report["drift_corrected"] as? Bool == false)
             let after = report["after"] as? [String: Any] ?? [:]
