@@ -1,7 +1,7 @@
 import Hummingbird
 
-/// The page at `/`. For now a landing page that points at the API; the full web UI comes with
-/// the campaign and pledge services.
+/// The page at `/`. For now a landing page that points at the API; the full web UI (campaign
+/// pages, donating, the admin panel) is the gateway issue's.
 enum WebUI {
     static func indexPage() -> Response {
         Response(
@@ -22,6 +22,8 @@ enum WebUI {
         <ul>
         <li><code>POST /api/users/register</code> and <code>POST /api/users/login</code></li>
         <li><code>GET /api/users/me</code> with <code>Authorization: Bearer &lt;token&gt;</code></li>
+        <li><code>GET /api/campaigns</code>, <code>GET /api/campaigns/{id}</code> and <code>/donations</code></li>
+        <li><code>POST /api/pledges</code> with an <code>Idempotency-Key</code> header</li>
         </ul>
         </body>
         </html>
