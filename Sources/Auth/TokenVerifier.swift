@@ -55,6 +55,9 @@ public actor TokenVerifier {
     private var keys = JWTKeyCollection()
     private var knownKeyIDs: Set<String> = []
     private var lastFetch: ContinuousClock.Instant?
+    /// The fetch under way, if any: concurrent requests wait for it instead of finding the
+    /// interval not yet over and failing with keys not yet loaded.
+    private var fetching: Task<Void, Never>?
 
     public init(source: any JWKSSource, minimumRefetchInterval: Duration = .seconds(10), logger: Logger) {
         self.source = source
@@ -82,9 +85,20 @@ public actor TokenVerifier {
     }
 
     private func refresh() async {
+        if let fetching {
+            await fetching.value
+            return
+        }
         let now = ContinuousClock.now
         if let lastFetch, now - lastFetch < minimumRefetchInterval { return }
         lastFetch = now
+        let fetch = Task { await self.fetchKeys() }
+        fetching = fetch
+        await fetch.value
+        fetching = nil
+    }
+
+    private func fetchKeys() async {
         do {
             let document = try await source.fetch()
             let collection = JWTKeyCollection()

@@ -47,6 +47,7 @@ public struct ReverseProxy: Sendable {
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.replaceOrAdd(name: "X-Request-ID", value: context.requestID)
+        upstream.headers.replaceOrAdd(name: "traceparent", value: context.traceParent)
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: HTTPLimits.maxBodySize)

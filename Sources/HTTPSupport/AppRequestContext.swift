@@ -34,11 +34,15 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String
     /// Set by the authentication middleware when a valid bearer token is presented.
     public var principal: Principal?
+    /// The W3C `traceparent` this request belongs to: the caller's, or a new trace. Passed on to
+    /// the services it calls and stored with the events it causes, so one donation is one trace.
+    public var traceParent: String
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.principal = nil
+        self.traceParent = ""
     }
 
     /// Bodies larger than this are refused with 413 `payload_too_large`.

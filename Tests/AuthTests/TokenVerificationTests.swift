@@ -179,3 +179,30 @@ struct AuthMiddlewareTests {
         }
     }
 }
+
+@Suite("The verifier under concurrency")
+struct TokenVerifierConcurrencyTests {
+    /// A key set that takes a while to arrive, as over a network.
+    final class SlowSource: JWKSSource {
+        let document: JWKSDocument
+        init(_ document: JWKSDocument) { self.document = document }
+        func fetch() async throws -> JWKSDocument {
+            try await Task.sleep(for: .milliseconds(100))
+            return document
+        }
+    }
+
+    @Test("many first requests at once all wait for the one key fetch and all verify")
+    func concurrentFirstUse() async throws {
+        let issuer = try await TokenIssuer(privateKeyPEM: TestKeys.signingKeyPEM, timeToLive: 900)
+        let verifier = TokenVerifier(source: SlowSource(issuer.jwks), logger: TestLogging.logger)
+        let token = try await issuer.issue(for: Principal(userID: "u", email: "u@example.org", name: "U", role: .donor))
+        let verified = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<30 {
+                group.addTask { (try? await verifier.verify(token)) != nil }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(verified == 30)
+    }
+}

@@ -89,6 +89,8 @@ struct GatewayRoutingTests {
                 let seen = try JSONDecoder().decode(Seen.self, from: Data(buffer: response.body))
                 #expect(seen.requestID != nil)
                 #expect(seen.requestID == response.headers[.requestID])
+                // A request without a trace starts one, and the service continues it.
+                #expect(seen.traceparent.flatMap(TraceParent.traceID(from:)) != nil)
             }
         }
     }

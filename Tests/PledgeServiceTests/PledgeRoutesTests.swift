@@ -1,6 +1,8 @@
 import Foundation
 import HTTPSupport
 import HTTPTypes
+import Persistence
+import SQLKit
 import HummingbirdTesting
 import NIOCore
 import Testing
@@ -157,10 +159,32 @@ struct PledgeRoutesTests {
             let created = statuses.filter { $0.0 == .created }
             #expect(created.count >= 1)
             #expect(Set(created.map(\.1)).count == 1)  // every 201 is the same pledge
-            #expect(statuses.allSatisfy { $0.0 == .created || $0.0 == .conflict })
+            #expect(statuses.allSatisfy { $0.0 == .created || $0.0 == .conflict }, "\(statuses.filter { $0.0 != .created && $0.0 != .conflict })")
             let mine = try await harness.client.execute(uri: "/pledges", method: .get, headers: .bearer(harness.donorToken)).json(PageBody<PledgeResponse>.self)
             #expect(mine.items.count == 1)
             #expect(try await harness.outboxTypes() == ["PLEDGE_CREATED"])
+        }
+    }
+
+    @Test("the trace of the request that made a pledge travels with its event", arguments: TestDatabase.all)
+    func traceTravels(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            var headers: HTTPFields = .json
+            headers[HTTPField.Name("Idempotency-Key")!] = "traced"
+            headers[.traceparent] = traceparent
+            let body = ByteBuffer(json: [
+                "campaign_id": harness.campaignId, "amount": 100, "currency": "USD",
+                "donor": ["name": "T", "email": "t@example.org"] as [String: any Sendable],
+            ])
+            #expect(try await harness.client.execute(uri: "/pledges", method: .post, headers: headers, body: body).status == .created)
+            let payloads = try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                try await client.withConnection { db in
+                    try await db.raw("SELECT payload FROM outbox").all().map { try $0.decode(column: "payload", as: String.self) }
+                }
+            }
+            #expect(payloads.count == 1)
+            #expect(payloads.first?.contains(traceparent) == true)
         }
     }
 }

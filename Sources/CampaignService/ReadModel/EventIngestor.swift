@@ -37,9 +37,13 @@ public struct EventIngestor: Sendable {
                 try await projector.apply(event, on: db, kind: kind)
             }
             metrics.counter("events_ingested_total", [("type", event.type.rawValue), ("result", result.rawValue)]).increment()
-            logger.debug("event ingested", metadata: [
+            var metadata: Logger.Metadata = [
                 "event_id": .string(event.eventId), "event_type": .string(event.type.rawValue), "result": .string(result.rawValue),
-            ])
+                "pledge_id": .string(event.data.pledgeFact.pledgeId),
+            ]
+            // The event's own trace: the donation that caused it, whichever batch carried it.
+            if let traceID = event.traceParent.flatMap(TraceParent.traceID(from:)) { metadata["trace_id"] = .string(traceID) }
+            logger.info("event ingested", metadata: metadata)
             outcomes.append(Outcome(eventId: event.eventId, result: result))
         }
         return outcomes

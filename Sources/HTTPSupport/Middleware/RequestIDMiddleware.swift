@@ -7,8 +7,8 @@ extension HTTPField.Name {
     public static let requestID = HTTPField.Name("X-Request-ID")!
 }
 
-/// Accepts a well-formed `X-Request-ID` or makes one, puts it (and the trace id of a W3C
-/// `traceparent`) into the request's logger, and echoes it on the response.
+/// Accepts a well-formed `X-Request-ID` or makes one, puts it and the trace id (of the caller's
+/// W3C `traceparent`, or of a new trace) into the request's logger, and echoes the id on the response.
 public struct RequestIDMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
@@ -19,7 +19,9 @@ public struct RequestIDMiddleware: RouterMiddleware {
         let requestID = request.headers[.requestID].flatMap(Self.accept) ?? UUID().uuidString.lowercased()
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
-        if let traceID = request.headers[.traceparent].flatMap(TraceParent.traceID(from:)) {
+        let incoming = request.headers[.traceparent].flatMap { TraceParent.traceID(from: $0) != nil ? $0 : nil }
+        context.traceParent = incoming ?? TraceParent.generate()
+        if let traceID = TraceParent.traceID(from: context.traceParent) {
             context.logger[metadataKey: "trace_id"] = .string(traceID)
         }
         var response = try await next(request, context)
@@ -38,6 +40,15 @@ public struct RequestIDMiddleware: RouterMiddleware {
 
 /// The parts of a W3C `traceparent` header (`00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`).
 public enum TraceParent {
+    /// A new trace: random trace and span ids, sampled.
+    public static func generate() -> String {
+        func hex(_ count: Int) -> String {
+            var generator = SystemRandomNumberGenerator()
+            return (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        }
+        return "00-\(hex(16))-\(hex(8))-01"
+    }
+
     public static func traceID(from header: String) -> String? {
         let parts = header.split(separator: "-")
         guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16,

@@ -31,7 +31,8 @@ public struct PaymentWebhookController: Sendable {
 
     @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> WebhookResponse {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        let webhook = try Self.parse(try JSONRequestDecoder.object(from: body.readableBytesView))
+        var webhook = try Self.parse(try JSONRequestDecoder.object(from: body.readableBytesView))
+        webhook.traceParent = context.traceParent
         guard let (result, status) = try await store.applyPaymentWebhook(webhook, source: "pledge-service") else {
             throw PledgeServiceError.pledgeNotFound
         }

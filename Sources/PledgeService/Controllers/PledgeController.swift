@@ -69,7 +69,9 @@ public struct PledgeController: Sendable {
             break
         }
         do {
-            let response = try await createPledge(input, principal: principal, scope: scope, key: key, logger: context.logger)
+            let response = try await createPledge(
+                input, principal: principal, scope: scope, key: key, traceParent: context.traceParent, logger: context.logger
+            )
             return Self.json(status: .created, body: response, replayed: false)
         } catch {
             // Nothing was written: let the same key try again.
@@ -78,7 +80,9 @@ public struct PledgeController: Sendable {
         }
     }
 
-    func createPledge(_ input: PledgeInput, principal: Principal?, scope: String, key: String, logger: Logger) async throws -> String {
+    func createPledge(
+        _ input: PledgeInput, principal: Principal?, scope: String, key: String, traceParent: String, logger: Logger
+    ) async throws -> String {
         let campaign: CampaignSummary?
         do {
             campaign = try await campaigns.campaign(id: input.campaignId)
@@ -100,6 +104,7 @@ public struct PledgeController: Sendable {
         )
         let event = EventEnvelope(
             eventId: UUID().uuidString.lowercased(), type: .pledgeCreated, source: "pledge-service", occurredAt: now,
+            traceParent: traceParent,
             data: .pledgeCreated(PledgeCreated(
                 pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount,
                 currency: pledge.currency, status: .pending, anonymous: pledge.anonymous, donorName: pledge.donorName, message: pledge.message

@@ -19,6 +19,8 @@ public struct PaymentWebhook: Sendable, Equatable {
     public let status: PledgeStatus
     public let occurredAt: String
     public let reason: String?
+    /// The trace of the request that reported it, carried on to the event it causes.
+    public var traceParent: String? = nil
 }
 
 public enum WebhookResult: String, Codable, Sendable {

@@ -102,6 +102,7 @@ public struct SQLPledgeStore: PledgeStore {
                 try await Self.recordTransition(pledgeId: pledge.id, from: from, to: to, at: now, on: db)
                 let event = EventEnvelope(
                     eventId: UUID().uuidString.lowercased(), type: .pledgeStatusChanged, source: source, occurredAt: now,
+                    traceParent: webhook.traceParent,
                     data: .pledgeStatusChanged(PledgeStatusChanged(
                         pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: to,
                         amount: pledge.amount, currency: pledge.currency
