@@ -119,6 +119,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // payment-service: so far its provider contract, the charge key and Stripe event parsing.
+        .target(
+            name: "PaymentService",
+            dependencies: ["Events", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: [
@@ -254,6 +260,11 @@ let package = Package(
         .testTarget(
             name: "IdempotencyTests",
             dependencies: ["Idempotency", "TestSupport", "Persistence", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaymentServiceTests",
+            dependencies: ["PaymentService", "Events", "Signatures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

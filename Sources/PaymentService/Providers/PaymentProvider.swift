@@ -1,0 +1,78 @@
+import Crypto
+import Events
+import Foundation
+
+/// A PaymentIntent's status, as Stripe names them.
+public enum PaymentIntentStatus: String, Codable, Sendable, CaseIterable {
+    case requiresPaymentMethod = "requires_payment_method"
+    case requiresConfirmation = "requires_confirmation"
+    case requiresAction = "requires_action"
+    case processing
+    case requiresCapture = "requires_capture"
+    case canceled
+    case succeeded
+
+    /// What the intent means for the pledge, or nil while nothing is settled. With manual
+    /// capture, `requires_capture` is an authorization; a declined confirmation leaves the intent
+    /// in `requires_payment_method` with a `last_payment_error`, which is a failure.
+    public func pledgeStatus(hasPaymentError: Bool) -> PledgeStatus? {
+        switch self {
+        case .requiresCapture: .authorized
+        case .succeeded: .captured
+        case .canceled: .failed
+        case .requiresPaymentMethod: hasPaymentError ? .failed : nil
+        case .requiresConfirmation, .requiresAction, .processing: nil
+        }
+    }
+}
+
+/// The provider's view of one payment.
+public struct ProviderIntent: Sendable, Equatable {
+    public let id: String
+    public let status: PaymentIntentStatus
+    public let amount: Int64
+    public let currency: String
+    public let pledgeId: String?
+    public let failureReason: String?
+    public let clientSecret: String?
+
+    public init(
+        id: String, status: PaymentIntentStatus, amount: Int64, currency: String, pledgeId: String?,
+        failureReason: String? = nil, clientSecret: String? = nil
+    ) {
+        self.id = id
+        self.status = status
+        self.amount = amount
+        self.currency = currency
+        self.pledgeId = pledgeId
+        self.failureReason = failureReason
+        self.clientSecret = clientSecret
+    }
+
+    /// What this intent means for the pledge, or nil while nothing is settled.
+    public var pledgeStatus: PledgeStatus? {
+        status.pledgeStatus(hasPaymentError: failureReason != nil)
+    }
+}
+
+/// A payment provider: Stripe, or the sandbox that behaves like Stripe's test mode. Every create
+/// and capture carries an idempotency key, so a retry never charges twice.
+public protocol PaymentProvider: Sendable {
+    /// Creates and confirms a manual-capture PaymentIntent.
+    func createIntent(
+        amount: Int64, currency: Currency, paymentMethod: String, metadata: [String: String], idempotencyKey: String
+    ) async throws -> ProviderIntent
+    /// Captures an intent that is `requires_capture`.
+    func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent
+    /// The intent as the provider has it now: the truth webhooks are reconciled against.
+    func retrieve(intentId: String) async throws -> ProviderIntent
+}
+
+/// The provider idempotency key of a charge (DESIGN.md): the same pledge can only ever be
+/// charged under one key, whoever retries and however often.
+public enum ChargeKey {
+    public static func make(userId: String?, pledgeId: String, campaignId: String, amount: Int64, currency: Currency) -> String {
+        let material = [userId ?? "guest", pledgeId, campaignId, String(amount), currency.rawValue].joined(separator: "|")
+        return SHA256.hash(data: Data(material.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
