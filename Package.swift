@@ -119,10 +119,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // payment-service: so far its provider contract, the charge key and Stripe event parsing.
+        // payment-service: so far its provider contract, the sandbox provider, the charge key and Stripe event parsing.
         .target(
             name: "PaymentService",
-            dependencies: ["Events", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Events", "Persistence",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -264,7 +268,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentServiceTests",
-            dependencies: ["PaymentService", "Events", "Signatures"],
+            dependencies: ["PaymentService", "Events", "Signatures", "Persistence", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

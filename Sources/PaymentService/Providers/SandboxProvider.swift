@@ -1,0 +1,118 @@
+import Crypto
+import Events
+import Foundation
+import Persistence
+import SQLKit
+
+/// The `sandbox_intents` table: the sandbox keeps its intents in the service's own database, so a
+/// restart loses nothing.
+public enum SandboxSchema {
+    public static let migration = SQLMigration(name: "sandbox_001_create_intents", [
+        """
+        CREATE TABLE sandbox_intents (
+            id TEXT PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            amount BIGINT NOT NULL,
+            currency TEXT NOT NULL,
+            status TEXT NOT NULL,
+            payment_method TEXT NOT NULL,
+            pledge_id TEXT,
+            failure_reason TEXT,
+            client_secret TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+    ])
+}
+
+/// Why a provider call was refused (the provider's 4xx).
+public enum ProviderError: Error, Equatable {
+    case noSuchPaymentMethod(String)
+    case noSuchIntent(String)
+    case cannotCapture(PaymentIntentStatus)
+}
+
+/// A provider that behaves like Stripe test mode, for local runs and tests: `pm_card_visa` is
+/// authorized (and captured on request), `pm_card_visa_chargeDeclined` and
+/// `pm_card_chargeDeclined` are declined. Like Stripe, a create repeated with the same
+/// idempotency key returns the first intent.
+public struct SandboxProvider: PaymentProvider {
+    let database: any DatabaseClient
+
+    public static let approvingMethods: Set<String> = ["pm_card_visa", "pm_card_mastercard"]
+    public static let decliningMethods: Set<String> = ["pm_card_visa_chargeDeclined", "pm_card_chargeDeclined"]
+
+    public init(database: any DatabaseClient) {
+        self.database = database
+    }
+
+    public func createIntent(
+        amount: Int64, currency: Currency, paymentMethod: String, metadata: [String: String], idempotencyKey: String
+    ) async throws -> ProviderIntent {
+        let declined = Self.decliningMethods.contains(paymentMethod)
+        guard declined || Self.approvingMethods.contains(paymentMethod) else { throw ProviderError.noSuchPaymentMethod(paymentMethod) }
+        let now = Timestamp.now()
+        let id = "pi_sandbox_" + Self.randomToken(12)
+        let status: PaymentIntentStatus = declined ? .requiresPaymentMethod : .requiresCapture
+        let failure: String? = declined ? "card_declined" : nil
+        return try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO sandbox_intents (id, idempotency_key, amount, currency, status, payment_method, pledge_id, failure_reason,
+                                             client_secret, created_at, updated_at)
+                VALUES (\(bind: id), \(bind: idempotencyKey), \(bind: amount), \(bind: currency.rawValue.lowercased()), \(bind: status.rawValue),
+                        \(bind: paymentMethod), \(bind: metadata["pledge_id"]), \(bind: failure), \(bind: "\(id)_secret_\(Self.randomToken(12))"),
+                        \(bind: now), \(bind: now))
+                ON CONFLICT (idempotency_key) DO NOTHING
+                """).run()
+            // The first intent made under this key, whether this call made it or an earlier one did.
+            return try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db)!
+        }
+    }
+
+    public func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent {
+        let kind = database.kind
+        return try await database.transaction { db in
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            guard let intent = try await Self.fetch(where: "id = \(bind: intentId)\(lock)", on: db) else {
+                throw ProviderError.noSuchIntent(intentId)
+            }
+            switch intent.status {
+            case .succeeded:
+                return intent  // captured already: a retried capture is harmless
+            case .requiresCapture:
+                try await db.raw("UPDATE sandbox_intents SET status = 'succeeded', updated_at = \(bind: Timestamp.now()) WHERE id = \(bind: intentId)").run()
+                return try await Self.fetch(where: "id = \(bind: intentId)", on: db)!
+            default:
+                throw ProviderError.cannotCapture(intent.status)
+            }
+        }
+    }
+
+    public func retrieve(intentId: String) async throws -> ProviderIntent {
+        try await database.withConnection { db in
+            guard let intent = try await Self.fetch(where: "id = \(bind: intentId)", on: db) else { throw ProviderError.noSuchIntent(intentId) }
+            return intent
+        }
+    }
+
+    static func fetch(where condition: SQLQueryString, on db: any SQLDatabase) async throws -> ProviderIntent? {
+        guard let row = try await db.raw("""
+            SELECT id, status, amount, currency, pledge_id, failure_reason, client_secret FROM sandbox_intents WHERE \(condition)
+            """).first()
+        else { return nil }
+        return ProviderIntent(
+            id: try row.decode(column: "id", as: String.self),
+            status: PaymentIntentStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .processing,
+            amount: try row.decode(column: "amount", as: Int64.self),
+            currency: try row.decode(column: "currency", as: String.self),
+            pledgeId: try row.decode(column: "pledge_id", as: String?.self),
+            failureReason: try row.decode(column: "failure_reason", as: String?.self),
+            clientSecret: try row.decode(column: "client_secret", as: String.self)
+        )
+    }
+
+    static func randomToken(_ bytes: Int) -> String {
+        SymmetricKey(size: .init(bitCount: bytes * 8)).withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+    }
+}
