@@ -48,12 +48,7 @@ public struct ReverseProxy: Sendable {
         }
         upstream.headers.replaceOrAdd(name: "X-Request-ID", value: context.requestID)
         upstream.headers.replaceOrAdd(name: "traceparent", value: context.traceParent)
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: HTTPLimits.maxBodySize)
-        } catch is NIOTooManyBytesError {
-            throw APIError.payloadTooLarge
-        }
+        let body = try await request.collectBody(context: context)
         if body.readableBytes > 0 || [.post, .put, .patch].contains(request.method) {
             upstream.body = .bytes(body)
         }

@@ -72,17 +72,23 @@ public enum JSONCoding {
     }
 }
 
+extension Request {
+    /// The whole body, up to the context's limit; beyond it, 413 `payload_too_large`.
+    public func collectBody(context: some RequestContext) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge
+        }
+    }
+}
+
 /// Decodes JSON bodies and turns every way they can be wrong into a 400 or 413 with a stable code.
 public struct JSONRequestDecoder: RequestDecoder {
     public init() {}
 
     public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch is NIOTooManyBytesError {
-            throw APIError.payloadTooLarge
-        }
+        let buffer = try await request.collectBody(context: context)
         return try Self.decode(type, from: Data(buffer: buffer))
     }
 

@@ -16,12 +16,7 @@ extension Request {
     /// `invalid_signature` when it is missing, wrong or stale.
     /// Refusals are counted in `signature_failures_total{reason}`.
     public func verifiedBody(scheme: SignatureScheme, context: some RequestContext, metrics: ServiceMetrics) async throws -> ByteBuffer {
-        let body: ByteBuffer
-        do {
-            body = try await self.body.collect(upTo: context.maxUploadSize)
-        } catch is NIOTooManyBytesError {
-            throw APIError.payloadTooLarge
-        }
+        let body = try await collectBody(context: context)
         do {
             try scheme.verify(header: headers[.careForAllSignature], body: body.readableBytesView)
         } catch {

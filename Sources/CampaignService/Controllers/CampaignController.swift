@@ -89,12 +89,6 @@ public struct CampaignController: Sendable {
     }
 
     static func object(_ request: Request, _ context: AppRequestContext) async throws -> [String: JSONValue] {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch is NIOTooManyBytesError {
-            throw APIError.payloadTooLarge
-        }
-        return try JSONRequestDecoder.object(from: body.readableBytesView)
+        try JSONRequestDecoder.object(from: try await request.collectBody(context: context).readableBytesView)
     }
 }

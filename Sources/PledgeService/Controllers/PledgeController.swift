@@ -45,12 +45,7 @@ public struct PledgeController: Sendable {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let key = request.headers[.idempotencyKey] else { throw PledgeServiceError.idempotencyKeyRequired }
         guard IdempotencyKey.isValid(key) else { throw PledgeServiceError.invalidIdempotencyKey }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch is NIOTooManyBytesError {
-            throw APIError.payloadTooLarge
-        }
+        let body = try await request.collectBody(context: context)
         let input = try PledgeInput(try JSONRequestDecoder.object(from: body.readableBytesView), maximumAmount: maximumAmount)
         let principal = context.principal
         guard principal != nil || input.donor != nil else { throw PledgeServiceError.donorRequired }
