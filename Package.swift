@@ -107,6 +107,7 @@ let package = Package(
         .target(
             name: "PledgeService",
             dependencies: [
+                "ServiceClient",
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox", "Idempotency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -132,6 +133,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "ServiceClient",
                 "PlatformConfig", "Observability", "HTTPSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -189,6 +191,7 @@ let package = Package(
         .target(
             name: "Outbox",
             dependencies: [
+                "ServiceClient",
                 "Persistence", "Observability", "Events", "Signatures",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -197,6 +200,14 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServiceClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -210,6 +221,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
+                "ServiceClient",
                 "HTTPSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

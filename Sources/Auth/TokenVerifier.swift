@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ServiceClient
 import Foundation
 import HTTPSupport
 import JWTKit
@@ -17,7 +18,7 @@ public struct HTTPJWKSSource: JWKSSource {
     let url: String
     let client: HTTPClient
 
-    public init(url: String, client: HTTPClient = .shared) {
+    public init(url: String, client: HTTPClient = .betweenServices) {
         self.url = url
         self.client = client
     }

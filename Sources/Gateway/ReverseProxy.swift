@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ServiceClient
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -18,21 +19,12 @@ public struct ReverseProxy: Sendable {
     static let internalRoutes: Set<String> = ["POST /campaigns/events", "POST /pledges/webhooks/payment"]
     static let maxResponseSize = 16 << 20
 
-    public init(routes: [String: String], client: HTTPClient = ReverseProxy.sharedClient, timeout: TimeAmount = .seconds(30)) {
+    public init(routes: [String: String], client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(30)) {
         self.routes = routes
         self.client = client
         self.timeout = timeout
     }
 
-    /// One client for the process: fails fast when a service is down instead of retrying the
-    /// connection until the request's deadline.
-    public static let sharedClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(2)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.decompression = .disabled
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
 
     func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
         let path = String(request.uri.path.dropFirst("/api".count))

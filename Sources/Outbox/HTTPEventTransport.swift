@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ServiceClient
 import Foundation
 import NIOCore
 import Signatures
@@ -15,7 +16,7 @@ public struct HTTPEventTransport: OutboxTransport {
 
     /// - Parameter urls: destination name to URL (`campaign-events` -> `EVENT_DISPATCH_URL`).
     public init(
-        urls: [String: String], signatures: SignatureScheme, client: HTTPClient = HTTPEventTransport.sharedClient, timeout: TimeAmount = .seconds(10)
+        urls: [String: String], signatures: SignatureScheme, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10)
     ) {
         self.urls = urls
         self.signatures = signatures
@@ -23,14 +24,6 @@ public struct HTTPEventTransport: OutboxTransport {
         self.timeout = timeout
     }
 
-    /// Fails fast when the destination is down (the relay retries with backoff), instead of
-    /// retrying the connection until the request's deadline.
-    public static let sharedClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(2)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
 
     public func deliver(_ messages: [OutboxMessage], to destination: String) async throws {
         guard let url = urls[destination] else { throw TransportError.unknownDestination(destination) }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ServiceClient
 import Foundation
 import NIOCore
 import NIOFoundationEssentialsCompat
@@ -32,7 +33,7 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
     let cacheFor: Duration
     private var cache: [String: (summary: CampaignSummary?, at: ContinuousClock.Instant)] = [:]
 
-    public init(baseURL: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(2), cacheFor: Duration = .seconds(5)) {
+    public init(baseURL: String, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(2), cacheFor: Duration = .seconds(5)) {
         self.baseURL = baseURL
         self.client = client
         self.timeout = timeout
