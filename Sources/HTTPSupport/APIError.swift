@@ -58,10 +58,6 @@ public struct APIError: Error, Sendable, Equatable, APIErrorConvertible, HTTPRes
         APIError(.badRequest, code: "invalid_parameter", message: "The parameter '\(name)' \(message).")
     }
 
-    public static func validation(_ message: String) -> APIError {
-        APIError(.badRequest, code: "validation_failed", message: message)
-    }
-
     public static func internalError(requestID: String) -> APIError {
         APIError(.internalServerError, code: "internal_error", message: "Something went wrong on our side (request \(requestID)).")
     }

@@ -1,4 +1,5 @@
-/// An ISO-4217 currency the platform accepts, with its number of minor-unit digits.
+/// Money is always an `Int64` of minor units (`2500` is 25.00) beside one of these; never
+/// floating point. An ISO-4217 currency the platform accepts, with its number of minor-unit digits.
 public struct Currency: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
 
@@ -32,16 +33,5 @@ public struct Currency: RawRepresentable, Hashable, Sendable, Codable, CustomStr
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
-    }
-}
-
-/// An amount of money: integer minor units (`2500` is 25.00) and a currency. Never floating point.
-public struct Money: Hashable, Sendable {
-    public let minorUnits: Int64
-    public let currency: Currency
-
-    public init(minorUnits: Int64, currency: Currency) {
-        self.minorUnits = minorUnits
-        self.currency = currency
     }
 }
