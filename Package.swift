@@ -65,7 +65,7 @@ let package = Package(
             name: "Platform",
             dependencies: [
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth",
-                "UserService", "CampaignService", "PledgeService", "Gateway",
+                "UserService", "CampaignService", "PledgeService", "PaymentService", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -120,13 +120,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // payment-service: so far its provider contract, the sandbox provider, the charge key and Stripe event parsing.
         .target(
             name: "PaymentService",
             dependencies: [
-                "Events", "Persistence",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "ServiceClient",
+                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -280,7 +287,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentServiceTests",
-            dependencies: ["PaymentService", "Events", "Signatures", "Persistence", "TestSupport"],
+            dependencies: ["PaymentService", "Events", "Signatures", "Persistence", "TestSupport", "Auth", "HTTPSupport", "Outbox",
+                           "Observability", "PlatformConfig",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -330,7 +341,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport", "Signatures", "Outbox", "Events",
-                           "Persistence", "Observability",
+                           "Persistence", "Observability", "PaymentService",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],

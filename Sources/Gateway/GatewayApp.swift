@@ -21,8 +21,8 @@ public struct GatewayConfig: Sendable {
         self.logLevel = logLevel
     }
 
-    /// The services built so far; the table grows as each service lands.
-    public static let routedRoles: [ServiceRole] = [.user, .campaign, .pledge]
+    /// The services behind the gateway.
+    public static let routedRoles: [ServiceRole] = [.user, .campaign, .pledge, .payment]
 
     public init(_ platform: PlatformConfig) {
         var routes: [String: String] = [:]

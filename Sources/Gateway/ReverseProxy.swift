@@ -16,7 +16,7 @@ public struct ReverseProxy: Sendable {
     let timeout: TimeAmount
 
     /// Routes only services reach each other on; the public gets 404, as for any unknown route.
-    static let internalRoutes: Set<String> = ["POST /campaigns/events", "POST /pledges/webhooks/payment"]
+    static let internalRoutes: Set<String> = ["POST /campaigns/events", "POST /pledges/webhooks/payment", "POST /pledges/internal/lookup"]
     static let maxResponseSize = 16 << 20
 
     public init(routes: [String: String], client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(30)) {

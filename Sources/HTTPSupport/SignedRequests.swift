@@ -12,17 +12,21 @@ extension HTTPField.Name {
 }
 
 extension Request {
-    /// The raw body, after checking its `X-CareForAll-Signature` against `scheme`: 401
-    /// `invalid_signature` when it is missing, wrong or stale.
+    /// The raw body, after checking its signature header (`X-CareForAll-Signature` unless told
+    /// otherwise) against `scheme`. A missing, wrong or stale signature is refused with
+    /// `invalid_signature` and `refusal` (401 for internal calls; Stripe's webhooks expect 400).
     /// Refusals are counted in `signature_failures_total{reason}`.
-    public func verifiedBody(scheme: SignatureScheme, context: some RequestContext, metrics: ServiceMetrics) async throws -> ByteBuffer {
+    public func verifiedBody(
+        scheme: SignatureScheme, header: HTTPField.Name = .careForAllSignature, refusal: HTTPResponse.Status = .unauthorized,
+        context: some RequestContext, metrics: ServiceMetrics
+    ) async throws -> ByteBuffer {
         let body = try await collectBody(context: context)
         do {
-            try scheme.verify(header: headers[.careForAllSignature], body: body.readableBytesView)
+            try scheme.verify(header: headers[header], body: body.readableBytesView)
         } catch {
             metrics.counter("signature_failures_total", [("reason", "\(error)")]).increment()
-            context.logger.warning("signature refused", metadata: ["reason": "\(error)"])
-            throw APIError(.unauthorized, code: "invalid_signature", message: "The request signature is missing, wrong or stale.")
+            context.logger.warning("signature refused", metadata: ["reason": "\(error)", "header": .string(header.canonicalName)])
+            throw APIError(refusal, code: "invalid_signature", message: "The request signature is missing, wrong or stale.")
         }
         return body
     }

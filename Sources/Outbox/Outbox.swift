@@ -24,10 +24,20 @@ public enum Outbox {
     /// a business operation replayed in a new transaction cannot enqueue the same event twice.
     public static func enqueue(_ event: EventEnvelope, destination: String, on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
         let payload = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        try await enqueue(
+            id: event.eventId, type: event.type.rawValue, payload: payload, traceParent: event.traceParent, destination: destination, on: db, now: now
+        )
+    }
+
+    /// Adds a message that is not an event envelope (a webhook notice, say) in the caller's
+    /// transaction; `payload` is the exact body to send and `id` its unique id.
+    public static func enqueue(
+        id: String, type: String, payload: String, traceParent: String?, destination: String, on db: any SQLDatabase,
+        now: String = Timestamp.now()
+    ) async throws {
         try await db.raw("""
             INSERT INTO outbox (id, destination, event_type, payload, trace_parent, created_at, next_attempt_at)
-            VALUES (\(bind: event.eventId), \(bind: destination), \(bind: event.type.rawValue), \(bind: payload),
-                    \(bind: event.traceParent), \(bind: now), \(bind: now))
+            VALUES (\(bind: id), \(bind: destination), \(bind: type), \(bind: payload), \(bind: traceParent), \(bind: now), \(bind: now))
             """).run()
     }
 }

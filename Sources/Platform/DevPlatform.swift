@@ -8,8 +8,9 @@ import ServiceLifecycle
 import UserService
 import CampaignService
 import PledgeService
+import PaymentService
 
-/// `careforall dev`: every service built so far and the gateway in one process, on SQLite files
+/// `careforall dev`: the four services and the gateway in one process, on SQLite files
 /// in the data folder, with secrets generated on first start and kept there.
 public enum DevPlatform {
     /// The services to run together. `announce` receives the lines meant for the person at the
@@ -57,9 +58,15 @@ public enum DevPlatform {
         let pledgeService = try await PledgeServiceApp.buildApplication(config: PledgeServiceConfig(
             platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .pledge)), internalSigningSecret: internalSecret
         ))
+        let webhookSecret = try platform.stripeWebhookSecret
+            ?? dataDirectory.secret(named: "stripe-webhook-secret") { "whsec_" + DataDirectory.randomSecret() }
+        let paymentService = try await PaymentServiceApp.buildApplication(config: PaymentServiceConfig(
+            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .payment)), internalSigningSecret: internalSecret,
+            webhookSecret: webhookSecret
+        ))
         let gateway = try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         announce("Data folder: \(dataDirectory.path)")
-        return [userService, campaignService, pledgeService, gateway]
+        return [userService, campaignService, pledgeService, paymentService, gateway]
     }
 }
 

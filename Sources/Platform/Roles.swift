@@ -8,6 +8,7 @@ import ServiceLifecycle
 import UserService
 import CampaignService
 import PledgeService
+import PaymentService
 
 /// `careforall serve <role>` and `careforall migrate <service>`.
 public enum Roles {
@@ -23,7 +24,7 @@ public enum Roles {
         case .gateway:
             return try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         case .payment:
-            throw RoleError.notBuiltYet(role)
+            return try await PaymentServiceApp.buildApplication(config: PaymentServiceConfig(serving: platform))
         }
     }
 
@@ -35,7 +36,7 @@ public enum Roles {
         case .campaign: migrations = CampaignServiceApp.migrations
         case .pledge: migrations = PledgeServiceApp.migrations
         case .gateway: throw RoleError.noDatabase(role)
-        case .payment: throw RoleError.notBuiltYet(role)
+        case .payment: migrations = PaymentServiceApp.migrations
         }
         let url: DatabaseURL
         if let configured = platform.databaseURL {
@@ -52,12 +53,10 @@ public enum Roles {
 }
 
 public enum RoleError: Error, CustomStringConvertible {
-    case notBuiltYet(ServiceRole)
     case noDatabase(ServiceRole)
 
     public var description: String {
         switch self {
-        case .notBuiltYet(let role): "\(role.serviceName) is not built yet; it arrives with a later issue"
         case .noDatabase(let role): "\(role.serviceName) has no database to migrate"
         }
     }

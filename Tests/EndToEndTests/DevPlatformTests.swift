@@ -30,6 +30,7 @@ struct RunningPlatform: Sendable {
     let userService: String
     let campaignService: String
     let pledgeService: String
+    let paymentService: String
     let dataDirectory: String
     let announcements: Announcements
 }
@@ -42,26 +43,29 @@ final class Announcements: Sendable {
 
 func withDevPlatform<Value: Sendable>(
     dataDirectory: String,
+    environment: [String: String] = [:],
     _ body: @escaping @Sendable (RunningPlatform) async throws -> Value
 ) async throws -> Value {
     let gatewayPort = try FreePort.next()
     let userPort = try FreePort.next()
     let campaignPort = try FreePort.next()
     let pledgePort = try FreePort.next()
+    let paymentPort = try FreePort.next()
     let platform = try PlatformConfig.load(
         arguments: [
             "--gateway-port", "\(gatewayPort)", "--user-service-port", "\(userPort)", "--campaign-service-port", "\(campaignPort)",
-            "--pledge-service-port", "\(pledgePort)",
+            "--pledge-service-port", "\(pledgePort)", "--payment-service-port", "\(paymentPort)",
             "--log-level", TestLogging.level,
         ],
-        environment: ["CAREFORALL_DATA_DIR": dataDirectory]
+        environment: environment.merging(["CAREFORALL_DATA_DIR": dataDirectory]) { _, new in new }
     )
     let announcements = Announcements()
     let services = try await DevPlatform.makeServices(platform: platform, bcryptCost: 4) { announcements.append($0) }
     let group = ServiceGroup(configuration: .init(services: services, logger: TestLogging.logger))
     let running = RunningPlatform(
         gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)",
-        campaignService: "http://127.0.0.1:\(campaignPort)", pledgeService: "http://127.0.0.1:\(pledgePort)", dataDirectory: dataDirectory, announcements: announcements
+        campaignService: "http://127.0.0.1:\(campaignPort)", pledgeService: "http://127.0.0.1:\(pledgePort)",
+        paymentService: "http://127.0.0.1:\(paymentPort)", dataDirectory: dataDirectory, announcements: announcements
     )
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -71,7 +75,8 @@ func withDevPlatform<Value: Sendable>(
             let user = try await HTTPClient.shared.get(running.userService + "/health/ready")
             let campaign = try await HTTPClient.shared.get(running.campaignService + "/health/ready")
             let pledge = try await HTTPClient.shared.get(running.pledgeService + "/health/ready")
-            return gateway.status == 200 && user.status == 200 && campaign.status == 200 && pledge.status == 200
+            let payment = try await HTTPClient.shared.get(running.paymentService + "/health/ready")
+            return gateway.status == 200 && user.status == 200 && campaign.status == 200 && pledge.status == 200 && payment.status == 200
         }
         #expect(ready, "the platform did not become ready")
         let value = try await body(running)

@@ -66,6 +66,24 @@ public protocol PaymentProvider: Sendable {
     func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent
     /// The intent as the provider has it now: the truth webhooks are reconciled against.
     func retrieve(intentId: String) async throws -> ProviderIntent
+    /// The intent a create under `idempotencyKey` made, if any, found without creating one: how a
+    /// payment is recovered after a crash between the provider call and recording its answer,
+    /// even from a provider that does not deduplicate keys.
+    func findIntent(idempotencyKey: String, pledgeId: String) async throws -> ProviderIntent?
+    /// `sandbox` or `stripe`, as stored with each payment.
+    var name: String { get }
+}
+
+/// Why a provider call did not give an intent.
+public enum ProviderError: Error, Equatable {
+    /// The payment method does not exist; nothing was created.
+    case noSuchPaymentMethod(String)
+    case noSuchIntent(String)
+    case cannotCapture(PaymentIntentStatus)
+    /// The provider refused the request (its 4xx), with its message.
+    case refused(status: Int, message: String)
+    /// The provider could not be reached or failed (a timeout, its 5xx): the outcome is unknown.
+    case unavailable(String)
 }
 
 /// The provider idempotency key of a charge (DESIGN.md): the same pledge can only ever be

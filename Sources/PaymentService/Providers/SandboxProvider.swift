@@ -26,25 +26,23 @@ public enum SandboxSchema {
     ])
 }
 
-/// Why a provider call was refused (the provider's 4xx).
-public enum ProviderError: Error, Equatable {
-    case noSuchPaymentMethod(String)
-    case noSuchIntent(String)
-    case cannotCapture(PaymentIntentStatus)
-}
-
 /// A provider that behaves like Stripe test mode, for local runs and tests: `pm_card_visa` is
 /// authorized (and captured on request), `pm_card_visa_chargeDeclined` and
 /// `pm_card_chargeDeclined` are declined. Like Stripe, a create repeated with the same
 /// idempotency key returns the first intent.
 public struct SandboxProvider: PaymentProvider {
     let database: any DatabaseClient
+    /// Where the sandbox sends its webhooks, as Stripe would; nil sends none.
+    let webhooks: SandboxWebhookSender?
 
     public static let approvingMethods: Set<String> = ["pm_card_visa", "pm_card_mastercard"]
-    public static let decliningMethods: Set<String> = ["pm_card_visa_chargeDeclined", "pm_card_chargeDeclined"]
+    public static let decliningMethods: Set<String> = ["pm_card_visa_chargeDeclined", "pm_card_chargeDeclined", "pm_card_chargeCustomerFail"]
 
-    public init(database: any DatabaseClient) {
+    public var name: String { "sandbox" }
+
+    public init(database: any DatabaseClient, webhooks: SandboxWebhookSender? = nil) {
         self.database = database
+        self.webhooks = webhooks
     }
 
     public func createIntent(
@@ -56,43 +54,56 @@ public struct SandboxProvider: PaymentProvider {
         let id = "pi_sandbox_" + Self.randomToken(12)
         let status: PaymentIntentStatus = declined ? .requiresPaymentMethod : .requiresCapture
         let failure: String? = declined ? "card_declined" : nil
-        return try await database.transaction { db in
-            try await db.raw("""
+        let (intent, created) = try await database.transaction { db in
+            let inserted = try await db.raw("""
                 INSERT INTO sandbox_intents (id, idempotency_key, amount, currency, status, payment_method, pledge_id, failure_reason,
                                              client_secret, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: idempotencyKey), \(bind: amount), \(bind: currency.rawValue.lowercased()), \(bind: status.rawValue),
                         \(bind: paymentMethod), \(bind: metadata["pledge_id"]), \(bind: failure), \(bind: "\(id)_secret_\(Self.randomToken(12))"),
                         \(bind: now), \(bind: now))
                 ON CONFLICT (idempotency_key) DO NOTHING
-                """).run()
+                RETURNING id
+                """).all()
             // The first intent made under this key, whether this call made it or an earlier one did.
-            return try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db)!
+            return (try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db)!, !inserted.isEmpty)
         }
+        if created {
+            webhooks?.send(type: declined ? "payment_intent.payment_failed" : "payment_intent.amount_capturable_updated", intent: intent)
+        }
+        return intent
     }
 
     public func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent {
         let kind = database.kind
-        return try await database.transaction { db in
+        let (intent, captured) = try await database.transaction { db in
             let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
             guard let intent = try await Self.fetch(where: "id = \(bind: intentId)\(lock)", on: db) else {
                 throw ProviderError.noSuchIntent(intentId)
             }
             switch intent.status {
             case .succeeded:
-                return intent  // captured already: a retried capture is harmless
+                return (intent, false)  // captured already: a retried capture is harmless
             case .requiresCapture:
                 try await db.raw("UPDATE sandbox_intents SET status = 'succeeded', updated_at = \(bind: Timestamp.now()) WHERE id = \(bind: intentId)").run()
-                return try await Self.fetch(where: "id = \(bind: intentId)", on: db)!
+                return (try await Self.fetch(where: "id = \(bind: intentId)", on: db)!, true)
             default:
                 throw ProviderError.cannotCapture(intent.status)
             }
         }
+        if captured { webhooks?.send(type: "payment_intent.succeeded", intent: intent) }
+        return intent
     }
 
     public func retrieve(intentId: String) async throws -> ProviderIntent {
         try await database.withConnection { db in
             guard let intent = try await Self.fetch(where: "id = \(bind: intentId)", on: db) else { throw ProviderError.noSuchIntent(intentId) }
             return intent
+        }
+    }
+
+    public func findIntent(idempotencyKey: String, pledgeId: String) async throws -> ProviderIntent? {
+        try await database.withConnection { db in
+            try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db)
         }
     }
 

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Events
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import NIOHTTP1
+import ServiceClient
+import Signatures
+
+/// Looks pledges up in pledge-service: what may be charged, and for whom.
+public protocol PledgeDirectory: Sendable {
+    /// The pledge, nil when pledge-service has none; throws when it cannot be asked.
+    func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse?
+}
+
+/// pledge-service's internal `POST /pledges/internal/lookup`, signed with the internal secret.
+public struct HTTPPledgeDirectory: PledgeDirectory {
+    let url: String
+    let signatures: SignatureScheme
+    let client: HTTPClient
+    let timeout: TimeAmount
+
+    public init(baseURL: String, signatures: SignatureScheme, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(5)) {
+        self.url = baseURL + "/pledges/internal/lookup"
+        self.signatures = signatures
+        self.client = client
+        self.timeout = timeout
+    }
+
+    public func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse? {
+        let body = try JSONEncoder().encode(PledgeLookupRequest(pledgeId: id, receiptToken: receiptToken))
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-CareForAll-Signature", value: signatures.sign(body: body))
+        request.body = .bytes(ByteBuffer(data: body))
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let answer = try await response.body.collect(upTo: 1 << 20)
+            switch response.status.code {
+            case 200: return try JSONDecoder().decode(PledgeLookupResponse.self, from: Data(buffer: answer))
+            case 404: return nil
+            default: throw PledgeDirectoryError.unavailable
+            }
+        } catch {
+            throw PledgeDirectoryError.unavailable
+        }
+    }
+}
+
+public enum PledgeDirectoryError: Error {
+    case unavailable
+}

@@ -1,0 +1,172 @@
+import Auth
+import Crypto
+import Events
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import Hummingbird
+import Logging
+import Observability
+import Persistence
+import CoreMetrics
+
+/// A test hook: runs right after the provider answered a create, before the answer is recorded.
+/// The crash test throws from it to stop the request there, as a process killed at that point would.
+public typealias AfterProviderCall = @Sendable (ProviderIntent) async throws -> Void
+
+/// `/payments`: pay a pledge (owner, admin, or the guest's receipt token), read one, list the caller's.
+public struct PaymentController: Sendable {
+    let store: SQLPaymentStore
+    let provider: any PaymentProvider
+    let reconciler: PaymentReconciler
+    let pledges: any PledgeDirectory
+    let metrics: ServiceMetrics
+    let afterProviderCall: AfterProviderCall?
+
+    /// The sandbox's default card, so a bare `{pledge_id}` pays in local runs. Stripe needs one given.
+    static let sandboxDefaultMethod = "pm_card_visa"
+
+    public init(
+        store: SQLPaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
+        metrics: ServiceMetrics, afterProviderCall: AfterProviderCall? = nil
+    ) {
+        self.store = store
+        self.provider = provider
+        self.reconciler = reconciler
+        self.pledges = pledges
+        self.metrics = metrics
+        self.afterProviderCall = afterProviderCall
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(use: create)
+        group.get(":id", use: show)
+        group.group().add(middleware: RequireRoleMiddleware()).get(use: list)
+    }
+
+    // MARK: Pay
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<PaymentResponse> {
+        let body = try await request.collectBody(context: context)
+        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
+        guard let pledgeId = object["pledge_id"]?.stringValue, !pledgeId.isEmpty, pledgeId.count <= 200 else {
+            throw PaymentServiceError.invalidPledge
+        }
+        let paymentMethod: String
+        switch object["payment_method"] {
+        case nil, .null?:
+            guard provider.name == "sandbox" else { throw PaymentServiceError.invalidPaymentMethod }
+            paymentMethod = Self.sandboxDefaultMethod
+        case .string(let method)? where (1...255).contains(method.count):
+            paymentMethod = method
+        default:
+            throw PaymentServiceError.invalidPaymentMethod
+        }
+        let receiptToken = request.uri.queryParameters["receipt_token"].map(String.init) ?? object["receipt_token"]?.stringValue
+
+        // The amount, currency, campaign and owner come from pledge-service, never from the client.
+        let pledge: PledgeLookupResponse?
+        do {
+            pledge = try await pledges.pledge(id: pledgeId, receiptToken: receiptToken)
+        } catch {
+            context.logger.warning("pledge lookup failed", metadata: ["pledge_id": .string(pledgeId), "error": "\(error)"])
+            throw PaymentServiceError.pledgeServiceUnavailable
+        }
+        guard let pledge, Self.mayPay(pledge, principal: context.principal) else { throw PaymentServiceError.pledgeNotFound }
+
+        if let existing = try await store.find(pledgeId: pledge.id) {
+            return try await answerExisting(existing)
+        }
+        guard !pledge.status.isTerminal else { throw PaymentServiceError.pledgeNotPayable(status: pledge.status.rawValue) }
+
+        let now = Timestamp.now()
+        let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
+        let new = Payment(
+            id: UUID().uuidString.lowercased(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
+            receiptTokenHash: pledge.userId == nil ? receiptToken.map(Self.hash) : nil, amount: pledge.amount, currency: pledge.currency,
+            status: .pending, provider: provider.name, providerPaymentId: nil, paymentMethod: paymentMethod, chargeKey: chargeKey,
+            clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now
+        )
+        // The row first: of any number of concurrent requests, one creates it and calls the provider.
+        let (payment, created) = try await store.insertIfAbsent(new)
+        guard created else { return try await answerExisting(payment) }
+        metrics.counter("payments_created_total", [("provider", provider.name)]).increment()
+        var logger = context.logger
+        logger[metadataKey: "payment_id"] = .string(payment.id)
+        logger[metadataKey: "pledge_id"] = .string(payment.pledgeId)
+
+        let intent: ProviderIntent
+        do {
+            intent = try await provider.createIntent(
+                amount: payment.amount, currency: payment.currency, paymentMethod: paymentMethod,
+                metadata: ["pledge_id": payment.pledgeId, "charge_key": chargeKey], idempotencyKey: chargeKey
+            )
+        } catch ProviderError.noSuchPaymentMethod(let method) {
+            // Nothing was created at the provider: forget the attempt so another method can be tried.
+            try await store.discardUnstarted(paymentId: payment.id)
+            throw PaymentServiceError.paymentMethodRefused("no such payment method '\(method)'")
+        } catch ProviderError.refused(let status, let message) where status != 402 {
+            try await store.discardUnstarted(paymentId: payment.id)
+            throw PaymentServiceError.paymentMethodRefused(message)
+        } catch {
+            // The outcome is unknown: the payment stays PENDING and the recovery service settles it.
+            logger.warning("provider create failed; recovery will settle the payment", metadata: ["error": "\(error)"])
+            throw PaymentServiceError.providerUnavailable
+        }
+        try await afterProviderCall?(intent)
+        let recorded = try await store.recordIntent(paymentId: payment.id, intentId: intent.id, clientSecret: intent.clientSecret) ?? payment
+        logger.info("payment created", metadata: ["intent_id": .string(intent.id), "intent_status": .string(intent.status.rawValue)])
+        let (_, settled) = try await reconciler.reconcile(recorded, with: intent, traceParent: context.traceParent)
+        return PaymentResponse(settled).with(status: .created)
+    }
+
+    /// A payment the pledge already has: the same payment again, with 200. A concurrent request
+    /// that is still talking to the provider gets a moment to record the intent.
+    func answerExisting(_ payment: Payment) async throws -> EditedResponse<PaymentResponse> {
+        var current = payment
+        for _ in 0..<30 where current.status == .pending && current.providerPaymentId == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            current = try await store.find(id: payment.id) ?? current
+        }
+        return PaymentResponse(current).with(status: .ok)
+    }
+
+    static func mayPay(_ pledge: PledgeLookupResponse, principal: Principal?) -> Bool {
+        if let principal, principal.isAdmin || principal.userID == pledge.userId { return true }
+        return pledge.receiptTokenValid
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    // MARK: Read
+
+    /// The owner, an admin, or the guest with the pledge's receipt token; anyone else gets 404.
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> PaymentResponse {
+        let id = try context.parameters.require("id")
+        guard let payment = try await store.find(id: id) else { throw PaymentServiceError.paymentNotFound }
+        let isOwner = context.principal.map { $0.isAdmin || ($0.userID == payment.userId && payment.userId != nil) } ?? false
+        let token = request.uri.queryParameters["receipt_token"].map(String.init)
+        let holdsReceipt = token.map { Self.digestsMatch(Self.hash($0), payment.receiptTokenHash) } ?? false
+        guard isOwner || holdsReceipt else { throw PaymentServiceError.paymentNotFound }
+        return PaymentResponse(payment)
+    }
+
+    /// The caller's payments, newest first; admins see everyone's. Both may narrow by `pledge_id`.
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<PaymentResponse> {
+        let principal = try context.requirePrincipal()
+        let page = try PageRequest(request: request)
+        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let rows = try await store.list(userId: principal.isAdmin ? nil : principal.userID, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
+        return Page(rows: rows, limit: page.limit, item: { PaymentResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+    }
+
+    /// Constant-time comparison of two hex digests.
+    static func digestsMatch(_ candidate: String, _ stored: String?) -> Bool {
+        guard let stored else { return false }
+        let a = Array(candidate.utf8), b = Array(stored.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

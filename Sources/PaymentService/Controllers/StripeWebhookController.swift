@@ -1,0 +1,94 @@
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOFoundationEssentialsCompat
+import Observability
+import Signatures
+import CoreMetrics
+
+extension HTTPField.Name {
+    static let stripeSignature = HTTPField.Name("Stripe-Signature")!
+}
+
+/// `POST /payments/webhooks/stripe`: the provider's webhooks (Stripe's, or the sandbox's in the
+/// same form). The signature is checked on the raw body (400 when bad or stale), the event is
+/// deduplicated by its id, and the intent is retrieved from the provider before anything moves:
+/// the event only says where to look.
+public struct StripeWebhookController: Sendable {
+    let store: SQLPaymentStore
+    let provider: any PaymentProvider
+    let reconciler: PaymentReconciler
+    let signatures: SignatureScheme
+    let metrics: ServiceMetrics
+
+    public init(store: SQLPaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, signatures: SignatureScheme, metrics: ServiceMetrics) {
+        self.store = store
+        self.provider = provider
+        self.reconciler = reconciler
+        self.signatures = signatures
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("webhooks/stripe", use: receive)
+    }
+
+    struct WebhookAnswer: ResponseEncodable {
+        let received: Bool
+        let result: String
+    }
+
+    @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> WebhookAnswer {
+        let body = try await request.verifiedBody(
+            scheme: signatures, header: .stripeSignature, refusal: .badRequest, context: context, metrics: metrics
+        )
+        let event: StripeEvent
+        do {
+            event = try StripeEvent(json: Data(buffer: body))
+        } catch StripeEventError.malformed(let reason) {
+            throw PaymentServiceError.invalidEvent(reason)
+        }
+        let result = try await handle(event, traceParent: context.traceParent, logger: context.logger)
+        metrics.counter("provider_webhooks_total", [("type", event.type), ("result", result)]).increment()
+        context.logger.info("provider webhook", metadata: [
+            "provider_event_id": .string(event.id), "type": .string(event.type), "intent_id": .string(event.paymentIntentId ?? "-"),
+            "result": .string(result),
+        ])
+        return WebhookAnswer(received: true, result: result)
+    }
+
+    func handle(_ event: StripeEvent, traceParent: String, logger: Logger) async throws -> String {
+        if try await store.hasSeen(eventId: event.id) { return "duplicate" }
+        let record = ProviderEventRecord(id: event.id, type: event.type, paymentIntentId: event.paymentIntentId)
+        guard let intentId = event.paymentIntentId else {
+            return try await store.recordEvent(record, result: "unhandled") ? "unhandled" : "duplicate"
+        }
+        // The provider's word, not the event's. If it cannot be asked, answer 503: the provider retries.
+        let intent: ProviderIntent
+        do {
+            intent = try await provider.retrieve(intentId: intentId)
+        } catch ProviderError.noSuchIntent {
+            return try await store.recordEvent(record, result: "unknown_intent") ? "unknown_intent" : "duplicate"
+        } catch {
+            logger.warning("could not retrieve the intent; the provider will redeliver", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
+        }
+        // The intent may be ahead of our record of it: a webhook can beat the create's answer.
+        let payment: Payment?
+        if let known = try await store.find(providerPaymentId: intent.id) {
+            payment = known
+        } else if let pledgeId = intent.pledgeId, let byPledge = try await store.find(pledgeId: pledgeId) {
+            payment = byPledge.providerPaymentId == nil
+                ? try await store.recordIntent(paymentId: byPledge.id, intentId: intent.id, clientSecret: intent.clientSecret) : byPledge
+        } else {
+            payment = nil
+        }
+        guard let payment else {
+            return try await store.recordEvent(record, result: "unknown_intent") ? "unknown_intent" : "duplicate"
+        }
+        let (result, _) = try await reconciler.reconcile(payment, with: intent, event: record, traceParent: traceParent)
+        return result.rawValue
+    }
+}

@@ -1,0 +1,55 @@
+import Events
+import Hummingbird
+
+/// A stored payment: one per pledge. Its status uses the pledge's ranked states, and moves only up.
+public struct Payment: Sendable, Equatable {
+    public var id: String
+    public var pledgeId: String
+    public var campaignId: String
+    public var userId: String?
+    /// For a guest's payment, the hash of the receipt token pledge-service accepted.
+    public var receiptTokenHash: String?
+    public var amount: Int64
+    public var currency: Currency
+    public var status: PledgeStatus
+    public var provider: String
+    public var providerPaymentId: String?
+    public var paymentMethod: String
+    /// The provider idempotency key: `sha256(user_id | pledge_id | campaign_id | amount | currency)`.
+    public var chargeKey: String
+    public var clientSecret: String?
+    public var failureReason: String?
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+/// A payment as clients see it.
+public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable {
+    public let id: String
+    public let pledgeId: String
+    public let campaignId: String
+    public let amount: Int64
+    public let currency: String
+    public let status: String
+    public let provider: String
+    public let providerPaymentId: String?
+    public let clientSecret: String?
+    public let failureReason: String?
+    public let createdAt: String
+    public let updatedAt: String
+
+    public init(_ payment: Payment) {
+        self.id = payment.id
+        self.pledgeId = payment.pledgeId
+        self.campaignId = payment.campaignId
+        self.amount = payment.amount
+        self.currency = payment.currency.rawValue
+        self.status = payment.status.rawValue
+        self.provider = payment.provider
+        self.providerPaymentId = payment.providerPaymentId
+        self.clientSecret = payment.clientSecret
+        self.failureReason = payment.failureReason
+        self.createdAt = payment.createdAt
+        self.updatedAt = payment.updatedAt
+    }
+}

@@ -1,0 +1,38 @@
+import HTTPSupport
+import HTTPTypes
+
+/// Every way a payment-service request can fail, each with its status and stable code.
+public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
+    case invalidPledge
+    case invalidPaymentMethod
+    case pledgeNotFound
+    case paymentNotFound
+    case pledgeNotPayable(status: String)
+    case pledgeServiceUnavailable
+    case paymentMethodRefused(String)
+    case providerUnavailable
+    case invalidEvent(String)
+
+    public var apiError: APIError {
+        switch self {
+        case .invalidPledge:
+            APIError(.badRequest, code: "invalid_pledge_id", message: "pledge_id is required.")
+        case .invalidPaymentMethod:
+            APIError(.badRequest, code: "invalid_payment_method", message: "payment_method must be a string of 1 to 255 characters.")
+        case .pledgeNotFound:
+            APIError(.notFound, code: "not_found", message: "No such pledge.")
+        case .paymentNotFound:
+            APIError(.notFound, code: "not_found", message: "No such payment.")
+        case .pledgeNotPayable(let status):
+            APIError(.conflict, code: "pledge_not_payable", message: "The pledge is \(status) and cannot be paid.")
+        case .pledgeServiceUnavailable:
+            APIError(.serviceUnavailable, code: "pledge_service_unavailable", message: "The pledge could not be checked; nothing was charged. Try again.")
+        case .paymentMethodRefused(let reason):
+            APIError(.unprocessableContent, code: "payment_method_refused", message: "The provider refused the payment method: \(reason).")
+        case .providerUnavailable:
+            APIError(.badGateway, code: "provider_unavailable", message: "The payment provider did not answer; the payment will be completed or failed shortly.")
+        case .invalidEvent(let reason):
+            APIError(.badRequest, code: "invalid_event", message: "The webhook event is malformed: \(reason).")
+        }
+    }
+}

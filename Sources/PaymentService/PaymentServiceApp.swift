@@ -1,0 +1,164 @@
+import Auth
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Logging
+import Observability
+import Outbox
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+import Signatures
+
+/// Everything payment-service needs, typed.
+public struct PaymentServiceConfig: Sendable {
+    public enum Provider: Sendable, Equatable {
+        /// Stripe test mode in the service's own database; `chaos` redelivers and reorders its
+        /// webhooks. Tests turn `sendsWebhooks` off to play a provider whose webhooks are lost.
+        case sandbox(chaos: Bool, sendsWebhooks: Bool = true)
+        case stripe(apiKey: String, apiBase: String)
+    }
+
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    /// Signs outgoing events and notices and the pledge lookup.
+    public var internalSigningSecret: String
+    public var jwksURL: String
+    /// pledge-service: the pledge lookup and the payment webhook.
+    public var pledgeServiceURL: String
+    /// campaign-service's event ingestion (`EVENT_DISPATCH_URL`).
+    public var eventDispatchURL: String
+    public var provider: Provider
+    /// `STRIPE_WEBHOOK_SECRET`: verifies `Stripe-Signature` (and signs the sandbox's webhooks).
+    public var webhookSecret: String
+    public var relay: OutboxRelayConfig
+    public var recovery: PaymentRecoveryConfig
+    public var logLevel: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = ServiceRole.payment.defaultPort, database: DatabaseURL, internalSigningSecret: String,
+        jwksURL: String, pledgeServiceURL: String, eventDispatchURL: String, provider: Provider = .sandbox(chaos: false),
+        webhookSecret: String, relay: OutboxRelayConfig = OutboxRelayConfig(), recovery: PaymentRecoveryConfig = PaymentRecoveryConfig(),
+        logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.internalSigningSecret = internalSigningSecret
+        self.jwksURL = jwksURL
+        self.pledgeServiceURL = pledgeServiceURL
+        self.eventDispatchURL = eventDispatchURL
+        self.provider = provider
+        self.webhookSecret = webhookSecret
+        self.relay = relay
+        self.recovery = recovery
+        self.logLevel = logLevel
+    }
+
+    /// From the platform configuration; `database` and the secrets are given by the caller (dev: generated).
+    public init(_ platform: PlatformConfig, database: DatabaseURL, internalSigningSecret: String, webhookSecret: String) throws {
+        let provider: Provider
+        if platform.paymentProvider == "stripe" {
+            guard let key = platform.stripeAPIKey else { throw ConfigError.missing(key: "stripe.api.key") }
+            provider = .stripe(apiKey: key, apiBase: platform.stripeAPIBase)
+        } else {
+            provider = .sandbox(chaos: platform.sandboxWebhookChaos)
+        }
+        self.init(
+            host: platform.host, port: platform.port(for: .payment), database: database, internalSigningSecret: internalSigningSecret,
+            jwksURL: platform.resolvedJWKSURL, pledgeServiceURL: platform.serviceURL(for: .pledge),
+            eventDispatchURL: platform.eventDispatchURL ?? platform.serviceURL(for: .campaign) + "/campaigns/events",
+            provider: provider, webhookSecret: webhookSecret, logLevel: platform.logLevel
+        )
+    }
+
+    /// `serve payment`: `DATABASE_URL`, `INTERNAL_SIGNING_SECRET` and `STRIPE_WEBHOOK_SECRET` are required.
+    public init(serving platform: PlatformConfig) throws {
+        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        guard let secret = platform.internalSigningSecret else { throw ConfigError.missing(key: "internal.signing.secret") }
+        guard let webhookSecret = platform.stripeWebhookSecret else { throw ConfigError.missing(key: "stripe.webhook.secret") }
+        try self.init(platform, database: try DatabaseURL(databaseURL), internalSigningSecret: secret, webhookSecret: webhookSecret)
+    }
+
+    /// Where the sandbox posts its webhooks: this service's own route.
+    var ownWebhookURL: String {
+        let host = host == "0.0.0.0" ? "127.0.0.1" : host
+        return "http://\(host):\(port)/payments/webhooks/stripe"
+    }
+}
+
+public enum PaymentServiceApp {
+    public static let migrations = PaymentMigrations.all
+
+    /// Builds payment-service with its outbox relay, its recovery service and (sandbox) its
+    /// webhook sender; migrations run before the server starts. Tests pass their own key set,
+    /// pledge directory, a wrapper around the provider (to count its calls) and a crash hook.
+    public static func buildApplication(
+        config: PaymentServiceConfig,
+        jwks: (any JWKSSource)? = nil,
+        pledges: (any PledgeDirectory)? = nil,
+        decorateProvider: (@Sendable (any PaymentProvider) -> any PaymentProvider)? = nil,
+        afterProviderCall: AfterProviderCall? = nil,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) async throws -> some ApplicationProtocol {
+        let logger = LoggingSetup.logger(service: "payment", level: config.logLevel)
+        let database = try await Databases.open(config.database, logger: logger)
+        let migrator = Migrator(service: "payment", migrations: migrations, logger: logger)
+        let signatures = SignatureScheme(secret: config.internalSigningSecret)
+        let signal = OutboxSignal()
+        let store = SQLPaymentStore(database: database, signal: signal)
+
+        var background: [any Service] = [DatabaseService(client: database)]
+        var provider: any PaymentProvider
+        switch config.provider {
+        case .sandbox(let chaos, let sendsWebhooks):
+            var sender: SandboxWebhookSender?
+            if sendsWebhooks {
+                sender = SandboxWebhookSender(url: config.ownWebhookURL, secret: config.webhookSecret, chaos: chaos, logger: logger)
+                background.append(sender!)
+            }
+            provider = SandboxProvider(database: database, webhooks: sender)
+        case .stripe(let apiKey, let apiBase):
+            provider = StripeProvider(apiKey: apiKey, baseURL: apiBase)
+        }
+        if let decorateProvider { provider = decorateProvider(provider) }
+        let reconciler = PaymentReconciler(store: store, provider: provider, metrics: metrics, logger: logger)
+        let relay = OutboxRelay(
+            database: database,
+            transport: HTTPEventTransport(endpoints: [
+                SQLPaymentStore.campaignEvents: .batch(config.eventDispatchURL),
+                SQLPaymentStore.pledgeWebhook: .oneByOne(config.pledgeServiceURL + "/pledges/webhooks/payment"),
+            ], signatures: signatures),
+            signal: signal, config: config.relay, metrics: metrics, logger: logger
+        )
+        let recovery = PaymentRecovery(
+            store: store, provider: provider, reconciler: reconciler, config: config.recovery, metrics: metrics, logger: logger
+        )
+        background.append(MigratedService(relay, migrator: migrator, database: database))
+        background.append(MigratedService(recovery, migrator: migrator, database: database))
+
+        let router = ServiceRouter.make(metrics: metrics, ready: { try await migrator.isUpToDate(database) })
+        router.add(middleware: AuthMiddleware(verifier: TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger)))
+        let payments = router.group("payments")
+        StripeWebhookController(
+            store: store, provider: provider, reconciler: reconciler, signatures: SignatureScheme(secret: config.webhookSecret), metrics: metrics
+        ).addRoutes(to: payments)
+        PaymentController(
+            store: store, provider: provider, reconciler: reconciler,
+            pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: signatures),
+            metrics: metrics, afterProviderCall: afterProviderCall
+        ).addRoutes(to: payments)
+
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-payment"),
+            services: background,
+            logger: logger
+        )
+        app.beforeServerStarts {
+            try await migrator.migrate(database)
+        }
+        return app
+    }
+}

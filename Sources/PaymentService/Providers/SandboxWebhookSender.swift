@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationEssentialsCompat
+import ServiceClient
+import ServiceLifecycle
+import Signatures
+import NIOHTTP1
+
+/// Sends the sandbox's webhooks over HTTP to payment-service's own webhook route, signed with a
+/// real `Stripe-Signature`, as Stripe does: local runs exercise the same path as production.
+///
+/// With `chaos`, every event is delivered 2 or 3 times, each copy after a random delay of up to
+/// `maximumChaosDelay`, so copies arrive duplicated and out of order. A refused delivery is
+/// retried a few times; one that still fails is left to the recovery service, as a webhook
+/// Stripe gave up on would be.
+public final class SandboxWebhookSender: Service, Sendable {
+    let url: String
+    let signatures: SignatureScheme
+    let chaos: Bool
+    let maximumChaosDelay: Duration
+    let client: HTTPClient
+    let logger: Logger
+    private let stream: AsyncStream<Data>
+    private let continuation: AsyncStream<Data>.Continuation
+
+    public init(
+        url: String, secret: String, chaos: Bool, maximumChaosDelay: Duration = .seconds(3), client: HTTPClient = .betweenServices,
+        logger: Logger
+    ) {
+        self.url = url
+        self.signatures = SignatureScheme(secret: secret)
+        self.chaos = chaos
+        self.maximumChaosDelay = maximumChaosDelay
+        self.client = client
+        self.logger = logger
+        (stream, continuation) = AsyncStream.makeStream(of: Data.self)
+    }
+
+    /// Queues a `type` event about `intent`; returns at once.
+    public func send(type: String, intent: ProviderIntent) {
+        continuation.yield(Self.event(type: type, intent: intent))
+    }
+
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await payload in stream.cancelOnGracefulShutdown() {
+                let copies = chaos ? Int.random(in: 2...3) : 1
+                for _ in 0..<copies {
+                    let delay = chaos ? Duration.milliseconds(Int.random(in: 0...Int(maximumChaosDelay.components.seconds * 1000))) : .zero
+                    group.addTask { await self.deliver(payload, after: delay) }
+                }
+            }
+            // Shutting down: deliveries still waiting are dropped, as an unreachable endpoint's would be.
+            group.cancelAll()
+        }
+    }
+
+    func deliver(_ payload: Data, after delay: Duration) async {
+        do {
+            if delay > .zero { try await Task.sleep(for: delay) }
+            for attempt in 1...5 {
+                if try await post(payload) { return }
+                try await Task.sleep(for: .milliseconds(200 * (1 << attempt)))
+            }
+            logger.warning("sandbox webhook not delivered; recovery will settle the payment", metadata: ["url": .string(url)])
+        } catch {
+            // Cancelled by shutdown.
+        }
+    }
+
+    /// True on a 2xx. Signed at sending time, so a late copy carries a fresh timestamp.
+    func post(_ payload: Data) async throws -> Bool {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        request.headers.add(name: "Stripe-Signature", value: signatures.sign(body: payload))
+        request.body = .bytes(ByteBuffer(data: payload))
+        do {
+            let response = try await client.execute(request, timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return (200..<300).contains(Int(response.status.code))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return false
+        }
+    }
+
+    /// A Stripe event object: `{id, object: "event", type, created, livemode, data: {object: payment_intent}}`.
+    static func event(type: String, intent: ProviderIntent) -> Data {
+        var object: [String: Any] = [
+            "id": intent.id, "object": "payment_intent", "amount": intent.amount, "currency": intent.currency,
+            "status": intent.status.rawValue, "capture_method": "manual", "metadata": intent.pledgeId.map { ["pledge_id": $0] } ?? [:],
+        ]
+        object["last_payment_error"] = intent.failureReason.map { ["code": $0, "message": "Your card was declined."] } ?? NSNull()
+        let event: [String: Any] = [
+            "id": "evt_sandbox_" + SandboxProvider.randomToken(12), "object": "event", "type": type,
+            "created": Int(Date().timeIntervalSince1970), "livemode": false, "data": ["object": object],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data()
+    }
+}

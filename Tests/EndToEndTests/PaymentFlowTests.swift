@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import TestSupport
+
+/// The whole donation through the gateway: register, pledge, pay, watch the campaign total move.
+@Suite("End to end: donations paid through payment-service", .serialized)
+struct PaymentFlowTests {
+    @Test("register, pledge, pay with the sandbox: the pledge is CAPTURED and the campaign total moves")
+    func donate() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let api = platform.gateway + "/api"
+            let adminToken = try await platform.adminToken()
+            let campaignId = try #require(try await HTTPClient.shared.send(
+                "POST", api + "/campaigns", json: ["title": "Clean water", "goal_amount": 100_000, "currency": "USD", "status": "active"], bearer: adminToken
+            ).json()["id"] as? String)
+            let donor = try #require(try await HTTPClient.shared.send(
+                "POST", api + "/users/register", json: ["email": "pay@example.org", "password": "pay-pay-pay", "name": "Paula"]
+            ).json()["access_token"] as? String)
+
+            let pledge = try await HTTPClient.shared.send(
+                "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": 2500, "currency": "USD", "anonymous": false],
+                bearer: donor, headers: ["Idempotency-Key": "pay-1"]
+            )
+            #expect(pledge.status == 201)
+            let pledgeId = try #require(try pledge.json()["id"] as? String)
+
+            let paid = try await HTTPClient.shared.send("POST", api + "/payments", json: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"], bearer: donor)
+            #expect(paid.status == 201)
+            #expect(try paid.json()["status"] as? String == "CAPTURED")
+            let paymentId = try #require(try paid.json()["id"] as? String)
+            let again = try await HTTPClient.shared.send("POST", api + "/payments", json: ["pledge_id": pledgeId], bearer: donor)
+            #expect(try again.status == 200 && again.json()["id"] as? String == paymentId)
+
+            let settled = try await eventually(timeout: .seconds(20)) {
+                let campaign = try await HTTPClient.shared.get(api + "/campaigns/\(campaignId)").json()
+                let pledge = try await HTTPClient.shared.get(api + "/pledges/\(pledgeId)", bearer: donor).json()
+                return campaign["captured_amount"] as? Int == 2500 && campaign["total_payments"] as? Int == 1
+                    && pledge["status"] as? String == "CAPTURED"
+            }
+            #expect(settled, "PAYMENT_CAPTURED reached campaign-service and the notice reached pledge-service")
+            let campaign = try await HTTPClient.shared.get(api + "/campaigns/\(campaignId)").json()
+            #expect(campaign["pending_amount"] as? Int == 0 && campaign["authorized_amount"] as? Int == 0 && campaign["total_pledges"] as? Int == 1)
+
+            let mine = try await HTTPClient.shared.get(api + "/payments?pledge_id=\(pledgeId)", bearer: donor).json()
+            #expect((mine["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [paymentId])
+            // The internal routes are not reachable through the gateway.
+            #expect(try await HTTPClient.shared.send("POST", api + "/pledges/internal/lookup", json: ["pledge_id": pledgeId]).status == 404)
+        }
+    }
+
+    @Test("SANDBOX_WEBHOOK_CHAOS=1: 50 concurrent donations, a quarter declined, end with exact totals")
+    func chaos() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory, environment: ["SANDBOX_WEBHOOK_CHAOS": "1"]) { platform in
+            let api = platform.gateway + "/api"
+            let adminToken = try await platform.adminToken()
+            let campaignId = try #require(try await HTTPClient.shared.send(
+                "POST", api + "/campaigns", json: ["title": "Chaos", "goal_amount": 1_000_000, "currency": "USD", "status": "active"], bearer: adminToken
+            ).json()["id"] as? String)
+
+            // 50 guest donations of 100 + i, from 10 concurrent clients; every fourth card declines.
+            let donations = 50
+            let outcomes = try await withThrowingTaskGroup(of: [(amount: Int, declined: Bool, pledgeId: String, receipt: String)].self) { group in
+                for worker in 0..<10 {
+                    group.addTask {
+                        var done: [(amount: Int, declined: Bool, pledgeId: String, receipt: String)] = []
+                        for i in stride(from: worker, to: donations, by: 10) {
+                            let amount = 100 + i
+                            let declined = i % 4 == 0
+                            let pledge = try await HTTPClient.shared.send(
+                                "POST", api + "/pledges",
+                                json: ["campaign_id": campaignId, "amount": amount, "currency": "USD", "anonymous": i % 3 == 0,
+                                       "donor": ["name": "Donor \(i)", "email": "donor\(i)@example.org"] as [String: any Sendable]],
+                                headers: ["Idempotency-Key": "chaos-\(i)"]
+                            )
+                            let pledgeId = try #require(try pledge.json()["id"] as? String)
+                            let receipt = try #require(try pledge.json()["receipt_token"] as? String)
+                            let method = declined ? "pm_card_visa_chargeDeclined" : "pm_card_visa"
+                            let paid = try await HTTPClient.shared.send(
+                                "POST", api + "/payments?receipt_token=\(receipt)", json: ["pledge_id": pledgeId, "payment_method": method]
+                            )
+                            #expect(paid.status == 201)
+                            done.append((amount, declined, pledgeId, receipt))
+                        }
+                        return done
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(outcomes.count == donations)
+            let captured = outcomes.filter { !$0.declined }
+            let failed = outcomes.filter(\.declined)
+            #expect(failed.count == 13)
+            let capturedAmount = captured.reduce(0) { $0 + $1.amount }
+            let failedAmount = failed.reduce(0) { $0 + $1.amount }
+
+            @Sendable func campaign() async throws -> [String: Any] { try await HTTPClient.shared.get(api + "/campaigns/\(campaignId)").json() }
+            let exact = try await eventually(timeout: .seconds(60)) {
+                let totals = try await campaign()
+                return totals["captured_amount"] as? Int == capturedAmount && totals["failed_amount"] as? Int == failedAmount
+                    && totals["pending_amount"] as? Int == 0 && totals["authorized_amount"] as? Int == 0
+            }
+            #expect(exact, "the campaign totals settled")
+            // Let every chaotic redelivery land (delays of up to 3 s), then check nothing moved.
+            try await Task.sleep(for: .seconds(4))
+            let totals = try await campaign()
+            #expect(totals["captured_amount"] as? Int == capturedAmount)
+            #expect(totals["current_amount"] as? Int == capturedAmount)
+            #expect(totals["failed_amount"] as? Int == failedAmount)
+            #expect(totals["pending_amount"] as? Int == 0 && totals["authorized_amount"] as? Int == 0)
+            #expect(totals["total_pledges"] as? Int == donations)
+            #expect(totals["total_payments"] as? Int == captured.count)
+
+            for outcome in outcomes {
+                let pledge = try await HTTPClient.shared.get(api + "/pledges/\(outcome.pledgeId)?receipt_token=\(outcome.receipt)").json()
+                #expect(pledge["status"] as? String == (outcome.declined ? "FAILED" : "CAPTURED"), "pledge \(outcome.pledgeId)")
+            }
+        }
+    }
+}
