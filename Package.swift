@@ -213,6 +213,7 @@ let package = Package(
         .target(
             name: "ServiceClient",
             dependencies: [
+                "Signatures",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -63,17 +63,11 @@ public struct HTTPEventTransport: OutboxTransport {
     }
 
     func post(_ text: String, traceParent: String?, to url: String) async throws {
-        let body = Data(text.utf8)
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-CareForAll-Signature", value: signatures.sign(body: body))
-        if let traceParent { request.headers.add(name: "traceparent", value: traceParent) }
-        request.body = .bytes(ByteBuffer(data: body))
-        let response = try await client.execute(request, timeout: timeout)
-        let answer = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw TransportError.refused(status: Int(response.status.code), body: String(buffer: answer).prefix(200).description)
+        let (status, answer) = try await client.postSigned(
+            Data(text.utf8), to: url, signatures: signatures, traceParent: traceParent, timeout: timeout
+        )
+        guard (200..<300).contains(status) else {
+            throw TransportError.refused(status: status, body: String(buffer: answer).prefix(200).description)
         }
     }
 

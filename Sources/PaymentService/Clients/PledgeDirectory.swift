@@ -29,15 +29,9 @@ public struct HTTPPledgeDirectory: PledgeDirectory {
 
     public func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse? {
         let body = try JSONEncoder().encode(PledgeLookupRequest(pledgeId: id, receiptToken: receiptToken))
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-CareForAll-Signature", value: signatures.sign(body: body))
-        request.body = .bytes(ByteBuffer(data: body))
         do {
-            let response = try await client.execute(request, timeout: timeout)
-            let answer = try await response.body.collect(upTo: 1 << 20)
-            switch response.status.code {
+            let (status, answer) = try await client.postSigned(body, to: url, signatures: signatures, timeout: timeout)
+            switch status {
             case 200: return try JSONDecoder().decode(PledgeLookupResponse.self, from: Data(buffer: answer))
             case 404: return nil
             default: throw PledgeDirectoryError.unavailable

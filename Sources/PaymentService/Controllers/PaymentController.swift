@@ -1,5 +1,4 @@
 import Auth
-import Crypto
 import Events
 import Foundation
 import HTTPSupport
@@ -83,7 +82,7 @@ public struct PaymentController: Sendable {
         let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
         let new = Payment(
             id: UUID().uuidString.lowercased(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
-            receiptTokenHash: pledge.userId == nil ? receiptToken.map(Self.hash) : nil, amount: pledge.amount, currency: pledge.currency,
+            receiptTokenHash: pledge.userId == nil ? receiptToken.map(ReceiptToken.hash) : nil, amount: pledge.amount, currency: pledge.currency,
             status: .pending, provider: provider.name, providerPaymentId: nil, paymentMethod: paymentMethod, chargeKey: chargeKey,
             clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now
         )
@@ -136,10 +135,6 @@ public struct PaymentController: Sendable {
         return pledge.receiptTokenValid
     }
 
-    static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
     // MARK: Read
 
     /// The owner, an admin, or the guest with the pledge's receipt token; anyone else gets 404.
@@ -148,7 +143,7 @@ public struct PaymentController: Sendable {
         guard let payment = try await store.find(id: id) else { throw PaymentServiceError.paymentNotFound }
         let isOwner = context.principal.map { $0.isAdmin || ($0.userID == payment.userId && payment.userId != nil) } ?? false
         let token = request.uri.queryParameters["receipt_token"].map(String.init)
-        let holdsReceipt = token.map { Self.digestsMatch(Self.hash($0), payment.receiptTokenHash) } ?? false
+        let holdsReceipt = token.map { ReceiptToken.matches($0, hash: payment.receiptTokenHash) } ?? false
         guard isOwner || holdsReceipt else { throw PaymentServiceError.paymentNotFound }
         return PaymentResponse(payment)
     }
@@ -160,13 +155,5 @@ public struct PaymentController: Sendable {
         let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let rows = try await store.list(userId: principal.isAdmin ? nil : principal.userID, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
         return Page(rows: rows, limit: page.limit, item: { PaymentResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
-    }
-
-    /// Constant-time comparison of two hex digests.
-    static func digestsMatch(_ candidate: String, _ stored: String?) -> Bool {
-        guard let stored else { return false }
-        let a = Array(candidate.utf8), b = Array(stored.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

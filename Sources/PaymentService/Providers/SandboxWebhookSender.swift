@@ -72,15 +72,9 @@ public final class SandboxWebhookSender: Service, Sendable {
 
     /// True on a 2xx. Signed at sending time, so a late copy carries a fresh timestamp.
     func post(_ payload: Data) async throws -> Bool {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        request.headers.add(name: "Stripe-Signature", value: signatures.sign(body: payload))
-        request.body = .bytes(ByteBuffer(data: payload))
         do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            return (200..<300).contains(Int(response.status.code))
+            let (status, _) = try await client.postSigned(payload, to: url, signatures: signatures, header: "Stripe-Signature", timeout: .seconds(10))
+            return (200..<300).contains(status)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

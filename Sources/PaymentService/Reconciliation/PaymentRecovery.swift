@@ -80,10 +80,17 @@ public struct PaymentRecovery: Service {
             metrics.counter("payments_recovered_total", [("how", "found")]).increment()
         } else {
             // The provider never got the create: send it now, under the same key.
-            intent = try await provider.createIntent(
-                amount: payment.amount, currency: payment.currency, paymentMethod: payment.paymentMethod,
-                metadata: ["pledge_id": payment.pledgeId, "charge_key": payment.chargeKey], idempotencyKey: payment.chargeKey
-            )
+            do {
+                intent = try await provider.createIntent(
+                    amount: payment.amount, currency: payment.currency, paymentMethod: payment.paymentMethod,
+                    metadata: ["pledge_id": payment.pledgeId, "charge_key": payment.chargeKey], idempotencyKey: payment.chargeKey
+                )
+            } catch ProviderError.noSuchPaymentMethod {
+                // It never can succeed: settle it as failed rather than asking again every round.
+                _ = try await store.advance(paymentId: payment.id, to: .failed, intentId: nil, reason: "invalid_payment_method", traceParent: nil)
+                metrics.counter("payments_recovered_total", [("how", "failed")]).increment()
+                return
+            }
             metrics.counter("payments_recovered_total", [("how", "created")]).increment()
         }
         if payment.providerPaymentId == nil {

@@ -150,24 +150,3 @@ public struct PledgeController: Sendable {
         return Page(rows: rows, limit: page.limit, item: { PledgeResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
     }
 }
-
-/// Guest receipt tokens: 256 random bits, base64url; stored as a SHA-256 hash.
-enum ReceiptToken {
-    static func generate() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func matches(_ token: String, hash stored: String?) -> Bool {
-        guard let stored else { return false }
-        // Compare digests, not tokens: equal-length hex, so timing says nothing about the token.
-        let candidate = Array(hash(token).utf8)
-        let expected = Array(stored.utf8)
-        guard candidate.count == expected.count else { return false }
-        return zip(candidate, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-}

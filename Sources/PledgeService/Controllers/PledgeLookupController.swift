@@ -1,3 +1,4 @@
+import Auth
 import Events
 import Foundation
 import HTTPSupport

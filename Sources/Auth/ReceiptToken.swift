@@ -1,0 +1,24 @@
+import Crypto
+import Foundation
+
+/// Guest receipt tokens: 256 random bits, base64url; services keep only their SHA-256 hash.
+/// pledge-service issues them; payment-service keeps the hash of the one that paid a guest's pledge.
+public enum ReceiptToken {
+    public static func generate() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func matches(_ token: String, hash stored: String?) -> Bool {
+        guard let stored else { return false }
+        // Compare digests, not tokens: equal-length hex, so timing says nothing about the token.
+        let candidate = Array(hash(token).utf8)
+        let expected = Array(stored.utf8)
+        guard candidate.count == expected.count else { return false }
+        return zip(candidate, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
