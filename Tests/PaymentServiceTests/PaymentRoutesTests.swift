@@ -71,6 +71,11 @@ struct PaymentRoutesTests {
             #expect(try await service.client.execute(uri: "/payments/\(id)?receipt_token=receipt-abc", method: .get).status == .ok)
             #expect(try await service.client.execute(uri: "/payments/\(id)?receipt_token=wrong", method: .get).status == .notFound)
             #expect(try await service.client.execute(uri: "/payments/\(id)", method: .get, headers: .bearer(service.donorToken)).status == .notFound)
+            let listed = try await service.client.execute(uri: "/payments?pledge_id=\(guest)&receipt_token=receipt-abc", method: .get)
+            #expect(try listed.json(PageBody<PaymentResponse>.self).items.map(\.id) == [id])
+            let wrong = try await service.client.execute(uri: "/payments?pledge_id=\(guest)&receipt_token=wrong", method: .get)
+            #expect(try wrong.json(PageBody<PaymentResponse>.self).items.isEmpty)
+            #expect(try await service.client.execute(uri: "/payments", method: .get).status == .unauthorized)
 
             #expect(try await service.pay(UUID().uuidString, token: service.adminToken).status == .notFound)
         }

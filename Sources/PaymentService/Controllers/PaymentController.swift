@@ -40,7 +40,7 @@ public struct PaymentController: Sendable {
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
         group.get(":id", use: show)
-        group.group().add(middleware: RequireRoleMiddleware()).get(use: list)
+        group.get(use: list)
     }
 
     // MARK: Pay
@@ -149,11 +149,18 @@ public struct PaymentController: Sendable {
     }
 
     /// The caller's payments, newest first; admins see everyone's. Both may narrow by `pledge_id`.
+    /// A guest lists the payment of one pledge with `?pledge_id=&receipt_token=`.
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<PaymentResponse> {
-        let principal = try context.requirePrincipal()
         let page = try PageRequest(request: request)
         let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        let rows = try await store.list(userId: principal.isAdmin ? nil : principal.userID, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
+        var rows: [Payment]
+        if let principal = context.principal {
+            rows = try await store.list(userId: principal.isAdmin ? nil : principal.userID, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
+        } else {
+            guard let pledgeId, let token = request.uri.queryParameters["receipt_token"].map(String.init) else { throw APIError.unauthorized }
+            rows = try await store.list(userId: nil, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
+            rows = rows.filter { $0.userId == nil && ReceiptToken.matches(token, hash: $0.receiptTokenHash) }
+        }
         return Page(rows: rows, limit: page.limit, item: { PaymentResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
     }
 }
