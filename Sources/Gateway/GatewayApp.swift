@@ -12,12 +12,21 @@ public struct GatewayConfig: Sendable {
     public var port: Int
     /// `users` -> `http://127.0.0.1:3004`, ...
     public var routes: [String: String]
+    /// Per client: `POST /api/users/login` and `POST /api/pledges`; nil turns a limit off.
+    public var loginLimit: RateLimit?
+    public var pledgeLimit: RateLimit?
     public var logLevel: String
 
-    public init(host: String = "127.0.0.1", port: Int = ServiceRole.gateway.defaultPort, routes: [String: String], logLevel: String = "info") {
+    public init(
+        host: String = "127.0.0.1", port: Int = ServiceRole.gateway.defaultPort, routes: [String: String],
+        loginLimit: RateLimit? = RateLimit(perMinute: 10, burst: 10), pledgeLimit: RateLimit? = RateLimit(perMinute: 30, burst: 30),
+        logLevel: String = "info"
+    ) {
         self.host = host
         self.port = port
         self.routes = routes
+        self.loginLimit = loginLimit
+        self.pledgeLimit = pledgeLimit
         self.logLevel = logLevel
     }
 
@@ -29,14 +38,29 @@ public struct GatewayConfig: Sendable {
         for role in Self.routedRoles {
             if let segment = role.publicPathSegment { routes[segment] = platform.serviceURL(for: role) }
         }
-        self.init(host: platform.host, port: platform.port(for: .gateway), routes: routes, logLevel: platform.logLevel)
+        func limit(_ perMinute: Int) -> RateLimit? {
+            perMinute > 0 ? RateLimit(perMinute: Double(perMinute), burst: Double(perMinute)) : nil
+        }
+        self.init(
+            host: platform.host, port: platform.port(for: .gateway), routes: routes,
+            loginLimit: limit(platform.loginRateLimitPerMinute), pledgeLimit: limit(platform.pledgeRateLimitPerMinute),
+            logLevel: platform.logLevel
+        )
+    }
+
+    /// The rate-limited routes, as the middleware matches them.
+    var rateLimitRules: [String: RateLimit] {
+        var rules: [String: RateLimit] = [:]
+        if let loginLimit { rules["POST /api/users/login"] = loginLimit }
+        if let pledgeLimit { rules["POST /api/pledges"] = pledgeLimit }
+        return rules
     }
 }
 
 public enum GatewayApp {
     public static func buildApplication(config: GatewayConfig, metrics: ServiceMetrics = ServiceMetrics()) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "gateway", level: config.logLevel)
-        let router = buildRouter(proxy: ReverseProxy(routes: config.routes), metrics: metrics)
+        let router = buildRouter(proxy: ReverseProxy(routes: config.routes), rateLimits: config.rateLimitRules, metrics: metrics)
         return Application(
             router: router,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-gateway"),
@@ -44,12 +68,15 @@ public enum GatewayApp {
         )
     }
 
-    public static func buildRouter(proxy: ReverseProxy, metrics: ServiceMetrics) -> Router<AppRequestContext> {
+    public static func buildRouter(
+        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), metrics: ServiceMetrics
+    ) -> Router<AppRequestContext> {
         // The gateway has no database: it is ready when it is up.
         let router = ServiceRouter.make(metrics: metrics, ready: { true })
         router.get("/") { _, _ in WebUI.indexPage() }
+        let api = router.group("api").add(middleware: RateLimitMiddleware(limiter: limiter, rules: rateLimits, metrics: metrics))
         for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete, .head, .options] {
-            router.on("/api/**", method: method) { request, context in
+            api.on("**", method: method) { request, context in
                 try await proxy.forward(request, context: context)
             }
         }

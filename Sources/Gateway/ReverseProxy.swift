@@ -9,7 +9,9 @@ import NIOHTTP1
 import Logging
 
 /// Forwards `/api/<segment>/<rest>` to `<service>/<segment>/<rest>`, passing the request id and
-/// trace context on and dropping hop-by-hop headers both ways.
+/// trace context on and dropping hop-by-hop headers both ways. Requests (small JSON, at most
+/// 1 MiB) are read whole so the limit holds before anything is sent; answers stream back as they
+/// come, over the shared client's pooled keep-alive connections.
 public struct ReverseProxy: Sendable {
     let routes: [String: String]
     let client: HTTPClient
@@ -17,7 +19,6 @@ public struct ReverseProxy: Sendable {
 
     /// Routes only services reach each other on; the public gets 404, as for any unknown route.
     static let internalRoutes: Set<String> = ["POST /campaigns/events", "POST /pledges/webhooks/payment", "POST /pledges/internal/lookup"]
-    static let maxResponseSize = 16 << 20
 
     public init(routes: [String: String], client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(30)) {
         self.routes = routes
@@ -46,10 +47,10 @@ public struct ReverseProxy: Sendable {
         }
 
         let response: HTTPClientResponse
-        let responseBody: ByteBuffer
         do {
+            // The timeout covers the wait for the answer's head; its body then streams through
+            // (Server-Sent Events stay open as long as both ends do).
             response = try await client.execute(upstream, timeout: timeout)
-            responseBody = try await response.body.collect(upTo: Self.maxResponseSize)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             context.logger.warning("upstream timed out", metadata: ["upstream": .string(segment)])
             throw APIError(.gatewayTimeout, code: "upstream_timeout", message: "The \(segment) service did not answer in time.")
@@ -60,10 +61,10 @@ public struct ReverseProxy: Sendable {
 
         var headers = HTTPFields()
         for (name, value) in response.headers {
-            guard let fieldName = HTTPField.Name(name), !Self.isHopByHop(fieldName), fieldName != .contentLength else { continue }
+            guard let fieldName = HTTPField.Name(name), !Self.isHopByHop(fieldName) || fieldName == .contentLength else { continue }
             headers.append(HTTPField(name: fieldName, value: value))
         }
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: responseBody))
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
     }
 
     static let hopByHop: Set<String> = [

@@ -14,17 +14,20 @@ public struct APIError: Error, Sendable, Equatable, APIErrorConvertible, HTTPRes
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// Extra response headers (`Retry-After` on a 429, say).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     public var apiError: APIError { self }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.render(status: status, code: code, message: message, headers: [:])
+        Self.render(status: status, code: code, message: message, headers: headers)
     }
 
     static func render(status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields) -> Response {

@@ -37,12 +37,15 @@ public struct AppRequestContext: RequestContext {
     /// The W3C `traceparent` this request belongs to: the caller's, or a new trace. Passed on to
     /// the services it calls and stored with the events it causes, so one donation is one trace.
     public var traceParent: String
+    /// The peer's IP address (the client's, at the edge), for per-client rate limits.
+    public let clientAddress: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.principal = nil
         self.traceParent = ""
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Bodies larger than this are refused with 413 `payload_too_large`.

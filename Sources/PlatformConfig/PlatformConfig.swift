@@ -26,6 +26,9 @@ public struct PlatformConfig: Sendable {
     public var stripeAPIBase: String
     public var stripeWebhookSecret: String?
     public var sandboxWebhookChaos: Bool
+    /// Built-in gateway: login attempts and pledges per client and minute (0: unlimited).
+    public var loginRateLimitPerMinute: Int
+    public var pledgeRateLimitPerMinute: Int
     public var logLevel: String
     public var logFormat: LogFormat
 
@@ -73,6 +76,11 @@ public struct PlatformConfig: Sendable {
         self.stripeAPIBase = reader.string(forKey: "stripe.api.base", default: "https://api.stripe.com")
         self.stripeWebhookSecret = reader.string(forKey: "stripe.webhook.secret", isSecret: true)
         self.sandboxWebhookChaos = reader.string(forKey: "sandbox.webhook.chaos", default: "0") == "1"
+        self.loginRateLimitPerMinute = reader.int(forKey: "gateway.login.rate.limit", default: 10)
+        self.pledgeRateLimitPerMinute = reader.int(forKey: "gateway.pledge.rate.limit", default: 30)
+        guard loginRateLimitPerMinute >= 0, pledgeRateLimitPerMinute >= 0 else {
+            throw ConfigError.invalidValue(key: "gateway.pledge.rate.limit", reason: "rate limits must be 0 (off) or more")
+        }
         self.logLevel = reader.string(forKey: "log.level", default: "info")
         let format = reader.string(forKey: "log.format", default: "json")
         guard let logFormat = LogFormat(rawValue: format) else {

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -9,6 +10,7 @@ import Testing
 import TestSupport
 @testable import Gateway
 import NIOFoundationEssentialsCompat
+import NIOHTTP1
 
 /// What the stand-in upstream saw of a forwarded request.
 private struct Seen: ResponseEncodable, Decodable {
@@ -48,9 +50,10 @@ private func withUpstream<Value: Sendable>(_ test: @escaping @Sendable (Int) asy
     )
 }
 
-private func makeGateway(routes: [String: String]) -> some ApplicationProtocol {
+private func makeGateway(routes: [String: String], rateLimits: [String: RateLimit] = [:]) -> some ApplicationProtocol {
     Application(
-        router: GatewayApp.buildRouter(proxy: ReverseProxy(routes: routes, timeout: .seconds(5)), metrics: ServiceMetrics()),
+        router: GatewayApp.buildRouter(proxy: ReverseProxy(routes: routes, timeout: .seconds(5)), rateLimits: rateLimits, metrics: ServiceMetrics()),
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         logger: TestLogging.logger
     )
 }
@@ -156,6 +159,72 @@ struct GatewayRoutingTests {
             #expect(page.text.contains("CareForAll"))
             #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/metrics", method: .get).text.contains("http_requests_total"))
+        }
+    }
+
+    @Test("login and pledge creation are rate-limited per client: 429 rate_limited with Retry-After; other routes are not")
+    func rateLimits() async throws {
+        try await withUpstream { port in
+            let upstream = "http://127.0.0.1:\(port)"
+            let limits = ["POST /api/users/login": RateLimit(perMinute: 60, burst: 2), "POST /api/pledges": RateLimit(perMinute: 60, burst: 1)]
+            try await makeGateway(routes: ["users": upstream, "pledges": upstream], rateLimits: limits).test(.live) { client in
+                for _ in 0..<2 {
+                    #expect(try await client.execute(uri: "/api/users/login", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
+                }
+                let limited = try await client.execute(uri: "/api/users/login", method: .post, body: ByteBuffer(string: "{}"))
+                #expect(limited.status == .tooManyRequests)
+                #expect(limited.errorCode == "rate_limited")
+                #expect(limited.headers[.retryAfter] == "1")
+                // Other routes, and other methods on the same path, pass.
+                #expect(try await client.execute(uri: "/api/users/register", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
+                #expect(try await client.execute(uri: "/api/users/login", method: .get).status == .ok)
+                #expect(try await client.execute(uri: "/api/pledges", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
+                #expect(try await client.execute(uri: "/api//pledges/", method: .post, body: ByteBuffer(string: "{}")).status == .tooManyRequests)
+            }
+        }
+    }
+
+    @Test("token buckets refill at their rate and keep clients apart")
+    func buckets() {
+        let limiter = RateLimiter()
+        let limit = RateLimit(perMinute: 60, burst: 2)
+        let start = ContinuousClock.now
+        #expect(limiter.take("a", limit: limit, now: start) == nil)
+        #expect(limiter.take("a", limit: limit, now: start) == nil)
+        #expect(limiter.take("a", limit: limit, now: start) == .seconds(1))
+        #expect(limiter.take("b", limit: limit, now: start) == nil, "another client has its own bucket")
+        #expect(limiter.take("a", limit: limit, now: start + .milliseconds(500)) == .milliseconds(500))
+        #expect(limiter.take("a", limit: limit, now: start + .milliseconds(1500)) == nil)
+    }
+
+    @Test("answers stream through: the first bytes arrive while the service is still writing")
+    func streams() async throws {
+        let (release, releaser) = AsyncStream.makeStream(of: Void.self)
+        let router = Router()
+        router.get("/campaigns/stream") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "data: first\n\n"))
+                for await _ in release { break }
+                try await writer.write(ByteBuffer(string: "data: second\n\n"))
+                try await writer.finish(nil)
+            })
+        }
+        let upstream = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestLogging.logger)
+        try await upstream.test(.live) { upstreamClient in
+            try await makeGateway(routes: ["campaigns": "http://127.0.0.1:\(upstreamClient.port!)"]).test(.live) { gateway in
+                let response = try await HTTPClient.shared.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/api/campaigns/stream"), timeout: .seconds(10)
+                )
+                #expect(response.headers.first(name: "content-type") == "text/event-stream")
+                var chunks = response.body.makeAsyncIterator()
+                let first = try await chunks.next()
+                #expect(first.map { String(buffer: $0) } == "data: first\n\n", "the first event came before the service finished")
+                releaser.yield()
+                releaser.finish()
+                var rest = ""
+                while let chunk = try await chunks.next() { rest += String(buffer: chunk) }
+                #expect(rest == "data: second\n\n")
+            }
         }
     }
 }

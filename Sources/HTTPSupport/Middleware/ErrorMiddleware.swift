@@ -18,7 +18,7 @@ public struct ErrorMiddleware: RouterMiddleware {
             if apiError.status == .internalServerError {
                 context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             }
-            return APIError.render(status: apiError.status, code: apiError.code, message: apiError.message, headers: [:])
+            return APIError.render(status: apiError.status, code: apiError.code, message: apiError.message, headers: apiError.headers)
         }
     }
 
