@@ -80,7 +80,7 @@ public enum CampaignServiceApp {
         store: any CampaignStore, ingestor: EventIngestor, signatures: SignatureScheme, verifier: TokenVerifier,
         metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)

@@ -72,7 +72,7 @@ public enum GatewayApp {
         proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), metrics: ServiceMetrics
     ) -> Router<AppRequestContext> {
         // The gateway has no database: it is ready when it is up.
-        let router = ServiceRouter.make(metrics: metrics, ready: { true })
+        let router = ServiceRouter.make(service: ServiceRole.gateway.serviceName, version: ServiceRole.gateway.version, metrics: metrics, ready: { true })
         router.get("/") { _, _ in WebUI.indexPage() }
         let api = router.group("api").add(middleware: RateLimitMiddleware(limiter: limiter, rules: rateLimits, metrics: metrics))
         for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete, .head, .options] {

@@ -9,31 +9,35 @@ public enum ServiceRouter {
     /// A router with the middleware every service shares, outermost first: request id, metrics,
     /// access log, JSON errors, body limit. `/health/live`, `/health/ready` and `/metrics` are added
     /// here; the service adds its own routes after.
-    public static func make(metrics: ServiceMetrics, ready: @escaping ReadinessCheck) -> Router<AppRequestContext> {
+    public static func make(service: String, version: String, metrics: ServiceMetrics, ready: @escaping ReadinessCheck) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware())
-        HealthController(metrics: metrics, ready: ready).addRoutes(to: router)
+        HealthController(service: service, version: version, metrics: metrics, ready: ready).addRoutes(to: router)
         return router
     }
 }
 
 /// Liveness, readiness and the Prometheus scrape endpoint.
 public struct HealthController: Sendable {
+    let service: String
+    let version: String
     let metrics: ServiceMetrics
     let ready: ReadinessCheck
 
-    public init(metrics: ServiceMetrics, ready: @escaping ReadinessCheck) {
+    public init(service: String, version: String, metrics: ServiceMetrics, ready: @escaping ReadinessCheck) {
+        self.service = service
+        self.version = version
         self.metrics = metrics
         self.ready = ready
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/health/live") { _, _ in
-            HealthStatus(status: "ok")
+            HealthStatus(status: "ok", service: service, version: version)
         }
         router.get("/health/ready") { _, context -> HealthStatus in
             let isReady: Bool
@@ -46,7 +50,7 @@ public struct HealthController: Sendable {
             guard isReady else {
                 throw APIError(.serviceUnavailable, code: "not_ready", message: "The database is unreachable or migrations are pending.")
             }
-            return HealthStatus(status: "ready")
+            return HealthStatus(status: "ready", service: service, version: version)
         }
         router.get("/metrics") { _, _ -> Response in
             Response(
@@ -59,5 +63,7 @@ public struct HealthController: Sendable {
 
     struct HealthStatus: ResponseEncodable {
         let status: String
+        let service: String
+        let version: String
     }
 }

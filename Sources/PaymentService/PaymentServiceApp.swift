@@ -138,7 +138,7 @@ public enum PaymentServiceApp {
         background.append(MigratedService(relay, migrator: migrator, database: database))
         background.append(MigratedService(recovery, migrator: migrator, database: database))
 
-        let router = ServiceRouter.make(metrics: metrics, ready: { try await migrator.isUpToDate(database) })
+        let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: { try await migrator.isUpToDate(database) })
         router.add(middleware: AuthMiddleware(verifier: TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger)))
         let payments = router.group("payments")
         StripeWebhookController(

@@ -109,7 +109,7 @@ public enum PledgeServiceApp {
         store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, signatures: SignatureScheme,
         verifier: TokenVerifier, metrics: ServiceMetrics, maximumAmount: Int64, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
         PaymentWebhookController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)

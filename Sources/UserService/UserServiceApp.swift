@@ -93,7 +93,7 @@ public enum UserServiceApp {
         store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher, decoyHash: String,
         metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(service: ServiceRole.user.serviceName, version: ServiceRole.user.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash)
             .addRoutes(to: router.group("users"))

@@ -12,8 +12,8 @@ struct CareForAll: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "careforall",
         abstract: "CareForAll donation platform.",
-        version: "0.1.0",
-        subcommands: [Dev.self, Serve.self, Migrate.self],
+        version: Versions.summary,
+        subcommands: [Dev.self, Serve.self, Migrate.self, Version.self],
         defaultSubcommand: Dev.self
     )
 }
@@ -46,12 +46,24 @@ struct Dev: AsyncParsableCommand {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one role, configured by the environment.")
-    @Argument(help: "user, campaign, pledge, payment or gateway") var role: ServiceRole
+    @Argument(help: "user, campaign, pledge, payment or gateway (default: $CAREFORALL_ROLE, as the image sets)") var role: ServiceRole?
     @OptionGroup var flags: ConfigFlags
 
     func run() async throws {
+        guard let role = role ?? ProcessInfo.processInfo.environment["CAREFORALL_ROLE"].flatMap(ServiceRole.init(rawValue:)) else {
+            throw ValidationError("name a role (user, campaign, pledge, payment, gateway) or set CAREFORALL_ROLE")
+        }
         let platform = try flags.load()
         try await runUntilSignalled([try await Roles.makeService(role, platform: platform)])
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print one service's version (for image tags), or all of them.")
+    @Argument(help: "user, campaign, pledge, payment or gateway") var role: ServiceRole?
+
+    func run() {
+        print(role.map(Versions.version(of:)) ?? Versions.summary)
     }
 }
 

@@ -139,7 +139,7 @@ struct TokenVerificationTests {
 @Suite("The authentication middleware and role guard")
 struct AuthMiddlewareTests {
     func makeApp(issuer: TokenIssuer) -> some ApplicationProtocol {
-        let router = ServiceRouter.make(metrics: .init(), ready: { true })
+        let router = ServiceRouter.make(service: "test-service", version: "0.0.0", metrics: .init(), ready: { true })
         router.add(middleware: AuthMiddleware(verifier: TokenVerifier(source: StaticJWKSSource(issuer.jwks), logger: TestLogging.logger)))
         router.get("/open") { _, context in context.principal?.userID ?? "guest" }
         router.group("/mine").add(middleware: RequireRoleMiddleware()).get { _, context in try context.requirePrincipal().userID }

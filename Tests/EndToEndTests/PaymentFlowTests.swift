@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import PlatformConfig
 import Testing
 import TestSupport
 
@@ -46,6 +47,12 @@ struct PaymentFlowTests {
 
             let mine = try await HTTPClient.shared.get(api + "/payments?pledge_id=\(pledgeId)", bearer: donor).json()
             #expect((mine["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [paymentId])
+            // Every service names itself and its version.
+            for (url, role) in [(platform.paymentService, ServiceRole.payment), (platform.pledgeService, .pledge), (platform.userService, .user),
+                                (platform.campaignService, .campaign), (platform.gateway, .gateway)] {
+                let live = try await HTTPClient.shared.get(url + "/health/live").json()
+                #expect(live["service"] as? String == role.serviceName && live["version"] as? String == role.version)
+            }
             // The internal routes are not reachable through the gateway.
             #expect(try await HTTPClient.shared.send("POST", api + "/pledges/internal/lookup", json: ["pledge_id": pledgeId]).status == 404)
         }

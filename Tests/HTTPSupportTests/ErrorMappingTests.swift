@@ -13,7 +13,7 @@ import TestSupport
 /// A router with the shared middleware and a few routes that fail in known ways.
 private func makeApp(logOutput: LogOutput? = nil) -> some ApplicationProtocol {
     let metrics = ServiceMetrics()
-    let router = ServiceRouter.make(metrics: metrics, ready: { true })
+    let router = ServiceRouter.make(service: "test-service", version: "0.0.0", metrics: metrics, ready: { true })
     struct Body: Decodable {
         let name: String
         let amount: Int
@@ -155,7 +155,7 @@ struct ErrorMappingTests {
 
     @Test("readiness fails with 503 not_ready when the check fails")
     func notReady() async throws {
-        let router = ServiceRouter.make(metrics: ServiceMetrics(), ready: { false })
+        let router = ServiceRouter.make(service: "test-service", version: "0.0.0", metrics: ServiceMetrics(), ready: { false })
         try await Application(router: router).test(.router) { client in
             let response = try await client.execute(uri: "/health/ready", method: .get)
             #expect(response.status == .serviceUnavailable)

@@ -1,0 +1,25 @@
+/// Semantic versions. Each service has its own, bumped when its routes, events or behaviour
+/// change (CHANGELOG.md says what changed); the CI workflow tags its image with it. The platform
+/// version is the `careforall` binary's, which carries every role.
+public enum Versions {
+    public static let platform = "0.4.0"
+
+    public static func version(of role: ServiceRole) -> String {
+        switch role {
+        case .user: "0.1.0"
+        case .campaign: "0.1.0"
+        case .pledge: "0.2.0"
+        case .payment: "0.1.0"
+        case .gateway: "0.2.0"
+        }
+    }
+
+    /// `careforall --version`: the platform and every service.
+    public static var summary: String {
+        "careforall \(platform) (" + ServiceRole.allCases.map { "\($0.rawValue) \(version(of: $0))" }.joined(separator: ", ") + ")"
+    }
+}
+
+extension ServiceRole {
+    public var version: String { Versions.version(of: self) }
+}
