@@ -86,6 +86,7 @@ let package = Package(
         .target(
             name: "CampaignService",
             dependencies: [
+                "Outbox",
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -271,6 +272,7 @@ let package = Package(
             dependencies: ["CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Events", "Signatures",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),

@@ -18,17 +18,20 @@ public struct CampaignServiceConfig: Sendable {
     public var internalSigningSecret: String
     /// user-service's public keys.
     public var jwksURL: String
+    /// Live totals streams (`GET /campaigns/{id}/stream`).
+    public var streams: StreamConfig
     public var logLevel: String
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.campaign.defaultPort, database: DatabaseURL,
-        internalSigningSecret: String, jwksURL: String, logLevel: String = "info"
+        internalSigningSecret: String, jwksURL: String, streams: StreamConfig = StreamConfig(), logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.database = database
         self.internalSigningSecret = internalSigningSecret
         self.jwksURL = jwksURL
+        self.streams = streams
         self.logLevel = logLevel
     }
 
@@ -57,9 +60,10 @@ public enum CampaignServiceApp {
         let database = try await Databases.open(config.database, logger: logger)
         let migrator = Migrator(service: "campaign", migrations: migrations, logger: logger)
         let verifier = TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger)
+        let changes = CampaignChanges()
         let router = buildRouter(
             store: SQLCampaignStore(database: database),
-            ingestor: EventIngestor(database: database, metrics: metrics),
+            ingestor: EventIngestor(database: database, metrics: metrics, changes: changes), changes: changes, streams: config.streams,
             signatures: SignatureScheme(secret: config.internalSigningSecret),
             verifier: verifier, metrics: metrics,
             ready: { try await migrator.isUpToDate(database) }
@@ -77,14 +81,14 @@ public enum CampaignServiceApp {
     }
 
     public static func buildRouter(
-        store: any CampaignStore, ingestor: EventIngestor, signatures: SignatureScheme, verifier: TokenVerifier,
-        metrics: ServiceMetrics, ready: @escaping ReadinessCheck
+        store: any CampaignStore, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
+        signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
-        CampaignController(store: store).addRoutes(to: campaigns)
+        CampaignController(store: store, changes: changes, streams: streams).addRoutes(to: campaigns)
         CampaignAdminController(store: store).addRoutes(to: campaigns)
         return router
     }

@@ -62,8 +62,9 @@ public final class OutboxSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns at the next `notify` (or at once if one came since the last wait), or after `timeout`.
-    func wait(timeout: Duration) async {
+    /// Returns at the next `notify` (or at once if one came since the last wait), or after
+    /// `timeout`. One waiter at a time (the relay, or one live stream).
+    public func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

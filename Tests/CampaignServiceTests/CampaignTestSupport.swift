@@ -61,6 +61,8 @@ enum HarnessError: Error {
 
 func withCampaignService<Value: Sendable>(
     _ database: TestDatabase,
+    live: Bool = false,
+    streams: StreamConfig = StreamConfig(),
     _ test: @escaping @Sendable (CampaignHarness) async throws -> Value
 ) async throws -> Value {
     let issuer = try await TokenIssuer(privateKeyPEM: TestKeys.signingKeyPEM, timeToLive: 900)
@@ -68,10 +70,11 @@ func withCampaignService<Value: Sendable>(
     let donorToken = try await issuer.issue(for: Principal(userID: "donor-1", email: "donor@example.org", name: "Donor", role: .donor))
     return try await database.withFreshDatabase { url in
         let config = CampaignServiceConfig(
-            database: url, internalSigningSecret: internalSecret, jwksURL: "http://127.0.0.1:9/unused", logLevel: TestLogging.level
+            database: url, internalSigningSecret: internalSecret, jwksURL: "http://127.0.0.1:9/unused", streams: streams,
+            logLevel: TestLogging.level
         )
         let app = try await CampaignServiceApp.buildApplication(config: config, jwks: StaticJWKSSource(issuer.jwks))
-        return try await app.test(.router) { client in
+        return try await app.test(live ? .live : .router) { client in
             try await test(CampaignHarness(client: client, adminToken: adminToken, donorToken: donorToken, databaseURL: url))
         }
     }

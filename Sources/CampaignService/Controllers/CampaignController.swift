@@ -6,18 +6,25 @@ import NIOCore
 import Persistence
 import Logging
 
-/// `/campaigns`: the public list, one campaign, its donation history; admins create, edit and close.
+/// `/campaigns`: the public list, one campaign, its live totals stream, its donation history;
+/// admins create, edit and close.
 public struct CampaignController: Sendable {
     let store: any CampaignStore
+    /// Wakes live streams when an ingested event moved a campaign.
+    let changes: CampaignChanges
+    let streams: StreamConfig
 
-    public init(store: any CampaignStore) {
+    public init(store: any CampaignStore, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig()) {
         self.store = store
+        self.changes = changes
+        self.streams = streams
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.get(":id", use: show)
         group.get(":id/donations", use: donations)
+        group.get(":id/stream", use: stream)
         let admin = group.group().add(middleware: RequireRoleMiddleware(.admin))
         admin.post(use: create)
         admin.patch(":id", use: update)

@@ -12,11 +12,13 @@ import HTTPTypes
 public struct EventIngestor: Sendable {
     let database: any DatabaseClient
     let metrics: ServiceMetrics
+    let changes: CampaignChanges?
     let projector = EventProjector()
 
-    public init(database: any DatabaseClient, metrics: ServiceMetrics) {
+    public init(database: any DatabaseClient, metrics: ServiceMetrics, changes: CampaignChanges? = nil) {
         self.database = database
         self.metrics = metrics
+        self.changes = changes
     }
 
     public struct Outcome: Codable, Sendable, Equatable {
@@ -37,6 +39,7 @@ public struct EventIngestor: Sendable {
                 try await projector.apply(event, on: db, kind: kind)
             }
             metrics.counter("events_ingested_total", [("type", event.type.rawValue), ("result", result.rawValue)]).increment()
+            if result != .duplicate { changes?.changed(campaignId: event.data.pledgeFact.campaignId) }
             var metadata: Logger.Metadata = [
                 "event_id": .string(event.eventId), "event_type": .string(event.type.rawValue), "result": .string(result.rawValue),
                 "pledge_id": .string(event.data.pledgeFact.pledgeId),
