@@ -142,12 +142,14 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "ServiceClient",
-                "PlatformConfig", "Observability", "HTTPSupport",
+                "PlatformConfig", "Observability", "HTTPSupport", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
+            // The web UI: plain files, compiled into the binary (no build step, nothing to deploy beside it).
+            resources: [.embedInCode("WebUI/index.html"), .embedInCode("WebUI/app.js"), .embedInCode("WebUI/style.css")],
             swiftSettings: swiftSettings
         ),
 

@@ -1,3 +1,4 @@
+import Auth
 import Foundation
 import HTTPSupport
 import Hummingbird
@@ -15,16 +16,19 @@ public struct GatewayConfig: Sendable {
     /// Per client: `POST /api/users/login` and `POST /api/pledges`; nil turns a limit off.
     public var loginLimit: RateLimit?
     public var pledgeLimit: RateLimit?
+    /// user-service's public keys: the admin status page is for admins.
+    public var jwksURL: String
     public var logLevel: String
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.gateway.defaultPort, routes: [String: String],
         loginLimit: RateLimit? = RateLimit(perMinute: 10, burst: 10), pledgeLimit: RateLimit? = RateLimit(perMinute: 30, burst: 30),
-        logLevel: String = "info"
+        jwksURL: String? = nil, logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.routes = routes
+        self.jwksURL = jwksURL ?? (routes["users"] ?? "http://127.0.0.1:\(ServiceRole.user.defaultPort)") + "/users/.well-known/jwks.json"
         self.loginLimit = loginLimit
         self.pledgeLimit = pledgeLimit
         self.logLevel = logLevel
@@ -44,7 +48,7 @@ public struct GatewayConfig: Sendable {
         self.init(
             host: platform.host, port: platform.port(for: .gateway), routes: routes,
             loginLimit: limit(platform.loginRateLimitPerMinute), pledgeLimit: limit(platform.pledgeRateLimitPerMinute),
-            logLevel: platform.logLevel
+            jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
         )
     }
 
@@ -60,7 +64,10 @@ public struct GatewayConfig: Sendable {
 public enum GatewayApp {
     public static func buildApplication(config: GatewayConfig, metrics: ServiceMetrics = ServiceMetrics()) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "gateway", level: config.logLevel)
-        let router = buildRouter(proxy: ReverseProxy(routes: config.routes), rateLimits: config.rateLimitRules, metrics: metrics)
+        let verifier = TokenVerifier(source: HTTPJWKSSource(url: config.jwksURL), logger: logger)
+        let router = buildRouter(
+            proxy: ReverseProxy(routes: config.routes), rateLimits: config.rateLimitRules, verifier: verifier, metrics: metrics
+        )
         return Application(
             router: router,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-gateway"),
@@ -69,12 +76,18 @@ public enum GatewayApp {
     }
 
     public static func buildRouter(
-        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), metrics: ServiceMetrics
+        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), verifier: TokenVerifier? = nil,
+        metrics: ServiceMetrics
     ) -> Router<AppRequestContext> {
         // The gateway has no database: it is ready when it is up.
         let router = ServiceRouter.make(service: ServiceRole.gateway.serviceName, version: ServiceRole.gateway.version, metrics: metrics, ready: { true })
-        router.get("/") { _, _ in WebUI.indexPage() }
+        WebUI.addRoutes(to: router)
         let api = router.group("api").add(middleware: RateLimitMiddleware(limiter: limiter, rules: rateLimits, metrics: metrics))
+        if let verifier {
+            let status = ServiceStatusController(services: proxy.routes, client: proxy.client)
+            api.group("admin").add(middleware: AuthMiddleware(verifier: verifier)).add(middleware: RequireRoleMiddleware(.admin))
+                .get("status") { request, context in try await status.overview(request, context: context) }
+        }
         for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete, .head, .options] {
             api.on("**", method: method) { request, context in
                 try await proxy.forward(request, context: context)

@@ -227,4 +227,36 @@ struct GatewayRoutingTests {
             }
         }
     }
+
+    @Test("the admin panel's figures are read from each service's Prometheus text")
+    func statusFigures() {
+        let text = """
+            # TYPE outbox_pending_rows gauge
+            outbox_pending_rows 3
+            outbox_oldest_pending_seconds 12.5
+            outbox_delivery_failures_total{destination="campaign-events"} 2
+            outbox_delivery_failures_total{destination="pledge-webhook"} 1
+            http_requests_total{route="/pledges",method="POST",status="201"} 40
+            http_requests_total{route="/pledges",method="POST",status="503"} 4
+            http_requests_total{route="/payments",method="POST",status="500"} 1
+            """
+        let figures = ServiceStatusController.figures(fromPrometheusText: text)
+        #expect(figures["outbox_pending_rows"] == 3)
+        #expect(figures["outbox_oldest_pending_seconds"] == 12.5)
+        #expect(figures["outbox_delivery_failures_total"] == 3)
+        #expect(figures["http_server_errors"] == 5)
+    }
+
+    @Test("the web UI's files are served with their types and a strict content security policy")
+    func webUIAssets() async throws {
+        try await makeGateway(routes: [:]).test(.router) { client in
+            for (path, type) in [("/", "text/html"), ("/app.js", "text/javascript"), ("/style.css", "text/css")] {
+                let response = try await client.execute(uri: path, method: .get)
+                #expect(response.status == .ok, "\(path)")
+                #expect(response.headers[.contentType]?.hasPrefix(type) == true, "\(path)")
+                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+            }
+            #expect(try await client.execute(uri: "/app.js", method: .get).text.contains("EventSource"))
+        }
+    }
 }

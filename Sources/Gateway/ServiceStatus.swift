@@ -1,0 +1,90 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPSupport
+import Hummingbird
+import NIOCore
+import NIOFoundationEssentialsCompat
+import PlatformConfig
+import ServiceClient
+import NIOHTTP1
+
+/// `GET /api/admin/status` (admins): each service's health, version and outbox figures, read from
+/// its own `/health/*` and `/metrics`, for the admin panel. A service that does not answer is
+/// shown as down, never an error of the whole page.
+struct ServiceStatusController: Sendable {
+    /// `users` -> `http://127.0.0.1:3004`, as the proxy routes them.
+    let services: [String: String]
+    let client: HTTPClient
+
+    struct ServiceState: Codable, Sendable, Equatable {
+        let name: String
+        let ready: Bool
+        let version: String?
+        let outboxPending: Int?
+        let outboxOldestPendingSeconds: Double?
+        let deliveryFailures: Int?
+        let serverErrors: Int?
+    }
+
+    struct Overview: ResponseEncodable {
+        let checkedAt: String
+        let services: [ServiceState]
+    }
+
+    func overview(_ request: Request, context: AppRequestContext) async throws -> Overview {
+        let states = await withTaskGroup(of: ServiceState.self) { group in
+            for (segment, url) in services {
+                let name = ServiceRole.allCases.first { $0.publicPathSegment == segment }?.serviceName ?? segment
+                group.addTask { await self.state(name: name, baseURL: url) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.name < $1.name }
+        }
+        return Overview(checkedAt: ISO8601DateFormatter().string(from: Date()), services: states)
+    }
+
+    func state(name: String, baseURL: String) async -> ServiceState {
+        async let live = fetch(baseURL + "/health/live")
+        async let ready = fetch(baseURL + "/health/ready")
+        async let metrics = fetch(baseURL + "/metrics")
+        let (liveAnswer, readyAnswer, metricsAnswer) = await (live, ready, metrics)
+        let version = liveAnswer.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.body.utf8))["version"] }
+        let figures = metricsAnswer.map { Self.figures(fromPrometheusText: $0.body) } ?? [:]
+        return ServiceState(
+            name: name, ready: readyAnswer?.status == 200, version: version,
+            outboxPending: figures["outbox_pending_rows"].map { Int($0) },
+            outboxOldestPendingSeconds: figures["outbox_oldest_pending_seconds"],
+            deliveryFailures: figures["outbox_delivery_failures_total"].map { Int($0) } ?? (figures["outbox_pending_rows"] != nil ? 0 : nil),
+            serverErrors: metricsAnswer == nil ? nil : Int(figures["http_server_errors"] ?? 0)
+        )
+    }
+
+    func fetch(_ url: String) async -> (status: Int, body: String)? {
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
+            let body = try await response.body.collect(upTo: 4 << 20)
+            return (Int(response.status.code), String(buffer: body))
+        } catch {
+            return nil
+        }
+    }
+
+    /// Sums the samples the panel shows: gauges as they are, counters over their labels, and
+    /// `http_requests_total` with a 5xx status as `http_server_errors`.
+    static func figures(fromPrometheusText text: String) -> [String: Double] {
+        var figures: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = line[..<space]
+            let name = String(series.prefix { $0 != "{" })
+            switch name {
+            case "outbox_pending_rows", "outbox_oldest_pending_seconds", "outbox_delivery_failures_total":
+                figures[name, default: 0] += value
+            case "http_requests_total" where series.contains("status=\"5"):
+                figures["http_server_errors", default: 0] += value
+            default:
+                break
+            }
+        }
+        return figures
+    }
+}

@@ -1,0 +1,433 @@
+// CareForAll web UI: plain JavaScript, no build step. Hash routes:
+//   #/                      campaigns
+//   #/campaigns/<id>        one campaign: live totals, history, the donation form
+//   #/result                the outcome of the last donation
+//   #/login, #/register     sign in or up
+//   #/admin                 campaigns and the services' health (admins)
+"use strict";
+
+const main = () => document.getElementById("main");
+const SESSION_KEY = "careforall.session";
+const RESULT_KEY = "careforall.lastResult";
+let stopLive = () => {};
+
+// ---- session ----
+
+function session() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(SESSION_KEY) || "null");
+    if (saved && saved.expiresAt > Date.now()) return saved;
+  } catch (_) { /* a damaged entry is no session */ }
+  localStorage.removeItem(SESSION_KEY);
+  return null;
+}
+
+function saveSession(answer) {
+  localStorage.setItem(SESSION_KEY, JSON.stringify({
+    token: answer.access_token, user: answer.user, expiresAt: Date.now() + (answer.expires_in - 30) * 1000,
+  }));
+}
+
+function signOut() {
+  localStorage.removeItem(SESSION_KEY);
+  location.hash = "#/";
+  renderSessionLinks();
+}
+
+// ---- API ----
+
+async function api(method, path, { body, headers = {}, auth = true } = {}) {
+  const current = session();
+  const sent = { ...headers };
+  if (body !== undefined) sent["Content-Type"] = "application/json";
+  if (auth && current) sent["Authorization"] = "Bearer " + current.token;
+  let response;
+  try {
+    response = await fetch("/api" + path, { method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (_) {
+    return { status: 0, data: { error: { code: "network", message: "The server could not be reached. Check your connection and try again." } } };
+  }
+  let data = null;
+  try { data = await response.json(); } catch (_) { /* empty or not JSON */ }
+  return { status: response.status, data };
+}
+
+function errorText(answer) {
+  return (answer.data && answer.data.error && answer.data.error.message) || "Something went wrong (HTTP " + answer.status + ").";
+}
+
+// ---- money: integer minor units and an ISO currency, never floating point ----
+
+function digits(currency) {
+  try { return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits; }
+  catch (_) { return 2; }
+}
+
+function money(minor, currency) {
+  const exponent = digits(currency);
+  const negative = minor < 0;
+  const text = String(Math.abs(minor)).padStart(exponent + 1, "0");
+  const whole = text.slice(0, text.length - exponent) || "0";
+  const fraction = exponent ? "." + text.slice(text.length - exponent) : "";
+  const formatted = new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: exponent })
+    .format(Number(whole + fraction));
+  return (negative ? "-" : "") + formatted;
+}
+
+/** "25" or "25.5" or "25.50" to 2550 (for a 2-digit currency); null when it is not an amount. */
+function toMinor(input, currency) {
+  const exponent = digits(currency);
+  const match = /^\s*(\d{1,9})(?:[.,](\d+))?\s*$/.exec(input);
+  if (!match) return null;
+  const fraction = match[2] || "";
+  if (fraction.length > exponent) return null;
+  const minor = Number(match[1]) * 10 ** exponent + Number((fraction + "0".repeat(exponent)).slice(0, exponent) || "0");
+  return minor > 0 ? minor : null;
+}
+
+// ---- rendering helpers ----
+
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function show(title, ...content) {
+  document.title = title + " · CareForAll";
+  const root = main();
+  root.replaceChildren(...content);
+  root.focus({ preventScroll: true });
+}
+
+function field(label, input, hint) {
+  const id = input.id || "f-" + Math.random().toString(36).slice(2);
+  input.id = id;
+  return h("div", { class: "field" }, h("label", { for: id }, label), input, hint ? h("p", { class: "muted" }, hint) : null);
+}
+
+function notice(kind, text) {
+  return h("p", { class: "notice " + kind, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+function progress(campaign) {
+  const percent = campaign.goal_amount > 0 ? Math.min(100, Math.round((campaign.captured_amount / campaign.goal_amount) * 100)) : 0;
+  const fill = h("span", {});
+  fill.style.width = percent + "%";  // set through the CSSOM: the page's CSP allows no inline style attributes
+  const bar = h("div", { class: "progress", role: "progressbar", "aria-label": "Raised towards the goal",
+    "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(percent) }, fill);
+  return { bar, percent };
+}
+
+function renderSessionLinks() {
+  const current = session();
+  const holder = document.getElementById("session-links");
+  if (!holder) return;
+  holder.replaceChildren(...(current
+    ? [current.user.role === "admin" ? h("a", { href: "#/admin" }, "Admin") : null,
+       h("span", { class: "muted" }, current.user.name),
+       h("button", { class: "link", type: "button", onclick: signOut }, "Sign out")]
+    : [h("a", { href: "#/login" }, "Sign in"), h("a", { href: "#/register" }, "Register")]).filter(Boolean));
+  holder.style.display = "contents";
+}
+
+// ---- views ----
+
+async function campaignsView() {
+  show("Campaigns", h("h1", {}, "Campaigns"), h("p", { class: "muted" }, "Loading campaigns…"));
+  const answer = await api("GET", "/campaigns?status=active&limit=100", { auth: false });
+  if (answer.status !== 200) return show("Campaigns", h("h1", {}, "Campaigns"), notice("error", errorText(answer)));
+  const items = answer.data.items;
+  const list = h("ul", { class: "grid", "aria-label": "Active campaigns" }, items.map((campaign) => {
+    const { bar, percent } = progress(campaign);
+    return h("li", { class: "card" },
+      h("h2", {}, h("a", { href: "#/campaigns/" + campaign.id }, campaign.title)),
+      h("p", { class: "muted" }, campaign.description || ""),
+      bar,
+      h("p", {}, h("strong", {}, money(campaign.captured_amount, campaign.currency)), " raised of ",
+        money(campaign.goal_amount, campaign.currency), " (" + percent + "%)"),
+      h("a", { class: "button", href: "#/campaigns/" + campaign.id }, "Donate"));
+  }));
+  show("Campaigns", h("h1", {}, "Campaigns"),
+    items.length ? list : h("p", { class: "muted" }, "No campaign is taking donations yet."));
+}
+
+async function campaignView(id) {
+  show("Campaign", h("p", { class: "muted" }, "Loading…"));
+  const answer = await api("GET", "/campaigns/" + encodeURIComponent(id));
+  if (answer.status !== 200) return show("Campaign", h("h1", {}, "Campaign"), notice("error", errorText(answer)), h("p", {}, h("a", { href: "#/" }, "All campaigns")));
+  let campaign = answer.data;
+
+  const totals = h("div", { "aria-live": "polite" });
+  const liveBadge = h("span", { class: "live", id: "live" }, "connecting…");
+  const history = h("ul", { class: "history", id: "history" });
+  const drawTotals = () => {
+    const { bar, percent } = progress(campaign);
+    totals.replaceChildren(
+      bar,
+      h("div", { class: "stats" },
+        h("div", { class: "stat" }, h("b", { id: "raised" }, money(campaign.captured_amount, campaign.currency)), "raised (" + percent + "% of " + money(campaign.goal_amount, campaign.currency) + ")"),
+        h("div", { class: "stat" }, h("b", {}, money(campaign.pending_amount + campaign.authorized_amount, campaign.currency)), "on its way"),
+        h("div", { class: "stat" }, h("b", { id: "donations-count" }, String(campaign.total_payments)), "donations"),
+        h("div", { class: "stat" }, h("b", {}, String(campaign.total_pledges)), "pledges")));
+  };
+  const drawHistory = async () => {
+    // The public history has a row per event; a donation is its captured payment.
+    const items = await api("GET", "/campaigns/" + encodeURIComponent(id) + "/donations?limit=100", { auth: false });
+    if (items.status !== 200) return;
+    const donations = items.data.items.filter((item) => item.type === "PAYMENT_CAPTURED").slice(0, 20);
+    history.replaceChildren(...(donations.length ? donations.map((item) => h("li", {},
+      h("span", {}, h("strong", {}, item.donor_name), item.message ? " — " + item.message : ""),
+      h("span", {}, money(item.amount, item.currency), " ", h("span", { class: "badge " + item.status }, item.status.toLowerCase()))))
+      : [h("li", { class: "muted" }, "No donations yet. Be the first!")]));
+  };
+
+  drawTotals();
+  show(campaign.title,
+    h("p", {}, h("a", { href: "#/" }, "← All campaigns")),
+    h("h1", {}, campaign.title),
+    campaign.description ? h("p", {}, campaign.description) : null,
+    h("p", {}, h("span", { class: "badge " + campaign.status }, campaign.status), " ", liveBadge),
+    totals,
+    h("div", { class: "layout" },
+      h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "Recent donations"), history),
+      h("section", { "aria-labelledby": "donate-title", class: "card" }, h("h2", { id: "donate-title" }, "Donate"),
+        campaign.status === "active" ? donationForm(campaign) : h("p", {}, "This campaign is not taking donations now."))));
+  drawHistory();
+
+  // Live totals: Server-Sent Events from campaign-service; the browser reconnects by itself.
+  if (window.EventSource) {
+    const source = new EventSource("/api/campaigns/" + encodeURIComponent(id) + "/stream");
+    source.addEventListener("open", () => { liveBadge.textContent = "live"; liveBadge.classList.add("on"); });
+    source.addEventListener("error", () => { liveBadge.textContent = "reconnecting…"; liveBadge.classList.remove("on"); });
+    source.addEventListener("campaign", (event) => {
+      const next = JSON.parse(event.data);
+      const moved = next.total_pledges !== campaign.total_pledges || next.captured_amount !== campaign.captured_amount
+        || next.failed_amount !== campaign.failed_amount;
+      campaign = next;
+      drawTotals();
+      if (moved) drawHistory();
+    });
+    stopLive = () => source.close();
+  }
+}
+
+function donationForm(campaign) {
+  const signedIn = session();
+  const amount = h("input", { type: "text", inputmode: "decimal", name: "amount", required: true, autocomplete: "off", value: "25" });
+  const message = h("textarea", { name: "message", rows: "2", maxlength: "500" });
+  const anonymous = h("input", { type: "checkbox", name: "anonymous", id: "anonymous" });
+  const name = h("input", { type: "text", name: "name", autocomplete: "name", required: !signedIn });
+  const email = h("input", { type: "email", name: "email", autocomplete: "email", required: !signedIn });
+  const status = h("div", { "aria-live": "polite" });
+  const submit = h("button", { type: "submit" }, "Donate");
+  const card = (value, label, checked) => h("label", { class: "choice" },
+    h("input", { type: "radio", name: "card", value, checked }), label);
+
+  const form = h("form", { novalidate: true },
+    field("Amount (" + campaign.currency + ")", amount),
+    signedIn ? h("p", { class: "muted" }, "Donating as " + signedIn.user.name + ".") : [
+      field("Your name", name), field("Your email", email, "For your receipt. Never shown publicly.")],
+    field("Message (optional)", message),
+    h("div", { class: "field" }, h("label", { class: "choice", for: "anonymous" }, anonymous, "Show my donation as Anonymous")),
+    h("fieldset", {}, h("legend", {}, "Test card (sandbox)"),
+      card("pm_card_visa", "Visa that succeeds", true),
+      card("pm_card_visa_chargeDeclined", "Visa that is declined", false)),
+    submit, status);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const minor = toMinor(amount.value, campaign.currency);
+    if (minor === null) { status.replaceChildren(notice("error", "Enter an amount such as 25 or 25.50.")); amount.focus(); return; }
+    if (!signedIn && (!name.value.trim() || !email.value.includes("@"))) {
+      status.replaceChildren(notice("error", "Enter your name and a valid email, or sign in.")); (name.value.trim() ? email : name).focus(); return;
+    }
+    submit.disabled = true;
+    status.replaceChildren(notice("", "Processing your donation…"));
+    const body = { campaign_id: campaign.id, amount: minor, currency: campaign.currency, anonymous: anonymous.checked };
+    if (message.value.trim()) body.message = message.value.trim();
+    if (!signedIn) body.donor = { name: name.value.trim(), email: email.value.trim() };
+    // One key per submission: a retried or double-clicked submit makes one pledge.
+    const key = form.dataset.key || (form.dataset.key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()));
+    const pledge = await api("POST", "/pledges", { body, headers: { "Idempotency-Key": key } });
+    if (pledge.status !== 201) { submit.disabled = false; status.replaceChildren(notice("error", errorText(pledge))); return; }
+    const method = form.querySelector("input[name=card]:checked").value;
+    const receipt = pledge.data.receipt_token;
+    const path = "/payments" + (receipt ? "?receipt_token=" + encodeURIComponent(receipt) : "");
+    const payment = await api("POST", path, { body: { pledge_id: pledge.data.id, payment_method: method } });
+    if (payment.status !== 201 && payment.status !== 200) { submit.disabled = false; status.replaceChildren(notice("error", errorText(payment))); return; }
+    sessionStorage.setItem(RESULT_KEY, JSON.stringify({ campaign, pledge: pledge.data, payment: payment.data, receipt }));
+    location.hash = "#/result";
+  });
+  return form;
+}
+
+function resultView() {
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(RESULT_KEY) || "null"); } catch (_) { /* none */ }
+  if (!saved) return show("Donation", h("h1", {}, "Donation"), h("p", {}, "No donation to show. ", h("a", { href: "#/" }, "See the campaigns.")));
+  const { campaign, payment } = saved;
+  const amount = money(payment.amount, payment.currency);
+  const ok = payment.status === "CAPTURED" || payment.status === "AUTHORIZED";
+  const pending = payment.status === "PENDING";
+  show(ok ? "Thank you" : "Payment declined",
+    h("div", { class: "card result", role: "status" },
+      h("p", { class: "big", id: "result-title" }, ok ? "Thank you!" : pending ? "Almost there" : "Payment declined"),
+      h("p", { id: "result-text" }, ok
+        ? "Your donation of " + amount + " to " + campaign.title + " was received."
+        : pending ? "Your donation of " + amount + " is being processed; the campaign page will show it shortly."
+          : "Your card was declined, so nothing was charged. You can try again with another card."),
+      h("p", { class: "muted" }, "Payment " + payment.id + " · " + payment.status.toLowerCase()),
+      h("p", {}, h("a", { class: "button", href: "#/campaigns/" + campaign.id, id: "back-to-campaign" }, "Back to " + campaign.title))));
+}
+
+function authView(mode) {
+  const registering = mode === "register";
+  const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true });
+  const password = h("input", { type: "password", name: "password", autocomplete: registering ? "new-password" : "current-password", required: true, minlength: "8" });
+  const name = h("input", { type: "text", name: "name", autocomplete: "name", required: true });
+  const status = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "card" },
+    registering ? field("Name", name) : null,
+    field("Email", email),
+    field("Password", password, registering ? "At least 8 characters." : null),
+    h("button", { type: "submit" }, registering ? "Create account" : "Sign in"), status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = registering ? { email: email.value, password: password.value, name: name.value } : { email: email.value, password: password.value };
+    const answer = await api("POST", registering ? "/users/register" : "/users/login", { body, auth: false });
+    if (answer.status !== 200 && answer.status !== 201) { status.replaceChildren(notice("error", errorText(answer))); return; }
+    saveSession(answer.data);
+    renderSessionLinks();
+    location.hash = answer.data.user.role === "admin" ? "#/admin" : "#/";
+  });
+  show(registering ? "Register" : "Sign in", h("h1", {}, registering ? "Create an account" : "Sign in"), form,
+    h("p", {}, registering ? h("a", { href: "#/login" }, "Already registered? Sign in.") : h("a", { href: "#/register" }, "New here? Create an account.")));
+}
+
+async function adminView() {
+  const current = session();
+  if (!current || current.user.role !== "admin") {
+    return show("Admin", h("h1", {}, "Admin"), notice("error", "Sign in as an administrator to see this page."), h("p", {}, h("a", { href: "#/login" }, "Sign in")));
+  }
+  const services = h("div", { class: "table-wrap", "aria-live": "polite" }, h("p", { class: "muted" }, "Loading…"));
+  const campaigns = h("div", { class: "table-wrap" });
+  const status = h("div", { "aria-live": "polite" });
+
+  const title = h("input", { type: "text", name: "title", required: true });
+  const description = h("textarea", { name: "description", rows: "2" });
+  const goal = h("input", { type: "text", inputmode: "decimal", name: "goal", required: true });
+  const currency = h("select", { name: "currency" }, ["USD", "EUR", "GBP", "BDT", "JPY"].map((code) => h("option", { value: code }, code)));
+  const createForm = h("form", { class: "card", id: "create-campaign" },
+    h("h3", {}, "New campaign"), field("Title", title), field("Description", description),
+    field("Goal", goal, "In the currency's units, e.g. 1000 or 1000.50."), field("Currency", currency),
+    h("button", { type: "submit" }, "Create campaign"));
+  createForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const minor = toMinor(goal.value, currency.value);
+    if (!title.value.trim() || minor === null) { status.replaceChildren(notice("error", "A campaign needs a title and a goal such as 1000.")); return; }
+    const answer = await api("POST", "/campaigns", { body: { title: title.value.trim(), description: description.value.trim(), goal_amount: minor, currency: currency.value } });
+    if (answer.status !== 201) { status.replaceChildren(notice("error", errorText(answer))); return; }
+    status.replaceChildren(notice("ok", "Campaign “" + answer.data.title + "” created."));
+    createForm.reset();
+    drawCampaigns();
+  });
+
+  async function change(campaign, patch, verb) {
+    const answer = patch === null
+      ? await api("DELETE", "/campaigns/" + campaign.id)
+      : await api("PATCH", "/campaigns/" + campaign.id, { body: patch });
+    status.replaceChildren(answer.status === 200 ? notice("ok", "“" + campaign.title + "” " + verb + ".") : notice("error", errorText(answer)));
+    drawCampaigns();
+  }
+
+  function editRow(campaign, row) {
+    const editTitle = h("input", { type: "text", value: campaign.title });
+    const editGoal = h("input", { type: "text", value: money(campaign.goal_amount, campaign.currency).replace(/[^\d.,]/g, "").replace(/,/g, "") });
+    const editDescription = h("textarea", { rows: "2" }, campaign.description || "");
+    const form = h("form", {}, field("Title", editTitle), field("Description", editDescription), field("Goal (" + campaign.currency + ")", editGoal),
+      h("div", { class: "row-actions" }, h("button", { type: "submit" }, "Save"), h("button", { type: "button", class: "secondary", onclick: drawCampaigns }, "Cancel")));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const minor = toMinor(editGoal.value, campaign.currency);
+      if (minor === null) { status.replaceChildren(notice("error", "Enter a goal such as 1000.")); return; }
+      change(campaign, { title: editTitle.value.trim(), description: editDescription.value.trim(), goal_amount: minor }, "saved");
+    });
+    row.replaceChildren(h("td", { colspan: "5" }, form));
+    editTitle.focus();
+  }
+
+  async function drawCampaigns() {
+    const answer = await api("GET", "/campaigns?limit=100");
+    if (answer.status !== 200) { campaigns.replaceChildren(notice("error", errorText(answer))); return; }
+    campaigns.replaceChildren(h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Campaign"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Raised"), h("th", { scope: "col" }, "Pledges"), h("th", { scope: "col" }, "Actions"))),
+      h("tbody", {}, answer.data.items.map((campaign) => {
+        const row = h("tr", {});
+        const actions = h("div", { class: "row-actions" },
+          h("button", { type: "button", class: "secondary", onclick: () => editRow(campaign, row) }, "Edit"),
+          campaign.status === "active" ? h("button", { type: "button", class: "secondary", onclick: () => change(campaign, { status: "paused" }, "paused") }, "Pause") : null,
+          campaign.status === "paused" || campaign.status === "draft" ? h("button", { type: "button", class: "secondary", onclick: () => change(campaign, { status: "active" }, "opened") }, "Open") : null,
+          campaign.status !== "closed" ? h("button", { type: "button", class: "danger", onclick: () => { if (confirm("Close “" + campaign.title + "”? Its history stays.")) change(campaign, null, "closed"); } }, "Close") : null);
+        row.append(h("td", {}, h("a", { href: "#/campaigns/" + campaign.id }, campaign.title)),
+          h("td", {}, h("span", { class: "badge " + campaign.status }, campaign.status)),
+          h("td", {}, money(campaign.captured_amount, campaign.currency), " / ", money(campaign.goal_amount, campaign.currency)),
+          h("td", {}, String(campaign.total_pledges)), h("td", {}, campaign.status === "closed" ? h("span", { class: "muted" }, "—") : actions));
+        return row;
+      }))));
+  }
+
+  async function drawServices() {
+    const answer = await api("GET", "/admin/status");
+    if (answer.status !== 200) { services.replaceChildren(notice("error", errorText(answer))); return; }
+    services.replaceChildren(h("table", { id: "services" },
+      h("thead", {}, h("tr", {}, ["Service", "Health", "Version", "Outbox backlog", "Oldest pending", "Delivery failures", "Server errors"].map((label) => h("th", { scope: "col" }, label)))),
+      h("tbody", {}, answer.data.services.map((service) => h("tr", {},
+        h("td", {}, service.name),
+        h("td", {}, h("span", { class: "badge " + (service.ready ? "up" : "down") }, service.ready ? "ready" : "down")),
+        h("td", {}, service.version || "—"),
+        h("td", {}, service.outbox_pending == null ? "—" : String(service.outbox_pending)),
+        h("td", {}, service.outbox_oldest_pending_seconds == null ? "—" : service.outbox_oldest_pending_seconds.toFixed(1) + " s"),
+        h("td", {}, service.delivery_failures == null ? "—" : String(service.delivery_failures)),
+        h("td", {}, String(service.server_errors ?? "—")))))),
+      h("p", { class: "muted" }, "Checked " + new Date(answer.data.checked_at).toLocaleTimeString() + "; refreshed every 5 seconds."));
+  }
+
+  show("Admin", h("h1", {}, "Admin"), status,
+    h("h2", {}, "Services"), services,
+    h("h2", {}, "Campaigns"), createForm, campaigns);
+  drawServices();
+  drawCampaigns();
+  const timer = setInterval(drawServices, 5000);
+  stopLive = () => clearInterval(timer);
+}
+
+// ---- router ----
+
+function route() {
+  stopLive();
+  stopLive = () => {};
+  renderSessionLinks();
+  const parts = (location.hash || "#/").slice(2).split("/");
+  switch (parts[0]) {
+    case "": return campaignsView();
+    case "campaigns": return parts[1] ? campaignView(decodeURIComponent(parts[1])) : campaignsView();
+    case "result": return resultView();
+    case "login": return authView("login");
+    case "register": return authView("register");
+    case "admin": return adminView();
+    default: return show("Not found", h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "See the campaigns.")));
+  }
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", route);

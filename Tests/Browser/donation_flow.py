@@ -1,0 +1,216 @@
+"""The web UI in a real browser: headless Chromium (Debian's chromium and chromium-driver) driven
+by selenium. Starts the one-command platform (`careforall dev`) on free loopback ports in a temp
+data folder, then:
+
+  1. an admin signs in, sees every service ready in the admin panel, and creates a campaign;
+  2. a guest donates to it with the succeeding test card and sees the thank-you page;
+  3. the campaign page, left open in another tab, shows the new total without a reload (SSE);
+  4. a declined card shows the declined page, and the total does not move;
+  5. the campaign page is readable on a phone-sized screen.
+
+Screenshots go to the folder given with --shots. Prints 'browser: N passed, N failed'.
+Usage: python3 donation_flow.py --binary .build/debug/careforall --shots .build/ui-shots
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Platform:
+    """careforall dev on free ports; stopped with Ctrl-C (SIGINT), as a person would."""
+
+    def __init__(self, binary):
+        self.data = tempfile.mkdtemp(prefix="careforall-browser-")
+        self.ports = {name: free_port() for name in ["gateway", "user", "campaign", "pledge", "payment"]}
+        args = [binary, "--gateway-port", str(self.ports["gateway"]), "--user-service-port", str(self.ports["user"]),
+                "--campaign-service-port", str(self.ports["campaign"]), "--pledge-service-port", str(self.ports["pledge"]),
+                "--payment-service-port", str(self.ports["payment"]), "--log-level", "warning"]
+        env = dict(os.environ, CAREFORALL_DATA_DIR=self.data)
+        self.log = open(os.path.join(self.data, "platform.log"), "w+")
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+        self.base = "http://127.0.0.1:%d" % self.ports["gateway"]
+        self.admin_email = self.admin_password = None
+        deadline = time.time() + 60
+        while time.time() < deadline and self.admin_password is None:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            match = re.match(r"Admin account created: (\S+) / (\S+)", line)
+            if match:
+                self.admin_email, self.admin_password = match.group(1), match.group(2)
+        if self.admin_password is None:
+            raise RuntimeError("the platform did not announce its admin")
+        for name, port in self.ports.items():
+            self.wait_ready("http://127.0.0.1:%d/health/ready" % port)
+
+    @staticmethod
+    def wait_ready(url):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(url, timeout=2).status == 200:
+                    return
+            except Exception:
+                time.sleep(0.2)
+        raise RuntimeError(url + " never became ready")
+
+    def stop(self):
+        self.process.send_signal(2)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def browser():
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"]:
+        options.add_argument(flag)
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--shots", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.shots, exist_ok=True)
+
+    platform = Platform(os.path.abspath(args.binary))
+    driver = browser()
+    wait = WebDriverWait(driver, 20)
+    results = []
+
+    def shot(name):
+        driver.save_screenshot(os.path.join(args.shots, name + ".png"))
+
+    def step(name, body):
+        try:
+            body()
+            results.append((name, True))
+            print("  ok    " + name, flush=True)
+        except Exception as error:  # a failed step is reported and the run goes on
+            results.append((name, False))
+            shot("FAILED-" + re.sub(r"\W+", "-", name))
+            print("  FAIL  %s: %s" % (name, repr(error)[:500]), flush=True)
+
+    def fill(label_text, value):
+        label = wait.until(EC.presence_of_element_located((By.XPATH, "//label[normalize-space()='%s']" % label_text)))
+        field = driver.find_element(By.ID, label.get_attribute("for"))
+        field.clear()
+        field.send_keys(value)
+
+    def text_of(css):
+        return driver.find_element(By.CSS_SELECTOR, css).text
+
+    title = "Browser campaign %d" % int(time.time())
+    state = {}
+
+    def admin_creates_campaign():
+        driver.get(platform.base + "/#/login")
+        fill("Email", platform.admin_email)
+        fill("Password", platform.admin_password)
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#services tbody tr")))
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#services .badge.up")) == 4)
+        shot("1-admin-panel")
+        fill("Title", title)
+        fill("Description", "Made by the browser test.")
+        fill("Goal", "500")
+        driver.find_element(By.CSS_SELECTOR, "#create-campaign button[type=submit]").click()
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "created"))
+        row = wait.until(EC.presence_of_element_located((By.XPATH, "//table//a[normalize-space()='%s']" % title)))
+        state["campaign_url"] = row.get_attribute("href")
+        shot("2-admin-created-campaign")
+        driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//a[normalize-space()='Sign in']")))
+
+    def guest_donates():
+        driver.get(platform.base + "/#/")
+        wait.until(EC.element_to_be_clickable((By.XPATH, "//h2/a[normalize-space()='%s']" % title))).click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "live"), "live"))
+        assert text_of("#raised") == "$0.00", text_of("#raised")
+        shot("3-campaign-page")
+        # Leave this tab open; donate in a second one.
+        state["watching"] = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        driver.get(state["campaign_url"])
+        fill("Amount (USD)", "25")
+        fill("Your name", "Browser Guest")
+        fill("Your email", "guest@example.org")
+        fill("Message (optional)", "From a real browser")
+        driver.find_element(By.CSS_SELECTOR, "input[name=card][value=pm_card_visa]").click()
+        driver.find_element(By.XPATH, "//button[normalize-space()='Donate']").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "result-title"), "Thank you!"))
+        assert "$25.00" in text_of("#result-text"), text_of("#result-text")
+        shot("4-thank-you")
+
+    def total_moves_live():
+        driver.switch_to.window(state["watching"])
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$25.00"))
+        wait.until(EC.text_to_be_present_in_element((By.ID, "history"), "Browser Guest"))
+        shot("5-campaign-total-moved-live")
+
+    def declined_card():
+        driver.get(state["campaign_url"])
+        fill("Amount (USD)", "10")
+        fill("Your name", "Declined Donor")
+        fill("Your email", "declined@example.org")
+        driver.find_element(By.CSS_SELECTOR, "input[name=card][value=pm_card_visa_chargeDeclined]").click()
+        driver.find_element(By.XPATH, "//button[normalize-space()='Donate']").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "result-title"), "Payment declined"))
+        shot("6-declined")
+        driver.find_element(By.ID, "back-to-campaign").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$25.00"))
+        assert text_of("#donations-count") == "1", text_of("#donations-count")
+
+    def phone_sized():
+        driver.set_window_size(390, 844)
+        driver.get(state["campaign_url"])
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$25.00"))
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, "the page scrolls sideways on a phone (%d px)" % width
+        shot("7-phone")
+
+    try:
+        step("an admin signs in, sees the services, creates a campaign", admin_creates_campaign)
+        step("a guest donates with the succeeding card and sees the thank-you page", guest_donates)
+        step("the open campaign page shows the new total without a reload", total_moves_live)
+        step("a declined card shows the declined page and moves nothing", declined_card)
+        step("the campaign page fits a phone screen", phone_sized)
+    finally:
+        driver.quit()
+        platform.stop()
+    passed = sum(1 for _, ok in results if ok)
+    failed = len(results) - passed
+    print("browser: %d passed, %d failed" % (passed, failed))
+    print("screenshots: " + os.path.abspath(args.shots))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
