@@ -71,8 +71,9 @@ public enum DevPlatform {
 }
 
 /// The key generator lives with the issuer; re-exported here so the platform needs no JWT import.
-enum TokenKeys {
-    static func generatePrivateKeyPEM() -> String {
+public enum TokenKeys {
+    /// A new P-256 private key in PEM, as `JWT_PRIVATE_KEY` takes it.
+    public static func generatePrivateKeyPEM() -> String {
         UserServiceApp.generateSigningKeyPEM()
     }
 }

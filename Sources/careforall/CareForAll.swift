@@ -13,7 +13,7 @@ struct CareForAll: AsyncParsableCommand {
         commandName: "careforall",
         abstract: "CareForAll donation platform.",
         version: Versions.summary,
-        subcommands: [Dev.self, Serve.self, Migrate.self, Version.self],
+        subcommands: [Dev.self, Serve.self, Migrate.self, Version.self, GenerateKey.self],
         defaultSubcommand: Dev.self
     )
 }
@@ -64,6 +64,16 @@ struct Version: ParsableCommand {
 
     func run() {
         print(role.map(Versions.version(of:)) ?? Versions.summary)
+    }
+}
+
+struct GenerateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate-key", abstract: "Print a new P-256 signing key in PEM, for JWT_PRIVATE_KEY."
+    )
+
+    func run() {
+        print(TokenKeys.generatePrivateKeyPEM(), terminator: "")
     }
 }
 
