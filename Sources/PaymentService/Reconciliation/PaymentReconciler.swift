@@ -46,7 +46,7 @@ public struct PaymentReconciler: Sendable {
         let (result, updated) = try await store.advance(
             paymentId: payment.id, to: target, intentId: intent.id, reason: intent.failureReason, traceParent: traceParent, event: event
         )
-        record(result, from: payment.status, to: target, logger: logger)
+        record(result, from: payment.status, to: target, payment: updated, logger: logger)
         guard result != .duplicate else { return (result, updated) }
         if updated.status == .authorized && intent.status == .requiresCapture {
             return (result, try await capture(updated, intentId: intent.id, traceParent: traceParent, logger: logger))
@@ -69,19 +69,23 @@ public struct PaymentReconciler: Sendable {
             let (result, updated) = try await store.advance(
                 paymentId: payment.id, to: status, intentId: intentId, reason: current.failureReason, traceParent: traceParent
             )
-            record(result, from: payment.status, to: status, logger: logger)
+            record(result, from: payment.status, to: status, payment: updated, logger: logger)
             return updated
         }
         guard let status = captured.pledgeStatus else { return payment }
         let (result, updated) = try await store.advance(
             paymentId: payment.id, to: status, intentId: intentId, reason: captured.failureReason, traceParent: traceParent
         )
-        record(result, from: payment.status, to: status, logger: logger)
+        record(result, from: payment.status, to: status, payment: updated, logger: logger)
         return updated
     }
 
-    func record(_ result: AdvanceResult, from: PledgeStatus, to: PledgeStatus, logger: Logger) {
+    func record(_ result: AdvanceResult, from: PledgeStatus, to: PledgeStatus, payment: Payment, logger: Logger) {
         metrics.counter("payment_transitions_total", [("result", result.rawValue), ("to", to.rawValue)]).increment()
+        if result == .applied && to == .captured {
+            // Money captured, in minor units per currency: the dashboard's "captured amount".
+            metrics.counter("payments_captured_minor_units_total", [("currency", payment.currency.rawValue)]).increment(by: Int(payment.amount))
+        }
         if result == .applied {
             logger.info("payment status changed", metadata: ["from": .string(from.rawValue), "to": .string(to.rawValue)])
         } else {

@@ -1,0 +1,224 @@
+"""Cross-checks the deployment files against each other and against the configuration table:
+Kubernetes manifests, the Compose files, nginx's upstreams, Grafana's dashboards and
+datasources, Prometheus's alert rules. The tools themselves (promtool, docker-compose, nginx -t)
+are run by scripts/test; this checks what no single tool can see: names, ports, keys and metrics
+that must agree across files. Prints 'configs: N passed, N failed'.
+Usage: python3 Tests/Deploy/check_configs.py   (from the repository root)
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+import yaml
+
+ROLES = {  # role -> (Kubernetes / Compose name, port), as DESIGN.md's table
+    "user": ("user-service", 3004), "campaign": ("campaign-service", 3001), "pledge": ("pledge-service", 3003),
+    "payment": ("payment-service", 3002), "gateway": ("gateway", 8080),
+}
+# DESIGN.md's configuration table: these exact names must stay.
+DESIGN_KEYS = {
+    "CAREFORALL_DATA_DIR", "HOST", "GATEWAY_PORT", "CAMPAIGN_SERVICE_PORT", "PAYMENT_SERVICE_PORT", "PLEDGE_SERVICE_PORT",
+    "USER_SERVICE_PORT", "DATABASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "JWT_PRIVATE_KEY", "JWKS_URL",
+    "ACCESS_TOKEN_TTL_SECONDS", "INTERNAL_SIGNING_SECRET", "EVENT_DISPATCH_URL", "CAMPAIGN_SERVICE_URL", "PLEDGE_SERVICE_URL",
+    "PAYMENT_SERVICE_URL", "USER_SERVICE_URL", "PAYMENT_PROVIDER", "STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
+    "SANDBOX_WEBHOOK_CHAOS", "LOG_LEVEL", "LOG_FORMAT",
+}
+# Read by the image, not by the configuration reader.
+IMAGE_KEYS = {"CAREFORALL_ROLE"}
+# Docker Compose's own variables (interpolation only).
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "HTTP_PORT", "CAREFORALL_VERSION"}
+
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append(bool(condition))
+    print(("  ok    " if condition else "  FAIL  ") + name + ("" if condition else ": " + str(detail)), flush=True)
+
+
+def env_example_keys():
+    keys = set()
+    for line in open(".env.example"):
+        match = re.match(r"^([A-Z][A-Z0-9_]*)=", line)
+        if match:
+            keys.add(match.group(1))
+    return keys
+
+
+def swift_config_keys():
+    """The keys PlatformConfig reads: `reader.x(forKey: "a.b.c"` is A_B_C in the environment."""
+    keys = set()
+    for path in glob.glob("Sources/PlatformConfig/*.swift"):
+        text = open(path).read()
+        for key in re.findall(r'forKey: "([a-z0-9.]+)"', text):
+            keys.add(key.upper().replace(".", "_"))
+        for key in re.findall(r'"([a-z]+)\.service\.(?:port|url)"', text):
+            keys.add(key.upper())
+    # Ports and URLs are read through ServiceRole's portKey/urlKey.
+    for role in ["GATEWAY", "CAMPAIGN_SERVICE", "PAYMENT_SERVICE", "PLEDGE_SERVICE", "USER_SERVICE"]:
+        keys.add(role + "_PORT")
+    for role in ["CAMPAIGN_SERVICE", "PAYMENT_SERVICE", "PLEDGE_SERVICE", "USER_SERVICE"]:
+        keys.add(role + "_URL")
+    return {key for key in keys if re.match(r"^[A-Z][A-Z0-9_]*$", key)}
+
+
+def emitted_metrics():
+    names = set()
+    for path in glob.glob("Sources/**/*.swift", recursive=True):
+        names.update(re.findall(r'metrics\.(?:counter|gauge|timer)\("([a-z_]+)"', open(path).read()))
+    return names
+
+
+def metric_names(expr):
+    expr = re.sub(r"\{[^}]*\}", "{}", expr)  # label matchers are not metric names
+    expr = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr)  # nor are grouping labels
+    candidates = set(re.findall(r"\b([a-z_][a-z0-9_]*)(?=\s*[{\[]|\s*\)|\s*[<>=]|\s*$)", expr))
+    functions = {"sum", "rate", "increase", "max", "min", "avg", "histogram_quantile", "by", "without", "on", "le", "job"}
+    return {name for name in candidates if name not in functions}
+
+
+def main():
+    env_keys = env_example_keys()
+    config_keys = swift_config_keys()
+    allowed = env_keys | IMAGE_KEYS
+    check(".env.example lists every key of DESIGN.md's table", DESIGN_KEYS <= env_keys, sorted(DESIGN_KEYS - env_keys))
+    check(".env.example lists every key the configuration reader reads", config_keys <= env_keys, sorted(config_keys - env_keys))
+    check(".env.example has no key nobody reads", env_keys - COMPOSE_ONLY <= config_keys | DESIGN_KEYS,
+          sorted(env_keys - COMPOSE_ONLY - config_keys - DESIGN_KEYS))
+
+    # ---- Kubernetes ----
+    documents = []
+    for path in sorted(p for p in glob.glob("deploy/k8s/*.yaml") if not p.endswith("kustomization.yaml")):
+        for document in yaml.safe_load_all(open(path)):
+            if document:
+                documents.append((path, document))
+    kinds = lambda kind: [(p, d) for p, d in documents if d.get("kind") == kind]
+    check("every manifest has apiVersion, kind and a name", all(d.get("apiVersion") and d.get("kind") and d.get("metadata", {}).get("name") for _, d in documents))
+    check("every namespaced manifest is in the careforall namespace",
+          all(d["metadata"].get("namespace") == "careforall" for _, d in documents if d["kind"] != "Namespace"))
+    configmap = dict(kinds("ConfigMap")[0][1]["data"])
+    secret = kinds("Secret")[0][1]
+    secret_keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
+    check("ConfigMap keys are configuration keys", set(configmap) <= allowed, sorted(set(configmap) - allowed))
+
+    deployments = {d["metadata"]["name"]: d for _, d in kinds("Deployment")}
+    check("a Deployment per role", set(deployments) == {name for name, _ in ROLES.values()}, sorted(deployments))
+    for role, (name, port) in ROLES.items():
+        deployment = deployments.get(name)
+        if not deployment:
+            continue
+        spec = deployment["spec"]
+        container = spec["template"]["spec"]["containers"][0]
+        ports = [p["containerPort"] for p in container.get("ports", [])]
+        env = container.get("env", [])
+        env_names = {e["name"] for e in env}
+        refs = [e["valueFrom"]["secretKeyRef"] for e in env if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]]
+        check(name + ": two replicas or more", spec.get("replicas", 1) >= 2, spec.get("replicas"))
+        check(name + ": selector matches the pod labels",
+              all(spec["template"]["metadata"]["labels"].get(k) == v for k, v in spec["selector"]["matchLabels"].items()))
+        check(name + ": listens on its port %d" % port, ports == [port], ports)
+        check(name + ": runs its role", container.get("args") == ["serve", role] and
+              any(e["name"] == "CAREFORALL_ROLE" and e.get("value") == role for e in env), container.get("args"))
+        check(name + ": probes /health/ready and /health/live",
+              container.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/health/ready"
+              and container.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/health/live")
+        resources = container.get("resources", {})
+        check(name + ": resource requests and limits", all(resources.get(k, {}).get(r) for k in ("requests", "limits") for r in ("cpu", "memory")), resources)
+        check(name + ": env names are configuration keys", env_names <= allowed, sorted(env_names - allowed))
+        check(name + ": secret references exist", all(r["name"] == secret["metadata"]["name"] and r["key"] in secret_keys for r in refs), refs)
+        check(name + ": reads the ConfigMap", any(s.get("configMapRef", {}).get("name") == "careforall-config" for s in container.get("envFrom", [])))
+        needs_database = role != "gateway"
+        check(name + ": DATABASE_URL " + ("from the Secret" if needs_database else "not needed"), ("DATABASE_URL" in env_names) == needs_database)
+
+    services = {d["metadata"]["name"]: d for _, d in kinds("Service")}
+    for name, port in ROLES.values():
+        service = services.get(name)
+        check(name + ": a Service on port %d that selects its pods" % port, service is not None
+              and [p["port"] for p in service["spec"]["ports"]] == [port]
+              and service["spec"]["selector"] == deployments[name]["spec"]["selector"]["matchLabels"], service and service["spec"])
+
+    backends = []
+    for _, ingress in kinds("Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backends.append((path["path"], path["backend"]["service"]["name"], path["backend"]["service"]["port"]["number"]))
+    ports_by_name = {name: port for name, port in ROLES.values()}
+    check("every Ingress backend is a Service on its port", all(ports_by_name.get(s) == p for _, s, p in backends), backends)
+    for segment, role in [("users", "user"), ("campaigns", "campaign"), ("pledges", "pledge"), ("payments", "payment")]:
+        check("the Ingress routes /api/%s to %s" % (segment, ROLES[role][0]),
+              any(path.startswith("/api/(" + segment) and service == ROLES[role][0] for path, service, _ in backends))
+    check("the Ingress sends / to the gateway", ("/", "gateway", 8080) in backends)
+    snippets = " ".join(d["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/server-snippet", "") for _, d in kinds("Ingress"))
+    for route in ["/api/campaigns/events", "/api/pledges/webhooks/payment", "/api/pledges/internal/"]:
+        check("the Ingress refuses " + route, route in snippets)
+    hpas = {d["spec"]["scaleTargetRef"]["name"]: d for _, d in kinds("HorizontalPodAutoscaler")}
+    check("pledge- and payment-service scale automatically", {"pledge-service", "payment-service"} <= set(hpas), sorted(hpas))
+    check("every HPA targets a Deployment", all(t in deployments for t in hpas))
+    kustomization = yaml.safe_load(open("deploy/k8s/kustomization.yaml"))
+    check("kustomization lists files that exist, all but the secret example",
+          all(os.path.exists(os.path.join("deploy/k8s", r)) for r in kustomization["resources"])
+          and set(kustomization["resources"]) == {os.path.basename(p) for p in glob.glob("deploy/k8s/*.yaml")} - {"kustomization.yaml", "secret.example.yaml"})
+
+    # ---- Docker Compose ----
+    compose = yaml.safe_load(open("docker-compose.yml"))
+    observability = yaml.safe_load(open("docker-compose.observability.yml"))
+    everything = {**compose["services"], **observability["services"]}
+    check("no container_name anywhere (replicas must be allowed)", not any("container_name" in s for s in everything.values()))
+    for role, (name, port) in ROLES.items():
+        service = compose["services"].get(name)
+        check("compose: " + name + " exists, publishes no host port, runs its role",
+              service is not None and "ports" not in service and service["environment"].get("CAREFORALL_ROLE") == role, service)
+        check("compose: " + name + " has a health check on its port", service and str(port) in " ".join(service["healthcheck"]["test"]))
+        check("compose: " + name + " env names are configuration keys", service and set(service["environment"]) <= allowed,
+              service and sorted(set(service["environment"]) - allowed))
+    check("compose: nginx is the single entry point", [n for n, s in compose["services"].items() if "ports" in s] == ["nginx"])
+    for path in re.findall(r"\./([\w./-]+):", open("docker-compose.yml").read() + open("docker-compose.observability.yml").read()):
+        check("compose: mounted file %s exists" % path, os.path.exists(path))
+    for name, service in everything.items():
+        for dependency in service.get("depends_on", {}) or {}:
+            check("compose: %s depends on an existing service %s" % (name, dependency), dependency in everything)
+
+    # ---- nginx upstreams ----
+    nginx = open("deploy/nginx/nginx.conf").read()
+    for name, port in ROLES.values():
+        check("nginx: upstream %s:%d" % (name, port), "server %s:%d;" % (name, port) in nginx)
+
+    # ---- observability ----
+    metrics = emitted_metrics()
+    known = metrics | {"up"} | {m + suffix for m in metrics for suffix in ("_bucket", "_sum", "_count")}
+    rules = yaml.safe_load(open("deploy/observability/alerts.yml"))
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    for expr in expressions:
+        unknown = metric_names(expr) - known
+        check("alert rule uses metrics the services emit: " + " ".join(expr.split())[:70], not unknown, sorted(unknown))
+    for needed in ["outbox_oldest_pending_seconds", "http_requests_total", "http_request_duration_seconds_bucket", "signature_failures_total"]:
+        check("an alert watches " + needed, any(needed in expr for expr in expressions))
+    prometheus = yaml.safe_load(open("deploy/observability/prometheus.yml"))
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    for name, port in ROLES.values():
+        job = jobs.get(name, {})
+        check("prometheus scrapes every %s replica on %d" % (name, port),
+              any(sd.get("names") == [name] and sd.get("port") == port for sd in job.get("dns_sd_configs", [])))
+    datasources = yaml.safe_load(open("deploy/observability/grafana/provisioning/datasources/datasources.yml"))
+    uids = {d["uid"] for d in datasources["datasources"]}
+    for path in glob.glob("deploy/observability/grafana/dashboards/*.json"):
+        dashboard = json.load(open(path))
+        panels = dashboard["panels"]
+        check(os.path.basename(path) + ": panels use provisioned datasources", all(p["datasource"]["uid"] in uids for p in panels))
+        prometheus_exprs = [t["expr"] for p in panels if p["datasource"]["uid"] == "prometheus" for t in p["targets"]]
+        unknown = set().union(*(metric_names(e) for e in prometheus_exprs)) - known
+        check(os.path.basename(path) + ": queries use metrics the services emit", not unknown, sorted(unknown))
+        titles = " ".join(p["title"].lower() for p in panels)
+        for topic in ["donations per minute", "captured", "request rate", "latency", "error", "outbox", "logs"]:
+            check(os.path.basename(path) + ": has a panel for " + topic, topic in titles)
+
+    passed = sum(results)
+    print("configs: %d passed, %d failed" % (passed, len(results) - passed))
+    sys.exit(0 if passed == len(results) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+# The deployment files checked by their own tools: promtool (Debian's prometheus package) for the
+# Prometheus config and alert rules, docker-compose for the Compose files, and the cross-checks of
+# Tests/Deploy/check_configs.py (Kubernetes, Compose, nginx, Grafana). apt-get installs what is
+# missing. `check_configs` returns non-zero when any check fails.
+
+ensure_config_tools() {
+    local missing=()
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+    python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        pg_log "installing ${missing[*]} with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    PROMETHEUS_BIN=$(command -v prometheus || echo /usr/bin/prometheus)
+}
+
+check_configs() {
+    ensure_config_tools
+    local status=0
+    promtool check config deploy/observability/prometheus.yml || status=1
+    promtool check rules deploy/observability/alerts.yml || status=1
+    if docker-compose -f docker-compose.yml -f docker-compose.observability.yml config -q; then
+        echo "  SUCCESS: docker-compose.yml and docker-compose.observability.yml are valid Compose files"
+    else
+        status=1
+    fi
+    python3 Tests/Deploy/check_configs.py || status=1
+    return $status
+}
