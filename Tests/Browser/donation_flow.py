@@ -6,7 +6,8 @@ data folder, then:
   2. a guest donates to it with the succeeding test card and sees the thank-you page;
   3. the campaign page, left open in another tab, shows the new total without a reload (SSE);
   4. a declined card shows the declined page, and the total does not move;
-  5. the campaign page is readable on a phone-sized screen.
+  5. the campaign page is readable on a phone-sized screen;
+  6. the admin edits, pauses (no more donations) and closes the campaign.
 
 Screenshots go to the folder given with --shots. Prints 'browser: N passed, N failed'.
 Usage: python3 donation_flow.py --binary .build/debug/careforall --shots .build/ui-shots
@@ -118,8 +119,8 @@ def main():
             shot("FAILED-" + re.sub(r"\W+", "-", name))
             print("  FAIL  %s: %s" % (name, repr(error)[:500]), flush=True)
 
-    def fill(label_text, value):
-        label = wait.until(EC.presence_of_element_located((By.XPATH, "//label[normalize-space()='%s']" % label_text)))
+    def fill(label_text, value, within="/"):
+        label = wait.until(EC.presence_of_element_located((By.XPATH, "%s/label[normalize-space()='%s']" % (within, label_text))))
         field = driver.find_element(By.ID, label.get_attribute("for"))
         field.clear()
         field.send_keys(value)
@@ -196,12 +197,38 @@ def main():
         assert width <= 390, "the page scrolls sideways on a phone (%d px)" % width
         shot("7-phone")
 
+    def admin_edits_pauses_closes():
+        driver.set_window_size(1280, 900)
+        driver.get(platform.base + "/#/login")
+        fill("Email", platform.admin_email)
+        fill("Password", platform.admin_password)
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        row = wait.until(EC.presence_of_element_located((By.XPATH, "//tr[td/a[normalize-space()='%s']]" % title)))
+        row.find_element(By.XPATH, ".//button[normalize-space()='Edit']").click()
+        fill("Title", title + " (edited)", within="//table/")
+        driver.find_element(By.XPATH, "//button[normalize-space()='Save']").click()
+        edited = title + " (edited)"
+        row = wait.until(EC.presence_of_element_located((By.XPATH, "//tr[td/a[normalize-space()='%s']]" % edited)))
+        row.find_element(By.XPATH, ".//button[normalize-space()='Pause']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//tr[td/a[normalize-space()='%s']]//span[normalize-space()='paused']" % edited)))
+        shot("8-admin-paused")
+        # A paused campaign takes no donation.
+        driver.get(state["campaign_url"])
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "not taking donations"))
+        driver.get(platform.base + "/#/admin")
+        row = wait.until(EC.presence_of_element_located((By.XPATH, "//tr[td/a[normalize-space()='%s']]" % edited)))
+        row.find_element(By.XPATH, ".//button[normalize-space()='Close']").click()
+        driver.switch_to.alert.accept()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//tr[td/a[normalize-space()='%s']]//span[normalize-space()='closed']" % edited)))
+        shot("9-admin-closed")
+
     try:
         step("an admin signs in, sees the services, creates a campaign", admin_creates_campaign)
         step("a guest donates with the succeeding card and sees the thank-you page", guest_donates)
         step("the open campaign page shows the new total without a reload", total_moves_live)
         step("a declined card shows the declined page and moves nothing", declined_card)
         step("the campaign page fits a phone screen", phone_sized)
+        step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
     finally:
         driver.quit()
         platform.stop()

@@ -215,6 +215,21 @@ def main():
         for topic in ["donations per minute", "captured", "request rate", "latency", "error", "outbox", "logs"]:
             check(os.path.basename(path) + ": has a panel for " + topic, topic in titles)
 
+    # ---- the GitHub Actions workflow for users of the repository ----
+    workflow = yaml.safe_load(open(".github/workflows/ci.yml"))
+    triggers = workflow.get(True) or workflow.get("on")  # YAML 1.1 reads the key `on` as true
+    check("workflow: runs on every push and pull request", set(triggers) >= {"push", "pull_request"}, triggers)
+    steps = workflow["jobs"]["test"]["steps"]
+    check("workflow: the test job runs scripts/test", any("scripts/test" in str(step.get("run", "")) for step in steps))
+    images = workflow["jobs"]["images"]
+    check("workflow: an image per service", set(images["strategy"]["matrix"]["role"]) == set(ROLES), images["strategy"]["matrix"]["role"])
+    script = " ".join(str(step.get("run", "")) for step in images["steps"])
+    check("workflow: images are tagged with the service's version from Versions.swift", "Versions.swift" in script and "$VERSION" in script)
+    check("workflow: an image is built only when its service or the shared blocks changed", "git diff --quiet" in script)
+    for role in ROLES:
+        check("workflow: the version of %s can be read from Versions.swift" % role,
+              re.search(r'case \.%s: "\d+\.\d+\.\d+"' % role, open("Sources/PlatformConfig/Versions.swift").read()))
+
     passed = sum(results)
     print("configs: %d passed, %d failed" % (passed, len(results) - passed))
     sys.exit(0 if passed == len(results) else 1)
