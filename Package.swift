@@ -7,6 +7,19 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// What every service that publishes events through an outbox and calls other services builds on.
+let publishingService: [Target.Dependency] = [
+    "ServiceClient", "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "SQLKit", package: "sql-kit"),
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "Crypto", package: "swift-crypto"),
+    .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "Metrics", package: "swift-metrics"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
     name: "careforall",
     platforms: [.macOS(.v15)],
@@ -107,35 +120,12 @@ let package = Package(
         ),
         .target(
             name: "PledgeService",
-            dependencies: [
-                "ServiceClient",
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox", "Idempotency",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: publishingService + ["Idempotency"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "PaymentService",
-            dependencies: [
-                "ServiceClient",
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: publishingService + [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .target(

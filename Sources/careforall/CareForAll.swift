@@ -63,7 +63,7 @@ struct Version: ParsableCommand {
     @Argument(help: "user, campaign, pledge, payment or gateway") var role: ServiceRole?
 
     func run() {
-        print(role.map(Versions.version(of:)) ?? Versions.summary)
+        FileHandle.standardOutput.write(Data(((role.map(Versions.version(of:)) ?? Versions.summary) + "\n").utf8))
     }
 }
 
@@ -73,7 +73,7 @@ struct GenerateKey: ParsableCommand {
     )
 
     func run() {
-        print(TokenKeys.generatePrivateKeyPEM(), terminator: "")
+        FileHandle.standardOutput.write(Data(TokenKeys.generatePrivateKeyPEM().utf8))
     }
 }
 
