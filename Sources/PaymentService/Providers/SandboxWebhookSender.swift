@@ -43,12 +43,16 @@ public final class SandboxWebhookSender: Service, Sendable {
         continuation.yield(Self.event(type: type, intent: intent))
     }
 
+    var maximumDelayMilliseconds: Int {
+        Int(maximumChaosDelay.components.seconds) * 1000 + Int(maximumChaosDelay.components.attoseconds / 1_000_000_000_000_000)
+    }
+
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await payload in stream.cancelOnGracefulShutdown() {
                 let copies = chaos ? Int.random(in: 2...3) : 1
                 for _ in 0..<copies {
-                    let delay = chaos ? Duration.milliseconds(Int.random(in: 0...Int(maximumChaosDelay.components.seconds * 1000))) : .zero
+                    let delay = chaos ? Duration.milliseconds(Int.random(in: 0...maximumDelayMilliseconds)) : .zero
                     group.addTask { await self.deliver(payload, after: delay) }
                 }
             }
