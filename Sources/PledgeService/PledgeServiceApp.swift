@@ -112,8 +112,7 @@ public enum PledgeServiceApp {
         let router = ServiceRouter.make(service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
-        PaymentWebhookController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
-        PledgeLookupController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
+        PaymentServiceCallsController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
         PledgeController(store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumAmount: maximumAmount)
             .addRoutes(to: pledges)
         return router

@@ -1,3 +1,4 @@
+import Auth
 import Events
 import Foundation
 import HTTPSupport
@@ -6,10 +7,13 @@ import Observability
 import Signatures
 import CoreMetrics
 import Logging
+import NIOFoundationEssentialsCompat
 
-/// Internal `POST /pledges/webhooks/payment`: payment-service reports a payment's status, signed.
-/// Valid but stale news is `ignored`, a redelivery `duplicate`: never an error to the sender.
-public struct PaymentWebhookController: Sendable {
+/// The signed routes only payment-service calls (the gateway refuses both):
+/// - `POST /pledges/webhooks/payment`: payment-service reports a payment's status. Valid but
+///   stale news is `ignored`, a redelivery `duplicate`: never an error to the sender.
+/// - `POST /pledges/internal/lookup`: what payment-service may charge for a pledge.
+public struct PaymentServiceCallsController: Sendable {
     let store: any PledgeStore
     let signatures: SignatureScheme
     let metrics: ServiceMetrics
@@ -22,6 +26,7 @@ public struct PaymentWebhookController: Sendable {
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("webhooks/payment", use: receive)
+        group.post("internal/lookup", use: lookup)
     }
 
     struct WebhookResponse: ResponseEncodable {
@@ -44,6 +49,18 @@ public struct PaymentWebhookController: Sendable {
         return WebhookResponse(result: result, status: status.rawValue)
     }
 
+    @Sendable func lookup(_ request: Request, context: AppRequestContext) async throws -> PledgeLookupResponse {
+        let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
+        guard let query = try? JSONDecoder().decode(PledgeLookupRequest.self, from: Data(buffer: body)), !query.pledgeId.isEmpty else {
+            throw APIError(.badRequest, code: "invalid_json", message: "The body must be {\"pledge_id\": ..., \"receipt_token\"?: ...}.")
+        }
+        guard let (pledge, _) = try await store.find(id: query.pledgeId) else { throw PledgeServiceError.pledgeNotFound }
+        return PledgeLookupResponse(
+            id: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount, currency: pledge.currency,
+            status: pledge.status, receiptTokenValid: query.receiptToken.map { ReceiptToken.matches($0, hash: pledge.receiptTokenHash) } ?? false
+        )
+    }
+
     static func parse(_ object: [String: JSONValue]) throws -> PaymentWebhook {
         func field(_ name: String) throws -> String {
             guard let value = object[name]?.stringValue, !value.isEmpty, value.count <= 200 else {
@@ -62,3 +79,5 @@ public struct PaymentWebhookController: Sendable {
         )
     }
 }
+
+extension PledgeLookupResponse: ResponseEncodable {}
