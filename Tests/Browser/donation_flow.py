@@ -7,7 +7,8 @@ data folder, then:
   3. the campaign page, left open in another tab, shows the new total without a reload (SSE);
   4. a declined card shows the declined page, and the total does not move;
   5. the campaign page is readable on a phone-sized screen;
-  6. the admin edits, pauses (no more donations) and closes the campaign.
+  6. a new donor registers and donates signed in;
+  7. the admin edits, pauses (no more donations) and closes the campaign.
 
 Screenshots go to the folder given with --shots. Prints 'browser: N passed, N failed'.
 Usage: python3 donation_flow.py --binary .build/debug/careforall --shots .build/ui-shots
@@ -197,6 +198,24 @@ def main():
         assert width <= 390, "the page scrolls sideways on a phone (%d px)" % width
         shot("7-phone")
 
+    def donor_registers_and_donates():
+        driver.set_window_size(1280, 900)
+        driver.get(platform.base + "/#/register")
+        fill("Name", "Registered Rita")
+        fill("Email", "rita-%d@example.org" % int(time.time() * 1000))
+        fill("Password", "a long enough password")
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//button[normalize-space()='Sign out']")))
+        driver.get(state["campaign_url"])
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "Donating as Registered Rita"))
+        fill("Amount (USD)", "7.50")
+        driver.find_element(By.XPATH, "//button[normalize-space()='Donate']").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "result-title"), "Thank you!"))
+        assert "$7.50" in text_of("#result-text"), text_of("#result-text")
+        driver.find_element(By.ID, "back-to-campaign").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$32.50"))
+        driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+
     def admin_edits_pauses_closes():
         driver.set_window_size(1280, 900)
         driver.get(platform.base + "/#/login")
@@ -228,6 +247,7 @@ def main():
         step("the open campaign page shows the new total without a reload", total_moves_live)
         step("a declined card shows the declined page and moves nothing", declined_card)
         step("the campaign page fits a phone screen", phone_sized)
+        step("a new donor registers and donates signed in", donor_registers_and_donates)
         step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
     finally:
         driver.quit()
