@@ -13,13 +13,15 @@ COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --product careforall --static-swift-stdlib \
     && mkdir -p /out \
-    && cp "$(swift build -c release --show-bin-path)/careforall" /out/careforall
+    && cp "$(swift build -c release --show-bin-path)/careforall" /out/careforall \
+    && strip /out/careforall
 
 # ---- runtime: a slim base, the one binary, a non-root user ----
+# With the Swift runtime linked in, the binary needs only libc, libstdc++, libgcc_s, libm and zlib.
 FROM ubuntu:24.04 AS runtime
 ARG ROLE=gateway
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates tzdata curl \
+    && apt-get install -y --no-install-recommends ca-certificates tzdata curl libstdc++6 zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /app --create-home careforall
 COPY --from=build /out/careforall /usr/local/bin/careforall
