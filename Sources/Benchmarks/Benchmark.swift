@@ -5,12 +5,12 @@ import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
 
-/// `benchmark ingest` and `benchmark pledges`, driven by `scripts/bench`. They print figures and
+/// `benchmark ingest`, `benchmark pledges` and `benchmark donations`, driven by `scripts/bench`. They print figures and
 /// never assert: speed is measured here, not in tests.
 @main
 struct Benchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "benchmark", abstract: "CareForAll benchmarks.", subcommands: [IngestBenchmark.self, PledgeBenchmark.self]
+        commandName: "benchmark", abstract: "CareForAll benchmarks.", subcommands: [IngestBenchmark.self, PledgeBenchmark.self, DonationBenchmark.self]
     )
 }
 
@@ -75,4 +75,24 @@ func getJSON(_ url: String) async throws -> [String: Any] {
     let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
     let body = try await response.body.collect(upTo: 1 << 22)
     return try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+}
+
+/// Signs in as the admin and opens a USD campaign for a benchmark; returns its id.
+func openCampaign(userURL: String, campaignURL: String, adminEmail: String, adminPassword: String, title: String) async throws -> String {
+    let login = try await post(
+        userURL + "/users/login", body: try JSONSerialization.data(withJSONObject: ["email": adminEmail, "password": adminPassword]), expect: 200
+    )
+    let token = (try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any])?["access_token"] as? String ?? ""
+    let created = try await post(
+        campaignURL + "/campaigns",
+        body: try JSONSerialization.data(withJSONObject: ["title": title, "goal_amount": 100_000_000, "currency": "USD"]),
+        headers: ["Authorization": "Bearer \(token)"], expect: 201
+    )
+    return (try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["id"] as? String ?? ""
+}
+
+/// Seconds since `start`.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }

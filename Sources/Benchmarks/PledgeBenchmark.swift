@@ -17,16 +17,9 @@ struct PledgeBenchmark: AsyncParsableCommand {
     @Option(help: "pledges per second to pace at; as fast as possible when absent") var rate: Double?
 
     func run() async throws {
-        let login = try await post(
-            userURL + "/users/login", body: try JSONSerialization.data(withJSONObject: ["email": adminEmail, "password": adminPassword]), expect: 200
+        let campaignId = try await openCampaign(
+            userURL: userURL, campaignURL: campaignURL, adminEmail: adminEmail, adminPassword: adminPassword, title: "Benchmark"
         )
-        let token = (try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any])?["access_token"] as? String ?? ""
-        let created = try await post(
-            campaignURL + "/campaigns",
-            body: try JSONSerialization.data(withJSONObject: ["title": "Benchmark", "goal_amount": 100_000_000, "currency": "USD"]),
-            headers: ["Authorization": "Bearer \(token)"], expect: 201
-        )
-        let campaignId = (try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["id"] as? String ?? ""
 
         let bodies = try (0..<pledges).map { index in
             try JSONSerialization.data(withJSONObject: [
@@ -37,7 +30,7 @@ struct PledgeBenchmark: AsyncParsableCommand {
         let endpoint = pledgeURL + "/pledges"
         let start = ContinuousClock.now
         let interval = rate.map { Duration.seconds(1 / $0) }
-        let (made, seconds) = try await inParallel(Array(bodies.enumerated()), concurrency: concurrency) { index, body in
+        let (made, elapsed) = try await inParallel(Array(bodies.enumerated()), concurrency: concurrency) { index, body in
             if let interval {
                 // Paced: pledge n leaves no earlier than n intervals after the start.
                 try await Task.sleep(until: start + interval * index, clock: .continuous)
@@ -52,12 +45,11 @@ struct PledgeBenchmark: AsyncParsableCommand {
             counted = (try await getJSON(campaignURL + "/campaigns/\(campaignId)"))["total_pledges"] as? Int ?? 0
             if counted < made { try await Task.sleep(for: .milliseconds(100)) }
         }
-        let drain = ContinuousClock.now - drainStart
-        let drainSeconds = Double(drain.components.seconds) + Double(drain.components.attoseconds) / 1e18
+        let drainSeconds = seconds(since: drainStart)
 
         let pace = rate.map { "paced at \(Int($0))/s" } ?? "as fast as \(concurrency) requests in flight allow"
         say("pledge-service, \(made) guest pledges, \(pace)")
-        say("  pledges created          \(String(format: "%8.0f", Double(made) / seconds)) pledges/s  (\(String(format: "%.2f", seconds)) s)")
+        say("  pledges created          \(String(format: "%8.0f", Double(made) / elapsed)) pledges/s  (\(String(format: "%.2f", elapsed)) s)")
         say("  counted by campaign      \(counted) of \(made), \(String(format: "%.2f", drainSeconds)) s after the last 201")
         say("campaign_id=\(campaignId)")
     }
