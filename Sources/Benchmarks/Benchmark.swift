@@ -96,3 +96,15 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
+
+/// Polls the campaign (every 100 ms, 2 minutes at most) until its `field` reaches `target`;
+/// returns the last count and the seconds waited.
+func waitForCampaign(_ campaignURL: String, _ campaignId: String, toCount target: Int, of field: String) async throws -> (Int, Double) {
+    let start = ContinuousClock.now
+    var counted = 0
+    for _ in 0..<1200 where counted < target {
+        counted = (try await getJSON(campaignURL + "/campaigns/\(campaignId)"))[field] as? Int ?? 0
+        if counted < target { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    return (counted, seconds(since: start))
+}

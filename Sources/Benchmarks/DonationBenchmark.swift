@@ -38,14 +38,8 @@ struct DonationBenchmark: AsyncParsableCommand {
             )
             return 1
         }
-        let drainStart = ContinuousClock.now
-        var counted = 0
-        // Bounded wait for PAYMENT_CAPTURED (or the pledge's own CAPTURED) to reach the read model.
-        for _ in 0..<1200 where counted < paid {
-            counted = (try await getJSON(campaignURL + "/campaigns/\(campaignId)"))["total_payments"] as? Int ?? 0
-            if counted < paid { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let drain = seconds(since: drainStart)
+        // PAYMENT_CAPTURED (or the pledge's own CAPTURED) reaches the read model.
+        let (counted, drain) = try await waitForCampaign(campaignURL, campaignId, toCount: paid, of: "total_payments")
         say("donations (guest pledge + sandbox payment, authorized and captured), \(paid), \(concurrency) donors at once")
         say("  donations paid           \(String(format: "%8.0f", Double(paid) / elapsed)) donations/s  (\(String(format: "%.2f", elapsed)) s)")
         say("  captured in the campaign \(counted) of \(paid), \(String(format: "%.2f", drain)) s after the last payment")

@@ -38,14 +38,8 @@ struct PledgeBenchmark: AsyncParsableCommand {
             _ = try await post(endpoint, body: body, headers: ["Idempotency-Key": "bench-\(campaignId)-\(index)"], expect: 201)
             return 1
         }
-        let drainStart = ContinuousClock.now
-        var counted = 0
-        // Bounded wait for the relay to deliver every PLEDGE_CREATED.
-        for _ in 0..<1200 where counted < made {
-            counted = (try await getJSON(campaignURL + "/campaigns/\(campaignId)"))["total_pledges"] as? Int ?? 0
-            if counted < made { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let drainSeconds = seconds(since: drainStart)
+        // The relay delivers every PLEDGE_CREATED.
+        let (counted, drainSeconds) = try await waitForCampaign(campaignURL, campaignId, toCount: made, of: "total_pledges")
 
         let pace = rate.map { "paced at \(Int($0))/s" } ?? "as fast as \(concurrency) requests in flight allow"
         say("pledge-service, \(made) guest pledges, \(pace)")

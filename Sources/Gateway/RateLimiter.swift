@@ -39,9 +39,7 @@ public final class RateLimiter: Sendable {
         buckets.withLock { buckets in
             let refillPerSecond = limit.perMinute / 60
             var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
-            let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(limit.burst, bucket.tokens + seconds * refillPerSecond)
+            bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.updated).inSeconds * refillPerSecond)
             bucket.updated = now
             defer {
                 buckets[key] = bucket
@@ -72,21 +70,17 @@ struct RateLimitMiddleware: RouterMiddleware {
     let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let route = "\(request.method.rawValue) \(Self.normalized(request.uri.path))"
+        let route = "\(request.method.rawValue) \(ReverseProxy.normalized(request.uri.path))"
         guard let limit = rules[route] else { return try await next(request, context) }
         let client = context.clientAddress ?? "unknown"
         if let wait = limiter.take("\(route)|\(client)", limit: limit) {
             metrics.counter("rate_limited_total", [("route", route)]).increment()
-            let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+            let seconds = max(1, Int(wait.inSeconds.rounded(.up)))
             context.logger.info("rate limited", metadata: ["route": .string(route), "retry_after_s": .stringConvertible(seconds)])
             var error = APIError(.tooManyRequests, code: "rate_limited", message: "Too many requests; try again in \(seconds) s.")
             error.headers[.retryAfter] = String(seconds)
             throw error
         }
         return try await next(request, context)
-    }
-
-    static func normalized(_ path: String) -> String {
-        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
     }
 }

@@ -31,8 +31,7 @@ public struct ReverseProxy: Sendable {
         let path = String(request.uri.path.dropFirst("/api".count))
         let segment = path.split(separator: "/", omittingEmptySubsequences: true).first.map(String.init) ?? ""
         guard let base = routes[segment] else { throw APIError.notFound }
-        let normalizedPath = "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
-        guard !Self.internalRoutes.contains("\(request.method.rawValue) \(normalizedPath)") else { throw APIError.notFound }
+        guard !Self.internalRoutes.contains("\(request.method.rawValue) \(Self.normalized(path))") else { throw APIError.notFound }
 
         var upstream = HTTPClientRequest(url: base + path + (request.uri.query.map { "?" + $0 } ?? ""))
         upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
@@ -65,6 +64,11 @@ public struct ReverseProxy: Sendable {
             headers.append(HTTPField(name: fieldName, value: value))
         }
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
+    }
+
+    /// `/a//b/` as `/a/b`: how routes are compared, so extra slashes cannot slip past a rule.
+    static func normalized(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
     }
 
     static let hopByHop: Set<String> = [

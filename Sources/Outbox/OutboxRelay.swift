@@ -30,7 +30,7 @@ public struct OutboxRelayConfig: Sendable {
     /// failed together do not all come back at once.
     public func backoff(afterAttempts attempts: Int) -> Duration {
         let exponent = min(max(attempts - 1, 0), 20)
-        let base = min(initialBackoff.seconds * pow(2, Double(exponent)), maximumBackoff.seconds)
+        let base = min(initialBackoff.inSeconds * pow(2, Double(exponent)), maximumBackoff.inSeconds)
         return .milliseconds(Int(base * Double.random(in: 0.5...1.0) * 1000))
     }
 }
@@ -103,7 +103,7 @@ public struct OutboxRelay: Service {
 
     func claim(now: Date) async throws -> [OutboxMessage] {
         let nowText = Timestamp.format(now)
-        let leaseUntil = Timestamp.format(now.addingTimeInterval(config.lease.seconds))
+        let leaseUntil = Timestamp.format(now.addingTimeInterval(config.lease.inSeconds))
         let lock: SQLQueryString = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let limit = config.batchSize
         return try await database.transaction { db in
@@ -141,7 +141,7 @@ public struct OutboxRelay: Service {
     func scheduleRetry(_ messages: [OutboxMessage], error: String, now: Date) async throws {
         // Rows of one batch share their attempt count closely; back off by the largest.
         let attempts = messages.map(\.attempts).max() ?? 1
-        let next = Timestamp.format(now.addingTimeInterval(backoff(afterAttempts: attempts).seconds))
+        let next = Timestamp.format(now.addingTimeInterval(backoff(afterAttempts: attempts).inSeconds))
         let ids = messages.map(\.id)
         try await database.withConnection { db in
             try await db.raw("""
@@ -166,11 +166,5 @@ public struct OutboxRelay: Service {
         metrics.gauge("outbox_pending_rows").record(count)
         let age = oldest.flatMap(Timestamp.parse).map { max(0, now.timeIntervalSince($0)) } ?? 0
         metrics.gauge("outbox_oldest_pending_seconds").record(age)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

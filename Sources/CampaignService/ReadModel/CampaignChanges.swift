@@ -26,6 +26,4 @@ public final class CampaignChanges: Sendable {
     func unsubscribe(_ id: UUID) {
         _ = subscribers.withLock { $0.removeValue(forKey: id) }
     }
-
-    var subscriberCount: Int { subscribers.withLock { $0.count } }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Observability
 
 /// One log line per request, after it completes, with its status and duration. The path is
 /// logged without the query string, which may carry a receipt token.
@@ -11,8 +12,7 @@ public struct AccessLogMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let milliseconds = (ContinuousClock.now - start).inSeconds * 1000
         context.logger.info(
             "request completed",
             metadata: [

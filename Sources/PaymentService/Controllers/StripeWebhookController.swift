@@ -63,14 +63,14 @@ public struct StripeWebhookController: Sendable {
         if try await store.hasSeen(eventId: event.id) { return "duplicate" }
         let record = ProviderEventRecord(id: event.id, type: event.type, paymentIntentId: event.paymentIntentId)
         guard let intentId = event.paymentIntentId else {
-            return try await store.recordEvent(record, result: "unhandled") ? "unhandled" : "duplicate"
+            return try await settle(record, as: "unhandled")
         }
         // The provider's word, not the event's. If it cannot be asked, answer 503: the provider retries.
         let intent: ProviderIntent
         do {
             intent = try await provider.retrieve(intentId: intentId)
         } catch ProviderError.noSuchIntent {
-            return try await store.recordEvent(record, result: "unknown_intent") ? "unknown_intent" : "duplicate"
+            return try await settle(record, as: "unknown_intent")
         } catch {
             logger.warning("could not retrieve the intent; the provider will redeliver", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
@@ -86,9 +86,14 @@ public struct StripeWebhookController: Sendable {
             payment = nil
         }
         guard let payment else {
-            return try await store.recordEvent(record, result: "unknown_intent") ? "unknown_intent" : "duplicate"
+            return try await settle(record, as: "unknown_intent")
         }
         let (result, _) = try await reconciler.reconcile(payment, with: intent, event: record, traceParent: traceParent)
         return result.rawValue
+    }
+
+    /// Records an event that moves nothing; `duplicate` if it was recorded before.
+    func settle(_ record: ProviderEventRecord, as result: String) async throws -> String {
+        try await store.recordEvent(record, result: result) ? result : "duplicate"
     }
 }

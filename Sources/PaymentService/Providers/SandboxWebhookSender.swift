@@ -7,6 +7,7 @@ import ServiceClient
 import ServiceLifecycle
 import Signatures
 import NIOHTTP1
+import Observability
 
 /// Sends the sandbox's webhooks over HTTP to payment-service's own webhook route, signed with a
 /// real `Stripe-Signature`, as Stripe does: local runs exercise the same path as production.
@@ -44,7 +45,7 @@ public final class SandboxWebhookSender: Service, Sendable {
     }
 
     var maximumDelayMilliseconds: Int {
-        Int(maximumChaosDelay.components.seconds) * 1000 + Int(maximumChaosDelay.components.attoseconds / 1_000_000_000_000_000)
+        Int(maximumChaosDelay.inSeconds * 1000)
     }
 
     public func run() async {
