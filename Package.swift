@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "UserService",
             dependencies: [
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth",
+                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -147,6 +147,7 @@ let package = Package(
         .target(
             name: "PlatformConfig",
             dependencies: [
+                "Signatures",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -179,6 +180,7 @@ let package = Package(
             dependencies: [
                 "Observability", "Persistence", "Signatures",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -224,6 +226,7 @@ let package = Package(
             dependencies: [
                 "ServiceClient",
                 "HTTPSupport",
+                "Signatures",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -239,7 +242,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Persistence", "PlatformConfig", "Observability", "HTTPSupport",
+                "Persistence", "PlatformConfig", "Observability", "HTTPSupport", "ServiceClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -255,7 +258,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "UserServiceTests",
-            dependencies: ["UserService", "TestSupport", "Auth", "Persistence", "HTTPSupport",
+            dependencies: ["UserService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Signatures", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),

@@ -2,20 +2,25 @@ import HTTPSupport
 import Foundation
 import JWTKit
 
-/// The claims of a CareForAll access token: `sub`, `email`, `name`, `role`, `exp`, `iat`.
+/// The claims of a CareForAll access token: `sub`, `email`, `name`, `role`, `ver`, `exp`, `iat`.
+/// `ver` is the user's token version when the token was issued: a logout, password change or role
+/// change raises the version and so ends every token issued before it.
 public struct AccessTokenClaims: JWTPayload, Equatable {
     public var sub: SubjectClaim
     public var email: String
     public var name: String
     public var role: String
+    /// Absent in tokens issued before versions existed: those count as version 0.
+    public var ver: Int?
     public var exp: ExpirationClaim
     public var iat: IssuedAtClaim
 
-    public init(sub: String, email: String, name: String, role: Role, issuedAt: Date, expiresAt: Date) {
+    public init(sub: String, email: String, name: String, role: Role, tokenVersion: Int, issuedAt: Date, expiresAt: Date) {
         self.sub = SubjectClaim(value: sub)
         self.email = email
         self.name = name
         self.role = role.rawValue
+        self.ver = tokenVersion
         self.iat = IssuedAtClaim(value: issuedAt)
         self.exp = ExpirationClaim(value: expiresAt)
     }
@@ -29,6 +34,6 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
 
     public var principal: Principal? {
         guard let role = Role(rawValue: role) else { return nil }
-        return Principal(userID: sub.value, email: email, name: name, role: role)
+        return Principal(userID: sub.value, email: email, name: name, role: role, tokenVersion: ver ?? 0)
     }
 }

@@ -5,7 +5,8 @@ import Logging
 import Foundation
 
 /// Reads `Authorization: Bearer <token>`. No header: the request goes on as a guest. A header
-/// that is not a valid token: 401 `invalid_token`, whatever the route.
+/// that is not a valid token: 401 `invalid_token`, whatever the route; an ended one (logout,
+/// password or role change): 401 `token_revoked`.
 public struct AuthMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     let verifier: TokenVerifier
@@ -23,7 +24,7 @@ public struct AuthMiddleware: RouterMiddleware {
             throw APIError.invalidToken
         }
         var context = context
-        let principal = try await verifier.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        let principal = try await verifier.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces))
         context.principal = principal
         context.logger[metadataKey: "user_id"] = .string(principal.userID)
         return try await next(request, context)

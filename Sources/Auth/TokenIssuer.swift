@@ -36,7 +36,7 @@ public struct TokenIssuer: Sendable {
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = AccessTokenClaims(
             sub: principal.userID, email: principal.email, name: principal.name, role: principal.role,
-            issuedAt: now, expiresAt: now.addingTimeInterval(timeToLive)
+            tokenVersion: principal.tokenVersion, issuedAt: now, expiresAt: now.addingTimeInterval(timeToLive)
         )
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyID))
     }

@@ -49,8 +49,12 @@ enum JWKSFetchError: Error {
 /// Verifies access tokens against user-service's published keys. Keys are cached; a token signed
 /// with a key id the cache does not know triggers one refetch (at most once per
 /// `minimumRefetchInterval`, so garbage kids cannot hammer user-service).
+///
+/// With `versions`, a valid token is also checked against its user's current token version, so a
+/// logout, a password change or a role change ends it (401 `token_revoked`).
 public actor TokenVerifier {
     let source: any JWKSSource
+    nonisolated let versions: TokenVersionCache?
     let minimumRefetchInterval: Duration
     let logger: Logger
     private var keys = JWTKeyCollection()
@@ -60,14 +64,24 @@ public actor TokenVerifier {
     /// interval not yet over and failing with keys not yet loaded.
     private var fetching: Task<Void, Never>?
 
-    public init(source: any JWKSSource, minimumRefetchInterval: Duration = .seconds(10), logger: Logger) {
+    public init(source: any JWKSSource, versions: TokenVersionCache? = nil, minimumRefetchInterval: Duration = .seconds(10), logger: Logger) {
         self.source = source
+        self.versions = versions
         self.minimumRefetchInterval = minimumRefetchInterval
         self.logger = logger
     }
 
+    /// The caller a valid token names, after the revocation check: `APIError.invalidToken` for
+    /// anything not a valid, unexpired ES256 token signed by one of user-service's keys,
+    /// `APIError.tokenRevoked` for one issued before its user's current token version.
+    public nonisolated func authenticate(_ token: String) async throws -> Principal {
+        let principal = try await verify(token)
+        try await versions?.check(principal)
+        return principal
+    }
+
     /// The caller a token names, or `APIError.invalidToken` for anything not a valid, unexpired
-    /// ES256 token signed by one of user-service's keys.
+    /// ES256 token signed by one of user-service's keys. No revocation check.
     public func verify(_ token: String) async throws -> Principal {
         guard let header = Self.header(of: token), header.alg == "ES256", let kid = header.kid else {
             throw APIError.invalidToken

@@ -79,7 +79,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         }
         let endpoint = url + "/campaigns/events"
         let (applied, seconds) = try await inParallel(bodies, concurrency: concurrency) { body in
-            let answer = try await post(endpoint, body: body, headers: ["X-CareForAll-Signature": signer.sign(body: body)], expect: 200)
+            let answer = try await post(endpoint, body: body, headers: ["X-CareForAll-Signature": signer.sign(method: "POST", path: "/campaigns/events", body: body)], expect: 200)
             return answer.components(separatedBy: "\"applied\"").count - 1
         }
         return Phase(name: name, events: requests.reduce(0) { $0 + $1.count }, applied: applied, seconds: seconds)

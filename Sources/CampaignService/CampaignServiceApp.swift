@@ -14,35 +14,45 @@ public struct CampaignServiceConfig: Sendable {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
-    /// Verifies `X-CareForAll-Signature` on ingested events.
-    public var internalSigningSecret: String
+    /// Verifies `X-CareForAll-Signature` on ingested events (campaign-service's secret) and signs
+    /// token-version checks (user-service's).
+    public var secrets: InternalSecrets
     /// user-service's public keys.
     public var jwksURL: String
+    /// user-service: token versions.
+    public var userServiceURL: String
     /// Live totals streams (`GET /campaigns/{id}/stream`).
     public var streams: StreamConfig
     public var logLevel: String
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.campaign.defaultPort, database: DatabaseURL,
-        internalSigningSecret: String, jwksURL: String, streams: StreamConfig = StreamConfig(), logLevel: String = "info"
+        secrets: InternalSecrets, jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)",
+        streams: StreamConfig = StreamConfig(), logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.database = database
-        self.internalSigningSecret = internalSigningSecret
+        self.secrets = secrets
         self.jwksURL = jwksURL
+        self.userServiceURL = userServiceURL
         self.streams = streams
         self.logLevel = logLevel
     }
 
-    /// `serve campaign`: `DATABASE_URL` and `INTERNAL_SIGNING_SECRET` are required.
+    /// From the platform configuration; `database` is given by the caller (dev: a SQLite file).
+    public init(_ platform: PlatformConfig, database: DatabaseURL, secrets: InternalSecrets) {
+        self.init(
+            host: platform.host, port: platform.port(for: .campaign), database: database, secrets: secrets,
+            jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user), logLevel: platform.logLevel
+        )
+    }
+
+    /// `serve campaign`: `DATABASE_URL` and the signing secrets of campaign- and user-service are required.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        guard let secret = platform.internalSigningSecret else { throw ConfigError.missing(key: "internal.signing.secret") }
-        self.init(
-            host: platform.host, port: platform.port(for: .campaign), database: try DatabaseURL(databaseURL),
-            internalSigningSecret: secret, jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
-        )
+        try platform.internalSecrets.require([.campaign, .user])
+        self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
     }
 }
 
@@ -54,22 +64,28 @@ public enum CampaignServiceApp {
     public static func buildApplication(
         config: CampaignServiceConfig,
         jwks: (any JWKSSource)? = nil,
+        tokenVersions: (any TokenVersionSource)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "campaign", level: config.logLevel)
         let database = try await Databases.open(config.database, logger: logger)
         let migrator = Migrator(service: "campaign", migrations: migrations, logger: logger)
-        let verifier = TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger)
+        let verifier = TokenVerifier.checkingRevocation(
+            jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
+            versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
+            logger: logger
+        )
         let changes = CampaignChanges()
         let router = buildRouter(
             store: SQLCampaignStore(database: database),
             ingestor: EventIngestor(database: database, metrics: metrics, changes: changes), changes: changes, streams: config.streams,
-            signatures: SignatureScheme(secret: config.internalSigningSecret),
+            signatures: try config.secrets.scheme(for: .campaign),
             verifier: verifier, metrics: metrics,
             ready: { try await migrator.isUpToDate(database) }
         )
         var app = Application(
             router: router,
+            server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-campaign"),
             services: [DatabaseService(client: database)],
             logger: logger

@@ -1,4 +1,4 @@
-import Auth
+import AsyncHTTPClient
 import Foundation
 import HTTPSupport
 import Hummingbird
@@ -7,30 +7,34 @@ import Observability
 import PlatformConfig
 
 /// The built-in gateway's configuration: the routing table (first path segment after `/api`
-/// to a service base URL) and where to listen.
+/// to a service base URL), the per-client limits, and where to listen.
 public struct GatewayConfig: Sendable {
     public var host: String
     public var port: Int
     /// `users` -> `http://127.0.0.1:3004`, ...
     public var routes: [String: String]
-    /// Per client: `POST /api/users/login` and `POST /api/pledges`; nil turns a limit off.
-    public var loginLimit: RateLimit?
-    public var pledgeLimit: RateLimit?
-    /// user-service's public keys: the admin status page is for admins.
-    public var jwksURL: String
+    /// Per client, on `"POST /users/login"`-style keys (below `/api`); a missing key is unlimited.
+    public var rateLimits: [String: RateLimit]
+    /// Live streams one client may hold, and all clients together.
+    public var streamsPerClient: Int
+    public var maximumStreams: Int
     public var logLevel: String
+
+    public static let defaultStreamsPerClient = 6
+    public static let defaultMaximumStreams = 1000
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.gateway.defaultPort, routes: [String: String],
-        loginLimit: RateLimit? = RateLimit(perMinute: 10, burst: 10), pledgeLimit: RateLimit? = RateLimit(perMinute: 30, burst: 30),
-        jwksURL: String? = nil, logLevel: String = "info"
+        rateLimits: [String: RateLimit] = GatewayConfig.rateLimits(login: 10, register: 10, pledges: 30, payments: 30),
+        streamsPerClient: Int = GatewayConfig.defaultStreamsPerClient, maximumStreams: Int = GatewayConfig.defaultMaximumStreams,
+        logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.routes = routes
-        self.jwksURL = jwksURL ?? (routes["users"] ?? "http://127.0.0.1:\(ServiceRole.user.defaultPort)") + "/users/.well-known/jwks.json"
-        self.loginLimit = loginLimit
-        self.pledgeLimit = pledgeLimit
+        self.rateLimits = rateLimits
+        self.streamsPerClient = streamsPerClient
+        self.maximumStreams = maximumStreams
         self.logLevel = logLevel
     }
 
@@ -42,21 +46,24 @@ public struct GatewayConfig: Sendable {
         for role in Self.routedRoles {
             if let segment = role.publicPathSegment { routes[segment] = platform.serviceURL(for: role) }
         }
-        func limit(_ perMinute: Int) -> RateLimit? {
-            perMinute > 0 ? RateLimit(perMinute: Double(perMinute), burst: Double(perMinute)) : nil
-        }
         self.init(
             host: platform.host, port: platform.port(for: .gateway), routes: routes,
-            loginLimit: limit(platform.loginRateLimitPerMinute), pledgeLimit: limit(platform.pledgeRateLimitPerMinute),
-            jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
+            rateLimits: Self.rateLimits(
+                login: platform.loginRateLimitPerMinute, register: platform.registerRateLimitPerMinute,
+                pledges: platform.pledgeRateLimitPerMinute, payments: platform.paymentRateLimitPerMinute
+            ),
+            logLevel: platform.logLevel
         )
     }
 
-    /// The rate-limited routes, as the middleware matches them.
-    var rateLimitRules: [String: RateLimit] {
+    /// Requests per minute per client on login, registration, pledge and payment creation
+    /// (bursts of as many); 0 turns one off.
+    public static func rateLimits(login: Int, register: Int, pledges: Int, payments: Int) -> [String: RateLimit] {
         var rules: [String: RateLimit] = [:]
-        if let loginLimit { rules["POST /api/users/login"] = loginLimit }
-        if let pledgeLimit { rules["POST /api/pledges"] = pledgeLimit }
+        for (route, perMinute) in [("POST /users/login", login), ("POST /users/register", register), ("POST /pledges", pledges), ("POST /payments", payments)]
+        where perMinute > 0 {
+            rules[route] = RateLimit(perMinute: Double(perMinute), burst: Double(perMinute))
+        }
         return rules
     }
 }
@@ -64,28 +71,26 @@ public struct GatewayConfig: Sendable {
 public enum GatewayApp {
     public static func buildApplication(config: GatewayConfig, metrics: ServiceMetrics = ServiceMetrics()) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "gateway", level: config.logLevel)
-        let verifier = TokenVerifier(source: HTTPJWKSSource(url: config.jwksURL), logger: logger)
-        let router = buildRouter(
-            proxy: ReverseProxy(routes: config.routes), rateLimits: config.rateLimitRules, verifier: verifier, metrics: metrics
-        )
+        let proxy = ReverseProxy(routes: config.routes, streams: StreamSlots(perClient: config.streamsPerClient, total: config.maximumStreams))
+        let router = buildRouter(proxy: proxy, rateLimits: config.rateLimits, metrics: metrics)
         return Application(
             router: router,
+            server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-gateway"),
             logger: logger
         )
     }
 
     public static func buildRouter(
-        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), verifier: TokenVerifier? = nil,
-        metrics: ServiceMetrics
+        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), metrics: ServiceMetrics
     ) -> Router<AppRequestContext> {
         // The gateway has no database: it is ready when it is up.
         let router = ServiceRouter.make(service: ServiceRole.gateway.serviceName, version: ServiceRole.gateway.version, metrics: metrics, ready: { true })
         WebUI.addRoutes(to: router)
         let api = router.group("api").add(middleware: RateLimitMiddleware(limiter: limiter, rules: rateLimits, metrics: metrics))
-        if let verifier {
+        if let users = proxy.routes["users"] {
             let status = ServiceStatusController(services: proxy.routes, client: proxy.client)
-            api.group("admin").add(middleware: AuthMiddleware(verifier: verifier)).add(middleware: RequireRoleMiddleware(.admin))
+            api.group("admin").add(middleware: AdminOnlyMiddleware(userService: users, client: proxy.client))
                 .get("status") { request, context in try await status.overview(request, context: context) }
         }
         for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete, .head, .options] {

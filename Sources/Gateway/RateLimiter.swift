@@ -59,18 +59,22 @@ public final class RateLimiter: Sendable {
     }
 }
 
-/// The gateway's limits: login and pledge creation, per client address. 429 `rate_limited` with
-/// `Retry-After` (whole seconds) when a client is over.
+/// The gateway's limits per client address (login, registration, pledge and payment creation),
+/// matched on the normalized path the service will route (`GatewayPath`), so no spelling of a
+/// limited route escapes its bucket. 429 `rate_limited` with `Retry-After` (whole seconds) when a
+/// client is over.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let limiter: RateLimiter
-    /// `"POST /api/users/login"` -> its limit.
+    /// `"POST /users/login"` (below `/api`) -> its limit.
     let rules: [String: RateLimit]
     let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let route = "\(request.method.rawValue) \(ReverseProxy.normalized(request.uri.path))"
+        let path = try GatewayPath(raw: request.uri.path)
+        guard path.folded.first == "api" else { return try await next(request, context) }
+        let route = GatewayRules.routeKey(request.method.rawValue, path.droppingFirst)
         guard let limit = rules[route] else { return try await next(request, context) }
         let client = context.clientAddress ?? "unknown"
         if let wait = limiter.take("\(route)|\(client)", limit: limit) {

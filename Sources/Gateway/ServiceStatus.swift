@@ -7,6 +7,7 @@ import NIOFoundationEssentialsCompat
 import PlatformConfig
 import ServiceClient
 import NIOHTTP1
+import HTTPTypes
 
 /// `GET /api/admin/status` (admins): each service's health, version and outbox figures, read from
 /// its own `/health/*` and `/metrics`, for the admin panel. A service that does not answer is
@@ -86,5 +87,45 @@ struct ServiceStatusController: Sendable {
             }
         }
         return figures
+    }
+}
+
+/// Lets `/api/admin/...` through for admins only, as user-service says: the caller's token is
+/// checked by `GET /users/me` (signature, expiry, revocation and the current role all at once), so
+/// the gateway holds no key and no secret. No token: 401; not an admin: 403.
+struct AdminOnlyMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let userService: String
+    let client: HTTPClient
+
+    struct Me: Decodable {
+        let role: String
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let authorization = request.headers[.authorization] else { throw APIError.unauthorized }
+        var me = HTTPClientRequest(url: userService + "/users/me")
+        me.headers.add(name: "Authorization", value: authorization)
+        me.headers.add(name: "X-Request-ID", value: context.requestID)
+        let status: Int
+        let body: ByteBuffer
+        do {
+            let response = try await client.execute(me, timeout: .seconds(5))
+            status = Int(response.status.code)
+            body = try await response.body.collect(upTo: 1 << 16)
+        } catch {
+            throw APIError(.badGateway, code: "upstream_unavailable", message: "The users service is unavailable.")
+        }
+        switch status {
+        case 200:
+            guard (try? JSONDecoder().decode(Me.self, from: Data(buffer: body)))?.role == "admin" else { throw APIError.forbidden }
+            return try await next(request, context)
+        case 401:
+            // The user service's own reason: invalid_token, token_revoked.
+            let code = (try? JSONDecoder().decode([String: [String: String]].self, from: Data(buffer: body)))?["error"]?["code"]
+            throw code == "token_revoked" ? APIError.tokenRevoked : APIError.invalidToken
+        default:
+            throw APIError(.badGateway, code: "upstream_unavailable", message: "The users service is unavailable.")
+        }
     }
 }

@@ -23,7 +23,11 @@ enum WebUI {
                     headers: [
                         .contentType: asset.contentType, .cacheControl: "no-cache",
                         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-                        HTTPField.Name("Content-Security-Policy")!: "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'",
+                        // Never inside another site's frame (clickjacking): the modern and the old header.
+                        HTTPField.Name("Content-Security-Policy")!:
+                            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+                        HTTPField.Name("X-Frame-Options")!: "DENY",
+                        HTTPField.Name("Referrer-Policy")!: "no-referrer",
                     ],
                     body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes))
                 )

@@ -54,6 +54,12 @@ public struct APIError: Error, Sendable, Equatable, APIErrorConvertible, HTTPRes
     )
     public static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "Authentication is required.")
     public static let invalidToken = APIError(.unauthorized, code: "invalid_token", message: "The access token is invalid or expired.")
+    public static let tokenRevoked = APIError(
+        .unauthorized, code: "token_revoked", message: "This access token was ended by a logout, a password change or a role change; sign in again."
+    )
+    public static let tokenCheckUnavailable = APIError(
+        .serviceUnavailable, code: "token_check_unavailable", message: "The access token could not be checked right now; try again."
+    )
     public static let forbidden = APIError(.forbidden, code: "forbidden", message: "You are not allowed to do this.")
     public static let methodNotAllowed = APIError(.methodNotAllowed, code: "method_not_allowed", message: "This method is not allowed here.")
 

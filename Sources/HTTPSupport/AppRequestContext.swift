@@ -10,12 +10,15 @@ public struct Principal: Sendable, Equatable {
     public let email: String
     public let name: String
     public let role: Role
+    /// The user's token version the token was issued under (see `AccessTokenClaims.ver`).
+    public let tokenVersion: Int
 
-    public init(userID: String, email: String, name: String, role: Role) {
+    public init(userID: String, email: String, name: String, role: Role, tokenVersion: Int = 0) {
         self.userID = userID
         self.email = email
         self.name = name
         self.role = role
+        self.tokenVersion = tokenVersion
     }
 
     public var isAdmin: Bool { role == .admin }

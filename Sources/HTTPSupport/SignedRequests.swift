@@ -7,13 +7,14 @@ import Signatures
 import Logging
 
 extension HTTPField.Name {
-    /// `t=<unix>,v1=<hex>` on service-to-service calls and events.
+    /// `t=<unix>,v2=<hex>` on service-to-service calls and events.
     public static let careForAllSignature = HTTPField.Name("X-CareForAll-Signature")!
 }
 
 extension Request {
     /// The raw body, after checking its signature header (`X-CareForAll-Signature` unless told
-    /// otherwise) against `scheme`. A missing, wrong or stale signature is refused with
+    /// otherwise) against `scheme`, for this request's method and path (v2 binds both; Stripe's
+    /// v1 only the body). A missing, wrong or stale signature is refused with
     /// `invalid_signature` and `refusal` (401 for internal calls; Stripe's webhooks expect 400).
     /// Refusals are counted in `signature_failures_total{reason}`.
     public func verifiedBody(
@@ -22,7 +23,7 @@ extension Request {
     ) async throws -> ByteBuffer {
         let body = try await collectBody(context: context)
         do {
-            try scheme.verify(header: headers[header], body: body.readableBytesView)
+            try scheme.verify(header: headers[header], method: method.rawValue, path: uri.path, body: body.readableBytesView)
         } catch {
             metrics.counter("signature_failures_total", [("reason", "\(error)")]).increment()
             context.logger.warning("signature refused", metadata: ["reason": "\(error)", "header": .string(header.canonicalName)])

@@ -6,8 +6,9 @@ import Signatures
 import NIOHTTP1
 import NIOFoundationEssentialsCompat
 
-/// Where one outbox destination is delivered, and how.
-public struct OutboxEndpoint: Sendable, Equatable {
+/// Where one outbox destination is delivered, how, and signed with which secret (the receiving
+/// service's).
+public struct OutboxEndpoint: Sendable {
     public enum Delivery: Sendable, Equatable {
         /// Many messages per request, as `{"events": [...]}` (campaign-service ingestion).
         case batch
@@ -17,62 +18,189 @@ public struct OutboxEndpoint: Sendable, Equatable {
 
     public let url: String
     public let delivery: Delivery
+    public let signatures: SignatureScheme
 
-    public static func batch(_ url: String) -> OutboxEndpoint { OutboxEndpoint(url: url, delivery: .batch) }
-    public static func oneByOne(_ url: String) -> OutboxEndpoint { OutboxEndpoint(url: url, delivery: .oneByOne) }
+    public static func batch(_ url: String, signedWith signatures: SignatureScheme) -> OutboxEndpoint {
+        OutboxEndpoint(url: url, delivery: .batch, signatures: signatures)
+    }
+
+    public static func oneByOne(_ url: String, signedWith signatures: SignatureScheme) -> OutboxEndpoint {
+        OutboxEndpoint(url: url, delivery: .oneByOne, signatures: signatures)
+    }
 }
 
-/// Posts outbox messages to their destination's URL, signed with `X-CareForAll-Signature`;
-/// anything but a 2xx is a failed delivery. A batch destination gets `{"events": [...]}`; a
-/// one-by-one destination gets each payload alone, in order, stopping at the first refusal (the
-/// relay then retries the lot, and the receiver drops what it has already seen by id).
+/// Posts outbox messages to their destination's URL, signed (v2) with `X-CareForAll-Signature`,
+/// and reads what became of each:
+/// - a 2xx delivers every message, except those its `results` (or, for one notice, its `result`)
+///   call `rejected`: those are dead, with the receiver's reason;
+/// - a 4xx other than 401, 408 and 429 means the request itself cannot succeed: a batch is split
+///   in halves and each half sent again, so one bad message (too large, malformed) ends dead alone
+///   and never holds back the rows claimed with it;
+/// - 401, 408, 429, 5xx and transport errors may pass: those messages are retried later.
+/// Batches are sized to at most `maximumBatchBytes` and `maximumBatchCount`.
 public struct HTTPEventTransport: OutboxTransport {
     let endpoints: [String: OutboxEndpoint]
-    let signatures: SignatureScheme
     let client: HTTPClient
     let timeout: TimeAmount
+    let maximumBatchBytes: Int
+    let maximumBatchCount: Int
 
     /// - Parameter endpoints: destination name to endpoint (`campaign-events` -> `EVENT_DISPATCH_URL`, batched).
     public init(
-        endpoints: [String: OutboxEndpoint], signatures: SignatureScheme, client: HTTPClient = .betweenServices,
-        timeout: TimeAmount = .seconds(10)
+        endpoints: [String: OutboxEndpoint], client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10),
+        maximumBatchBytes: Int = 1 << 20, maximumBatchCount: Int = 1000
     ) {
         self.endpoints = endpoints
-        self.signatures = signatures
         self.client = client
         self.timeout = timeout
+        self.maximumBatchBytes = maximumBatchBytes
+        self.maximumBatchCount = maximumBatchCount
     }
 
-    /// Every destination batched.
+    /// Every destination batched, all signed with `signatures`.
     public init(urls: [String: String], signatures: SignatureScheme, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10)) {
-        self.init(endpoints: urls.mapValues(OutboxEndpoint.batch), signatures: signatures, client: client, timeout: timeout)
+        self.init(endpoints: urls.mapValues { .batch($0, signedWith: signatures) }, client: client, timeout: timeout)
     }
 
-    public func deliver(_ messages: [OutboxMessage], to destination: String) async throws {
+    public func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
         guard let endpoint = endpoints[destination] else { throw TransportError.unknownDestination(destination) }
+        var results: [String: DeliveryResult] = [:]
         switch endpoint.delivery {
         case .batch:
-            // Payloads are stored as the exact JSON to send; the batch only wraps them.
-            let body = "{\"events\":[" + messages.map(\.payload).joined(separator: ",") + "]}"
-            try await post(body, traceParent: messages.first?.traceParent, to: endpoint.url)
+            for chunk in Self.chunks(messages, maximumBytes: maximumBatchBytes - Self.batchOverhead, maximumCount: maximumBatchCount) {
+                try await sendBatch(chunk, to: endpoint, into: &results)
+            }
         case .oneByOne:
             for message in messages {
-                try await post(message.payload, traceParent: message.traceParent, to: endpoint.url)
+                results[message.id] = try await sendOne(message, to: endpoint)
             }
+        }
+        return results
+    }
+
+    /// `{"events":[` and `]}`.
+    static let batchOverhead = 12
+
+    /// Consecutive runs of `messages` whose payloads (and the commas between them) fit in
+    /// `maximumBytes`; a message larger than that on its own is a run of one.
+    static func chunks(_ messages: [OutboxMessage], maximumBytes: Int, maximumCount: Int) -> [[OutboxMessage]] {
+        var chunks: [[OutboxMessage]] = []
+        var current: [OutboxMessage] = []
+        var size = 0
+        for message in messages {
+            let bytes = message.payload.utf8.count + 1
+            if !current.isEmpty && (size + bytes > maximumBytes || current.count >= maximumCount) {
+                chunks.append(current)
+                current = []
+                size = 0
+            }
+            current.append(message)
+            size += bytes
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
+    }
+
+    func sendBatch(_ messages: [OutboxMessage], to endpoint: OutboxEndpoint, into results: inout [String: DeliveryResult]) async throws {
+        // Payloads are stored as the exact JSON to send; the batch only wraps them.
+        let body = "{\"events\":[" + messages.map(\.payload).joined(separator: ",") + "]}"
+        let answer: Answer
+        do {
+            answer = try await post(body, traceParent: messages.first?.traceParent, to: endpoint)
+        } catch {
+            if results.isEmpty { throw error }
+            for message in messages { results[message.id] = .retry(reason: "\(error)") }
+            return
+        }
+        switch answer.outcome {
+        case .accepted:
+            let rejected = Self.rejections(in: answer.body)
+            for message in messages {
+                results[message.id] = rejected[message.id].map { .dead(reason: "rejected: \($0)") } ?? .delivered
+            }
+        case .refused where messages.count > 1:
+            // Which one is the receiver refusing? Halve until each bad message stands alone.
+            let middle = messages.count / 2
+            try await sendBatch(Array(messages[..<middle]), to: endpoint, into: &results)
+            try await sendBatch(Array(messages[middle...]), to: endpoint, into: &results)
+        case .refused:
+            results[messages[0].id] = .dead(reason: answer.summary)
+        case .transient:
+            for message in messages { results[message.id] = .retry(reason: answer.summary) }
         }
     }
 
-    func post(_ text: String, traceParent: String?, to url: String) async throws {
-        let (status, answer) = try await client.postSigned(
-            Data(text.utf8), to: url, signatures: signatures, traceParent: traceParent, timeout: timeout
-        )
-        guard (200..<300).contains(status) else {
-            throw TransportError.refused(status: status, body: String(buffer: answer).prefix(200).description)
+    func sendOne(_ message: OutboxMessage, to endpoint: OutboxEndpoint) async throws -> DeliveryResult {
+        let answer: Answer
+        do {
+            answer = try await post(message.payload, traceParent: message.traceParent, to: endpoint)
+        } catch {
+            return .retry(reason: "\(error)")
         }
+        switch answer.outcome {
+        case .accepted:
+            if let notice = try? JSONDecoder().decode(Result.self, from: Data(answer.body.utf8)), notice.result == "rejected" {
+                return .dead(reason: "rejected: \(notice.reason ?? "no reason given")")
+            }
+            return .delivered
+        case .refused:
+            return .dead(reason: answer.summary)
+        case .transient:
+            return .retry(reason: answer.summary)
+        }
+    }
+
+    struct Answer {
+        enum Outcome {
+            case accepted
+            case refused
+            case transient
+        }
+
+        let status: Int
+        let body: String
+
+        var outcome: Outcome {
+            switch status {
+            case 200..<300: .accepted
+            case 401, 408, 429: .transient
+            case 400..<500: .refused
+            default: .transient
+            }
+        }
+
+        var summary: String { "HTTP \(status): \(body.prefix(200))" }
+    }
+
+    func post(_ text: String, traceParent: String?, to endpoint: OutboxEndpoint) async throws -> Answer {
+        let (status, answer) = try await client.postSigned(
+            Data(text.utf8), to: endpoint.url, signatures: endpoint.signatures, traceParent: traceParent, timeout: timeout
+        )
+        return Answer(status: status, body: String(buffer: answer))
+    }
+
+    struct Result: Decodable {
+        let eventId: String?
+        let result: String
+        let reason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case eventId = "event_id", result, reason
+        }
+    }
+
+    /// Event id to reason, for each `rejected` result of a batch answer.
+    static func rejections(in body: String) -> [String: String] {
+        struct Results: Decodable { let results: [Result] }
+        guard let results = try? JSONDecoder().decode(Results.self, from: Data(body.utf8)).results else { return [:] }
+        var rejected: [String: String] = [:]
+        for result in results where result.result == "rejected" {
+            if let id = result.eventId { rejected[id] = result.reason ?? "no reason given" }
+        }
+        return rejected
     }
 
     enum TransportError: Error {
         case unknownDestination(String)
-        case refused(status: Int, body: String)
     }
 }

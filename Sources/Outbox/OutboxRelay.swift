@@ -6,10 +6,23 @@ import SQLKit
 import ServiceLifecycle
 import CoreMetrics
 
-/// Delivers a batch of outbox messages to their destination; throws unless the destination
-/// acknowledged all of them (a 2xx).
+/// What became of one message sent to its destination.
+public enum DeliveryResult: Sendable, Equatable {
+    /// Accepted (applied, a duplicate, or ignored as stale): done.
+    case delivered
+    /// Refused for good (rejected, malformed, too large): kept as dead, visible, never sent again
+    /// on its own.
+    case dead(reason: String)
+    /// Not delivered for a reason that may pass: sent again after a backoff.
+    case retry(reason: String)
+}
+
+/// Delivers outbox messages to their destination.
 public protocol OutboxTransport: Sendable {
-    func deliver(_ messages: [OutboxMessage], to destination: String) async throws
+    /// Throws when none could be delivered for a reason that may pass (the destination down, busy
+    /// or not accepting our signature): the relay retries them all. Otherwise returns, by message
+    /// id, what became of each; a message it does not name is retried.
+    func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult]
 }
 
 /// Tuning for the relay. The defaults suit production; tests shorten them.
@@ -37,7 +50,9 @@ public struct OutboxRelayConfig: Sendable {
 
 /// Claims due outbox rows, delivers them, and marks them delivered; a failed delivery is retried
 /// with capped exponential backoff and jitter, forever: a stuck row shows in the metrics
-/// (`outbox_oldest_pending_seconds`), it is never dropped. Replicas share the table: on
+/// (`outbox_oldest_pending_seconds`), it is never dropped. A row its destination refuses for good
+/// is dead (`dead_at`, with the reason in `last_error`): kept and counted (`outbox_dead_rows`),
+/// and it never holds back the rows claimed with it. Replicas share the table: on
 /// PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so two relays never claim the same row while
 /// its lease runs.
 public struct OutboxRelay: Service {
@@ -85,20 +100,52 @@ public struct OutboxRelay: Service {
         var delivered = 0
         for (destination, messages) in Dictionary(grouping: claimed, by: \.destination) {
             metrics.counter("outbox_delivery_attempts_total", [("destination", destination)]).increment(by: messages.count)
+            var results: [String: DeliveryResult]
             do {
-                try await transport.deliver(messages, to: destination)
-                try await markDelivered(messages.map(\.id))
-                metrics.counter("outbox_delivered_total", [("destination", destination)]).increment(by: messages.count)
-                delivered += messages.count
+                results = try await transport.deliver(messages, to: destination)
             } catch {
-                metrics.counter("outbox_delivery_failures_total", [("destination", destination)]).increment(by: messages.count)
-                logger.warning("outbox delivery failed; will retry", metadata: [
-                    "destination": .string(destination), "messages": .stringConvertible(messages.count), "error": "\(error)",
-                ])
-                try await scheduleRetry(messages, error: "\(error)", now: now)
+                results = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, .retry(reason: "\(error)")) })
             }
+            delivered += try await settle(messages, results: results, destination: destination, now: now)
         }
         return delivered
+    }
+
+    /// Records each message's result; returns how many were delivered.
+    func settle(_ messages: [OutboxMessage], results: [String: DeliveryResult], destination: String, now: Date) async throws -> Int {
+        var delivered: [String] = []
+        var dead: [(OutboxMessage, String)] = []
+        var retry: [OutboxMessage] = []
+        var retryReason = "no answer for this message"
+        for message in messages {
+            switch results[message.id] ?? .retry(reason: retryReason) {
+            case .delivered: delivered.append(message.id)
+            case .dead(let reason): dead.append((message, reason))
+            case .retry(let reason):
+                retry.append(message)
+                retryReason = reason
+            }
+        }
+        if !delivered.isEmpty {
+            try await markDelivered(delivered)
+            metrics.counter("outbox_delivered_total", [("destination", destination)]).increment(by: delivered.count)
+        }
+        for (message, reason) in dead {
+            try await markDead(message.id, reason: reason, now: now)
+            metrics.counter("outbox_dead_total", [("destination", destination)]).increment()
+            logger.error("outbox message refused for good; kept as dead", metadata: [
+                "destination": .string(destination), "event_id": .string(message.id), "event_type": .string(message.eventType),
+                "reason": .string(String(reason.prefix(300))),
+            ])
+        }
+        if !retry.isEmpty {
+            metrics.counter("outbox_delivery_failures_total", [("destination", destination)]).increment(by: retry.count)
+            logger.warning("outbox delivery failed; will retry", metadata: [
+                "destination": .string(destination), "messages": .stringConvertible(retry.count), "error": .string(String(retryReason.prefix(300))),
+            ])
+            try await scheduleRetry(retry, error: retryReason, now: now)
+        }
+        return delivered.count
     }
 
     func claim(now: Date) async throws -> [OutboxMessage] {
@@ -111,7 +158,7 @@ public struct OutboxRelay: Service {
                 UPDATE outbox SET claimed_until = \(bind: leaseUntil), attempts = attempts + 1
                 WHERE id IN (
                     SELECT id FROM outbox
-                    WHERE delivered_at IS NULL AND next_attempt_at <= \(bind: nowText)
+                    WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= \(bind: nowText)
                       AND (claimed_until IS NULL OR claimed_until <= \(bind: nowText))
                     ORDER BY created_at, id LIMIT \(bind: limit)\(lock)
                 )
@@ -138,6 +185,16 @@ public struct OutboxRelay: Service {
         }
     }
 
+    func markDead(_ id: String, reason: String, now: Date) async throws {
+        let at = Timestamp.format(now)
+        try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE outbox SET dead_at = \(bind: at), claimed_until = NULL, last_error = \(bind: String(reason.prefix(500)))
+                WHERE id = \(bind: id)
+                """).run()
+        }
+    }
+
     func scheduleRetry(_ messages: [OutboxMessage], error: String, now: Date) async throws {
         // Rows of one batch share their attempt count closely; back off by the largest.
         let attempts = messages.map(\.attempts).max() ?? 1
@@ -155,15 +212,19 @@ public struct OutboxRelay: Service {
         config.backoff(afterAttempts: attempts)
     }
 
-    /// `outbox_pending_rows` and `outbox_oldest_pending_seconds`.
+    /// `outbox_pending_rows`, `outbox_oldest_pending_seconds` and `outbox_dead_rows`.
     func recordBacklog(now: Date = Date()) async throws {
-        let (count, oldest) = try await database.withConnection { db in
-            let row = try await db.raw("SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL").first()
+        let (count, oldest, dead) = try await database.withConnection { db in
+            let row = try await db.raw("""
+                SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL
+                """).first()
             let count = try row?.decode(column: "pending", as: Int.self) ?? 0
             let oldest = try row?.decode(column: "oldest", as: String?.self)
-            return (count, oldest)
+            let dead = try await db.raw("SELECT COUNT(*) AS dead FROM outbox WHERE dead_at IS NOT NULL").first()?.decode(column: "dead", as: Int.self) ?? 0
+            return (count, oldest, dead)
         }
         metrics.gauge("outbox_pending_rows").record(count)
+        metrics.gauge("outbox_dead_rows").record(dead)
         let age = oldest.flatMap(Timestamp.parse).map { max(0, now.timeIntervalSince($0)) } ?? 0
         metrics.gauge("outbox_oldest_pending_seconds").record(age)
     }

@@ -1,7 +1,9 @@
 import Persistence
 
-/// The `outbox` table, added to the migrations of every service that publishes.
+/// The `outbox` table, added to the migrations of every service that publishes (`migrations`, in order).
 public enum OutboxSchema {
+    public static let migrations = [migration, deadLetters]
+
     public static let migration = SQLMigration(name: "outbox_001_create", [
         """
         CREATE TABLE outbox (
@@ -20,5 +22,13 @@ public enum OutboxSchema {
         """,
         // Only undelivered rows are ever searched; delivered ones stay for audit.
         "CREATE INDEX outbox_pending ON outbox (next_attempt_at, created_at) WHERE delivered_at IS NULL",
+    ])
+
+    /// A row its destination refuses for good is dead: kept, never claimed again on its own.
+    public static let deadLetters = SQLMigration(name: "outbox_002_dead_letters", [
+        "ALTER TABLE outbox ADD COLUMN dead_at TEXT",
+        "DROP INDEX outbox_pending",
+        "CREATE INDEX outbox_pending ON outbox (next_attempt_at, created_at) WHERE delivered_at IS NULL AND dead_at IS NULL",
+        "CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL",
     ])
 }

@@ -7,6 +7,7 @@ import Observability
 import Outbox
 import Persistence
 import PlatformConfig
+import ServiceClient
 import ServiceLifecycle
 import Signatures
 
@@ -22,11 +23,16 @@ public struct PaymentServiceConfig: Sendable {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
-    /// Signs outgoing events and notices and the pledge lookup.
-    public var internalSigningSecret: String
+    /// Signs the pledge lookup and notices (pledge-service's secret), events (campaign-service's)
+    /// and token-version checks (user-service's).
+    public var secrets: InternalSecrets
     public var jwksURL: String
+    /// user-service: token versions.
+    public var userServiceURL: String
     /// pledge-service: the pledge lookup and the payment webhook.
     public var pledgeServiceURL: String
+    /// campaign-service: is the pledge's campaign still taking money.
+    public var campaignServiceURL: String
     /// campaign-service's event ingestion (`EVENT_DISPATCH_URL`).
     public var eventDispatchURL: String
     public var provider: Provider
@@ -37,17 +43,20 @@ public struct PaymentServiceConfig: Sendable {
     public var logLevel: String
 
     public init(
-        host: String = "127.0.0.1", port: Int = ServiceRole.payment.defaultPort, database: DatabaseURL, internalSigningSecret: String,
-        jwksURL: String, pledgeServiceURL: String, eventDispatchURL: String, provider: Provider = .sandbox(chaos: false),
+        host: String = "127.0.0.1", port: Int = ServiceRole.payment.defaultPort, database: DatabaseURL, secrets: InternalSecrets,
+        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", pledgeServiceURL: String,
+        campaignServiceURL: String = "http://127.0.0.1:\(ServiceRole.campaign.defaultPort)", eventDispatchURL: String, provider: Provider = .sandbox(chaos: false),
         webhookSecret: String, relay: OutboxRelayConfig = OutboxRelayConfig(), recovery: PaymentRecoveryConfig = PaymentRecoveryConfig(),
         logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.database = database
-        self.internalSigningSecret = internalSigningSecret
+        self.secrets = secrets
         self.jwksURL = jwksURL
+        self.userServiceURL = userServiceURL
         self.pledgeServiceURL = pledgeServiceURL
+        self.campaignServiceURL = campaignServiceURL
         self.eventDispatchURL = eventDispatchURL
         self.provider = provider
         self.webhookSecret = webhookSecret
@@ -57,7 +66,7 @@ public struct PaymentServiceConfig: Sendable {
     }
 
     /// From the platform configuration; `database` and the secrets are given by the caller (dev: generated).
-    public init(_ platform: PlatformConfig, database: DatabaseURL, internalSigningSecret: String, webhookSecret: String) throws {
+    public init(_ platform: PlatformConfig, database: DatabaseURL, secrets: InternalSecrets, webhookSecret: String) throws {
         let provider: Provider
         if platform.paymentProvider == "stripe" {
             guard let key = platform.stripeAPIKey else { throw ConfigError.missing(key: "stripe.api.key") }
@@ -66,19 +75,21 @@ public struct PaymentServiceConfig: Sendable {
             provider = .sandbox(chaos: platform.sandboxWebhookChaos)
         }
         self.init(
-            host: platform.host, port: platform.port(for: .payment), database: database, internalSigningSecret: internalSigningSecret,
-            jwksURL: platform.resolvedJWKSURL, pledgeServiceURL: platform.serviceURL(for: .pledge),
+            host: platform.host, port: platform.port(for: .payment), database: database, secrets: secrets,
+            jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user), pledgeServiceURL: platform.serviceURL(for: .pledge),
+            campaignServiceURL: platform.serviceURL(for: .campaign),
             eventDispatchURL: platform.eventDispatchURL ?? platform.serviceURL(for: .campaign) + "/campaigns/events",
             provider: provider, webhookSecret: webhookSecret, logLevel: platform.logLevel
         )
     }
 
-    /// `serve payment`: `DATABASE_URL`, `INTERNAL_SIGNING_SECRET` and `STRIPE_WEBHOOK_SECRET` are required.
+    /// `serve payment`: `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET` and the signing secrets of pledge-,
+    /// campaign- and user-service are required.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        guard let secret = platform.internalSigningSecret else { throw ConfigError.missing(key: "internal.signing.secret") }
         guard let webhookSecret = platform.stripeWebhookSecret else { throw ConfigError.missing(key: "stripe.webhook.secret") }
-        try self.init(platform, database: try DatabaseURL(databaseURL), internalSigningSecret: secret, webhookSecret: webhookSecret)
+        try platform.internalSecrets.require([.pledge, .campaign, .user])
+        try self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets, webhookSecret: webhookSecret)
     }
 
     /// Where the sandbox posts its webhooks: this service's own route.
@@ -97,7 +108,9 @@ public enum PaymentServiceApp {
     public static func buildApplication(
         config: PaymentServiceConfig,
         jwks: (any JWKSSource)? = nil,
+        tokenVersions: (any TokenVersionSource)? = nil,
         pledges: (any PledgeDirectory)? = nil,
+        campaigns: (any CampaignDirectory)? = nil,
         decorateProvider: (@Sendable (any PaymentProvider) -> any PaymentProvider)? = nil,
         afterProviderCall: AfterProviderCall? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
@@ -105,7 +118,7 @@ public enum PaymentServiceApp {
         let logger = LoggingSetup.logger(service: "payment", level: config.logLevel)
         let database = try await Databases.open(config.database, logger: logger)
         let migrator = Migrator(service: "payment", migrations: migrations, logger: logger)
-        let signatures = SignatureScheme(secret: config.internalSigningSecret)
+        let toPledges = try config.secrets.scheme(for: .pledge)
         let signal = OutboxSignal()
         let store = SQLPaymentStore(database: database, signal: signal)
 
@@ -127,9 +140,9 @@ public enum PaymentServiceApp {
         let relay = OutboxRelay(
             database: database,
             transport: HTTPEventTransport(endpoints: [
-                SQLPaymentStore.campaignEvents: .batch(config.eventDispatchURL),
-                SQLPaymentStore.pledgeWebhook: .oneByOne(config.pledgeServiceURL + "/pledges/webhooks/payment"),
-            ], signatures: signatures),
+                SQLPaymentStore.campaignEvents: .batch(config.eventDispatchURL, signedWith: try config.secrets.scheme(for: .campaign)),
+                SQLPaymentStore.pledgeWebhook: .oneByOne(config.pledgeServiceURL + "/pledges/webhooks/payment", signedWith: toPledges),
+            ]),
             signal: signal, config: config.relay, metrics: metrics, logger: logger
         )
         let recovery = PaymentRecovery(
@@ -139,19 +152,25 @@ public enum PaymentServiceApp {
         background.append(MigratedService(recovery, migrator: migrator, database: database))
 
         let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: { try await migrator.isUpToDate(database) })
-        router.add(middleware: AuthMiddleware(verifier: TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger)))
+        router.add(middleware: AuthMiddleware(verifier: TokenVerifier.checkingRevocation(
+            jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
+            versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
+            logger: logger
+        )))
         let payments = router.group("payments")
         StripeWebhookController(
-            store: store, provider: provider, reconciler: reconciler, signatures: SignatureScheme(secret: config.webhookSecret), metrics: metrics
+            store: store, provider: provider, reconciler: reconciler, signatures: .stripe(secret: config.webhookSecret), metrics: metrics
         ).addRoutes(to: payments)
         PaymentController(
             store: store, provider: provider, reconciler: reconciler,
-            pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: signatures),
+            pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: toPledges),
+            campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, cacheFor: .zero),
             metrics: metrics, afterProviderCall: afterProviderCall
         ).addRoutes(to: payments)
 
         var app = Application(
             router: router,
+            server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-payment"),
             services: background,
             logger: logger

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SQLKit
 import SQLiteKit
@@ -19,6 +20,7 @@ public final class SQLiteDatabaseClient: DatabaseClient {
     }
 
     public static func open(path: String, logger: Logger) async throws -> SQLiteDatabaseClient {
+        if path != ":memory:" { try makePrivate(path) }
         let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
         let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
         let client = SQLiteDatabaseClient(connection: connection, logger: logger)
@@ -31,6 +33,22 @@ public final class SQLiteDatabaseClient: DatabaseClient {
         try await db.raw("PRAGMA foreign_keys = ON").run()
         try await db.raw("PRAGMA busy_timeout = 5000").run()
         return client
+    }
+
+    /// The database file readable by its owner only (0600), made so before SQLite opens it:
+    /// SQLite gives its `-wal` and `-shm` files the database file's permissions. An existing file
+    /// (from before this rule) is tightened too.
+    static func makePrivate(_ path: String) throws {
+        if FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
+            }
+        } else {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteNoPermission)
+            }
+        }
     }
 
     func sql() -> any SQLDatabase {

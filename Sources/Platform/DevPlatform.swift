@@ -23,8 +23,10 @@ public enum DevPlatform {
         let dataDirectory = try DataDirectory(path: platform.dataDirectory)
         let signingKey = try platform.jwtPrivateKeyPEM
             ?? dataDirectory.secret(named: "jwt-private-key.pem") { TokenKeys.generatePrivateKeyPEM() }
-        let internalSecret = try platform.internalSigningSecret
-            ?? dataDirectory.secret(named: "internal-signing-secret") { DataDirectory.randomSecret() }
+        var secrets = platform.internalSecrets
+        if secrets.shared.isEmpty {
+            secrets.shared = [try dataDirectory.secret(named: "internal-signing-secret") { DataDirectory.randomSecret() }]
+        }
 
         let adminEmail = platform.adminEmail ?? PlatformConfig.defaultAdminEmail
         let generatedPassword = platform.adminPassword == nil ? DataDirectory.randomPassword() : nil
@@ -34,7 +36,7 @@ public enum DevPlatform {
             host: platform.host, port: platform.port(for: .user),
             database: try DatabaseURL(dataDirectory.sqliteURL(for: .user)),
             signingKeyPEM: signingKey, accessTokenTTLSeconds: platform.accessTokenTTLSeconds,
-            admin: admin, bcryptCost: bcryptCost, logLevel: platform.logLevel
+            admin: admin, bcryptCost: bcryptCost, secrets: secrets, logLevel: platform.logLevel
         )
         let gatewayURL = "http://localhost:\(platform.port(for: .gateway))"
         let userService = try await UserServiceApp.buildApplication(config: userConfig) { outcome in
@@ -51,17 +53,15 @@ public enum DevPlatform {
             announce("CareForAll is running at \(gatewayURL)  (API under \(gatewayURL)/api, Ctrl-C to stop)")
         }
         let campaignService = try await CampaignServiceApp.buildApplication(config: CampaignServiceConfig(
-            host: platform.host, port: platform.port(for: .campaign),
-            database: try DatabaseURL(dataDirectory.sqliteURL(for: .campaign)),
-            internalSigningSecret: internalSecret, jwksURL: platform.resolvedJWKSURL, logLevel: platform.logLevel
+            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .campaign)), secrets: secrets
         ))
         let pledgeService = try await PledgeServiceApp.buildApplication(config: PledgeServiceConfig(
-            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .pledge)), internalSigningSecret: internalSecret
+            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .pledge)), secrets: secrets
         ))
         let webhookSecret = try platform.stripeWebhookSecret
             ?? dataDirectory.secret(named: "stripe-webhook-secret") { "whsec_" + DataDirectory.randomSecret() }
         let paymentService = try await PaymentServiceApp.buildApplication(config: PaymentServiceConfig(
-            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .payment)), internalSigningSecret: internalSecret,
+            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .payment)), secrets: secrets,
             webhookSecret: webhookSecret
         ))
         let gateway = try await GatewayApp.buildApplication(config: GatewayConfig(platform))

@@ -1,14 +1,18 @@
 import Crypto
 import Foundation
+import Signatures
 
 /// The dev-mode data folder: SQLite files and the generated secrets that must survive restarts
-/// (the JWT signing key, the internal signing secret). Files holding secrets are created 0600.
+/// (the JWT signing key, the internal signing secret). The folder is its owner's alone (0700,
+/// tightened if it was made looser before), files holding secrets are created 0600, and the
+/// SQLite files are made 0600 when opened.
 public struct DataDirectory: Sendable {
     public let path: String
 
     public init(path: String) throws {
         let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
         self.path = url.path
     }
 
@@ -39,9 +43,7 @@ public struct DataDirectory: Sendable {
 
     /// A random secret of `byteCount` bytes, hex encoded.
     public static func randomSecret(byteCount: Int = 32) -> String {
-        SymmetricKey(size: .init(bitCount: byteCount * 8)).withUnsafeBytes { bytes in
-            bytes.map { String(format: "%02x", $0) }.joined()
-        }
+        SymmetricKey(size: .init(bitCount: byteCount * 8)).withUnsafeBytes { Hex.encode($0) }
     }
 
     /// A random password that is easy to copy from a terminal.

@@ -17,7 +17,8 @@ public struct PlatformConfig: Sendable {
     public var jwtPrivateKeyPEM: String?
     public var jwksURL: String?
     public var accessTokenTTLSeconds: Int
-    public var internalSigningSecret: String?
+    /// `INTERNAL_SIGNING_SECRET` and the `<ROLE>_SERVICE_SIGNING_SECRET`s, each `new,old` while rotating.
+    public var internalSecrets: InternalSecrets
     public var eventDispatchURL: String?
     /// Explicit `*_SERVICE_URL` values; `serviceURL(for:)` falls back to localhost and the role's port.
     public var serviceURLs: [ServiceRole: String]
@@ -26,9 +27,11 @@ public struct PlatformConfig: Sendable {
     public var stripeAPIBase: String
     public var stripeWebhookSecret: String?
     public var sandboxWebhookChaos: Bool
-    /// Built-in gateway: login attempts and pledges per client and minute (0: unlimited).
+    /// Built-in gateway: logins, registrations, pledges and payments per client and minute (0: unlimited).
     public var loginRateLimitPerMinute: Int
+    public var registerRateLimitPerMinute: Int
     public var pledgeRateLimitPerMinute: Int
+    public var paymentRateLimitPerMinute: Int
     public var logLevel: String
     public var logFormat: LogFormat
 
@@ -61,7 +64,14 @@ public struct PlatformConfig: Sendable {
         guard self.accessTokenTTLSeconds > 0 else {
             throw ConfigError.invalidValue(key: "access.token.ttl.seconds", reason: "must be positive")
         }
-        self.internalSigningSecret = reader.string(forKey: "internal.signing.secret", isSecret: true)
+        var perService: [ServiceRole: [String]] = [:]
+        for role in ServiceRole.allCases where role != .gateway {
+            let secrets = InternalSecrets.list(reader.string(forKey: ConfigKey(role.signingSecretKey), isSecret: true))
+            if !secrets.isEmpty { perService[role] = secrets }
+        }
+        self.internalSecrets = InternalSecrets(
+            shared: InternalSecrets.list(reader.string(forKey: "internal.signing.secret", isSecret: true)), perService: perService
+        )
         self.eventDispatchURL = reader.string(forKey: "event.dispatch.url")
         var urls: [ServiceRole: String] = [:]
         for role in ServiceRole.allCases where role != .gateway {
@@ -76,11 +86,15 @@ public struct PlatformConfig: Sendable {
         self.stripeAPIBase = reader.string(forKey: "stripe.api.base", default: "https://api.stripe.com")
         self.stripeWebhookSecret = reader.string(forKey: "stripe.webhook.secret", isSecret: true)
         self.sandboxWebhookChaos = reader.string(forKey: "sandbox.webhook.chaos", default: "0") == "1"
-        self.loginRateLimitPerMinute = reader.int(forKey: "gateway.login.rate.limit", default: 10)
-        self.pledgeRateLimitPerMinute = reader.int(forKey: "gateway.pledge.rate.limit", default: 30)
-        guard loginRateLimitPerMinute >= 0, pledgeRateLimitPerMinute >= 0 else {
-            throw ConfigError.invalidValue(key: "gateway.pledge.rate.limit", reason: "rate limits must be 0 (off) or more")
+        func rateLimit(_ key: String, default value: Int) throws -> Int {
+            let perMinute = reader.int(forKey: ConfigKey(key), default: value)
+            guard perMinute >= 0 else { throw ConfigError.invalidValue(key: key, reason: "a rate limit must be 0 (off) or more") }
+            return perMinute
         }
+        self.loginRateLimitPerMinute = try rateLimit("gateway.login.rate.limit", default: 10)
+        self.registerRateLimitPerMinute = try rateLimit("gateway.register.rate.limit", default: 10)
+        self.pledgeRateLimitPerMinute = try rateLimit("gateway.pledge.rate.limit", default: 30)
+        self.paymentRateLimitPerMinute = try rateLimit("gateway.payment.rate.limit", default: 30)
         self.logLevel = reader.string(forKey: "log.level", default: "info")
         let format = reader.string(forKey: "log.format", default: "json")
         guard let logFormat = LogFormat(rawValue: format) else {

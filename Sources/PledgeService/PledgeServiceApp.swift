@@ -9,6 +9,7 @@ import Outbox
 import Persistence
 import PlatformConfig
 import ServiceLifecycle
+import ServiceClient
 import Signatures
 
 /// Everything pledge-service needs, typed.
@@ -16,9 +17,12 @@ public struct PledgeServiceConfig: Sendable {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
-    /// Signs outgoing events and verifies the internal payment webhook.
-    public var internalSigningSecret: String
+    /// Verifies calls to pledge-service (its own secret) and signs events to campaign-service and
+    /// token-version checks to user-service (theirs).
+    public var secrets: InternalSecrets
     public var jwksURL: String
+    /// user-service: token versions.
+    public var userServiceURL: String
     /// campaign-service, asked whether a campaign takes pledges.
     public var campaignServiceURL: String
     /// campaign-service's event ingestion (`EVENT_DISPATCH_URL`).
@@ -29,15 +33,16 @@ public struct PledgeServiceConfig: Sendable {
     public var logLevel: String
 
     public init(
-        host: String = "127.0.0.1", port: Int = ServiceRole.pledge.defaultPort, database: DatabaseURL, internalSigningSecret: String,
-        jwksURL: String, campaignServiceURL: String, eventDispatchURL: String, maximumAmount: Int64 = 100_000_000,
+        host: String = "127.0.0.1", port: Int = ServiceRole.pledge.defaultPort, database: DatabaseURL, secrets: InternalSecrets,
+        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", campaignServiceURL: String, eventDispatchURL: String, maximumAmount: Int64 = 100_000_000,
         relay: OutboxRelayConfig = OutboxRelayConfig(), logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.database = database
-        self.internalSigningSecret = internalSigningSecret
+        self.secrets = secrets
         self.jwksURL = jwksURL
+        self.userServiceURL = userServiceURL
         self.campaignServiceURL = campaignServiceURL
         self.eventDispatchURL = eventDispatchURL
         self.maximumAmount = maximumAmount
@@ -46,20 +51,20 @@ public struct PledgeServiceConfig: Sendable {
     }
 
     /// From the platform configuration; `database` is given by the caller (dev: a SQLite file).
-    public init(_ platform: PlatformConfig, database: DatabaseURL, internalSigningSecret: String) {
+    public init(_ platform: PlatformConfig, database: DatabaseURL, secrets: InternalSecrets) {
         let campaignURL = platform.serviceURL(for: .campaign)
         self.init(
-            host: platform.host, port: platform.port(for: .pledge), database: database, internalSigningSecret: internalSigningSecret,
-            jwksURL: platform.resolvedJWKSURL, campaignServiceURL: campaignURL,
+            host: platform.host, port: platform.port(for: .pledge), database: database, secrets: secrets,
+            jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user), campaignServiceURL: campaignURL,
             eventDispatchURL: platform.eventDispatchURL ?? campaignURL + "/campaigns/events", logLevel: platform.logLevel
         )
     }
 
-    /// `serve pledge`: `DATABASE_URL` and `INTERNAL_SIGNING_SECRET` are required.
+    /// `serve pledge`: `DATABASE_URL` and the signing secrets of pledge-, campaign- and user-service are required.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        guard let secret = platform.internalSigningSecret else { throw ConfigError.missing(key: "internal.signing.secret") }
-        self.init(platform, database: try DatabaseURL(databaseURL), internalSigningSecret: secret)
+        try platform.internalSecrets.require([.pledge, .campaign, .user])
+        self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
     }
 }
 
@@ -71,29 +76,37 @@ public enum PledgeServiceApp {
     public static func buildApplication(
         config: PledgeServiceConfig,
         jwks: (any JWKSSource)? = nil,
+        tokenVersions: (any TokenVersionSource)? = nil,
         campaigns: (any CampaignDirectory)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "pledge", level: config.logLevel)
         let database = try await Databases.open(config.database, logger: logger)
         let migrator = Migrator(service: "pledge", migrations: migrations, logger: logger)
-        let signatures = SignatureScheme(secret: config.internalSigningSecret)
         let signal = OutboxSignal()
         let store = SQLPledgeStore(database: database, signal: signal)
         let idempotency = IdempotencyStore(database: database)
         let relay = OutboxRelay(
             database: database,
-            transport: HTTPEventTransport(urls: [SQLPledgeStore.eventDestination: config.eventDispatchURL], signatures: signatures),
+            transport: HTTPEventTransport(
+                urls: [SQLPledgeStore.eventDestination: config.eventDispatchURL], signatures: try config.secrets.scheme(for: .campaign)
+            ),
             signal: signal, config: config.relay, metrics: metrics, logger: logger
         )
         let router = buildRouter(
             store: store, idempotency: idempotency,
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL),
-            signatures: signatures, verifier: TokenVerifier(source: jwks ?? HTTPJWKSSource(url: config.jwksURL), logger: logger),
+            signatures: try config.secrets.scheme(for: .pledge),
+            verifier: TokenVerifier.checkingRevocation(
+                jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
+                versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
+                logger: logger
+            ),
             metrics: metrics, maximumAmount: config.maximumAmount, ready: { try await migrator.isUpToDate(database) }
         )
         var app = Application(
             router: router,
+            server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-pledge"),
             services: [DatabaseService(client: database), MigratedService(relay, migrator: migrator, database: database),
                        MigratedService(IdempotencyPurger(store: idempotency, logger: logger), migrator: migrator, database: database)],

@@ -7,6 +7,7 @@ import Observability
 import Persistence
 import PlatformConfig
 import ServiceLifecycle
+import Signatures
 
 /// Everything user-service needs, typed. Built from `PlatformConfig` by the executable, directly by tests.
 public struct UserServiceConfig: Sendable {
@@ -17,12 +18,14 @@ public struct UserServiceConfig: Sendable {
     public var accessTokenTTLSeconds: Int
     public var admin: AdminBootstrap?
     public var bcryptCost: UInt8
+    /// Verifies the signed token-version route (`USER_SERVICE_SIGNING_SECRET` or the shared secret).
+    public var secrets: InternalSecrets
     public var logLevel: String
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.user.defaultPort, database: DatabaseURL,
         signingKeyPEM: String, accessTokenTTLSeconds: Int = 900, admin: AdminBootstrap? = nil,
-        bcryptCost: UInt8 = 12, logLevel: String = "info"
+        bcryptCost: UInt8 = 12, secrets: InternalSecrets, logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
@@ -31,10 +34,12 @@ public struct UserServiceConfig: Sendable {
         self.accessTokenTTLSeconds = accessTokenTTLSeconds
         self.admin = admin
         self.bcryptCost = bcryptCost
+        self.secrets = secrets
         self.logLevel = logLevel
     }
 
-    /// `serve user`: `DATABASE_URL` and `JWT_PRIVATE_KEY` are required; the admin is optional.
+    /// `serve user`: `DATABASE_URL`, `JWT_PRIVATE_KEY` and a signing secret for calls to it are
+    /// required; the admin is optional.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
         guard let key = platform.jwtPrivateKeyPEM else { throw ConfigError.missing(key: "jwt.private.key") }
@@ -43,10 +48,11 @@ public struct UserServiceConfig: Sendable {
             guard let password = platform.adminPassword else { throw ConfigError.missing(key: "admin.password") }
             admin = AdminBootstrap(email: email, password: password)
         }
+        try platform.internalSecrets.require([.user])
         self.init(
             host: platform.host, port: platform.port(for: .user), database: try DatabaseURL(databaseURL),
             signingKeyPEM: key, accessTokenTTLSeconds: platform.accessTokenTTLSeconds, admin: admin,
-            logLevel: platform.logLevel
+            secrets: platform.internalSecrets, logLevel: platform.logLevel
         )
     }
 }
@@ -67,14 +73,19 @@ public enum UserServiceApp {
         let store = SQLUserStore(database: database)
         let hasher = PasswordHasher(cost: config.bcryptCost)
         let issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, timeToLive: TimeInterval(config.accessTokenTTLSeconds))
-        let verifier = TokenVerifier(source: StaticJWKSSource(issuer.jwks), logger: logger)
+        // Its own tokens' versions straight from the table: a logout ends them here at once.
+        let verifier = TokenVerifier(
+            source: StaticJWKSSource(issuer.jwks), versions: TokenVersionCache(source: StoreTokenVersions(store: store), freshFor: .zero),
+            logger: logger
+        )
 
         let router = buildRouter(
             store: store, issuer: issuer, verifier: verifier, hasher: hasher, decoyHash: try await hasher.decoyHash(),
-            metrics: metrics, ready: { try await migrator.isUpToDate(database) }
+            signatures: try config.secrets.scheme(for: .user), metrics: metrics, ready: { try await migrator.isUpToDate(database) }
         )
         var app = Application(
             router: router,
+            server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-user"),
             services: [DatabaseService(client: database)],
             logger: logger
@@ -91,12 +102,13 @@ public enum UserServiceApp {
     /// The routes, with every dependency passed in so tests can swap any of them.
     public static func buildRouter(
         store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher, decoyHash: String,
-        metrics: ServiceMetrics, ready: @escaping ReadinessCheck
+        signatures: SignatureScheme, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.user.serviceName, version: ServiceRole.user.version, metrics: metrics, ready: ready)
-        router.add(middleware: AuthMiddleware(verifier: verifier))
-        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash)
-            .addRoutes(to: router.group("users"))
+        let users = router.group("users")
+        TokenVersionController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: users)
+        let authenticated = router.group("users").add(middleware: AuthMiddleware(verifier: verifier))
+        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash).addRoutes(to: authenticated)
         return router
     }
 }

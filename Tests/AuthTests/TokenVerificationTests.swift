@@ -88,7 +88,7 @@ struct TokenVerificationTests {
         let otherKeys = JWTKeyCollection()
         await otherKeys.add(ecdsa: ES256PrivateKey(), kid: JWKIdentifier(string: issuer.keyID))
         let forged = try await otherKeys.sign(
-            AccessTokenClaims(sub: "u-1", email: "d@example.org", name: "D", role: .admin, issuedAt: Date(), expiresAt: Date().addingTimeInterval(600)),
+            AccessTokenClaims(sub: "u-1", email: "d@example.org", name: "D", role: .admin, tokenVersion: 0, issuedAt: Date(), expiresAt: Date().addingTimeInterval(600)),
             kid: JWKIdentifier(string: issuer.keyID)
         )
         // Signed by a different issuer altogether (unknown kid).

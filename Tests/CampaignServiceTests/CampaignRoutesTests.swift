@@ -29,6 +29,8 @@ struct CampaignRoutesTests {
         let cases: [([String: any Sendable], String)] = [
             (["title": ""], "invalid_title"), (["title": "   "], "invalid_title"),
             (["title": String(repeating: "t", count: 201)], "invalid_title"), (["title": 7], "invalid_title"),
+            (["title": "t" + String(repeating: "\u{301}", count: 1_000)], "invalid_title"),
+            (["description": "d" + String(repeating: "\u{301}", count: 30_000)], "invalid_description"),
             (["goal_amount": 0], "invalid_goal_amount"), (["goal_amount": -5], "invalid_goal_amount"),
             (["goal_amount": 2.5], "invalid_goal_amount"), (["goal_amount": "100"], "invalid_goal_amount"),
             (["currency": "XYZ"], "invalid_currency"), (["currency": 840], "invalid_currency"),

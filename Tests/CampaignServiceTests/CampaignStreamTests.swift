@@ -69,4 +69,35 @@ struct CampaignStreamTests {
             #expect(try await service.client.execute(uri: "/campaigns/\(draft.id)/stream", method: .get).status == .notFound)
         }
     }
+
+    @Test("streams are capped in all: one past the cap is 503 too_many_streams, and a slot comes back when a stream ends")
+    func capped() async throws {
+        var streams = StreamConfig()
+        streams.maximumStreams = 2
+        streams.pollInterval = .milliseconds(200)
+        streams.maximumLifetime = .seconds(3)
+        try await withCampaignService(.sqlite, live: true, streams: streams) { service in
+            let campaign = try await service.createCampaign()
+            let url = "http://127.0.0.1:\(try #require(service.client.port))/campaigns/\(campaign.id)/stream"
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 8
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            var open = [try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))]
+            open.append(try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10)))
+            #expect(open.allSatisfy { $0.status == .ok })
+            let refused = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            #expect(refused.status == .serviceUnavailable)
+            #expect(String(buffer: try await refused.body.collect(upTo: 1 << 16)).contains("too_many_streams"))
+            // Another route is not affected by the streams.
+            #expect(try await service.client.execute(uri: "/campaigns/\(campaign.id)", method: .get).status == .ok)
+            // The streams end at their lifetime, and their slots come back.
+            let again = try await eventually(timeout: .seconds(30)) {
+                let next = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+                return next?.status == .ok
+            }
+            #expect(again)
+            withExtendedLifetime(open) {}
+            try await client.shutdown()
+        }
+    }
 }

@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Persistence
+import PlatformConfig
 import Signatures
 import TestSupport
 @testable import CampaignService
@@ -35,7 +36,7 @@ struct CampaignHarness: Sendable {
     func sendRaw(_ body: Data, secret: String? = internalSecret, signedAt: Date = Date()) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let secret {
-            headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(body: body, at: signedAt)
+            headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(path: "/campaigns/events", body: body, at: signedAt)
         }
         return try await client.execute(uri: "/campaigns/events", method: .post, headers: headers, body: ByteBuffer(data: body))
     }
@@ -70,10 +71,10 @@ func withCampaignService<Value: Sendable>(
     let donorToken = try await issuer.issue(for: Principal(userID: "donor-1", email: "donor@example.org", name: "Donor", role: .donor))
     return try await database.withFreshDatabase { url in
         let config = CampaignServiceConfig(
-            database: url, internalSigningSecret: internalSecret, jwksURL: "http://127.0.0.1:9/unused", streams: streams,
+            database: url, secrets: InternalSecrets(shared: internalSecret), jwksURL: "http://127.0.0.1:9/unused", streams: streams,
             logLevel: TestLogging.level
         )
-        let app = try await CampaignServiceApp.buildApplication(config: config, jwks: StaticJWKSSource(issuer.jwks))
+        let app = try await CampaignServiceApp.buildApplication(config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions())
         return try await app.test(live ? .live : .router) { client in
             try await test(CampaignHarness(client: client, adminToken: adminToken, donorToken: donorToken, databaseURL: url))
         }

@@ -14,6 +14,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Security"))
+from edge_rules import INTERNAL_ROUTES, RATE_LIMITED, spellings  # noqa: E402
+
 ROLES = {  # role -> (Kubernetes / Compose name, port), as DESIGN.md's table
     "user": ("user-service", 3004), "campaign": ("campaign-service", 3001), "pledge": ("pledge-service", 3003),
     "payment": ("payment-service", 3002), "gateway": ("gateway", 8080),
@@ -24,12 +27,25 @@ DESIGN_KEYS = {
     "USER_SERVICE_PORT", "DATABASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "JWT_PRIVATE_KEY", "JWKS_URL",
     "ACCESS_TOKEN_TTL_SECONDS", "INTERNAL_SIGNING_SECRET", "EVENT_DISPATCH_URL", "CAMPAIGN_SERVICE_URL", "PLEDGE_SERVICE_URL",
     "PAYMENT_SERVICE_URL", "USER_SERVICE_URL", "PAYMENT_PROVIDER", "STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
-    "SANDBOX_WEBHOOK_CHAOS", "LOG_LEVEL", "LOG_FORMAT",
+    "SANDBOX_WEBHOOK_CHAOS", "LOG_LEVEL", "LOG_FORMAT", "GATEWAY_LOGIN_RATE_LIMIT", "GATEWAY_REGISTER_RATE_LIMIT",
+    "GATEWAY_PLEDGE_RATE_LIMIT", "GATEWAY_PAYMENT_RATE_LIMIT", "USER_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET",
+    "PLEDGE_SERVICE_SIGNING_SECRET", "PAYMENT_SERVICE_SIGNING_SECRET",
 }
+# The secrets each service may hold (deploy/k8s and docker-compose agree): the signing secret of a
+# service goes to it and to its callers; the JWT key and the admin password to user-service only.
+SECRETS_OF = {
+    "user": {"USER_SERVICE_SIGNING_SECRET", "JWT_PRIVATE_KEY", "ADMIN_PASSWORD", "DATABASE_URL"},
+    "campaign": {"CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL"},
+    "pledge": {"PLEDGE_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL"},
+    "payment": {"PLEDGE_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL",
+                "STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY"},
+    "gateway": set(),
+}
+SECRET_KEYS = set().union(*SECRETS_OF.values()) | {"INTERNAL_SIGNING_SECRET"}
 # Read by the image, not by the configuration reader.
 IMAGE_KEYS = {"CAREFORALL_ROLE"}
 # Docker Compose's own variables (interpolation only).
-COMPOSE_ONLY = {"POSTGRES_PASSWORD", "HTTP_PORT", "CAREFORALL_VERSION"}
+COMPOSE_ONLY = {"HTTP_PORT", "CAREFORALL_VERSION"}
 
 results = []
 
@@ -57,6 +73,9 @@ def swift_config_keys():
             keys.add(key.upper().replace(".", "_"))
         for key in re.findall(r'"([a-z]+)\.service\.(?:port|url)"', text):
             keys.add(key.upper())
+    # Signing secrets are read through ServiceRole's signingSecretKey.
+    for role in ["CAMPAIGN_SERVICE", "PAYMENT_SERVICE", "PLEDGE_SERVICE", "USER_SERVICE"]:
+        keys.add(role + "_SIGNING_SECRET")
     # Ports and URLs are read through ServiceRole's portKey/urlKey.
     for role in ["GATEWAY", "CAMPAIGN_SERVICE", "PAYMENT_SERVICE", "PLEDGE_SERVICE", "USER_SERVICE"]:
         keys.add(role + "_PORT")
@@ -78,6 +97,96 @@ def metric_names(expr):
     candidates = set(re.findall(r"\b([a-z_][a-z0-9_]*)(?=\s*[{\[]|\s*\)|\s*[<>=]|\s*$)", expr))
     functions = {"sum", "rate", "increase", "max", "min", "avg", "histogram_quantile", "by", "without", "on", "le", "job"}
     return {name for name in candidates if name not in functions}
+
+
+def nginx_uri(target):
+    """What nginx matches locations on ($uri): the fragment and query dropped, percent-decoded,
+    slashes merged, dot segments resolved. None when nginx itself refuses the request."""
+    path = target.split("#", 1)[0].split("?", 1)[0]
+    try:
+        decoded = re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), path)
+    except ValueError:
+        return None
+    if "\x00" in decoded:
+        return None
+    segments = []
+    for segment in decoded.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not segments:
+                return None
+            segments.pop()
+        else:
+            segments.append(segment)
+    return "/" + "/".join(segments) + ("/" if decoded.endswith("/") and segments else "")
+
+
+def check_ingress_spellings(ingresses):
+    """ingress-nginx makes each path a case-insensitive regex location and tries the longest path
+    first; the first match picks the backend (and the Ingress's annotations: limits, rewrite)."""
+    locations = []
+    for _, ingress in ingresses:
+        annotations = ingress["metadata"].get("annotations", {})
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                regex = path["path"] if annotations.get("nginx.ingress.kubernetes.io/use-regex") == "true" else re.escape(path["path"])
+                locations.append((path["path"], regex, ingress["metadata"]["name"], annotations, path["backend"]["service"]["name"]))
+    locations.sort(key=lambda location: len(location[0]), reverse=True)
+
+    def route(uri):
+        for _, regex, name, annotations, service in locations:
+            match = re.match(regex, uri, re.IGNORECASE)
+            if match:
+                target = annotations.get("nginx.ingress.kubernetes.io/rewrite-target")
+                rewritten = match.expand(target.replace("$", "\\")) if target else uri
+                return name, annotations, service, rewritten
+        return None
+
+    def reaches(rewritten, service, path):
+        # The service's router: case-sensitive, empty segments ignored, nothing decoded again.
+        wanted = path.split("/")[2:]
+        return service != "gateway" and [s for s in rewritten.split("/") if s] == wanted
+
+    leaks, unlimited = [], []
+    for method, path in INTERNAL_ROUTES:
+        for target in spellings(path):
+            uri = nginx_uri(target)
+            routed = uri and route(uri)
+            if routed and reaches(routed[3], routed[2], path):
+                leaks.append("%s %s -> %s %s" % (method, target, routed[2], routed[3]))
+    check("k8s: every spelling of every internal route is refused (%d spellings)" % (len(INTERNAL_ROUTES) * len(spellings("/a/b"))), not leaks, leaks)
+    for path, limit, _, _, _ in RATE_LIMITED:
+        for target in spellings(path):
+            uri = nginx_uri(target)
+            routed = uri and route(uri)
+            if routed and reaches(routed[3], routed[2], path) and routed[1].get("nginx.ingress.kubernetes.io/limit-rpm") != str(limit):
+                unlimited.append("POST %s -> %s without limit-rpm %d" % (target, routed[0], limit))
+    check("k8s: every spelling of login, register, pledge and payment creation is rate limited", not unlimited, unlimited)
+    stream = route("/api/campaigns/abc/stream/")
+    check("k8s: live streams are capped per client", stream and stream[1].get("nginx.ingress.kubernetes.io/limit-connections"), stream)
+
+
+def check_compose_secrets(compose):
+    """Each container gets only its share: no secret in the shared environment, each service's
+    secrets volume its own, the database superuser without a default password."""
+    for role, (name, _) in ROLES.items():
+        service = compose["services"][name]
+        env_secrets = set(service.get("environment", {})) & SECRET_KEYS
+        check("compose: %s's environment passes only its own secrets" % name, env_secrets <= SECRETS_OF[role], sorted(env_secrets - SECRETS_OF[role]))
+        volumes = [v for v in service.get("volumes", []) if str(v).startswith("secrets")]
+        expected = [] if role == "gateway" else ["secrets-%s:/run/careforall:ro" % role]
+        check("compose: %s mounts only its own secrets" % name, volumes == expected, volumes)
+    script = open("deploy/secrets/init-secrets.sh").read()
+    shares = {role: body for body, role in re.findall(r'\{\n((?:(?!\n\}).)*)\n\} >"\$dir/(\w+)/service\.env"', script, re.S)}
+    for role in ["user", "campaign", "pledge", "payment"]:
+        body = shares.get(role, "")
+        written = set(re.findall(r"keep ([A-Z_]+)", body)) | ({"DATABASE_URL"} if "url %s " % role in body else set())
+        check("secrets: %s-service's share holds exactly its secrets" % role, written == SECRETS_OF[role], sorted(written ^ SECRETS_OF[role]))
+    postgres = compose["services"]["postgres"]["environment"]
+    check("compose: the database superuser's password is generated, not a default", "POSTGRES_PASSWORD" not in postgres
+          and postgres.get("POSTGRES_PASSWORD_FILE"), postgres)
+    check("compose: no service connects as the superuser", "postgres://careforall" not in open("docker-compose.yml").read())
 
 
 def main():
@@ -132,6 +241,8 @@ def main():
         check(name + ": reads the ConfigMap", any(s.get("configMapRef", {}).get("name") == "careforall-config" for s in container.get("envFrom", [])))
         needs_database = role != "gateway"
         check(name + ": DATABASE_URL " + ("from the Secret" if needs_database else "not needed"), ("DATABASE_URL" in env_names) == needs_database)
+        secret_env = {e["name"] for e in env if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]}
+        check(name + ": reads exactly the secrets it needs", secret_env == SECRETS_OF[role], sorted(secret_env ^ SECRETS_OF[role]))
 
     services = {d["metadata"]["name"]: d for _, d in kinds("Service")}
     for name, port in ROLES.values():
@@ -151,9 +262,10 @@ def main():
         check("the Ingress routes /api/%s to %s" % (segment, ROLES[role][0]),
               any(path.startswith("/api/(" + segment) and service == ROLES[role][0] for path, service, _ in backends))
     check("the Ingress sends / to the gateway", ("/", "gateway", 8080) in backends)
-    snippets = " ".join(d["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/server-snippet", "") for _, d in kinds("Ingress"))
-    for route in ["/api/campaigns/events", "/api/pledges/webhooks/payment", "/api/pledges/internal/"]:
-        check("the Ingress refuses " + route, route in snippets)
+    annotations = [d["metadata"].get("annotations", {}) for _, d in kinds("Ingress")]
+    check("no Ingress relies on snippets (ingress-nginx turns them off by default)",
+          not any(key.endswith("-snippet") for a in annotations for key in a), [k for a in annotations for k in a if k.endswith("snippet")])
+    check_ingress_spellings(kinds("Ingress"))
     hpas = {d["spec"]["scaleTargetRef"]["name"]: d for _, d in kinds("HorizontalPodAutoscaler")}
     check("pledge- and payment-service scale automatically", {"pledge-service", "payment-service"} <= set(hpas), sorted(hpas))
     check("every HPA targets a Deployment", all(t in deployments for t in hpas))
@@ -175,6 +287,7 @@ def main():
         check("compose: " + name + " env names are configuration keys", service and set(service["environment"]) <= allowed,
               service and sorted(set(service["environment"]) - allowed))
     check("compose: nginx is the single entry point", [n for n, s in compose["services"].items() if "ports" in s] == ["nginx"])
+    check_compose_secrets(compose)
     for path in re.findall(r"\./([\w./-]+):", open("docker-compose.yml").read() + open("docker-compose.observability.yml").read()):
         check("compose: mounted file %s exists" % path, os.path.exists(path))
     for name, service in everything.items():

@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import Auth
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOFoundationEssentialsCompat
@@ -112,7 +115,7 @@ extension HTTPClient {
             let body = try JSONSerialization.data(withJSONObject: json)
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))
-            if let secret { request.headers.add(name: "X-CareForAll-Signature", value: SignatureScheme(secret: secret).sign(body: body)) }
+            if let secret { request.headers.add(name: "X-CareForAll-Signature", value: SignatureScheme(secret: secret).sign(method: method, path: URLComponents(string: url)?.path ?? "", body: body)) }
         }
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         let response = try await execute(request, timeout: .seconds(10))
@@ -265,6 +268,104 @@ struct DevPlatformTests {
             let history = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
             let items = history["items"] as? [[String: Any]] ?? []
             #expect(items.count == 2 && items.allSatisfy { $0["donor_name"] as? String == "Guest Gita" })
+        }
+    }
+}
+
+/// A live stream opened over a plain socket from a chosen loopback address (every 127.x.y.z reaches
+/// the loopback interface on Linux), so a test can be many clients at once.
+struct RawStream {
+    let descriptor: Int32
+    let status: Int
+
+    static func open(port: Int, path: String, from source: String) throws -> RawStream {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func address(_ host: String, _ port: Int) -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET, host, &address.sin_addr)
+            return address
+        }
+        var local = address(source, 0)
+        var remote = address("127.0.0.1", port)
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, connected == 0 else {
+            _ = Glibc.close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        let head = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
+        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return RawStream(descriptor: fd, status: status)
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
+}
+
+@Suite("End to end: what an attacker found in the running dev platform, closed", .serialized)
+struct DevPlatformHardeningTests {
+    @Test("the data folder and its SQLite files are private to the user who runs the platform")
+    func privateDataFolder() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        // A folder made loose by an earlier version is tightened at start.
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try await withDevPlatform(dataDirectory: dataDirectory) { _ in }
+        let mode = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1 }
+        #expect(try mode(dataDirectory) == 0o700)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dataDirectory)
+        #expect(files.contains("pledge.sqlite"))
+        for file in files {
+            let permissions = try mode((dataDirectory as NSString).appendingPathComponent(file))
+            #expect(permissions & 0o077 == 0, "\(file) is \(String(permissions, radix: 8))")
+        }
+    }
+
+    @Test("a crowd of live streams through the gateway holds up neither reads nor pledge creation (whose campaign lookup shares the process)")
+    func streamsDoNotStarve() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let adminToken = try await platform.adminToken()
+            let created = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/campaigns", json: ["title": "Crowded", "goal_amount": 10_000, "currency": "USD"], bearer: adminToken
+            )
+            let campaignId = try #require(try created.json()["id"] as? String)
+            let port = try #require(URLComponents(string: platform.gateway)?.port)
+            // 16 viewers, from 16 addresses: twice the connections a default client pool keeps per service.
+            var streams: [RawStream] = []
+            defer { streams.forEach { $0.close() } }
+            for viewer in 1...16 {
+                streams.append(try RawStream.open(port: port, path: "/api/campaigns/\(campaignId)/stream", from: "127.0.77.\(viewer)"))
+            }
+            #expect(streams.allSatisfy { $0.status == 200 }, "\(streams.map(\.status))")
+            // One viewer past its share (6) is refused, not queued.
+            var mine: [RawStream] = []
+            defer { mine.forEach { $0.close() } }
+            for _ in 0..<7 { mine.append(try RawStream.open(port: port, path: "/api/campaigns/\(campaignId)/stream", from: "127.0.78.1")) }
+            #expect(mine.map(\.status) == Array(repeating: 200, count: 6) + [429])
+
+            let started = ContinuousClock.now
+            let read = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)")
+            #expect(read.status == 200)
+            let pledge = try await HTTPClient.shared.send(
+                "POST", platform.gateway + "/api/pledges",
+                json: ["campaign_id": campaignId, "amount": 500, "currency": "USD", "anonymous": true,
+                       "donor": ["name": "Guest", "email": "guest@example.org"] as [String: any Sendable]],
+                headers: ["Idempotency-Key": UUID().uuidString]
+            )
+            #expect(pledge.status == 201)
+            #expect(ContinuousClock.now - started < .seconds(5), "a read and a pledge waited behind the streams")
         }
     }
 }

@@ -31,7 +31,7 @@ struct OutboxToCampaignTests {
             }
             let outboxFile = (dataDirectory as NSString).appendingPathComponent("relay-test.sqlite")
             try await Databases.withClient(.sqlite(path: outboxFile), logger: TestLogging.logger) { client in
-                try await Migrator(service: "relay-test", migrations: [OutboxSchema.migration], logger: TestLogging.logger).migrate(client)
+                try await Migrator(service: "relay-test", migrations: OutboxSchema.migrations, logger: TestLogging.logger).migrate(client)
                 try await client.transaction { db in
                     for event in events { try await Outbox.enqueue(event, destination: "campaign-events", on: db) }
                 }

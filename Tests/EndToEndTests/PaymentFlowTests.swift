@@ -62,7 +62,7 @@ struct PaymentFlowTests {
     func chaos() async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        try await withDevPlatform(dataDirectory: dataDirectory, environment: ["SANDBOX_WEBHOOK_CHAOS": "1", "GATEWAY_PLEDGE_RATE_LIMIT": "0"]) { platform in
+        try await withDevPlatform(dataDirectory: dataDirectory, environment: ["SANDBOX_WEBHOOK_CHAOS": "1", "GATEWAY_PLEDGE_RATE_LIMIT": "0", "GATEWAY_PAYMENT_RATE_LIMIT": "0"]) { platform in
             let api = platform.gateway + "/api"
             let adminToken = try await platform.adminToken()
             let campaignId = try #require(try await HTTPClient.shared.send(

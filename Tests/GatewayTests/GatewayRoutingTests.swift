@@ -50,9 +50,13 @@ private func withUpstream<Value: Sendable>(_ test: @escaping @Sendable (Int) asy
     )
 }
 
-private func makeGateway(routes: [String: String], rateLimits: [String: RateLimit] = [:]) -> some ApplicationProtocol {
+private func makeGateway(
+    routes: [String: String], rateLimits: [String: RateLimit] = [:], streams: StreamSlots = StreamSlots(perClient: 6, total: 1000)
+) -> some ApplicationProtocol {
     Application(
-        router: GatewayApp.buildRouter(proxy: ReverseProxy(routes: routes, timeout: .seconds(5)), rateLimits: rateLimits, metrics: ServiceMetrics()),
+        router: GatewayApp.buildRouter(
+            proxy: ReverseProxy(routes: routes, streams: streams, timeout: .seconds(5)), rateLimits: rateLimits, metrics: ServiceMetrics()
+        ),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         logger: TestLogging.logger
     )
@@ -128,6 +132,99 @@ struct GatewayRoutingTests {
         }
     }
 
+    @Test("every spelling of an internal route is refused before anything is forwarded; other paths reach the service normalized")
+    func spellingsRefused() async throws {
+        try await withUpstream { port in
+            let upstream = "http://127.0.0.1:\(port)"
+            try await makeGateway(routes: ["users": upstream, "campaigns": upstream, "pledges": upstream]).test(.live) { client in
+                for uri in [
+                    "/api/campaigns/events#x", "/api/campaigns/events/", "/api/campaigns/./events", "/api/campaigns/x/../events",
+                    "/api/campaigns/%65vents", "/api/campaigns%2Fevents", "/api/Campaigns/EVENTS", "/api/campaigns/events;x=1",
+                    "/api/pledges/internal/lookup", "/api/pledges/INTERNAL/lookup/", "/api/pledges/webhooks/%70ayment",
+                    "/api/users/internal/token-versions/1", "/api/campaigns/events%00",
+                ] {
+                    let response = try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: "{}"))
+                    #expect([.notFound, .badRequest].contains(response.status), "\(uri): \(response.status)")
+                    #expect(["not_found", "invalid_path"].contains(response.errorCode ?? ""), "\(uri)")
+                }
+                let seen = try JSONDecoder().decode(
+                    Seen.self, from: Data(buffer: try await client.execute(uri: "/api//users/x/../%6De/?a=1", method: .get).body)
+                )
+                #expect(seen.path == "/users/me")
+                #expect(seen.query == "a=1")
+            }
+        }
+    }
+
+    @Test("open live streams never hold up other requests: they have their own connections, capped per client")
+    func streamsApart() async throws {
+        let router = Router()
+        let (release, releaser) = AsyncStream.makeStream(of: Void.self)
+        router.get("/campaigns/:id/stream") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "event: campaign\ndata: {}\n\n"))
+                for await _ in release { break }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("/campaigns/:id") { _, _ in "{}" }
+        let upstream = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestLogging.logger)
+        try await upstream.test(.live) { upstreamClient in
+            let gateway = makeGateway(routes: ["campaigns": "http://127.0.0.1:\(upstreamClient.port!)"], streams: StreamSlots(perClient: 12, total: 100))
+            // A browser crowd: one client with room for every stream it opens.
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+            let browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            try await gateway.test(.live) { client in
+                let url = "http://127.0.0.1:\(client.port!)/api/campaigns/7"
+                var open: [HTTPClientResponse] = []
+                for _ in 0..<12 {
+                    let stream = try await browser.execute(HTTPClientRequest(url: url + "/stream"), timeout: .seconds(5))
+                    #expect(stream.status == .ok)
+                    open.append(stream)
+                }
+                // The thirteenth from the same client is over its share.
+                let over = try await browser.execute(HTTPClientRequest(url: url + "/stream"), timeout: .seconds(5))
+                #expect(over.status == .tooManyRequests)
+                #expect(try await over.body.collect(upTo: 1 << 16).readableBytes > 0)
+                // With twelve streams open (more than a default pool of eight), a read still answers at once.
+                let read = try await browser.execute(HTTPClientRequest(url: url), timeout: .seconds(3))
+                #expect(read.status == .ok)
+                _ = try await read.body.collect(upTo: 1 << 16)
+                releaser.finish()
+                for stream in open { _ = try await stream.body.collect(upTo: 1 << 16) }
+            }
+            try await browser.shutdown()
+        }
+    }
+
+    @Test("the admin status page asks user-service who the caller is: no token 401, a donor 403, an ended token 401 token_revoked")
+    func adminStatusAskUsers() async throws {
+        let router = Router()
+        router.get("/users/me") { request, _ -> Response in
+            let role: String
+            switch request.headers[.authorization] {
+            case "Bearer admin": role = "admin"
+            case "Bearer donor": role = "donor"
+            default:
+                return Response(status: .unauthorized, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(
+                    string: #"{"error":{"code":"token_revoked","message":"ended"}}"#
+                )))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"role":"\#(role)"}"#)))
+        }
+        let users = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestLogging.logger)
+        try await users.test(.live) { usersClient in
+            try await makeGateway(routes: ["users": "http://127.0.0.1:\(usersClient.port!)"]).test(.router) { client in
+                #expect(try await client.execute(uri: "/api/admin/status", method: .get).status == .unauthorized)
+                #expect(try await client.execute(uri: "/api/admin/status", method: .get, headers: .bearer("donor")).status == .forbidden)
+                let ended = try await client.execute(uri: "/api/admin/status", method: .get, headers: .bearer("old"))
+                #expect(ended.status == .unauthorized && ended.errorCode == "token_revoked")
+                #expect(try await client.execute(uri: "/api/admin/status", method: .get, headers: .bearer("admin")).status == .ok)
+            }
+        }
+    }
+
     @Test("a service that is down is 502 upstream_unavailable")
     func upstreamDown() async throws {
         let closedPort = try FreePort.next()
@@ -167,7 +264,8 @@ struct GatewayRoutingTests {
         try await withUpstream { port in
             let upstream = "http://127.0.0.1:\(port)"
             // Refills slow enough that a loaded test machine cannot refill a bucket between two calls.
-            let limits = ["POST /api/users/login": RateLimit(perMinute: 1, burst: 2), "POST /api/pledges": RateLimit(perMinute: 1, burst: 1)]
+            let limits = ["POST /users/login": RateLimit(perMinute: 1, burst: 2), "POST /pledges": RateLimit(perMinute: 1, burst: 1)]
+            // Every spelling of a limited route shares its bucket: a fragment, a case, an encoding.
             try await makeGateway(routes: ["users": upstream, "pledges": upstream], rateLimits: limits).test(.live) { client in
                 for _ in 0..<2 {
                     #expect(try await client.execute(uri: "/api/users/login", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
@@ -182,6 +280,11 @@ struct GatewayRoutingTests {
                 #expect(try await client.execute(uri: "/api/users/login", method: .get).status == .ok)
                 #expect(try await client.execute(uri: "/api/pledges", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
                 #expect(try await client.execute(uri: "/api//pledges/", method: .post, body: ByteBuffer(string: "{}")).status == .tooManyRequests)
+                for spelling in ["/api/users/LOGIN", "/api/users/%6cogin/", "/api/users/x/../login?y=1"] {
+                    let response = try await client.execute(uri: spelling, method: .post, body: ByteBuffer(string: "{}"))
+                    #expect(response.status == .tooManyRequests, "\(spelling)")
+                }
+                #expect(try await client.execute(uri: "/api/users/login#x", method: .post, body: ByteBuffer(string: "{}")).status == .badRequest)
             }
         }
     }
@@ -257,6 +360,8 @@ struct GatewayRoutingTests {
                 #expect(response.status == .ok, "\(path)")
                 #expect(response.headers[.contentType]?.hasPrefix(type) == true, "\(path)")
                 #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
+                #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
             }
             #expect(try await client.execute(uri: "/app.js", method: .get).text.contains("EventSource"))
         }

@@ -8,19 +8,31 @@ import Testing
 import TestSupport
 @testable import Outbox
 
-/// A destination that records what it receives and can be switched off.
+/// A destination that records what it receives, can be switched off, and refuses for good the
+/// messages named in `refusing`.
 final class RecordingTransport: OutboxTransport {
-    private let state = Mutex<(received: [String], down: Bool)>(([], false))
+    private let state = Mutex<(received: [String], down: Bool, refusing: Set<String>)>(([], false, []))
 
-    func deliver(_ messages: [OutboxMessage], to destination: String) async throws {
+    @discardableResult
+    func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
         try state.withLock { state in
             if state.down { throw Unavailable() }
-            state.received += messages.map(\.id)
+            var results: [String: DeliveryResult] = [:]
+            for message in messages {
+                if state.refusing.contains(message.id) {
+                    results[message.id] = .dead(reason: "HTTP 413: too large")
+                } else {
+                    state.received.append(message.id)
+                    results[message.id] = .delivered
+                }
+            }
+            return results
         }
     }
 
     var received: [String] { state.withLock { $0.received } }
     func setDown(_ down: Bool) { state.withLock { $0.down = down } }
+    func refuse(_ id: String) { state.withLock { _ = $0.refusing.insert(id) } }
     struct Unavailable: Error {}
 }
 
@@ -32,7 +44,7 @@ func event(_ index: Int = 0) -> EventEnvelope {
 }
 
 func migrated(_ client: any DatabaseClient) async throws {
-    try await Migrator(service: "outbox-test", migrations: [OutboxSchema.migration], logger: TestLogging.logger).migrate(client)
+    try await Migrator(service: "outbox-test", migrations: OutboxSchema.migrations, logger: TestLogging.logger).migrate(client)
 }
 
 func enqueue(_ events: [EventEnvelope], _ client: any DatabaseClient, at time: Date = Date()) async throws {
@@ -192,6 +204,36 @@ struct OutboxRelayTests {
                 #expect(delivered)
                 group.cancelAll()
             }
+        }
+    }
+
+    @Test("a row refused for good is dead alone: the rows claimed with it are delivered, and it is never claimed again", arguments: TestDatabase.all)
+    func deadLetter(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            let start = Date()
+            let events = (0..<5).map(event)
+            try await enqueue(events, client, at: start)
+            let transport = RecordingTransport()
+            transport.refuse(events[2].eventId)
+            let metrics = ServiceMetrics()
+            let relay = relay(client, transport, metrics: metrics)
+            #expect(try await relay.relayOnce(now: start) == 4)
+            #expect(Set(transport.received) == Set([0, 1, 3, 4].map { events[$0].eventId }))
+            // Never claimed again, however long we wait, and not counted as pending.
+            #expect(try await relay.relayOnce(now: start.addingTimeInterval(3600)) == 0)
+            #expect(try await pendingCount(client) == 1, "delivered_at stays empty: the row is kept")
+            let dead = try await client.withConnection { db in
+                try await db.raw("SELECT id, last_error FROM outbox WHERE dead_at IS NOT NULL").all().map {
+                    (try $0.decode(column: "id", as: String.self), try $0.decode(column: "last_error", as: String.self))
+                }
+            }
+            #expect(dead.map(\.0) == [events[2].eventId])
+            #expect(dead.first?.1.contains("413") == true)
+            try await relay.recordBacklog()
+            let text = metrics.render()
+            #expect(text.contains("outbox_dead_rows 1"))
+            #expect(text.contains("outbox_pending_rows 0"))
         }
     }
 

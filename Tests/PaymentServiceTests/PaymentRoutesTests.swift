@@ -55,6 +55,45 @@ struct PaymentRoutesTests {
         }
     }
 
+    @Test("a pledge of a campaign no longer active is not paid: 409 campaign_not_open, nothing charged; campaign-service down: 503", arguments: TestDatabase.all)
+    func closedCampaign(database: TestDatabase) async throws {
+        try await withPaymentService(database) { service in
+            for status in ["paused", "closed", "draft"] {
+                service.campaigns.set("campaign-1", status: status)
+                let pledgeId = service.pledges.add(userId: "donor-1")
+                let refused = try await service.pay(pledgeId, token: service.donorToken)
+                #expect(refused.status == .conflict, "\(status)")
+                #expect(refused.errorCode == "campaign_not_open", "\(status)")
+            }
+            service.campaigns.setDown(true)
+            let unknown = try await service.pay(service.pledges.add(userId: "donor-1"), token: service.donorToken)
+            #expect(unknown.status == .serviceUnavailable && unknown.errorCode == "campaign_service_unavailable")
+            #expect(service.provider.count("create") == 0)
+            #expect(try await service.count("SELECT COUNT(*) AS n FROM payments") == 0)
+            service.campaigns.setDown(false)
+            service.campaigns.set("campaign-1", status: "active")
+            #expect(try await service.pay(service.pledges.add(userId: "donor-1"), token: service.donorToken).status == .created)
+        }
+    }
+
+    @Test("card testing: after 3 refused payment methods a pledge takes no more attempts, even a good card", arguments: TestDatabase.all)
+    func refusedAttempts(database: TestDatabase) async throws {
+        try await withPaymentService(database) { service in
+            let pledgeId = service.pledges.add(userId: "donor-1")
+            for attempt in 0..<3 {
+                let refused = try await service.pay(pledgeId, method: "pm_card_stolen_\(attempt)", token: service.donorToken)
+                #expect(refused.status == .unprocessableContent && refused.errorCode == "payment_method_refused")
+            }
+            for method in ["pm_card_stolen_9", "pm_card_visa"] {
+                let exhausted = try await service.pay(pledgeId, method: method, token: service.donorToken)
+                #expect(exhausted.status == .conflict && exhausted.errorCode == "payment_attempts_exhausted", "\(method)")
+            }
+            #expect(service.provider.count("create") == 3)
+            // Another pledge has its own count.
+            #expect(try await service.pay(service.pledges.add(userId: "donor-1"), token: service.donorToken).status == .created)
+        }
+    }
+
     @Test("who may pay: the owner, an admin, the guest's receipt token; anyone else gets 404")
     func whoMayPay() async throws {
         try await withPaymentService(.sqlite) { service in

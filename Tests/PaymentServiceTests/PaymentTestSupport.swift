@@ -8,6 +8,7 @@ import HummingbirdTesting
 import NIOCore
 import Outbox
 import Persistence
+import PlatformConfig
 import Signatures
 import SQLKit
 import Synchronization
@@ -86,6 +87,7 @@ struct SimulatedCrash: Error {}
 struct PaymentHarness: Sendable {
     let client: any TestClientProtocol
     let pledges: StubPledges
+    let campaigns: StubCampaigns
     let provider: CountingProvider
     let donorToken: String
     let otherDonorToken: String
@@ -105,7 +107,7 @@ struct PaymentHarness: Sendable {
         let body = try JSONSerialization.data(withJSONObject: event)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let secret {
-            headers[HTTPField.Name("Stripe-Signature")!] = SignatureScheme(secret: secret).sign(body: body, at: timestamp)
+            headers[HTTPField.Name("Stripe-Signature")!] = SignatureScheme.stripe(secret: secret).sign(body: body, at: timestamp)
         }
         return try await client.execute(uri: "/payments/webhooks/stripe", method: .post, headers: headers, body: ByteBuffer(data: body))
     }
@@ -140,6 +142,7 @@ func withPaymentService<Value: Sendable>(
     recovery: PaymentRecoveryConfig? = nil,
     databaseURL existing: DatabaseURL? = nil,
     pledges: StubPledges = StubPledges(),
+    campaigns: StubCampaigns = StubCampaigns(everyOtherIs: "active"),
     _ test: @escaping @Sendable (PaymentHarness) async throws -> Value
 ) async throws -> Value {
     let issuer = try await TokenIssuer(privateKeyPEM: TestKeys.signingKeyPEM, timeToLive: 900)
@@ -152,13 +155,13 @@ func withPaymentService<Value: Sendable>(
         var recoveryConfig = PaymentRecoveryConfig()
         recoveryConfig.interval = .seconds(600)
         let config = PaymentServiceConfig(
-            port: try FreePort.next(), database: url, internalSigningSecret: paymentSecret, jwksURL: "http://127.0.0.1:9/unused",
+            port: try FreePort.next(), database: url, secrets: InternalSecrets(shared: paymentSecret), jwksURL: "http://127.0.0.1:9/unused",
             pledgeServiceURL: "http://127.0.0.1:9", eventDispatchURL: "http://127.0.0.1:9/campaigns/events", provider: provider,
             webhookSecret: webhookSecret, relay: relay, recovery: recovery ?? recoveryConfig, logLevel: TestLogging.level
         )
         let counting = Mutex<CountingProvider?>(nil)
         let app = try await PaymentServiceApp.buildApplication(
-            config: config, jwks: StaticJWKSSource(issuer.jwks), pledges: pledges,
+            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), pledges: pledges, campaigns: campaigns,
             decorateProvider: { provider in
                 let wrapped = CountingProvider(provider)
                 counting.withLock { $0 = wrapped }
@@ -169,7 +172,7 @@ func withPaymentService<Value: Sendable>(
         guard let provider = counting.withLock({ $0 }) else { throw SimulatedCrash() }
         return try await app.test(.live) { client in
             try await test(PaymentHarness(
-                client: client, pledges: pledges, provider: provider, donorToken: donor, otherDonorToken: other, adminToken: admin,
+                client: client, pledges: pledges, campaigns: campaigns, provider: provider, donorToken: donor, otherDonorToken: other, adminToken: admin,
                 databaseURL: url
             ))
         }

@@ -35,6 +35,7 @@ struct PlatformConfigTests {
             "EVENT_DISPATCH_URL": "http://c/campaigns/events", "USER_SERVICE_URL": "http://user:3004",
             "PAYMENT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_test", "STRIPE_API_BASE": "http://127.0.0.1:8420",
             "STRIPE_WEBHOOK_SECRET": "whsec", "SANDBOX_WEBHOOK_CHAOS": "1", "LOG_LEVEL": "debug", "LOG_FORMAT": "text",
+            "CAMPAIGN_SERVICE_SIGNING_SECRET": "new-c, old-c", "GATEWAY_REGISTER_RATE_LIMIT": "5", "GATEWAY_PAYMENT_RATE_LIMIT": "0",
         ])
         #expect(config.dataDirectory == "/tmp/cfa")
         #expect(config.host == "0.0.0.0")
@@ -49,7 +50,11 @@ struct PlatformConfigTests {
         #expect(config.jwtPrivateKeyPEM == "PEM")
         #expect(config.resolvedJWKSURL == "http://users/jwks")
         #expect(config.accessTokenTTLSeconds == 60)
-        #expect(config.internalSigningSecret == "k")
+        #expect(config.internalSecrets.secrets(for: .pledge) == ["k"])
+        #expect(config.internalSecrets.secrets(for: .campaign) == ["new-c", "old-c"], "its own secret, rotating: new first")
+        #expect(config.registerRateLimitPerMinute == 5)
+        #expect(config.paymentRateLimitPerMinute == 0)
+        #expect(config.loginRateLimitPerMinute == 10)
         #expect(config.eventDispatchURL == "http://c/campaigns/events")
         #expect(config.serviceURL(for: .user) == "http://user:3004")
         #expect(config.serviceURL(for: .pledge) == "http://127.0.0.1:4003")
@@ -60,6 +65,16 @@ struct PlatformConfigTests {
         #expect(config.sandboxWebhookChaos)
         #expect(config.logLevel == "debug")
         #expect(config.logFormat == .text)
+    }
+
+    @Test("a service without a secret of its own or a shared one is refused at start, naming both keys")
+    func missingSecrets() throws {
+        let config = try PlatformConfig.load(environment: ["USER_SERVICE_SIGNING_SECRET": "u"])
+        #expect(throws: Never.self) { try config.internalSecrets.require([.user]) }
+        #expect(throws: ConfigError.missing(key: "campaign.service.signing.secret or internal.signing.secret")) {
+            try config.internalSecrets.require([.user, .campaign])
+        }
+        #expect(throws: ConfigError.self) { try PlatformConfig.load(environment: ["GATEWAY_REGISTER_RATE_LIMIT": "-1"]) }
     }
 
     @Test("a command-line flag wins over the environment")

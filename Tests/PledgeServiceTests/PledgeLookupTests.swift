@@ -15,7 +15,7 @@ struct PledgeLookupTests {
     func lookup(_ service: PledgeHarness, _ body: [String: Any], secret: String? = pledgeSecret) async throws -> TestResponse {
         let data = try JSONSerialization.data(withJSONObject: body)
         var headers: HTTPFields = [.contentType: "application/json"]
-        if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(body: data) }
+        if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(path: "/pledges/internal/lookup", body: data) }
         return try await service.client.execute(uri: "/pledges/internal/lookup", method: .post, headers: headers, body: ByteBuffer(data: data))
     }
 

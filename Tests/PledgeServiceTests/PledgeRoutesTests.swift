@@ -71,6 +71,16 @@ struct PledgeRoutesTests {
         }
     }
 
+    @Test("text at its limits is taken whatever its script: 500 characters of 4 bytes each", arguments: [TestDatabase.sqlite])
+    func textAtLimit(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            let message = String(repeating: "😀", count: 500)
+            let response = try await harness.pledge(["message": message])
+            #expect(response.status == .created)
+            #expect(try response.json(PledgeResponse.self).message == message)
+        }
+    }
+
     @Test("bad input is a 400 with a stable code and writes nothing", arguments: TestDatabase.all)
     func validation(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in
@@ -81,6 +91,9 @@ struct PledgeRoutesTests {
                 (["anonymous": "yes"], "invalid_anonymous"), (["campaign_id": ""], "invalid_campaign_id"),
                 (["donor": ["name": "G", "email": "not-an-email"] as [String: any Sendable]], "invalid_donor"),
                 (["donor": ["name": "", "email": "g@example.org"] as [String: any Sendable]], "invalid_donor"),
+                // One character can be any number of bytes: text is limited in both.
+                (["message": "a" + String(repeating: "\u{301}", count: 100_000)], "invalid_message"),
+                (["donor": ["name": "b" + String(repeating: "\u{301}", count: 2_000), "email": "g@example.org"] as [String: any Sendable]], "invalid_donor"),
             ]
             for (fields, code) in cases {
                 let response = try await harness.pledge(fields)

@@ -8,6 +8,8 @@ import HummingbirdTesting
 import NIOCore
 import Outbox
 import Persistence
+import PlatformConfig
+import ServiceClient
 import Signatures
 import SQLKit
 import Synchronization
@@ -18,23 +20,6 @@ import NIOFoundationEssentialsCompat
 let pledgeSecret = "pledge-test-secret"
 
 /// Campaigns as campaign-service would describe them; can be switched off.
-final class StubCampaigns: CampaignDirectory {
-    private let state = Mutex<(campaigns: [String: CampaignSummary], down: Bool)>(([:], false))
-
-    func campaign(id: String) async throws -> CampaignSummary? {
-        try state.withLock { state in
-            if state.down { throw CampaignDirectoryError.unavailable }
-            return state.campaigns[id]
-        }
-    }
-
-    func set(_ id: String, status: String = "active", currency: String = "USD") {
-        state.withLock { $0.campaigns[id] = CampaignSummary(id: id, status: status, currency: currency) }
-    }
-
-    func setDown(_ down: Bool) { state.withLock { $0.down = down } }
-}
-
 struct PledgeHarness: Sendable {
     let client: any TestClientProtocol
     let campaigns: StubCampaigns
@@ -58,7 +43,7 @@ struct PledgeHarness: Sendable {
             "event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.now(),
         ])
         var headers: HTTPFields = [.contentType: "application/json"]
-        if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(body: body) }
+        if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(path: "/pledges/webhooks/payment", body: body) }
         return try await client.execute(uri: "/pledges/webhooks/payment", method: .post, headers: headers, body: ByteBuffer(data: body))
     }
 
@@ -86,11 +71,13 @@ func withPledgeService<Value: Sendable>(
         var relay = OutboxRelayConfig()
         relay.pollInterval = .seconds(600)  // nothing listens at the dispatch URL here
         let config = PledgeServiceConfig(
-            database: url, internalSigningSecret: pledgeSecret, jwksURL: "http://127.0.0.1:9/unused",
+            database: url, secrets: InternalSecrets(shared: pledgeSecret), jwksURL: "http://127.0.0.1:9/unused",
             campaignServiceURL: "http://127.0.0.1:9", eventDispatchURL: "http://127.0.0.1:9/campaigns/events",
             maximumAmount: 1_000_000, relay: relay, logLevel: TestLogging.level
         )
-        let app = try await PledgeServiceApp.buildApplication(config: config, jwks: StaticJWKSSource(issuer.jwks), campaigns: campaigns)
+        let app = try await PledgeServiceApp.buildApplication(
+            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), campaigns: campaigns
+        )
         return try await app.test(.router) { client in
             try await test(PledgeHarness(
                 client: client, campaigns: campaigns, campaignId: campaignId, donorToken: donor, otherDonorToken: other,

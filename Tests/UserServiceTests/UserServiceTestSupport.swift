@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Persistence
+import PlatformConfig
 import Testing
 import TestSupport
 @testable import UserService
@@ -26,11 +27,14 @@ func withUserService<Value: Sendable>(
     _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
     let config = UserServiceConfig(
-        database: url, signingKeyPEM: TestKeys.signingKeyPEM, admin: admin, bcryptCost: 4, logLevel: TestLogging.level
+        database: url, signingKeyPEM: TestKeys.signingKeyPEM, admin: admin, bcryptCost: 4, secrets: InternalSecrets(shared: userSecret),
+        logLevel: TestLogging.level
     )
     let app = try await UserServiceApp.buildApplication(config: config, onAdminBootstrap: onAdminBootstrap)
     return try await app.test(.router, test)
 }
+
+let userSecret = "user-service-test-secret"
 
 let testAdmin = AdminBootstrap(email: "Admin@CareForAll.test", password: "admin-password-1")
 

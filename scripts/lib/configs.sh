@@ -1,7 +1,8 @@
 # The deployment files checked by their own tools: promtool (Debian's prometheus package) for the
 # Prometheus config and alert rules, docker-compose for the Compose files, and the cross-checks of
-# Tests/Deploy/check_configs.py (Kubernetes, Compose, nginx, Grafana). apt-get installs what is
-# missing. `check_configs` returns non-zero when any check fails.
+# Tests/Deploy/check_configs.py (Kubernetes, Compose, nginx, Grafana), and the Compose secrets
+# script run as a process by Tests/Deploy/secrets_init.py. apt-get installs what is missing.
+# `check_configs BIN` returns non-zero when any check fails.
 
 ensure_config_tools() {
     local missing=()
@@ -28,5 +29,6 @@ check_configs() {
         status=1
     fi
     python3 Tests/Deploy/check_configs.py || status=1
+    python3 Tests/Deploy/secrets_init.py --binary "$1" || status=1
     return $status
 }

@@ -1,8 +1,10 @@
-# The services as separate processes of the built binary, on the throwaway PostgreSQL (one
-# database per service), as containers would run them: `start_services BIN` starts user-,
-# campaign-, pledge- and payment-service and the built-in gateway on free loopback ports and sets
-# SERVICE_PORTS (role -> port), ADMIN_EMAIL and ADMIN_PASSWORD; `stop_services` stops them.
-# Needs start_postgres, as_pg, free_port and pg_log from postgres.sh.
+# The services as separate processes of the built binary, on the throwaway PostgreSQL, as containers
+# would run them: `start_services BIN` makes one database per service, each owned by a role of its
+# own (deploy/postgres/init-databases.sh, the script Compose runs), starts user-, campaign-, pledge-
+# and payment-service and the built-in gateway on free loopback ports, each given only its own
+# secrets (as deploy/secrets/init-secrets.sh shares them), and sets SERVICE_PORTS (role -> port),
+# ADMIN_EMAIL, ADMIN_PASSWORD, <ROLE>_SERVICE_SIGNING_SECRET and <ROLE>_DB_PASSWORD;
+# `stop_services` stops them. Needs start_postgres, as_pg, free_port and pg_log from postgres.sh.
 
 declare -A SERVICE_PORTS
 SERVICE_PIDS=()
@@ -25,28 +27,50 @@ PY
 start_services() {
     local bin=$1
     SERVICES_DIR=$(mktemp -d /tmp/careforall-services.XXXXXX)
-    local db
-    for db in users campaigns pledges payments; do
-        PGOPTIONS="-c client_min_messages=warning" as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" postgres
+    local db role
+    for role in USER CAMPAIGN PLEDGE PAYMENT; do
+        export "${role}_SERVICE_SIGNING_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        export "${role}_DB_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
     done
-    local role
+    for db in users campaigns pledges payments; do
+        PGOPTIONS="-c client_min_messages=warning" as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres
+    done
+    for role in user campaign pledge payment; do
+        PGOPTIONS="-c client_min_messages=warning" as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "DROP ROLE IF EXISTS ${role}_service" postgres
+    done
+    printf '%s\n' "USER_DB_PASSWORD=$USER_DB_PASSWORD" "CAMPAIGN_DB_PASSWORD=$CAMPAIGN_DB_PASSWORD" \
+        "PLEDGE_DB_PASSWORD=$PLEDGE_DB_PASSWORD" "PAYMENT_DB_PASSWORD=$PAYMENT_DB_PASSWORD" >"$SERVICES_DIR/roles.env"
+    CAREFORALL_ROLES_FILE="$SERVICES_DIR/roles.env" POSTGRES_USER=postgres PGHOST=127.0.0.1 PGPORT=$PG_PORT \
+        PATH="$PG_BIN:$PATH" sh deploy/postgres/init-databases.sh
     for role in user campaign pledge payment gateway; do SERVICE_PORTS[$role]=$(free_port); done
     ADMIN_EMAIL=admin@careforall.test
     ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
-    export INTERNAL_SIGNING_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-    export STRIPE_WEBHOOK_SECRET="whsec_$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
-    export JWT_PRIVATE_KEY="$("$bin" generate-key)"
-    export ADMIN_EMAIL ADMIN_PASSWORD LOG_LEVEL=${SERVICES_LOG_LEVEL:-warning}
+    STRIPE_WEBHOOK_SECRET="whsec_$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+    JWT_PRIVATE_KEY="$("$bin" generate-key)"
+    export ADMIN_EMAIL LOG_LEVEL=${SERVICES_LOG_LEVEL:-warning}
     export USER_SERVICE_PORT=${SERVICE_PORTS[user]} CAMPAIGN_SERVICE_PORT=${SERVICE_PORTS[campaign]}
     export PLEDGE_SERVICE_PORT=${SERVICE_PORTS[pledge]} PAYMENT_SERVICE_PORT=${SERVICE_PORTS[payment]} GATEWAY_PORT=${SERVICE_PORTS[gateway]}
     export USER_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[user]}" CAMPAIGN_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[campaign]}"
     export PLEDGE_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[pledge]}" PAYMENT_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[payment]}"
-    local database
+    # Each process gets its own share of the secrets and connects as its own database role.
+    local share
     for role in user campaign pledge payment gateway; do
         case $role in
-            user) database=users ;; campaign) database=campaigns ;; pledge) database=pledges ;; payment) database=payments ;; gateway) database= ;;
+            user) share=(USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET" JWT_PRIVATE_KEY="$JWT_PRIVATE_KEY"
+                         ADMIN_PASSWORD="$ADMIN_PASSWORD" DATABASE_URL="postgres://user_service:$USER_DB_PASSWORD@127.0.0.1:$PG_PORT/users") ;;
+            campaign) share=(CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET" USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET"
+                             DATABASE_URL="postgres://campaign_service:$CAMPAIGN_DB_PASSWORD@127.0.0.1:$PG_PORT/campaigns") ;;
+            pledge) share=(PLEDGE_SERVICE_SIGNING_SECRET="$PLEDGE_SERVICE_SIGNING_SECRET" CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET"
+                           USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET"
+                           DATABASE_URL="postgres://pledge_service:$PLEDGE_DB_PASSWORD@127.0.0.1:$PG_PORT/pledges") ;;
+            payment) share=(PLEDGE_SERVICE_SIGNING_SECRET="$PLEDGE_SERVICE_SIGNING_SECRET" CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET"
+                            USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET" STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
+                            DATABASE_URL="postgres://payment_service:$PAYMENT_DB_PASSWORD@127.0.0.1:$PG_PORT/payments") ;;
+            gateway) share=() ;;
         esac
-        DATABASE_URL=${database:+postgres://postgres@127.0.0.1:$PG_PORT/$database} "$bin" serve "$role" >"$SERVICES_DIR/$role.log" 2>&1 &
+        env -u USER_SERVICE_SIGNING_SECRET -u CAMPAIGN_SERVICE_SIGNING_SECRET -u PLEDGE_SERVICE_SIGNING_SECRET -u PAYMENT_SERVICE_SIGNING_SECRET \
+            -u INTERNAL_SIGNING_SECRET -u USER_DB_PASSWORD -u CAMPAIGN_DB_PASSWORD -u PLEDGE_DB_PASSWORD -u PAYMENT_DB_PASSWORD \
+            "${share[@]}" "$bin" serve "$role" >"$SERVICES_DIR/$role.log" 2>&1 &
         SERVICE_PIDS+=($!)
     done
     for role in user campaign pledge payment gateway; do

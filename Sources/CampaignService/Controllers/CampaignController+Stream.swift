@@ -12,10 +12,13 @@ import Outbox
 /// replica ingested the change, within `pollInterval` when another did. A comment line keeps idle
 /// connections open through proxies. A stream ends after `maximumLifetime` (browsers reconnect by
 /// themselves) or when the service shuts down, so it never holds a shutdown up.
+/// At most `maximumStreams` are open at once (503 `too_many_streams` beyond); the per-client cap
+/// is the edge's (the gateway or nginx), since behind it every client has the proxy's address.
 /// How live streams behave; tests shorten it.
 public struct StreamConfig: Sendable {
     public var pollInterval: Duration = .seconds(5)
     public var maximumLifetime: Duration = .seconds(600)
+    public var maximumStreams = 2000
 
     public init() {}
 }
@@ -23,9 +26,12 @@ public struct StreamConfig: Sendable {
 extension CampaignController {
     @Sendable func stream(_ request: Request, context: AppRequestContext) async throws -> Response {
         let first = try await visibleCampaign(request, context)
+        let slot = try streamSlots.take(client: nil)
         let id = first.id
         let (store, changes, pollInterval, maximumLifetime) = (store, changes, streams.pollInterval, streams.maximumLifetime)
         let body = ResponseBody { writer in
+            // The slot lives as long as this body: given back when the stream ends, however it ends.
+            defer { withExtendedLifetime(slot) {} }
             let (subscription, signal) = changes.subscribe(campaignId: id)
             defer { changes.unsubscribe(subscription) }
             let deadline = ContinuousClock.now + maximumLifetime

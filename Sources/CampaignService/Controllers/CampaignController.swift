@@ -13,11 +13,13 @@ public struct CampaignController: Sendable {
     /// Wakes live streams when an ingested event moved a campaign.
     let changes: CampaignChanges
     let streams: StreamConfig
+    let streamSlots: StreamSlots
 
     public init(store: any CampaignStore, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig()) {
         self.store = store
         self.changes = changes
         self.streams = streams
+        self.streamSlots = StreamSlots(total: streams.maximumStreams)
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {

@@ -10,20 +10,20 @@ struct CampaignInput: Equatable {
     var currency: Currency?
     var status: CampaignStatus?
 
-    static let maximumTitleLength = 200
-    static let maximumDescriptionLength = 10_000
+    static let titleLimit = TextLimit(characters: 200)
+    static let descriptionLimit = TextLimit(characters: 10_000)
 
     init(_ object: [String: JSONValue]) throws {
         if let value = object["title"] {
             guard let raw = value.stringValue else { throw CampaignServiceError.invalidTitle }
             let title = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (1...Self.maximumTitleLength).contains(title.count) else { throw CampaignServiceError.invalidTitle }
+            guard !title.isEmpty, Self.titleLimit.allows(title) else { throw CampaignServiceError.invalidTitle }
             self.title = title
         }
         if let value = object["description"] {
             switch value {
             case .null: self.description = ""
-            case .string(let description) where description.count <= Self.maximumDescriptionLength: self.description = description
+            case .string(let description) where Self.descriptionLimit.allows(description): self.description = description
             default: throw CampaignServiceError.invalidDescription
             }
         }

@@ -18,9 +18,9 @@ public enum CampaignServiceError: Error, Equatable, APIErrorConvertible {
         case .campaignNotFound:
             APIError(.notFound, code: "not_found", message: "No such campaign.")
         case .invalidTitle:
-            APIError(.badRequest, code: "invalid_title", message: "The title must be 1 to 200 characters.")
+            APIError(.badRequest, code: "invalid_title", message: "The title must be 1 to 200 characters (at most 800 bytes of UTF-8).")
         case .invalidDescription:
-            APIError(.badRequest, code: "invalid_description", message: "The description must be at most 10000 characters.")
+            APIError(.badRequest, code: "invalid_description", message: "The description must be at most 10000 characters (40000 bytes of UTF-8).")
         case .invalidGoalAmount:
             APIError(.badRequest, code: "invalid_goal_amount", message: "The goal_amount must be a positive integer of minor units.")
         case .invalidCurrency:

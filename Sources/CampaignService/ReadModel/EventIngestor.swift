@@ -98,8 +98,10 @@ public enum EventBatch {
         if let paymentId = fact.paymentId, !isIdentifier(paymentId) { throw fail("payment_id is missing or too long") }
         guard fact.amount > 0 else { throw fail("amount must be a positive integer of minor units") }
         if case .pledgeCreated(let created) = event.data {
-            if let name = created.donorName, name.count > 200 { throw fail("donor_name is longer than 200 characters") }
-            if let message = created.message, message.count > 1000 { throw fail("message is longer than 1000 characters") }
+            if let name = created.donorName, !TextLimit(characters: 200).allows(name) { throw fail("donor_name is longer than 200 characters or 800 bytes") }
+            if let message = created.message, !TextLimit(characters: 1000).allows(message) {
+                throw fail("message is longer than 1000 characters or 4000 bytes")
+            }
         }
     }
 

@@ -28,7 +28,9 @@ function saveSession(answer) {
   }));
 }
 
-function signOut() {
+async function signOut() {
+  // Ends the token at the server too (and every other copy of it), not only in this browser.
+  if (session()) await api("POST", "/users/logout");
   localStorage.removeItem(SESSION_KEY);
   location.hash = "#/";
   renderSessionLinks();
@@ -49,6 +51,11 @@ async function api(method, path, { body, headers = {}, auth = true } = {}) {
   }
   let data = null;
   try { data = await response.json(); } catch (_) { /* empty or not JSON */ }
+  // A token ended elsewhere (a logout, a password or role change) is no session any more.
+  if (response.status === 401 && current && data && data.error && ["token_revoked", "invalid_token"].includes(data.error.code)) {
+    localStorage.removeItem(SESSION_KEY);
+    renderSessionLinks();
+  }
   return { status: response.status, data };
 }
 

@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import Observability
 import Persistence
+import ServiceClient
 import CoreMetrics
 
 /// A test hook: runs right after the provider answered a create, before the answer is recorded.
@@ -14,25 +15,31 @@ import CoreMetrics
 public typealias AfterProviderCall = @Sendable (ProviderIntent) async throws -> Void
 
 /// `/payments`: pay a pledge (owner, admin, or the guest's receipt token), read one, list the caller's.
+/// A pledge is paid only while its campaign is active, and a pledge whose payment methods the
+/// provider refused `maximumRefusedAttempts` times takes no more (card testing).
 public struct PaymentController: Sendable {
     let store: SQLPaymentStore
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
     let pledges: any PledgeDirectory
+    let campaigns: any CampaignDirectory
     let metrics: ServiceMetrics
     let afterProviderCall: AfterProviderCall?
 
     /// The sandbox's default card, so a bare `{pledge_id}` pays in local runs. Stripe needs one given.
     static let sandboxDefaultMethod = "pm_card_visa"
+    /// Refused payment methods a pledge may see before it takes no more.
+    static let maximumRefusedAttempts = 3
 
     public init(
         store: SQLPaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
-        metrics: ServiceMetrics, afterProviderCall: AfterProviderCall? = nil
+        campaigns: any CampaignDirectory, metrics: ServiceMetrics, afterProviderCall: AfterProviderCall? = nil
     ) {
         self.store = store
         self.provider = provider
         self.reconciler = reconciler
         self.pledges = pledges
+        self.campaigns = campaigns
         self.metrics = metrics
         self.afterProviderCall = afterProviderCall
     }
@@ -77,6 +84,10 @@ public struct PaymentController: Sendable {
             return try await answerExisting(existing)
         }
         guard !pledge.status.isTerminal else { throw PaymentServiceError.pledgeNotPayable(status: pledge.status.rawValue) }
+        guard try await store.refusedAttempts(pledgeId: pledge.id) < Self.maximumRefusedAttempts else {
+            throw PaymentServiceError.paymentAttemptsExhausted
+        }
+        try await requireOpenCampaign(pledge.campaignId, logger: context.logger)
 
         let now = Timestamp.now()
         let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
@@ -101,11 +112,12 @@ public struct PaymentController: Sendable {
                 metadata: ["pledge_id": payment.pledgeId, "charge_key": chargeKey], idempotencyKey: chargeKey
             )
         } catch ProviderError.noSuchPaymentMethod(let method) {
-            // Nothing was created at the provider: forget the attempt so another method can be tried.
-            try await store.discardUnstarted(paymentId: payment.id)
+            // Nothing was created at the provider: forget the attempt so another method can be
+            // tried, a few times.
+            try await recordRefusal(payment, logger: logger)
             throw PaymentServiceError.paymentMethodRefused("no such payment method '\(method)'")
         } catch ProviderError.refused(let status, let message) where status != 402 {
-            try await store.discardUnstarted(paymentId: payment.id)
+            try await recordRefusal(payment, logger: logger)
             throw PaymentServiceError.paymentMethodRefused(message)
         } catch {
             // The outcome is unknown: the payment stays PENDING and the recovery service settles it.
@@ -117,6 +129,24 @@ public struct PaymentController: Sendable {
         logger.info("payment created", metadata: ["intent_id": .string(intent.id), "intent_status": .string(intent.status.rawValue)])
         let (_, settled) = try await reconciler.reconcile(recorded, with: intent, traceParent: context.traceParent)
         return PaymentResponse(settled).with(status: .created)
+    }
+
+    func recordRefusal(_ payment: Payment, logger: Logger) async throws {
+        let refused = try await store.discardRefused(paymentId: payment.id, pledgeId: payment.pledgeId, at: Timestamp.now())
+        metrics.counter("payment_methods_refused_total", [("provider", provider.name)]).increment()
+        logger.warning("payment method refused", metadata: ["refused_so_far": .stringConvertible(refused)])
+    }
+
+    /// 409 `campaign_not_open` unless the campaign is active now (asked afresh, never from a cache).
+    func requireOpenCampaign(_ campaignId: String, logger: Logger) async throws {
+        let campaign: CampaignSummary?
+        do {
+            campaign = try await campaigns.campaign(id: campaignId)
+        } catch {
+            logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(campaignId), "error": "\(error)"])
+            throw PaymentServiceError.campaignServiceUnavailable
+        }
+        guard campaign?.status == "active" else { throw PaymentServiceError.campaignNotOpen }
     }
 
     /// A payment the pledge already has: the same payment again, with 200. A concurrent request

@@ -44,5 +44,17 @@ public enum PaymentMigrations {
         ]),
         OutboxSchema.migration,
         SandboxSchema.migration,
+        OutboxSchema.deadLetters,
+        // Payment methods the provider refused, per pledge: after a few, the pledge takes no more
+        // attempts (a card tester cannot try card after card on one pledge).
+        SQLMigration(name: "002_payment_attempts", [
+            """
+            CREATE TABLE payment_attempts (
+                pledge_id TEXT PRIMARY KEY,
+                refused INTEGER NOT NULL,
+                last_refused_at TEXT NOT NULL
+            )
+            """,
+        ]),
     ]
 }

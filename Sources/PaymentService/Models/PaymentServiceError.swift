@@ -12,6 +12,9 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
     case paymentMethodRefused(String)
     case providerUnavailable
     case invalidEvent(String)
+    case campaignNotOpen
+    case campaignServiceUnavailable
+    case paymentAttemptsExhausted
 
     public var apiError: APIError {
         switch self {
@@ -33,6 +36,15 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
             APIError(.badGateway, code: "provider_unavailable", message: "The payment provider did not answer; the payment will be completed or failed shortly.")
         case .invalidEvent(let reason):
             APIError(.badRequest, code: "invalid_event", message: "The webhook event is malformed: \(reason).")
+        case .campaignNotOpen:
+            APIError(.conflict, code: "campaign_not_open", message: "The campaign of this pledge is no longer taking donations; nothing was charged.")
+        case .campaignServiceUnavailable:
+            APIError(.serviceUnavailable, code: "campaign_service_unavailable", message: "The campaign could not be checked; nothing was charged. Try again.")
+        case .paymentAttemptsExhausted:
+            APIError(
+                .conflict, code: "payment_attempts_exhausted",
+                message: "Too many payment methods were refused for this pledge; it takes no more attempts. Make a new pledge to try again."
+            )
         }
     }
 }

@@ -31,7 +31,7 @@ public final class SandboxWebhookSender: Service, Sendable {
         logger: Logger
     ) {
         self.url = url
-        self.signatures = SignatureScheme(secret: secret)
+        self.signatures = .stripe(secret: secret)
         self.chaos = chaos
         self.maximumChaosDelay = maximumChaosDelay
         self.client = client

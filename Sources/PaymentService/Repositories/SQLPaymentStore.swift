@@ -116,11 +116,28 @@ public struct SQLPaymentStore: Sendable {
 
     /// Forgets a payment the provider refused before creating anything (an unknown payment
     /// method), so the donor can try again with another. Only a PENDING payment with no intent.
-    public func discardUnstarted(paymentId: String) async throws {
-        try await database.withConnection { db in
+    /// Forgets a payment the provider refused before creating anything (an unknown or unusable
+    /// payment method), so the donor may try another method, and counts the refusal against its
+    /// pledge. Returns the pledge's refusals so far.
+    @discardableResult
+    public func discardRefused(paymentId: String, pledgeId: String, at time: String) async throws -> Int {
+        try await database.transaction { db in
             try await db.raw("""
                 DELETE FROM payments WHERE id = \(bind: paymentId) AND status = 'PENDING' AND provider_payment_id IS NULL
                 """).run()
+            return try await db.raw("""
+                INSERT INTO payment_attempts (pledge_id, refused, last_refused_at) VALUES (\(bind: pledgeId), 1, \(bind: time))
+                ON CONFLICT (pledge_id) DO UPDATE SET refused = payment_attempts.refused + 1, last_refused_at = excluded.last_refused_at
+                RETURNING refused
+                """).first()?.decode(column: "refused", as: Int.self) ?? 1
+        }
+    }
+
+    /// How many payment methods the provider has refused for this pledge.
+    public func refusedAttempts(pledgeId: String) async throws -> Int {
+        try await database.withConnection { db in
+            try await db.raw("SELECT refused FROM payment_attempts WHERE pledge_id = \(bind: pledgeId)").first()?
+                .decode(column: "refused", as: Int.self) ?? 0
         }
     }
 

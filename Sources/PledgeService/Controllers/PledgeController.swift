@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import Observability
 import Persistence
+import ServiceClient
 import CoreMetrics
 import NIOFoundationEssentialsCompat
 

@@ -48,5 +48,6 @@ public enum PledgeMigrations {
         ]),
         IdempotencySchema.migration,
         OutboxSchema.migration,
+        OutboxSchema.deadLetters,
     ]
 }

@@ -17,7 +17,8 @@ struct PledgeInput: Equatable {
         let email: String
     }
 
-    static let maximumMessageLength = 500
+    static let messageLimit = TextLimit(characters: 500)
+    static let nameLimit = TextLimit(characters: 200)
 
     init(_ object: [String: JSONValue], maximumAmount: Int64) throws {
         guard let campaignId = object["campaign_id"]?.stringValue?.trimmingCharacters(in: .whitespaces),
@@ -36,7 +37,7 @@ struct PledgeInput: Equatable {
         }
         switch object["message"] {
         case nil, .null: self.message = nil
-        case .string(let text) where text.count <= Self.maximumMessageLength:
+        case .string(let text) where Self.messageLimit.allows(text):
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             self.message = trimmed.isEmpty ? nil : trimmed
         default: throw PledgeServiceError.invalidMessage
@@ -45,7 +46,8 @@ struct PledgeInput: Equatable {
         case nil, .null:
             self.donor = nil
         case .object(let donor):
-            guard let name = donor["name"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), (1...200).contains(name.count),
+            guard let name = donor["name"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty,
+                Self.nameLimit.allows(name),
                 let email = donor["email"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased(),
                 Self.isEmail(email)
             else { throw PledgeServiceError.invalidDonor }
@@ -60,7 +62,7 @@ struct PledgeInput: Equatable {
 
     static func isEmail(_ email: String) -> Bool {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        return email.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+        return email.utf8.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
             && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !email.contains(where: \.isWhitespace)
     }
 }

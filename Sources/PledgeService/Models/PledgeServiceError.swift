@@ -37,13 +37,13 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
         case .invalidCurrency:
             APIError(.badRequest, code: "invalid_currency", message: "currency must be a supported ISO-4217 code.")
         case .invalidMessage:
-            APIError(.badRequest, code: "invalid_message", message: "message must be a string of at most 500 characters.")
+            APIError(.badRequest, code: "invalid_message", message: "message must be a string of at most 500 characters (2000 bytes of UTF-8).")
         case .invalidAnonymous:
             APIError(.badRequest, code: "invalid_anonymous", message: "anonymous must be true or false.")
         case .donorRequired:
             APIError(.badRequest, code: "donor_required", message: "Without signing in, donor {name, email} is required.")
         case .invalidDonor:
-            APIError(.badRequest, code: "invalid_donor", message: "donor needs a name (1 to 200 characters) and a valid email.")
+            APIError(.badRequest, code: "invalid_donor", message: "donor needs a name (1 to 200 characters, at most 800 bytes of UTF-8) and a valid email.")
         case .campaignNotOpen:
             APIError(.unprocessableContent, code: "campaign_not_open", message: "The campaign does not exist or is not taking pledges.")
         case .currencyMismatch:

@@ -4,8 +4,12 @@ import HTTPSupport
 import Hummingbird
 import Persistence
 import Logging
+import HTTPTypes
+import Observability
+import Signatures
 
-/// `/users`: register, login, the caller's own profile, the JWKS, and the admin routes.
+/// `/users`: register, login, logout, the caller's own profile and password, the JWKS, and the
+/// admin routes. Answers that carry a token are never cached (`Cache-Control: no-store`).
 public struct UserController: Sendable {
     let store: any UserStore
     let issuer: TokenIssuer
@@ -15,7 +19,7 @@ public struct UserController: Sendable {
     static let minimumPasswordLength = 8
     /// bcrypt reads at most 72 bytes; a longer password would be silently truncated.
     static let maximumPasswordBytes = 72
-    static let maximumNameLength = 200
+    static let nameLimit = TextLimit(characters: 200)
 
     public init(store: any UserStore, issuer: TokenIssuer, hasher: PasswordHasher, decoyHash: String) {
         self.store = store
@@ -28,7 +32,10 @@ public struct UserController: Sendable {
         group.post("register", use: register)
         group.post("login", use: login)
         group.get(".well-known/jwks.json") { _, _ in issuer.jwks }
-        group.group("me").add(middleware: RequireRoleMiddleware()).get(use: me)
+        let signedIn = group.group().add(middleware: RequireRoleMiddleware())
+        signedIn.get("me", use: me)
+        signedIn.post("me/password", use: changePassword)
+        signedIn.post("logout", use: logout)
         let admin = group.group().add(middleware: RequireRoleMiddleware(.admin))
         admin.get(use: list)
         admin.patch(":id", use: updateRole)
@@ -46,14 +53,9 @@ public struct UserController: Sendable {
         let body = try await request.decode(as: RegisterRequest.self, context: context)
         let email = EmailAddress.normalize(body.email)
         guard EmailAddress.isValid(email) else { throw UserServiceError.invalidEmail }
-        guard body.password.count >= Self.minimumPasswordLength else {
-            throw UserServiceError.passwordTooShort(minimum: Self.minimumPasswordLength)
-        }
-        guard body.password.utf8.count <= Self.maximumPasswordBytes else {
-            throw UserServiceError.passwordTooLong(maximum: Self.maximumPasswordBytes)
-        }
+        try Self.validate(newPassword: body.password)
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= Self.maximumNameLength else { throw UserServiceError.nameRequired }
+        guard !name.isEmpty, Self.nameLimit.allows(name) else { throw UserServiceError.nameRequired }
 
         let now = Timestamp.now()
         let user = User(
@@ -62,7 +64,12 @@ public struct UserController: Sendable {
         )
         guard try await store.create(user) else { throw UserServiceError.emailTaken }
         context.logger.info("user registered", metadata: ["user_id": .string(user.id)])
-        return try await authResponse(for: user).with(status: .created)
+        return try await authResponse(for: user, status: .created)
+    }
+
+    static func validate(newPassword password: String) throws {
+        guard password.count >= minimumPasswordLength else { throw UserServiceError.passwordTooShort(minimum: minimumPasswordLength) }
+        guard password.utf8.count <= maximumPasswordBytes else { throw UserServiceError.passwordTooLong(maximum: maximumPasswordBytes) }
     }
 
     struct LoginRequest: Decodable {
@@ -70,7 +77,7 @@ public struct UserController: Sendable {
         let password: String
     }
 
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> AuthResponse {
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AuthResponse> {
         let body = try await request.decode(as: LoginRequest.self, context: context)
         let user = try await store.find(email: EmailAddress.normalize(body.email))
         // An unknown email costs the same bcrypt check as a wrong password, and gets the same answer.
@@ -79,13 +86,43 @@ public struct UserController: Sendable {
         return try await authResponse(for: user)
     }
 
-    func authResponse(for user: User) async throws -> AuthResponse {
-        AuthResponse(
+    /// A token for `user`, marked never to be stored by caches on the way.
+    func authResponse(for user: User, status: HTTPResponse.Status = .ok) async throws -> EditedResponse<AuthResponse> {
+        let answer = AuthResponse(
             user: UserResponse(user),
             accessToken: try await issuer.issue(for: user.principal),
             tokenType: "Bearer",
             expiresIn: Int(issuer.timeToLive)
         )
+        return EditedResponse(status: status, headers: [.cacheControl: "no-store"], response: answer)
+    }
+
+    // MARK: Ending tokens
+
+    /// Ends every token issued to the caller until now, this one included.
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        guard try await store.endTokens(id: principal.userID, at: Timestamp.now()) != nil else { throw APIError.invalidToken }
+        context.logger.info("user logged out; older tokens ended")
+        return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+    }
+
+    struct ChangePasswordRequest: Decodable {
+        let currentPassword: String
+        let newPassword: String
+    }
+
+    /// A new password ends every older token; the answer carries a new one.
+    @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AuthResponse> {
+        let principal = try context.requirePrincipal()
+        let body = try await request.decode(as: ChangePasswordRequest.self, context: context)
+        guard let user = try await store.find(id: principal.userID) else { throw APIError.invalidToken }
+        guard try await hasher.verify(body.currentPassword, hash: user.passwordHash) else { throw UserServiceError.invalidCredentials }
+        try Self.validate(newPassword: body.newPassword)
+        guard let updated = try await store.updatePassword(id: user.id, passwordHash: try await hasher.hash(body.newPassword), at: Timestamp.now())
+        else { throw APIError.invalidToken }
+        context.logger.info("password changed; older tokens ended")
+        return try await authResponse(for: updated)
     }
 
     // MARK: The caller
@@ -118,6 +155,44 @@ public struct UserController: Sendable {
         }
         context.logger.info("user role changed", metadata: ["target_user_id": .string(id), "role": .string(role.rawValue)])
         return UserResponse(user)
+    }
+}
+
+/// The signed route every service asks before trusting a token: the user's current token version.
+public struct TokenVersionController: Sendable {
+    let store: any UserStore
+    let signatures: SignatureScheme
+    let metrics: ServiceMetrics
+
+    public init(store: any UserStore, signatures: SignatureScheme, metrics: ServiceMetrics) {
+        self.store = store
+        self.signatures = signatures
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("internal/token-versions/:id", use: show)
+    }
+
+    struct TokenVersionResponse: ResponseEncodable {
+        let userId: String
+        let tokenVersion: Int
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> TokenVersionResponse {
+        _ = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
+        let id = try context.parameters.require("id")
+        guard let user = try await store.find(id: id) else { throw UserServiceError.userNotFound }
+        return TokenVersionResponse(userId: user.id, tokenVersion: user.tokenVersion)
+    }
+}
+
+/// user-service checks its own tokens' versions straight in its table: a logout takes effect at once.
+struct StoreTokenVersions: TokenVersionSource {
+    let store: any UserStore
+
+    func currentVersion(userID: String) async throws -> Int? {
+        try await store.find(id: userID)?.tokenVersion
     }
 }
 

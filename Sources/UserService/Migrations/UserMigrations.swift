@@ -17,5 +17,8 @@ public enum UserMigrations {
             """,
             "CREATE INDEX users_created_at_id ON users (created_at, id)",
         ]),
+        SQLMigration(name: "002_users_token_version", [
+            "ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0",
+        ]),
     ]
 }

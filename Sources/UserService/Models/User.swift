@@ -11,9 +11,11 @@ public struct User: Sendable, Equatable {
     public var role: Role
     public var createdAt: String
     public var updatedAt: String
+    /// Raised by a logout, a password change or a role change: tokens issued under a lower one are over.
+    public var tokenVersion: Int = 0
 
     public var principal: Principal {
-        Principal(userID: id, email: email, name: name, role: role)
+        Principal(userID: id, email: email, name: name, role: role, tokenVersion: tokenVersion)
     }
 }
 
@@ -50,7 +52,7 @@ enum EmailAddress {
 
     /// A pragmatic check: one `@`, something before it, a dot in the domain, no spaces.
     static func isValid(_ email: String) -> Bool {
-        guard email.count <= 254, !email.contains(where: \.isWhitespace) else { return false }
+        guard email.utf8.count <= 254, !email.contains(where: \.isWhitespace) else { return false }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty else { return false }
         let domain = parts[1]

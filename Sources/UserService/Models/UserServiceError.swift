@@ -25,7 +25,7 @@ public enum UserServiceError: Error, Equatable, APIErrorConvertible {
         case .passwordTooLong(let maximum):
             APIError(.badRequest, code: "password_too_long", message: "The password must be at most \(maximum) bytes.")
         case .nameRequired:
-            APIError(.badRequest, code: "name_required", message: "A name is required.")
+            APIError(.badRequest, code: "name_required", message: "A name of 1 to 200 characters (at most 800 bytes of UTF-8) is required.")
         case .invalidRole:
             APIError(.badRequest, code: "invalid_role", message: "The role must be 'donor' or 'admin'.")
         case .userNotFound:

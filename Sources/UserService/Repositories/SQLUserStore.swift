@@ -55,13 +55,28 @@ public struct SQLUserStore: UserStore {
     }
 
     public func updateRole(id: String, role: Role, at time: String) async throws -> User? {
+        try await update(id: id, """
+            role = \(bind: role.rawValue), updated_at = \(bind: time),
+            token_version = CASE WHEN role = \(bind: role.rawValue) THEN token_version ELSE token_version + 1 END
+            """)
+    }
+
+    public func updatePassword(id: String, passwordHash: String, at time: String) async throws -> User? {
+        try await update(id: id, "password_hash = \(bind: passwordHash), updated_at = \(bind: time), token_version = token_version + 1")
+    }
+
+    public func endTokens(id: String, at time: String) async throws -> User? {
+        try await update(id: id, "updated_at = \(bind: time), token_version = token_version + 1")
+    }
+
+    func update(id: String, _ assignments: SQLQueryString) async throws -> User? {
         try await database.transaction { db in
-            try await db.raw("UPDATE users SET role = \(bind: role.rawValue), updated_at = \(bind: time) WHERE id = \(bind: id)").run()
+            try await db.raw("UPDATE users SET \(assignments) WHERE id = \(bind: id)").run()
             return try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)").first().map(Self.user)
         }
     }
 
-    static let columns = "id, email, name, password_hash, role, created_at, updated_at"
+    static let columns = "id, email, name, password_hash, role, created_at, updated_at, token_version"
 
     static func user(_ row: any SQLRow) throws -> User {
         User(
@@ -71,7 +86,8 @@ public struct SQLUserStore: UserStore {
             passwordHash: try row.decode(column: "password_hash", as: String.self),
             role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .donor,
             createdAt: try row.decode(column: "created_at", as: String.self),
-            updatedAt: try row.decode(column: "updated_at", as: String.self)
+            updatedAt: try row.decode(column: "updated_at", as: String.self),
+            tokenVersion: try row.decode(column: "token_version", as: Int.self)
         )
     }
 }

@@ -10,6 +10,11 @@ public protocol UserStore: Sendable {
     func find(id: String) async throws -> User?
     /// Users newest first, `limit + 1` rows from after `cursor` (the extra row says a next page exists).
     func list(limit: Int, after cursor: PageCursor?) async throws -> [User]
-    /// Sets the role; returns the updated user, or nil when there is no such user.
+    /// Sets the role (a change also raises the token version); returns the updated user, or nil
+    /// when there is no such user.
     func updateRole(id: String, role: Role, at time: String) async throws -> User?
+    /// Sets a new password hash and raises the token version; returns the updated user.
+    func updatePassword(id: String, passwordHash: String, at time: String) async throws -> User?
+    /// Raises the token version, ending every token issued before; returns the updated user.
+    func endTokens(id: String, at time: String) async throws -> User?
 }

@@ -1,11 +1,11 @@
 import AsyncHTTPClient
-import ServiceClient
 import Foundation
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
 
-/// What pledge-service needs to know of a campaign before taking a pledge.
+/// What pledge-service needs to know of a campaign before taking a pledge, and payment-service
+/// before charging one.
 public struct CampaignSummary: Sendable, Equatable, Decodable {
     public let id: String
     public let status: String
@@ -25,7 +25,8 @@ public protocol CampaignDirectory: Sendable {
 }
 
 /// Asks campaign-service's public `GET /campaigns/{id}` with a short timeout, and remembers the
-/// answer for a few seconds so a burst of pledges to one campaign costs one lookup.
+/// answer for `cacheFor` (pledge-service: a few seconds, so a burst of pledges to one campaign
+/// costs one lookup; payment-service: not at all, so a campaign paused a moment ago is not charged).
 public actor HTTPCampaignDirectory: CampaignDirectory {
     let baseURL: String
     let client: HTTPClient
