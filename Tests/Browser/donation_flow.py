@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from selenium import webdriver
@@ -214,7 +215,20 @@ def main():
         assert "$7.50" in text_of("#result-text"), text_of("#result-text")
         driver.find_element(By.ID, "back-to-campaign").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$32.50"))
+        token = driver.execute_script("return JSON.parse(localStorage.getItem('careforall.session')).token")
         driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+        # Signing out ends the token at the server, not only in this browser.
+        deadline, answer = time.time() + 10, None
+        while time.time() < deadline:
+            request = urllib.request.Request(platform.base + "/api/users/me", headers={"Authorization": "Bearer " + token})
+            try:
+                answer = urllib.request.urlopen(request, timeout=5).status
+            except urllib.error.HTTPError as error:
+                answer = (error.code, error.read())
+                if error.code == 401:
+                    break
+            time.sleep(0.2)
+        assert answer[0] == 401 and b"token_revoked" in answer[1], answer
 
     def admin_edits_pauses_closes():
         driver.set_window_size(1280, 900)
@@ -247,7 +261,7 @@ def main():
         step("the open campaign page shows the new total without a reload", total_moves_live)
         step("a declined card shows the declined page and moves nothing", declined_card)
         step("the campaign page fits a phone screen", phone_sized)
-        step("a new donor registers and donates signed in", donor_registers_and_donates)
+        step("a new donor registers, donates signed in, and signing out ends the token", donor_registers_and_donates)
         step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
     finally:
         driver.quit()

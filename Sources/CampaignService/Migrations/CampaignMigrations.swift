@@ -80,5 +80,12 @@ public enum CampaignMigrations {
             """,
             "CREATE INDEX donation_history_campaign ON donation_history (campaign_id, occurred_at, id)",
         ]),
+        // Text accepted before it was limited in bytes (one letter and a megabyte of combining
+        // marks was one "character"): cleared, so the public history never serves it. More code
+        // points than the byte limit means more bytes than it; no text accepted now is touched.
+        SQLMigration(name: "003_clear_oversized_text", [
+            "UPDATE campaign_pledges SET message = NULL WHERE length(message) > 4000",
+            "UPDATE campaign_pledges SET donor_name = NULL WHERE length(donor_name) > 800",
+        ]),
     ]
 }

@@ -28,12 +28,15 @@ function saveSession(answer) {
   }));
 }
 
-async function signOut() {
-  // Ends the token at the server too (and every other copy of it), not only in this browser.
-  if (session()) await api("POST", "/users/logout");
+function signOut() {
+  const current = session();
   localStorage.removeItem(SESSION_KEY);
   location.hash = "#/";
   renderSessionLinks();
+  // Ends the token at the server too (and every other copy of it), not only in this browser.
+  if (current) {
+    fetch("/api/users/logout", { method: "POST", headers: { Authorization: "Bearer " + current.token } }).catch(() => {});
+  }
 }
 
 // ---- API ----
