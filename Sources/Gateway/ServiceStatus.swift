@@ -23,6 +23,8 @@ struct ServiceStatusController: Sendable {
         let version: String?
         let outboxPending: Int?
         let outboxOldestPendingSeconds: Double?
+        /// Events the destination refused for good: kept, never sent again on their own.
+        let outboxDead: Int?
         let deliveryFailures: Int?
         let serverErrors: Int?
     }
@@ -54,6 +56,7 @@ struct ServiceStatusController: Sendable {
             name: name, ready: readyAnswer?.status == 200, version: version,
             outboxPending: figures["outbox_pending_rows"].map { Int($0) },
             outboxOldestPendingSeconds: figures["outbox_oldest_pending_seconds"],
+            outboxDead: figures["outbox_dead_rows"].map { Int($0) },
             deliveryFailures: figures["outbox_delivery_failures_total"].map { Int($0) } ?? (figures["outbox_pending_rows"] != nil ? 0 : nil),
             serverErrors: metricsAnswer == nil ? nil : Int(figures["http_server_errors"] ?? 0)
         )
@@ -78,7 +81,7 @@ struct ServiceStatusController: Sendable {
             let series = line[..<space]
             let name = String(series.prefix { $0 != "{" })
             switch name {
-            case "outbox_pending_rows", "outbox_oldest_pending_seconds", "outbox_delivery_failures_total":
+            case "outbox_pending_rows", "outbox_oldest_pending_seconds", "outbox_dead_rows", "outbox_delivery_failures_total":
                 figures[name, default: 0] += value
             case "http_requests_total" where series.contains("status=\"5"):
                 figures["http_server_errors", default: 0] += value

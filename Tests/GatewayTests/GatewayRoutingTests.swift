@@ -339,6 +339,7 @@ struct GatewayRoutingTests {
             # TYPE outbox_pending_rows gauge
             outbox_pending_rows 3
             outbox_oldest_pending_seconds 12.5
+            outbox_dead_rows 1
             outbox_delivery_failures_total{destination="campaign-events"} 2
             outbox_delivery_failures_total{destination="pledge-webhook"} 1
             http_requests_total{route="/pledges",method="POST",status="201"} 40
@@ -348,6 +349,7 @@ struct GatewayRoutingTests {
         let figures = ServiceStatusController.figures(fromPrometheusText: text)
         #expect(figures["outbox_pending_rows"] == 3)
         #expect(figures["outbox_oldest_pending_seconds"] == 12.5)
+        #expect(figures["outbox_dead_rows"] == 1)
         #expect(figures["outbox_delivery_failures_total"] == 3)
         #expect(figures["http_server_errors"] == 5)
     }

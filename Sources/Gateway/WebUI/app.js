@@ -400,13 +400,14 @@ async function adminView() {
     const answer = await api("GET", "/admin/status");
     if (answer.status !== 200) { services.replaceChildren(notice("error", errorText(answer))); return; }
     services.replaceChildren(h("table", { id: "services" },
-      h("thead", {}, h("tr", {}, ["Service", "Health", "Version", "Outbox backlog", "Oldest pending", "Delivery failures", "Server errors"].map((label) => h("th", { scope: "col" }, label)))),
+      h("thead", {}, h("tr", {}, ["Service", "Health", "Version", "Outbox backlog", "Oldest pending", "Dead events", "Delivery failures", "Server errors"].map((label) => h("th", { scope: "col" }, label)))),
       h("tbody", {}, answer.data.services.map((service) => h("tr", {},
         h("td", {}, service.name),
         h("td", {}, h("span", { class: "badge " + (service.ready ? "up" : "down") }, service.ready ? "ready" : "down")),
         h("td", {}, service.version || "—"),
         h("td", {}, service.outbox_pending == null ? "—" : String(service.outbox_pending)),
         h("td", {}, service.outbox_oldest_pending_seconds == null ? "—" : service.outbox_oldest_pending_seconds.toFixed(1) + " s"),
+        h("td", {}, service.outbox_dead == null ? "—" : String(service.outbox_dead)),
         h("td", {}, service.delivery_failures == null ? "—" : String(service.delivery_failures)),
         h("td", {}, String(service.server_errors ?? "—")))))),
       h("p", { class: "muted" }, "Checked " + new Date(answer.data.checked_at).toLocaleTimeString() + "; refreshed every 5 seconds."));
