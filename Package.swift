@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Idempotency",
             dependencies: [
-                "Persistence",
+                "Persistence", "Signatures",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,6 +156,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
+                "Observability",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

@@ -1,4 +1,5 @@
 import Crypto
+import Signatures
 import Foundation
 
 /// Guest receipt tokens: 256 random bits, base64url; services keep only their SHA-256 hash.
@@ -10,7 +11,7 @@ public enum ReceiptToken {
     }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
     public static func matches(_ token: String, hash stored: String?) -> Bool {

@@ -63,19 +63,21 @@ public enum HTTPLimits {
     public static let maxBodySize = 1 << 20
 }
 
+/// One encoder and one decoder per process, made once: their settings never change after, and
+/// encoding and decoding with them is safe from any thread.
 public enum JSONCoding {
-    public static var encoder: JSONEncoder {
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 
-    public static var decoder: JSONDecoder {
+    public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
-    }
+    }()
 }
 
 extension Request {

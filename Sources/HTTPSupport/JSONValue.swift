@@ -59,10 +59,10 @@ extension JSONRequestDecoder {
 
 /// A decoder without key conversion, for payloads whose keys are spelled out (event envelopes).
 public enum PlainJSON {
-    public static var decoder: JSONDecoder { JSONDecoder() }
-    public static var encoder: JSONEncoder {
+    public static let decoder = JSONDecoder()
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Signatures
 import Foundation
 import Persistence
 import SQLKit
@@ -139,6 +140,6 @@ public enum IdempotencyKey {
             let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) {
             canonical = sorted
         }
-        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: canonical))
     }
 }

@@ -27,40 +27,78 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-
-        var object: [String: Any] = [
-            "timestamp": Self.timestamp(),
-            "level": event.level.rawValue,
-            "service": LogRedaction.serviceName(fromLabel: label),
-            "message": event.message.description,
-        ]
-        for (key, value) in merged {
-            // Hummingbird's own request id is replaced by ours (`request_id`).
-            if key == "hb.request.id" { continue }
-            object[key] = LogRedaction.isSensitive(key) ? "[REDACTED]" : Self.json(value)
-        }
+        // Hummingbird's own request id is replaced by ours (`request_id`).
+        merged["hb.request.id"] = nil
+        merged["timestamp"] = .string(RFC3339.format(Date()))
+        merged["level"] = .string(event.level.rawValue)
+        merged["service"] = .string(LogRedaction.serviceName(fromLabel: label))
+        merged["message"] = .string(event.message.description)
         if event.level >= .error {
-            object["source"] = "\(event.file):\(event.line)"
+            merged["source"] = .string("\(event.file):\(event.line)")
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        output.write(data + Data([0x0A]))
+        var line = JSONLine()
+        line.object(merged, redacting: LogRedaction.isSensitive)
+        line.bytes.append(0x0A)
+        output.write(Data(line.bytes))
+    }
+}
+
+/// A JSON text written byte by byte, keys sorted, `/` unescaped, non-ASCII as UTF-8: what a log
+/// line needs, without a `[String: Any]` tree and `JSONSerialization` on every request.
+struct JSONLine {
+    var bytes: [UInt8] = []
+
+    init() {
+        bytes.reserveCapacity(512)
     }
 
-    static func json(_ value: Logger.Metadata.Value) -> Any {
-        switch value {
-        case .string(let string): string
-        case .stringConvertible(let convertible): convertible.description
-        case .array(let array): array.map(json)
-        case .dictionary(let dictionary):
-            dictionary.reduce(into: [String: Any]()) { result, entry in
-                result[entry.key] = LogRedaction.isSensitive(entry.key) ? "[REDACTED]" : json(entry.value)
+    mutating func object(_ metadata: Logger.Metadata, redacting isSensitive: (String) -> Bool) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, key) in metadata.keys.sorted().enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(key)
+            bytes.append(UInt8(ascii: ":"))
+            if isSensitive(key) {
+                string("[REDACTED]")
+            } else {
+                value(metadata[key]!, redacting: isSensitive)
             }
         }
+        bytes.append(UInt8(ascii: "}"))
     }
 
-    static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    mutating func value(_ value: Logger.Metadata.Value, redacting isSensitive: (String) -> Bool) {
+        switch value {
+        case .string(let text): string(text)
+        case .stringConvertible(let convertible): string(convertible.description)
+        case .array(let values):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                self.value(element, redacting: isSensitive)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .dictionary(let dictionary):
+            object(dictionary, redacting: isSensitive)
+        }
+    }
+
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20, 0x7F:
+                let digits = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 
@@ -87,10 +125,17 @@ public enum LogRedaction {
     /// Metadata keys that must never reach a log line with their value.
     static let sensitiveFragments = ["password", "secret", "authorization", "token", "card", "cvc", "private_key", "cookie"]
 
+    /// Checked for every key of every log line: ASCII-case-insensitive byte search, not
+    /// Foundation's `contains`, which costs more than writing the rest of the line.
     public static func isSensitive(_ key: String) -> Bool {
-        let lowered = key.lowercased()
-        return sensitiveFragments.contains { lowered.contains($0) }
+        let lowered = key.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
+        return sensitiveBytes.contains { fragment in
+            guard lowered.count >= fragment.count else { return false }
+            return (0...(lowered.count - fragment.count)).contains { start in lowered[start..<(start + fragment.count)].elementsEqual(fragment) }
+        }
     }
+
+    static let sensitiveBytes = sensitiveFragments.map { Array($0.utf8) }
 
     /// `careforall.user` -> `user-service`; `careforall.gateway` -> `gateway`.
     static func serviceName(fromLabel label: String) -> String {

@@ -20,10 +20,13 @@ public struct OutboxMessage: Sendable, Equatable {
 /// Writing to the outbox: always inside the transaction of the state change the event describes,
 /// so the two commit together or not at all.
 public enum Outbox {
+    /// Made once: its settings never change, and encoding with it is safe from any thread.
+    static let encoder = JSONEncoder()
+
     /// Adds `event` for `destination` in the caller's transaction. The row id is the event id, so
     /// a business operation replayed in a new transaction cannot enqueue the same event twice.
     public static func enqueue(_ event: EventEnvelope, destination: String, on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
-        let payload = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
         try await enqueue(
             id: event.eventId, type: event.type.rawValue, payload: payload, traceParent: event.traceParent, destination: destination, on: db, now: now
         )

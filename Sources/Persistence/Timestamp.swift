@@ -1,10 +1,11 @@
 import Foundation
+import Observability
 
 /// Times are stored as RFC 3339 UTC text with millisecond precision and fixed width, so they
 /// sort correctly as text on both databases and read well in a SQL shell.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
-        date.formatted(style)
+        RFC3339.format(date)
     }
 
     public static func now() -> String {

@@ -181,6 +181,38 @@ struct LogRedactionTests {
         #expect(line["email"] as? String == "a@b.c")
         #expect(line["service"] as? String == "user-service")
     }
+
+    @Test("a line is one valid JSON object whatever its text holds: quotes, backslashes, control characters, any script")
+    func escaping() throws {
+        let lines = LogCapture()
+        let logger = Logger(label: "careforall.pledge") { JSONLogHandler(label: $0, output: lines.output) }
+        let awkward = "a \"quoted\" \\ back\nslash\t\u{0}\u{1f}\u{7f} /path é 😀 \u{301}"
+        logger.error("went \"wrong\"", metadata: [
+            "text": .string(awkward), "count": .stringConvertible(3), "list": .array(["x", .string(awkward)]),
+            "nested": .dictionary(["token": "t", "ok": "y"]),
+        ])
+        let line = try #require(lines.objects.first)
+        #expect(line["text"] as? String == awkward)
+        #expect(line["message"] as? String == "went \"wrong\"")
+        #expect(line["count"] as? String == "3")
+        #expect((line["list"] as? [String]) == ["x", awkward])
+        #expect((line["nested"] as? [String: String]) == ["token": "[REDACTED]", "ok": "y"])
+        #expect((line["source"] as? String)?.contains("ErrorMappingTests.swift:") == true, "errors name their source line")
+        let timestamp = try #require(line["timestamp"] as? String)
+        #expect(timestamp.utf8.count == 24 && timestamp.hasSuffix("Z"))
+    }
+
+    @Test("times are written as the ISO 8601 style writes them: UTC, milliseconds truncated, fixed width")
+    func times() {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+        var generator = SystemRandomNumberGenerator()
+        for seconds in [0, 0.5, 951_782_400.999_9, 1_800_000_000.000_9, 4_102_444_799.999] + (0..<500).map({ _ in
+            Double(UInt64.random(in: 0...4_102_444_800_000, using: &generator)) / 1000 + Double.random(in: 0..<0.001)
+        }) {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(RFC3339.format(date) == date.formatted(style), "\(seconds)")
+        }
+    }
 }
 
 /// Collects JSON log lines written through a `LogOutput`.

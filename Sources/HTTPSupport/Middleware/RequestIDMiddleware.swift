@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Signatures
 
 extension HTTPField.Name {
     public static let requestID = HTTPField.Name("X-Request-ID")!
@@ -19,11 +20,13 @@ public struct RequestIDMiddleware: RouterMiddleware {
         let requestID = request.headers[.requestID].flatMap(Self.accept) ?? UUID().uuidString.lowercased()
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
-        let incoming = request.headers[.traceparent].flatMap { TraceParent.traceID(from: $0) != nil ? $0 : nil }
-        context.traceParent = incoming ?? TraceParent.generate()
-        if let traceID = TraceParent.traceID(from: context.traceParent) {
-            context.logger[metadataKey: "trace_id"] = .string(traceID)
+        let traceID: String
+        if let incoming = request.headers[.traceparent], let id = TraceParent.traceID(from: incoming) {
+            (context.traceParent, traceID) = (incoming, id)
+        } else {
+            (context.traceParent, traceID) = TraceParent.generateWithID()
         }
+        context.logger[metadataKey: "trace_id"] = .string(traceID)
         var response = try await next(request, context)
         response.headers[.requestID] = requestID
         return response
@@ -42,19 +45,35 @@ public struct RequestIDMiddleware: RouterMiddleware {
 public enum TraceParent {
     /// A new trace: random trace and span ids, sampled.
     public static func generate() -> String {
-        func hex(_ count: Int) -> String {
-            var generator = SystemRandomNumberGenerator()
-            return (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        }
-        return "00-\(hex(16))-\(hex(8))-01"
+        generateWithID().header
     }
 
+    /// A new `traceparent` and its trace id. Three draws of 64 random bits (not one per byte:
+    /// each draw is a system call) and a table lookup per hex digit.
+    public static func generateWithID() -> (header: String, traceID: String) {
+        var generator = SystemRandomNumberGenerator()
+        let traceID = hex(generator.next()) + hex(generator.next())
+        return ("00-" + traceID + "-" + hex(generator.next()) + "-01", traceID)
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        withUnsafeBytes(of: value.bigEndian) { Hex.encode($0) }
+    }
+
+    /// The trace id of a well-formed `traceparent` (version 00, 32 hex digits of trace id, not all
+    /// zero, 16 of span id, 2 of flags), lowercased; nil for anything else. Read byte by byte: it
+    /// runs on every request.
     public static func traceID(from header: String) -> String? {
-        let parts = header.split(separator: "-")
-        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16,
-            parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit),
-            parts[1] != String(repeating: "0", count: 32)
-        else { return nil }
-        return String(parts[1]).lowercased()
+        var header = header
+        return header.withUTF8 { bytes -> String? in
+            guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else {
+                return nil
+            }
+            func isHex(_ range: Range<Int>) -> Bool { range.allSatisfy { Hex.isDigit(bytes[$0]) } }
+            guard isHex(0..<2), isHex(3..<35), isHex(36..<52), isHex(53..<55), bytes[3..<35].contains(where: { $0 != UInt8(ascii: "0") }) else {
+                return nil
+            }
+            return String(decoding: bytes[3..<35], as: UTF8.self).lowercased()
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Signatures
 import Events
 import Foundation
 
@@ -91,6 +92,6 @@ public enum ProviderError: Error, Equatable {
 public enum ChargeKey {
     public static func make(userId: String?, pledgeId: String, campaignId: String, amount: Int64, currency: Currency) -> String {
         let material = [userId ?? "guest", pledgeId, campaignId, String(amount), currency.rawValue].joined(separator: "|")
-        return SHA256.hash(data: Data(material.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: Data(material.utf8)))
     }
 }

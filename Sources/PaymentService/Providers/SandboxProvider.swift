@@ -1,4 +1,5 @@
 import Crypto
+import Signatures
 import Events
 import Foundation
 import Persistence
@@ -124,6 +125,6 @@ public struct SandboxProvider: PaymentProvider {
     }
 
     static func randomToken(_ bytes: Int) -> String {
-        SymmetricKey(size: .init(bitCount: bytes * 8)).withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+        SymmetricKey(size: .init(bitCount: bytes * 8)).withUnsafeBytes { Hex.encode($0) }
     }
 }
