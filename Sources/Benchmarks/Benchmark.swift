@@ -10,7 +10,7 @@ import NIOHTTP1
 @main
 struct Benchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "benchmark", abstract: "CareForAll benchmarks.", subcommands: [IngestBenchmark.self, PledgeBenchmark.self, DonationBenchmark.self]
+        commandName: "benchmark", abstract: "CareForAll benchmarks.", subcommands: [IngestBenchmark.self, PledgeBenchmark.self, DonationBenchmark.self, BareServer.self, BareProxy.self]
     )
 }
 
@@ -58,6 +58,14 @@ func inParallel<Item: Sendable>(
     return (total, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 }
 
+/// The benchmarks' client: room for an open loop's many requests in flight at once.
+let benchClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+    configuration.timeout.connect = .seconds(5)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}()
+
 /// POSTs a JSON body and returns the answer; any other status than `expect` throws.
 func post(_ url: String, body: Data, headers: [String: String] = [:], expect: Int) async throws -> String {
     var request = HTTPClientRequest(url: url)
@@ -65,30 +73,73 @@ func post(_ url: String, body: Data, headers: [String: String] = [:], expect: In
     request.headers.add(name: "Content-Type", value: "application/json")
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     request.body = .bytes(ByteBuffer(data: body))
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+    let response = try await benchClient.execute(request, timeout: .seconds(60))
     let answer = String(buffer: try await response.body.collect(upTo: 1 << 22))
     guard Int(response.status.code) == expect else { throw BenchmarkError.status(Int(response.status.code), answer) }
     return answer
 }
 
 func getJSON(_ url: String) async throws -> [String: Any] {
-    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+    let response = try await benchClient.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
     let body = try await response.body.collect(upTo: 1 << 22)
     return try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
 }
 
-/// Signs in as the admin and opens a USD campaign for a benchmark; returns its id.
+/// Signs in as the admin and opens a USD campaign for a benchmark; returns its id. `userURL` and
+/// `campaignURL` are the services' own, or both the gateway's `/api`.
 func openCampaign(userURL: String, campaignURL: String, adminEmail: String, adminPassword: String, title: String) async throws -> String {
-    let login = try await post(
-        userURL + "/users/login", body: try JSONSerialization.data(withJSONObject: ["email": adminEmail, "password": adminPassword]), expect: 200
-    )
-    let token = (try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any])?["access_token"] as? String ?? ""
+    let token = try await accessToken(userURL: userURL, email: adminEmail, password: adminPassword)
     let created = try await post(
         campaignURL + "/campaigns",
         body: try JSONSerialization.data(withJSONObject: ["title": title, "goal_amount": 100_000_000, "currency": "USD"]),
         headers: ["Authorization": "Bearer \(token)"], expect: 201
     )
     return (try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["id"] as? String ?? ""
+}
+
+/// Logs in and returns the access token.
+func accessToken(userURL: String, email: String, password: String) async throws -> String {
+    let login = try await post(userURL + "/users/login", body: try JSONSerialization.data(withJSONObject: ["email": email, "password": password]), expect: 200)
+    return (try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any])?["access_token"] as? String ?? ""
+}
+
+/// A figure for `scripts/bench` to collect: `result <key> <value>` on a line of its own.
+func result(_ key: String, _ value: Double) {
+    say("result \(key) \(value)")
+}
+
+/// Open loop: starts `work(n)` at `start + n / rate` for `seconds`, whether or not earlier calls
+/// have answered (a stall is then visible, not hidden by a client that waits), and returns each
+/// call's latency from its scheduled time in milliseconds, and how many failed.
+func openLoop(rate: Double, seconds: Double, _ work: @escaping @Sendable (Int) async throws -> Void) async -> (latencies: [Double], failures: Int) {
+    let count = Int(rate * seconds)
+    let start = ContinuousClock.now + .milliseconds(100)
+    return await withTaskGroup(of: Double?.self) { group in
+        for index in 0..<count {
+            let scheduled = start + .seconds(Double(index) / rate)
+            try? await Task.sleep(until: scheduled, clock: .continuous)
+            group.addTask {
+                do {
+                    try await work(index)
+                    let elapsed = ContinuousClock.now - scheduled
+                    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                } catch {
+                    return nil
+                }
+            }
+        }
+        var latencies: [Double] = []
+        var failures = 0
+        for await latency in group {
+            if let latency { latencies.append(latency) } else { failures += 1 }
+        }
+        return (latencies.sorted(), failures)
+    }
+}
+
+/// The `q` quantile (0...1) of sorted values.
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(q * Double(sorted.count)))]
 }
 
 /// Seconds since `start`.

@@ -1,28 +1,35 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 
-/// Whole donations: a guest pledge through pledge-service, then its payment through
-/// payment-service (sandbox: authorize and capture), `concurrency` donors at a time; then the
-/// wait until campaign-service has counted every captured payment (both outboxes drained).
+/// Whole donations through the gateway: a guest pledge, then its payment (sandbox: authorized and
+/// captured, its webhooks, the notices to pledge-service). Closed loop (`--donations`,
+/// `--concurrency` donors at once: `donations_per_s`), or open loop (`--rate` per second for
+/// `--seconds`): then each pledge id and its scheduled time go to `--schedule-file`, and
+/// `scripts/bench` measures from there to the campaign counting the capture.
 struct DonationBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "donations", abstract: "Pledge + payment, end to end.")
 
-    @Option(help: "user-service base URL") var userURL = "http://127.0.0.1:3004"
-    @Option(help: "campaign-service base URL") var campaignURL = "http://127.0.0.1:3001"
-    @Option(help: "pledge-service base URL") var pledgeURL = "http://127.0.0.1:3003"
-    @Option(help: "payment-service base URL") var paymentURL = "http://127.0.0.1:3002"
+    @Option(help: "the gateway's API base URL") var api = "http://127.0.0.1:8080/api"
     @Option var adminEmail: String
     @Option var adminPassword: String
-    @Option(help: "donations to make") var donations = 500
-    @Option(help: "donors in flight at once") var concurrency = 8
+    @Option(help: "closed loop: donations to make") var donations = 500
+    @Option(help: "closed loop: donors at once") var concurrency = 32
+    @Option(help: "open loop: donations per second") var rate: Double?
+    @Option(help: "open loop: for how long") var seconds: Double = 10
+    @Option(help: "open loop: where to write '<pledge id> <scheduled epoch ms>' lines") var scheduleFile: String?
 
     func run() async throws {
         let campaignId = try await openCampaign(
-            userURL: userURL, campaignURL: campaignURL, adminEmail: adminEmail, adminPassword: adminPassword, title: "Donation benchmark"
+            userURL: api, campaignURL: api, adminEmail: adminEmail, adminPassword: adminPassword, title: "Donation benchmark"
         )
-        let (paid, elapsed) = try await inParallel(Array(0..<donations), concurrency: concurrency) { index in
+        let api = self.api
+        let schedule = Mutex<[String]>([])
+        let origin = Date().timeIntervalSince1970 * 1000 + 100
+        let rate = self.rate
+        @Sendable func donate(_ index: Int) async throws {
             let pledge = try await post(
-                pledgeURL + "/pledges",
+                api + "/pledges",
                 body: try JSONSerialization.data(withJSONObject: [
                     "campaign_id": campaignId, "amount": 100 + index % 900, "currency": "USD", "anonymous": false,
                     "donor": ["name": "Donor \(index)", "email": "donor\(index)@example.org"],
@@ -32,16 +39,37 @@ struct DonationBenchmark: AsyncParsableCommand {
             let object = try JSONSerialization.jsonObject(with: Data(pledge.utf8)) as? [String: Any] ?? [:]
             let pledgeId = object["id"] as? String ?? ""
             let receipt = object["receipt_token"] as? String ?? ""
+            if let rate {
+                schedule.withLock { $0.append("\(pledgeId) \(Int(origin + Double(index) * 1000 / rate))") }
+            }
             _ = try await post(
-                paymentURL + "/payments?receipt_token=\(receipt)",
+                api + "/payments?receipt_token=\(receipt)",
                 body: try JSONSerialization.data(withJSONObject: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"]), expect: 201
             )
-            return 1
+        }
+
+        let paid: Int
+        if let rate {
+            let (latencies, failures) = await openLoop(rate: rate, seconds: seconds, donate)
+            paid = latencies.count
+            say("donations through the gateway, open loop at \(Int(rate))/s for \(Int(seconds)) s: \(paid) paid, \(failures) failed")
+            say(String(format: "  pledge + payment answered, from the scheduled time: p50 %.0f ms, p99 %.0f ms", quantile(latencies, 0.5), quantile(latencies, 0.99)))
+            if let scheduleFile {
+                try schedule.withLock { $0.joined(separator: "\n") + "\n" }.write(toFile: scheduleFile, atomically: true, encoding: .utf8)
+            }
+        } else {
+            let start = ContinuousClock.now
+            (paid, _) = try await inParallel(Array(0..<donations), concurrency: concurrency) { index in
+                try await donate(index)
+                return 1
+            }
+            let elapsed = Benchmarks.seconds(since: start)
+            say(String(format: "donations through the gateway, %d, %d donors at once: %.0f donations/s (%.2f s)", paid, concurrency, Double(paid) / elapsed, elapsed))
+            result("donations_per_s", Double(paid) / elapsed)
         }
         // PAYMENT_CAPTURED (or the pledge's own CAPTURED) reaches the read model.
-        let (counted, drain) = try await waitForCampaign(campaignURL, campaignId, toCount: paid, of: "total_payments")
-        say("donations (guest pledge + sandbox payment, authorized and captured), \(paid), \(concurrency) donors at once")
-        say("  donations paid           \(String(format: "%8.0f", Double(paid) / elapsed)) donations/s  (\(String(format: "%.2f", elapsed)) s)")
-        say("  captured in the campaign \(counted) of \(paid), \(String(format: "%.2f", drain)) s after the last payment")
+        let (counted, drain) = try await waitForCampaign(api, campaignId, toCount: paid, of: "total_payments")
+        say(String(format: "  captured in the campaign: %d of %d, %.2f s after the last payment", counted, paid, drain))
+        say("campaign_id=\(campaignId)")
     }
 }

@@ -47,6 +47,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             say("  \(name) \(rate) events/s  (\(String(format: "%.2f", phase.seconds)) s, \(phase.applied) applied)")
         }
         say(String(format: "  batched / single: %.1fx", phases[1].perSecond / phases[0].perSecond))
+        result("ingest_eps", phases[1].perSecond)
     }
 
     /// Pledge lives of four events each (created, authorized, captured twice over), in publishing order.

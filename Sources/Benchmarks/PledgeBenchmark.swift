@@ -1,50 +1,53 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 
-/// Creates a campaign as the admin, then makes guest pledges through pledge-service as fast as
-/// `concurrency` allows, and waits until campaign-service has counted them all (the outbox
-/// drained). The per-pledge outbox lag is computed by `scripts/bench` from the two databases.
+/// Guest pledges through the gateway (`POST /api/pledges`), to one new campaign: closed loop
+/// (`--pledges` with `--concurrency` in flight) or open loop (`--rate` per second for
+/// `--seconds`, latency counted from each request's scheduled time). Then waits until
+/// campaign-service has counted them all (the outbox drained). The per-pledge outbox lag is
+/// computed by `scripts/bench` from the two databases, for the campaign it prints.
 struct PledgeBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pledges", abstract: "Pledge creation and outbox drain.")
 
-    @Option(help: "user-service base URL") var userURL = "http://127.0.0.1:3004"
-    @Option(help: "campaign-service base URL") var campaignURL = "http://127.0.0.1:3001"
-    @Option(help: "pledge-service base URL") var pledgeURL = "http://127.0.0.1:3003"
+    @Option(help: "the gateway's API base URL") var api = "http://127.0.0.1:8080/api"
     @Option var adminEmail: String
     @Option var adminPassword: String
-    @Option(help: "pledges to make") var pledges = 2000
-    @Option(help: "requests in flight at once") var concurrency = 8
-    @Option(help: "pledges per second to pace at; as fast as possible when absent") var rate: Double?
+    @Option(help: "closed loop: pledges to make") var pledges = 2000
+    @Option(help: "closed loop: requests in flight at once") var concurrency = 8
+    @Option(help: "open loop: pledges per second") var rate: Double?
+    @Option(help: "open loop: for how long") var seconds: Double = 10
 
     func run() async throws {
-        let campaignId = try await openCampaign(
-            userURL: userURL, campaignURL: campaignURL, adminEmail: adminEmail, adminPassword: adminPassword, title: "Benchmark"
-        )
-
-        let bodies = try (0..<pledges).map { index in
-            try JSONSerialization.data(withJSONObject: [
+        let campaignId = try await openCampaign(userURL: api, campaignURL: api, adminEmail: adminEmail, adminPassword: adminPassword, title: "Benchmark")
+        let endpoint = api + "/pledges"
+        @Sendable func pledge(_ index: Int) async throws {
+            let body = try JSONSerialization.data(withJSONObject: [
                 "campaign_id": campaignId, "amount": 100 + index % 900, "currency": "USD", "anonymous": index % 3 == 0,
                 "donor": ["name": "Guest \(index)", "email": "guest\(index)@example.org"],
             ])
-        }
-        let endpoint = pledgeURL + "/pledges"
-        let start = ContinuousClock.now
-        let interval = rate.map { Duration.seconds(1 / $0) }
-        let (made, elapsed) = try await inParallel(Array(bodies.enumerated()), concurrency: concurrency) { index, body in
-            if let interval {
-                // Paced: pledge n leaves no earlier than n intervals after the start.
-                try await Task.sleep(until: start + interval * index, clock: .continuous)
-            }
             _ = try await post(endpoint, body: body, headers: ["Idempotency-Key": "bench-\(campaignId)-\(index)"], expect: 201)
-            return 1
+        }
+
+        let made: Int
+        if let rate {
+            let (latencies, failures) = await openLoop(rate: rate, seconds: seconds, pledge)
+            made = latencies.count
+            say("pledges through the gateway, open loop at \(Int(rate))/s for \(Int(seconds)) s: \(made) made, \(failures) failed")
+            say(String(format: "  request latency from its scheduled time: p50 %.0f ms, p99 %.0f ms", quantile(latencies, 0.5), quantile(latencies, 0.99)))
+            result("pledge_open_loop_failures", Double(failures))
+        } else {
+            let start = ContinuousClock.now
+            (made, _) = try await inParallel(Array(0..<pledges), concurrency: concurrency) { index in
+                try await pledge(index)
+                return 1
+            }
+            let elapsed = Benchmarks.seconds(since: start)
+            say(String(format: "pledges through the gateway, %d, %d in flight: %.0f pledges/s (%.2f s)", made, concurrency, Double(made) / elapsed, elapsed))
         }
         // The relay delivers every PLEDGE_CREATED.
-        let (counted, drainSeconds) = try await waitForCampaign(campaignURL, campaignId, toCount: made, of: "total_pledges")
-
-        let pace = rate.map { "paced at \(Int($0))/s" } ?? "as fast as \(concurrency) requests in flight allow"
-        say("pledge-service, \(made) guest pledges, \(pace)")
-        say("  pledges created          \(String(format: "%8.0f", Double(made) / elapsed)) pledges/s  (\(String(format: "%.2f", elapsed)) s)")
-        say("  counted by campaign      \(counted) of \(made), \(String(format: "%.2f", drainSeconds)) s after the last 201")
+        let (counted, drainSeconds) = try await waitForCampaign(api, campaignId, toCount: made, of: "total_pledges")
+        say(String(format: "  counted by campaign-service: %d of %d, %.2f s after the last 201", counted, made, drainSeconds))
         say("campaign_id=\(campaignId)")
     }
 }

@@ -36,7 +36,16 @@ as_pg() {
     fi
 }
 
+# `start_postgres` (tests): fsync, synchronous commits and full page writes off, for speed; a
+# throwaway cluster loses nothing that matters. `start_postgres durable` (benchmarks): those left
+# at their defaults, so every commit is on disk as in production, with memory, WAL and checkpoint
+# settings a production server of this size would have.
 start_postgres() {
+    local mode=${1:-fast}
+    local settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [ "$mode" = "durable" ]; then
+        settings="-c shared_buffers=512MB -c effective_cache_size=4GB -c wal_buffers=16MB -c max_wal_size=4GB -c checkpoint_timeout=15min -c checkpoint_completion_target=0.9 -c work_mem=8MB"
+    fi
     ensure_postgres
     PG_DIR=$(mktemp -d /tmp/careforall-pg.XXXXXX)
     PG_PORT=$(free_port)
@@ -48,10 +57,10 @@ start_postgres() {
     # database roles, must give its password, as in production.
     printf '%s\n' "local all all trust" "host all postgres 127.0.0.1/32 trust" "host all all 127.0.0.1/32 scram-sha-256" \
         >"$PG_DIR/data/pg_hba.conf"
-    # Durability is irrelevant for a throwaway cluster; speed is not.
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400 $settings" \
         start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+    PG_MODE=$mode
     PG_ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 }
 

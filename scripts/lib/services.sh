@@ -52,27 +52,7 @@ start_services() {
     export PLEDGE_SERVICE_PORT=${SERVICE_PORTS[pledge]} PAYMENT_SERVICE_PORT=${SERVICE_PORTS[payment]} GATEWAY_PORT=${SERVICE_PORTS[gateway]}
     export USER_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[user]}" CAMPAIGN_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[campaign]}"
     export PLEDGE_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[pledge]}" PAYMENT_SERVICE_URL="http://127.0.0.1:${SERVICE_PORTS[payment]}"
-    # Each process gets its own share of the secrets and connects as its own database role.
-    local share
-    for role in user campaign pledge payment gateway; do
-        case $role in
-            user) share=(USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET" JWT_PRIVATE_KEY="$JWT_PRIVATE_KEY"
-                         ADMIN_PASSWORD="$ADMIN_PASSWORD" DATABASE_URL="postgres://user_service:$USER_DB_PASSWORD@127.0.0.1:$PG_PORT/users") ;;
-            campaign) share=(CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET" USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET"
-                             DATABASE_URL="postgres://campaign_service:$CAMPAIGN_DB_PASSWORD@127.0.0.1:$PG_PORT/campaigns") ;;
-            pledge) share=(PLEDGE_SERVICE_SIGNING_SECRET="$PLEDGE_SERVICE_SIGNING_SECRET" CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET"
-                           USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET"
-                           DATABASE_URL="postgres://pledge_service:$PLEDGE_DB_PASSWORD@127.0.0.1:$PG_PORT/pledges") ;;
-            payment) share=(PLEDGE_SERVICE_SIGNING_SECRET="$PLEDGE_SERVICE_SIGNING_SECRET" CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET"
-                            USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET" STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
-                            DATABASE_URL="postgres://payment_service:$PAYMENT_DB_PASSWORD@127.0.0.1:$PG_PORT/payments") ;;
-            gateway) share=() ;;
-        esac
-        env -u USER_SERVICE_SIGNING_SECRET -u CAMPAIGN_SERVICE_SIGNING_SECRET -u PLEDGE_SERVICE_SIGNING_SECRET -u PAYMENT_SERVICE_SIGNING_SECRET \
-            -u INTERNAL_SIGNING_SECRET -u USER_DB_PASSWORD -u CAMPAIGN_DB_PASSWORD -u PLEDGE_DB_PASSWORD -u PAYMENT_DB_PASSWORD \
-            "${share[@]}" "$bin" serve "$role" >"$SERVICES_DIR/$role.log" 2>&1 &
-        SERVICE_PIDS+=($!)
-    done
+    for role in user campaign pledge payment gateway; do launch_role "$bin" "$role" "${SERVICE_PORTS[$role]}" "$role"; done
     for role in user campaign pledge payment gateway; do
         if ! wait_http "http://127.0.0.1:${SERVICE_PORTS[$role]}/health/ready" 90; then
             echo "error: $role did not become ready" >&2
@@ -81,6 +61,43 @@ start_services() {
         fi
     done
     pg_log "services on PostgreSQL as processes: user :${SERVICE_PORTS[user]}, campaign :${SERVICE_PORTS[campaign]}, pledge :${SERVICE_PORTS[pledge]}, payment :${SERVICE_PORTS[payment]}, gateway :${SERVICE_PORTS[gateway]}"
+}
+
+# Sets SHARE to the environment `role` is given: its own secrets and its database role's URL.
+role_share() {
+    case $1 in
+        user) SHARE=(USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET" JWT_PRIVATE_KEY="$JWT_PRIVATE_KEY"
+                     ADMIN_PASSWORD="$ADMIN_PASSWORD" DATABASE_URL="postgres://user_service:$USER_DB_PASSWORD@127.0.0.1:$PG_PORT/users") ;;
+        campaign) SHARE=(CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET" USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET"
+                         DATABASE_URL="postgres://campaign_service:$CAMPAIGN_DB_PASSWORD@127.0.0.1:$PG_PORT/campaigns") ;;
+        pledge) SHARE=(PLEDGE_SERVICE_SIGNING_SECRET="$PLEDGE_SERVICE_SIGNING_SECRET" CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET"
+                       USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET"
+                       DATABASE_URL="postgres://pledge_service:$PLEDGE_DB_PASSWORD@127.0.0.1:$PG_PORT/pledges") ;;
+        payment) SHARE=(PLEDGE_SERVICE_SIGNING_SECRET="$PLEDGE_SERVICE_SIGNING_SECRET" CAMPAIGN_SERVICE_SIGNING_SECRET="$CAMPAIGN_SERVICE_SIGNING_SECRET"
+                        USER_SERVICE_SIGNING_SECRET="$USER_SERVICE_SIGNING_SECRET" STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
+                        DATABASE_URL="postgres://payment_service:$PAYMENT_DB_PASSWORD@127.0.0.1:$PG_PORT/payments") ;;
+        gateway) SHARE=() ;;
+    esac
+}
+
+# Starts one process of `role` on `port` with its share and no other secret; its log is NAME.log.
+launch_role() {
+    local bin=$1 role=$2 port=$3 name=$4 port_key
+    role_share "$role"
+    port_key=$(echo "$role" | tr a-z A-Z)_SERVICE_PORT
+    [ "$role" = gateway ] && port_key=GATEWAY_PORT
+    env -u USER_SERVICE_SIGNING_SECRET -u CAMPAIGN_SERVICE_SIGNING_SECRET -u PLEDGE_SERVICE_SIGNING_SECRET -u PAYMENT_SERVICE_SIGNING_SECRET \
+        -u INTERNAL_SIGNING_SECRET -u USER_DB_PASSWORD -u CAMPAIGN_DB_PASSWORD -u PLEDGE_DB_PASSWORD -u PAYMENT_DB_PASSWORD \
+        "${SHARE[@]}" "$port_key=$port" "$bin" serve "$role" >"$SERVICES_DIR/$name.log" 2>&1 &
+    SERVICE_PIDS+=($!)
+}
+
+# Another replica of `role` (its relays share the outbox with the first); prints nothing, waits until ready.
+start_replica() {
+    local bin=$1 role=$2 port
+    port=$(free_port)
+    launch_role "$bin" "$role" "$port" "$role-replica-$port"
+    wait_http "http://127.0.0.1:$port/health/ready" 90
 }
 
 stop_services() {
