@@ -18,6 +18,9 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "events per batched request") var batchSize = 50
     @Option(help: "requests in flight at once") var concurrency = 8
     @Option(help: "campaigns the pledges are spread over") var campaigns = 10
+    @Option(help: "the gateway's API base URL, to open the campaigns") var api = "http://127.0.0.1:8080/api"
+    @Option var adminEmail: String
+    @Option var adminPassword: String
 
     struct Phase {
         let name: String
@@ -29,7 +32,12 @@ struct IngestBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let signer = SignatureScheme(secret: secret)
-        let campaignIds = (0..<campaigns).map { _ in UUID().uuidString.lowercased() }
+        var campaignIds: [String] = []
+        for index in 0..<campaigns {
+            campaignIds.append(try await openCampaign(
+                userURL: api, campaignURL: api, adminEmail: adminEmail, adminPassword: adminPassword, title: "Ingestion \(index)"
+            ))
+        }
         var phases: [Phase] = []
 
         let single = makeEvents(campaignIds: campaignIds)
@@ -47,7 +55,11 @@ struct IngestBenchmark: AsyncParsableCommand {
             say("  \(name) \(rate) events/s  (\(String(format: "%.2f", phase.seconds)) s, \(phase.applied) applied)")
         }
         say(String(format: "  batched / single: %.1fx", phases[1].perSecond / phases[0].perSecond))
-        result("ingest_eps", phases[1].perSecond)
+        if phases[1].applied == phases[1].events {
+            result("ingest_eps", phases[1].perSecond)
+        } else {
+            say("  only \(phases[1].applied) of \(phases[1].events) batched events were applied: no figure")
+        }
     }
 
     /// Pledge lives of four events each (created, authorized, captured twice over), in publishing order.

@@ -133,6 +133,7 @@ struct IngestResults: Decodable {
     struct Item: Decodable {
         let eventId: String
         let result: String
+        let reason: String?
     }
     let results: [Item]
 }

@@ -92,6 +92,21 @@ func rollup(_ client: any DatabaseClient, _ campaignId: String) async throws -> 
     }
 }
 
+/// The projection's rows of a campaign, without ids: status, amount and what is known of the donor, sorted.
+func projection(_ client: any DatabaseClient, _ campaignId: String) async throws -> [String] {
+    try await client.withConnection { db in
+        try await db.raw("""
+            SELECT status, amount, details_known, anonymous, donor_name, message FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
+            """).all().map { row in
+            [
+                try row.decode(column: "status", as: String.self), String(try row.decode(column: "amount", as: Int64.self)),
+                String(try row.decode(column: "details_known", as: Int.self)), String(try row.decode(column: "anonymous", as: Int.self)),
+                try row.decode(column: "donor_name", as: String?.self) ?? "-", try row.decode(column: "message", as: String?.self) ?? "-",
+            ].joined(separator: "|")
+        }.sorted()
+    }
+}
+
 func historyCount(_ client: any DatabaseClient, _ campaignId: String) async throws -> Int {
     try await client.withConnection { db in
         try await db.raw("SELECT COUNT(*) AS n FROM donation_history WHERE campaign_id = \(bind: campaignId)").first()!
@@ -177,6 +192,15 @@ struct ReadModelPropertyTests {
                 }
                 #expect(applied == batched.count)
                 #expect(try await rollup(client, batchCampaign) == expected)
+
+                // The whole shuffled stream, duplicates and all, as one batch applied as a set.
+                let setCampaign = UUID().uuidString.lowercased()
+                let asSet = events(for: scenario, campaignId: setCampaign)
+                let outcomes = try await ingestor.ingest(shuffledWithDuplicates(asSet, using: &rng), logger: TestLogging.logger)
+                #expect(outcomes.filter { $0.result == .applied }.count == asSet.count)
+                #expect(try await rollup(client, setCampaign) == expected)
+                #expect(try await historyCount(client, setCampaign) == asSet.count)
+                #expect(try await projection(client, setCampaign) == projection(client, singleCampaign), "the same pledge rows as one by one")
             }
         }
     }

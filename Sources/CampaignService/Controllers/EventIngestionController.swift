@@ -29,7 +29,7 @@ public struct EventIngestionController: Sendable {
 
     @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        let events = try EventBatch.parse(Data(buffer: body))
-        return IngestResponse(results: try await ingestor.ingest(events, logger: context.logger))
+        let items = try EventBatch.parse(Data(buffer: body))
+        return IngestResponse(results: try await ingestor.ingest(items, checkingCampaigns: true, logger: context.logger))
     }
 }
