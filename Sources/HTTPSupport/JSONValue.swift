@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Observability
 
 /// Any JSON value, for bodies whose fields get their own error codes (a wrong type for
 /// `goal_amount` is `invalid_goal_amount`, not a generic decoding error).
@@ -44,6 +45,40 @@ public enum JSONValue: Decodable, Sendable, Equatable {
     public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
+    }
+
+    /// Compact JSON with every object's keys sorted: the same bytes for the same value however
+    /// the client spelled it (what an idempotency fingerprint hashes).
+    public var canonical: [UInt8] {
+        var bytes: [UInt8] = []
+        write(to: &bytes)
+        return bytes
+    }
+
+    func write(to bytes: inout [UInt8]) {
+        switch self {
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let value): bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): bytes.append(contentsOf: String(value).utf8)
+        case .number(let value): bytes.append(contentsOf: String(value).utf8)
+        case .string(let value): JSONText.append(string: value, to: &bytes)
+        case .array(let values):
+            bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                value.write(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                JSONText.append(string: key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                object[key]!.write(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
     }
 }
 

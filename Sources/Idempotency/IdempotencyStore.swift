@@ -58,44 +58,102 @@ public struct IdempotencyStore: Sendable {
     }
 
     public func begin(scope: String, key: String, requestHash: String, now: Date = Date()) async throws -> IdempotencyDecision {
-        let nowText = Timestamp.format(now)
-        let lockedUntil = Timestamp.format(now.addingTimeInterval(claimTimeout))
-        let expiresAt = Timestamp.format(now.addingTimeInterval(retention))
-        let kind = database.kind
+        let (retention, claimTimeout, kind) = (retention, claimTimeout, database.kind)
         return try await database.transaction { db in
+            let times = Times(now: now, retention: retention, claimTimeout: claimTimeout)
             let inserted = try await db.raw("""
                 INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, state, locked_until, created_at, expires_at)
-                VALUES (\(bind: scope), \(bind: key), \(bind: requestHash), 'in_flight', \(bind: lockedUntil), \(bind: nowText), \(bind: expiresAt))
+                VALUES (\(bind: scope), \(bind: key), \(bind: requestHash), 'in_flight', \(bind: times.lockedUntil), \(bind: times.now), \(bind: times.expiresAt))
                 ON CONFLICT (scope, idempotency_key) DO NOTHING
                 RETURNING scope
                 """).all()
             if !inserted.isEmpty { return .proceed }
+            return try await Self.resolveExisting(scope: scope, key: key, requestHash: requestHash, times: times, completing: nil, on: db, kind: kind)
+        }
+    }
 
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+    /// The key and its answer in one step, in the caller's transaction (the one that does the
+    /// work): `.proceed` when this request is the first with the key (the row already holds
+    /// `status` and `body`: do the work, and commit both together); otherwise what to answer.
+    /// A concurrent request with the same key waits at the insert until this transaction ends,
+    /// then replays its answer: one transaction and one commit for the whole request.
+    public static func claim(
+        scope: String, key: String, requestHash: String, status: Int, body: String, now: Date = Date(),
+        retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
+    ) async throws -> IdempotencyDecision {
+        let times = Times(now: now, retention: retention, claimTimeout: 0)
+        let inserted = try await db.raw("""
+            INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, state, response_status, response_body, locked_until, created_at, expires_at)
+            VALUES (\(bind: scope), \(bind: key), \(bind: requestHash), 'completed', \(bind: status), \(bind: body), \(bind: times.now),
+                    \(bind: times.now), \(bind: times.expiresAt))
+            ON CONFLICT (scope, idempotency_key) DO NOTHING
+            RETURNING scope
+            """).all()
+        if !inserted.isEmpty { return .proceed }
+        return try await resolveExisting(scope: scope, key: key, requestHash: requestHash, times: times, completing: (status, body), on: db, kind: kind)
+    }
+
+    /// What an earlier use of the key means for this request, read without changing anything
+    /// (nil: the key was never used): a request that cannot be done now may still be a replay.
+    public func lookup(scope: String, key: String, requestHash: String, now: Date = Date()) async throws -> IdempotencyDecision? {
+        let nowText = Timestamp.format(now)
+        return try await database.withConnection { db in
             guard let row = try await db.raw("""
                 SELECT request_hash, state, response_status, response_body, locked_until, expires_at FROM idempotency_keys
-                WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)\(lock)
-                """).first()
-            else { return .inFlight }  // deleted between the two statements: let the client retry
-            let expired = try row.decode(column: "expires_at", as: String.self) <= nowText
-            let lapsed = try row.decode(column: "locked_until", as: String.self) <= nowText
-            let state = try row.decode(column: "state", as: String.self)
-            if expired || (state == "in_flight" && lapsed) {
-                // Forgotten, or its worker died: this request takes the key over.
-                try await db.raw("""
-                    UPDATE idempotency_keys SET request_hash = \(bind: requestHash), state = 'in_flight', response_status = NULL,
-                        response_body = NULL, locked_until = \(bind: lockedUntil), created_at = \(bind: nowText), expires_at = \(bind: expiresAt)
-                    WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
-                    """).run()
-                return .proceed
-            }
-            guard try row.decode(column: "request_hash", as: String.self) == requestHash else { return .mismatch }
-            guard state == "completed" else { return .inFlight }
-            return .replay(
-                status: try row.decode(column: "response_status", as: Int.self),
-                body: try row.decode(column: "response_body", as: String.self)
-            )
+                WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
+                """).first(), try row.decode(column: "expires_at", as: String.self) > nowText
+            else { return nil }
+            return try Self.decision(row, requestHash: requestHash)
         }
+    }
+
+    struct Times {
+        let now: String
+        let lockedUntil: String
+        let expiresAt: String
+
+        init(now: Date, retention: TimeInterval, claimTimeout: TimeInterval) {
+            self.now = Timestamp.format(now)
+            self.lockedUntil = Timestamp.format(now.addingTimeInterval(claimTimeout))
+            self.expiresAt = Timestamp.format(now.addingTimeInterval(retention))
+        }
+    }
+
+    /// The key exists: locked, it is taken over when forgotten or when its worker died (in
+    /// flight past its lease), else it answers what it holds.
+    static func resolveExisting(
+        scope: String, key: String, requestHash: String, times: Times, completing answer: (status: Int, body: String)?,
+        on db: any SQLDatabase, kind: DatabaseKind
+    ) async throws -> IdempotencyDecision {
+        let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+        guard let row = try await db.raw("""
+            SELECT request_hash, state, response_status, response_body, locked_until, expires_at FROM idempotency_keys
+            WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)\(lock)
+            """).first()
+        else { return .inFlight }  // deleted between the two statements: let the client retry
+        let expired = try row.decode(column: "expires_at", as: String.self) <= times.now
+        let lapsed = try row.decode(column: "locked_until", as: String.self) <= times.now
+        let state = try row.decode(column: "state", as: String.self)
+        if expired || (state == "in_flight" && lapsed) {
+            // Forgotten, or its worker died: this request takes the key over.
+            try await db.raw("""
+                UPDATE idempotency_keys SET request_hash = \(bind: requestHash), state = \(bind: answer == nil ? "in_flight" : "completed"),
+                    response_status = \(bind: answer?.status), response_body = \(bind: answer?.body), locked_until = \(bind: times.lockedUntil),
+                    created_at = \(bind: times.now), expires_at = \(bind: times.expiresAt)
+                WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
+                """).run()
+            return .proceed
+        }
+        return try decision(row, requestHash: requestHash)
+    }
+
+    static func decision(_ row: any SQLRow, requestHash: String) throws -> IdempotencyDecision {
+        guard try row.decode(column: "request_hash", as: String.self) == requestHash else { return .mismatch }
+        guard try row.decode(column: "state", as: String.self) == "completed" else { return .inFlight }
+        return .replay(
+            status: try row.decode(column: "response_status", as: Int.self),
+            body: try row.decode(column: "response_body", as: String.self)
+        )
     }
 
     /// Records the response, in the caller's transaction (the one that did the work).
@@ -130,6 +188,11 @@ public enum IdempotencyKey {
     /// A key is 1 to 255 printable ASCII characters.
     public static func isValid(_ key: String) -> Bool {
         (1...255).contains(key.count) && key.allSatisfy { $0.isASCII && !$0.isNewline && ($0.asciiValue ?? 0) >= 0x20 && ($0.asciiValue ?? 0) < 0x7F }
+    }
+
+    /// SHA-256 of a body already in canonical form (keys sorted, compact).
+    public static func fingerprint(canonical: [UInt8]) -> String {
+        Hex.encode(SHA256.hash(data: canonical))
     }
 
     /// SHA-256 of the body with JSON objects' keys sorted, so a retry that serializes the same

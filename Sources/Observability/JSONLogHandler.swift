@@ -84,6 +84,14 @@ struct JSONLine {
     }
 
     mutating func string(_ text: String) {
+        JSONText.append(string: text, to: &bytes)
+    }
+}
+
+/// JSON text written byte by byte: strings quoted and escaped (`"`, `\\`, control characters),
+/// `/` and non-ASCII left as they are.
+public enum JSONText {
+    public static func append(string text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -93,13 +101,14 @@ struct JSONLine {
             case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20, 0x7F:
-                let digits = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
             default: bytes.append(byte)
             }
         }
         bytes.append(UInt8(ascii: "\""))
     }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// Where log lines go: stdout in the platform, a buffer in tests that inspect them.

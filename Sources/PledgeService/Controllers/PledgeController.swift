@@ -43,17 +43,40 @@ public struct PledgeController: Sendable {
 
     // MARK: Create
 
+    /// One transaction for the whole request: the key with its answer, the pledge, its transition
+    /// and its event commit together (`PledgeStore.create`). A request the campaign refuses may
+    /// still be the retry of one that succeeded: the key is asked before it is refused.
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let key = request.headers[.idempotencyKey] else { throw PledgeServiceError.idempotencyKeyRequired }
         guard IdempotencyKey.isValid(key) else { throw PledgeServiceError.invalidIdempotencyKey }
         let body = try await request.collectBody(context: context)
-        let input = try PledgeInput(try JSONRequestDecoder.object(from: body.readableBytesView), maximumAmount: maximumAmount)
+        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
+        let input = try PledgeInput(object, maximumAmount: maximumAmount)
         let principal = context.principal
         guard principal != nil || input.donor != nil else { throw PledgeServiceError.donorRequired }
         // Keys belong to the caller: a signed-in user, or a guest by the email they gave.
         let scope = principal.map { "user:\($0.userID)" } ?? "guest:\(input.donor!.email)"
+        let requestHash = IdempotencyKey.fingerprint(canonical: JSONValue.object(object).canonical)
 
-        switch try await idempotency.begin(scope: scope, key: key, requestHash: IdempotencyKey.fingerprint(of: Data(buffer: body))) {
+        let campaign: CampaignSummary
+        do {
+            campaign = try await openCampaign(input, logger: context.logger)
+        } catch {
+            if let earlier = try await idempotency.lookup(scope: scope, key: key, requestHash: requestHash) { return try answer(earlier) }
+            throw error
+        }
+        let (new, body201) = try newPledge(
+            input, campaign: campaign, principal: principal, scope: scope, key: key, requestHash: requestHash, traceParent: context.traceParent
+        )
+        let decision = try await store.create(new)
+        guard decision == .proceed else { return try answer(decision) }
+        context.logger.info("pledge created", metadata: ["pledge_id": .string(new.pledge.id), "campaign_id": .string(new.pledge.campaignId)])
+        return Self.json(status: .created, body: body201, replayed: false)
+    }
+
+    /// What an earlier use of the key answers: the stored response, or why not.
+    func answer(_ decision: IdempotencyDecision) throws -> Response {
+        switch decision {
         case .replay(let status, let stored):
             metrics.counter("idempotent_replays_total").increment()
             return Self.json(status: HTTPResponse.Status(code: status), body: stored, replayed: true)
@@ -62,23 +85,12 @@ public struct PledgeController: Sendable {
         case .mismatch:
             throw PledgeServiceError.idempotencyKeyReused
         case .proceed:
-            break
-        }
-        do {
-            let response = try await createPledge(
-                input, principal: principal, scope: scope, key: key, traceParent: context.traceParent, logger: context.logger
-            )
-            return Self.json(status: .created, body: response, replayed: false)
-        } catch {
-            // Nothing was written: let the same key try again.
-            try? await idempotency.release(scope: scope, key: key)
-            throw error
+            throw PledgeServiceError.idempotencyKeyInUse
         }
     }
 
-    func createPledge(
-        _ input: PledgeInput, principal: Principal?, scope: String, key: String, traceParent: String, logger: Logger
-    ) async throws -> String {
+    /// The campaign, if it takes this pledge: it exists, it is active, and it counts this currency.
+    func openCampaign(_ input: PledgeInput, logger: Logger) async throws -> CampaignSummary {
         let campaign: CampaignSummary?
         do {
             campaign = try await campaigns.campaign(id: input.campaignId)
@@ -88,7 +100,14 @@ public struct PledgeController: Sendable {
         }
         guard let campaign, campaign.status == "active" else { throw PledgeServiceError.campaignNotOpen }
         guard campaign.currency == input.currency.rawValue else { throw PledgeServiceError.currencyMismatch }
+        return campaign
+    }
 
+    /// The pledge, its PLEDGE_CREATED event and the 201 body stored with the key.
+    func newPledge(
+        _ input: PledgeInput, campaign: CampaignSummary, principal: Principal?, scope: String, key: String, requestHash: String,
+        traceParent: String
+    ) throws -> (NewPledge, String) {
         let now = Timestamp.now()
         // Guests prove ownership later with an unguessable token; only its hash is kept.
         let receiptToken = principal == nil ? ReceiptToken.generate() : nil
@@ -107,11 +126,11 @@ public struct PledgeController: Sendable {
             ))
         )
         let body = String(decoding: try JSONCoding.encoder.encode(PledgeResponse(pledge, receiptToken: receiptToken)), as: UTF8.self)
-        try await store.create(NewPledge(
-            pledge: pledge, event: event, idempotencyScope: scope, idempotencyKey: key, responseStatus: 201, responseBody: body
-        ))
-        logger.info("pledge created", metadata: ["pledge_id": .string(pledge.id), "campaign_id": .string(pledge.campaignId)])
-        return body
+        let new = NewPledge(
+            pledge: pledge, event: event, idempotencyScope: scope, idempotencyKey: key, requestHash: requestHash, responseStatus: 201,
+            responseBody: body
+        )
+        return (new, body)
     }
 
     static func json(status: HTTPResponse.Status, body: String, replayed: Bool) -> Response {

@@ -1,5 +1,6 @@
 import Events
 import HTTPSupport
+import Idempotency
 
 /// A pledge to create, with the event and the idempotent answer that commit with it.
 public struct NewPledge: Sendable {
@@ -7,6 +8,8 @@ public struct NewPledge: Sendable {
     public let event: EventEnvelope
     public let idempotencyScope: String
     public let idempotencyKey: String
+    /// The request's fingerprint: the same key with another body is refused.
+    public let requestHash: String
     public let responseStatus: Int
     public let responseBody: String
 }
@@ -31,9 +34,10 @@ public enum WebhookResult: String, Codable, Sendable {
 
 /// Persistence of pledges.
 public protocol PledgeStore: Sendable {
-    /// Writes the pledge, its first transition, its PLEDGE_CREATED outbox row and the idempotent
-    /// answer in one transaction.
-    func create(_ new: NewPledge) async throws
+    /// Claims the idempotency key with its answer and, when this request is the first to use it,
+    /// writes the pledge, its first transition and its PLEDGE_CREATED outbox row, all in one
+    /// transaction (`.proceed`); otherwise writes nothing and says what to answer instead.
+    func create(_ new: NewPledge) async throws -> IdempotencyDecision
     /// The pledge with its transitions, oldest first.
     func find(id: String) async throws -> (Pledge, [TransitionResponse])?
     /// Pledges newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.

@@ -24,9 +24,15 @@ public struct SQLPledgeStore: PledgeStore {
         receipt_token_hash, created_at, updated_at
         """
 
-    public func create(_ new: NewPledge) async throws {
+    public func create(_ new: NewPledge) async throws -> IdempotencyDecision {
         let pledge = new.pledge
-        try await database.transaction { db in
+        let kind = database.kind
+        let decision = try await database.transaction { db -> IdempotencyDecision in
+            let decision = try await IdempotencyStore.claim(
+                scope: new.idempotencyScope, key: new.idempotencyKey, requestHash: new.requestHash, status: new.responseStatus,
+                body: new.responseBody, on: db, kind: kind
+            )
+            guard decision == .proceed else { return decision }
             try await db.raw("""
                 INSERT INTO pledges (\(Self.columns))
                 VALUES (\(bind: pledge.id), \(bind: pledge.campaignId), \(bind: pledge.userId), \(bind: pledge.guestEmail),
@@ -36,11 +42,10 @@ public struct SQLPledgeStore: PledgeStore {
                 """).run()
             try await Self.recordTransition(pledgeId: pledge.id, from: nil, to: pledge.status, at: pledge.createdAt, on: db)
             try await Outbox.enqueue(new.event, destination: Self.eventDestination, on: db, now: pledge.createdAt)
-            try await IdempotencyStore.complete(
-                scope: new.idempotencyScope, key: new.idempotencyKey, status: new.responseStatus, body: new.responseBody, on: db
-            )
+            return .proceed
         }
-        signal.notify()
+        if decision == .proceed { signal.notify() }
+        return decision
     }
 
     public func find(id: String) async throws -> (Pledge, [TransitionResponse])? {
