@@ -137,6 +137,28 @@ func openLoop(rate: Double, seconds: Double, _ work: @escaping @Sendable (Int) a
     }
 }
 
+/// Drives `work`: open loop at `rate` for `seconds` when a rate is given, else closed loop,
+/// `count` calls with `concurrency` in flight. Prints what it did under `title` and returns how
+/// many calls succeeded and, closed loop, how many a second.
+func drive(
+    _ title: String, rate: Double?, seconds: Double, count: Int, concurrency: Int, _ work: @escaping @Sendable (Int) async throws -> Void
+) async throws -> (done: Int, perSecond: Double?) {
+    if let rate {
+        let (latencies, failures) = await openLoop(rate: rate, seconds: seconds, work)
+        say("\(title), open loop at \(Int(rate))/s for \(Int(seconds)) s: \(latencies.count) done, \(failures) failed")
+        say(String(format: "  answered, from the scheduled time: p50 %.0f ms, p99 %.0f ms", quantile(latencies, 0.5), quantile(latencies, 0.99)))
+        return (latencies.count, nil)
+    }
+    let start = ContinuousClock.now
+    let (done, _) = try await inParallel(Array(0..<count), concurrency: concurrency) { index in
+        try await work(index)
+        return 1
+    }
+    let elapsed = Benchmarks.seconds(since: start)
+    say("\(title), \(done), \(concurrency) at once: " + String(format: "%.0f/s (%.2f s)", Double(done) / elapsed, elapsed))
+    return (done, Double(done) / elapsed)
+}
+
 /// The `q` quantile (0...1) of sorted values.
 func quantile(_ sorted: [Double], _ q: Double) -> Double {
     sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(q * Double(sorted.count)))]

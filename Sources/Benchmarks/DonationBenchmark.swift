@@ -48,24 +48,12 @@ struct DonationBenchmark: AsyncParsableCommand {
             )
         }
 
-        let paid: Int
-        if let rate {
-            let (latencies, failures) = await openLoop(rate: rate, seconds: seconds, donate)
-            paid = latencies.count
-            say("donations through the gateway, open loop at \(Int(rate))/s for \(Int(seconds)) s: \(paid) paid, \(failures) failed")
-            say(String(format: "  pledge + payment answered, from the scheduled time: p50 %.0f ms, p99 %.0f ms", quantile(latencies, 0.5), quantile(latencies, 0.99)))
-            if let scheduleFile {
-                try schedule.withLock { $0.joined(separator: "\n") + "\n" }.write(toFile: scheduleFile, atomically: true, encoding: .utf8)
-            }
-        } else {
-            let start = ContinuousClock.now
-            (paid, _) = try await inParallel(Array(0..<donations), concurrency: concurrency) { index in
-                try await donate(index)
-                return 1
-            }
-            let elapsed = Benchmarks.seconds(since: start)
-            say(String(format: "donations through the gateway, %d, %d donors at once: %.0f donations/s (%.2f s)", paid, concurrency, Double(paid) / elapsed, elapsed))
-            result("donations_per_s", Double(paid) / elapsed)
+        let (paid, perSecond) = try await drive(
+            "donations through the gateway", rate: rate, seconds: seconds, count: donations, concurrency: concurrency, donate
+        )
+        if let perSecond { result("donations_per_s", perSecond) }
+        if rate != nil, let scheduleFile {
+            try schedule.withLock { $0.joined(separator: "\n") + "\n" }.write(toFile: scheduleFile, atomically: true, encoding: .utf8)
         }
         // PAYMENT_CAPTURED (or the pledge's own CAPTURED) reaches the read model.
         let (counted, drain) = try await waitForCampaign(api, campaignId, toCount: paid, of: "total_payments")

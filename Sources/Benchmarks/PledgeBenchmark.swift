@@ -29,22 +29,7 @@ struct PledgeBenchmark: AsyncParsableCommand {
             _ = try await post(endpoint, body: body, headers: ["Idempotency-Key": "bench-\(campaignId)-\(index)"], expect: 201)
         }
 
-        let made: Int
-        if let rate {
-            let (latencies, failures) = await openLoop(rate: rate, seconds: seconds, pledge)
-            made = latencies.count
-            say("pledges through the gateway, open loop at \(Int(rate))/s for \(Int(seconds)) s: \(made) made, \(failures) failed")
-            say(String(format: "  request latency from its scheduled time: p50 %.0f ms, p99 %.0f ms", quantile(latencies, 0.5), quantile(latencies, 0.99)))
-            result("pledge_open_loop_failures", Double(failures))
-        } else {
-            let start = ContinuousClock.now
-            (made, _) = try await inParallel(Array(0..<pledges), concurrency: concurrency) { index in
-                try await pledge(index)
-                return 1
-            }
-            let elapsed = Benchmarks.seconds(since: start)
-            say(String(format: "pledges through the gateway, %d, %d in flight: %.0f pledges/s (%.2f s)", made, concurrency, Double(made) / elapsed, elapsed))
-        }
+        let (made, _) = try await drive("pledges through the gateway", rate: rate, seconds: seconds, count: pledges, concurrency: concurrency, pledge)
         // The relay delivers every PLEDGE_CREATED.
         let (counted, drainSeconds) = try await waitForCampaign(api, campaignId, toCount: made, of: "total_pledges")
         say(String(format: "  counted by campaign-service: %d of %d, %.2f s after the last 201", counted, made, drainSeconds))

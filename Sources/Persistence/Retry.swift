@@ -16,7 +16,7 @@ extension DatabaseClient {
     /// throws `TransactionConflict` or PostgreSQL aborts it for a deadlock or a serialization
     /// failure. Everything it wrote is rolled back each time, so a retry starts clean.
     public func retryingTransaction<Result: Sendable>(
-        attempts: Int = 8, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+        attempts: Int = 20, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         var attempt = 1
         while true {
@@ -24,7 +24,7 @@ extension DatabaseClient {
                 return try await transaction(body)
             } catch where attempt < attempts && Self.isRetryable(error) {
                 attempt += 1
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * min(attempt, 10)))))
             }
         }
     }

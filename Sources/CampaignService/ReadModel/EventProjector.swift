@@ -24,9 +24,9 @@ public enum IngestResult: String, Codable, Sendable {
 ///    exactly one bucket and none can go negative;
 /// 4. `donation_history` gets one row per new event.
 ///
-/// A whole batch is applied as sets, in the caller's transaction: the new events found with one
-/// query, the pledges they touch locked with one (in id order, so concurrent batches cannot
-/// deadlock on them), each pledge's news folded in memory in the batch's order, then one insert
+/// A whole batch is applied as sets, in the caller's transaction: the pledges it touches locked
+/// with one query (in id order, so concurrent batches cannot deadlock on them), the new events
+/// found with one, each pledge's news folded in memory in the batch's order, then one insert
 /// for the log, one for new pledges, one update for changed pledges, one update per campaign's
 /// rollup and one insert for the history: about eight statements a batch, not eight an event.
 /// The result is the same as applying the events one by one (the property test checks it).
@@ -59,17 +59,11 @@ public struct EventProjector: Sendable {
 
     public func apply(_ events: [EventEnvelope], on db: any SQLDatabase, kind: DatabaseKind, receivedAt: String = Timestamp.now()) async throws -> [IngestResult] {
         guard !events.isEmpty else { return [] }
-        // The first copy of each id in the batch that the log has not seen yet.
-        var first: [String: Int] = [:]
-        for (index, event) in events.enumerated() where first[event.eventId] == nil { first[event.eventId] = index }
-        let seen = Set(try await db.raw("SELECT event_id FROM campaign_event_log WHERE event_id IN (\(binds: Array(first.keys)))").all()
-            .map { try $0.decode(column: "event_id", as: String.self) })
-        let fresh = events.indices.filter { first[events[$0].eventId] == $0 && !seen.contains(events[$0].eventId) }
-        var results = [IngestResult](repeating: .duplicate, count: events.count)
-        guard !fresh.isEmpty else { return results }
-
-        // Lock every pledge the new events touch, in a fixed order.
-        let pledgeIds = Set(fresh.map { events[$0].data.pledgeFact.pledgeId }).sorted()
+        // Lock every pledge the batch touches, in a fixed order, before asking which events are
+        // new: a concurrent batch with news of the same pledges has then committed (or not begun),
+        // so the answer cannot change under us. Only pledges nobody has projected yet can still
+        // race, and that race ends in a conflict and a retry, after which they are locked too.
+        let pledgeIds = Set(events.map(\.data.pledgeFact.pledgeId)).sorted()
         let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
         var before: [String: PledgeRow] = [:]
         for row in try await db.raw("""
@@ -79,6 +73,15 @@ public struct EventProjector: Sendable {
             let pledge = try Self.pledgeRow(row)
             before[pledge.pledgeId] = pledge
         }
+
+        // The first copy of each id in the batch that the log has not seen yet.
+        var first: [String: Int] = [:]
+        for (index, event) in events.enumerated() where first[event.eventId] == nil { first[event.eventId] = index }
+        let seen = Set(try await db.raw("SELECT event_id FROM campaign_event_log WHERE event_id IN (\(binds: Array(first.keys)))").all()
+            .map { try $0.decode(column: "event_id", as: String.self) })
+        let fresh = events.indices.filter { first[events[$0].eventId] == $0 && !seen.contains(events[$0].eventId) }
+        var results = [IngestResult](repeating: .duplicate, count: events.count)
+        guard !fresh.isEmpty else { return results }
 
         // Fold each pledge's news in the batch's order, as one event after another would.
         var after = before
