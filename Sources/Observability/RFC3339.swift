@@ -5,9 +5,11 @@ import Foundation
 /// rest of a log line, and a request writes several times.
 public enum RFC3339 {
     public static func format(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
-        let millis = Int(milliseconds - Int64(seconds) * 1000)
+        // Whole seconds first, then the fraction: `t * 1000` would round .8289999 up to .829.
+        let interval = date.timeIntervalSince1970
+        let whole = interval.rounded(.down)
+        var seconds = time_t(whole)
+        let millis = min(999, Int(((interval - whole) * 1000).rounded(.down)))
         var parts = tm()
         gmtime_r(&seconds, &parts)
         var bytes = [UInt8](repeating: 0, count: 24)

@@ -206,7 +206,7 @@ struct LogRedactionTests {
     func times() {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
         var generator = SystemRandomNumberGenerator()
-        for seconds in [0, 0.5, 951_782_400.999_9, 1_800_000_000.000_9, 4_102_444_799.999] + (0..<500).map({ _ in
+        for seconds in [0, 0.5, 951_782_400.999_9, 1_800_000_000.000_9, 4_102_444_799.999] + (0..<20_000).map({ _ in
             Double(UInt64.random(in: 0...4_102_444_800_000, using: &generator)) / 1000 + Double.random(in: 0..<0.001)
         }) {
             let date = Date(timeIntervalSince1970: seconds)
