@@ -1,0 +1,123 @@
+import Events
+import Foundation
+import HTTPSupport
+import HTTPTypes
+
+/// One element of a batch: an event to apply, or one that cannot be read (with why).
+public enum BatchItem: Sendable {
+    case event(EventEnvelope)
+    case rejected(eventId: String, reason: String)
+}
+
+/// Reads one envelope or `{events: [...]}`, decoding each event once as the `EventEnvelope` the
+/// publisher encoded. An element that is not a valid event becomes `.rejected` with the reason
+/// (and its `event_id`, when it has one); only a body that is neither an envelope nor a batch, or
+/// a batch over 1,000 events, refuses the whole request (400).
+public enum EventBatch {
+    static let maximumBatchSize = 1000
+
+    public static func parse(_ data: Data) throws -> [BatchItem] {
+        let body: Body
+        do {
+            body = try PlainJSON.decoder.decode(Body.self, from: data)
+        } catch let error as CampaignServiceError {
+            throw error
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", message: "The body must be an event envelope or {\"events\": [...]}.")
+        }
+        guard body.elements.count <= maximumBatchSize else {
+            throw CampaignServiceError.invalidEvent(index: maximumBatchSize, reason: "a batch holds at most \(maximumBatchSize) events")
+        }
+        return body.elements.enumerated().map { index, element in
+            switch element.decoded {
+            case .success(let event):
+                do {
+                    try validate(event, index: index)
+                    return .event(event)
+                } catch let CampaignServiceError.invalidEvent(_, reason) {
+                    return .rejected(eventId: event.eventId, reason: reason)
+                } catch {
+                    return .rejected(eventId: event.eventId, reason: "\(error)")
+                }
+            case .failure(let error):
+                return .rejected(eventId: element.eventId ?? "", reason: describe(error))
+            }
+        }
+    }
+
+    /// `{"events": [...]}`, or one envelope (any other object is read as an envelope, and rejected
+    /// if it is not one).
+    struct Body: Decodable {
+        let elements: [Element]
+
+        enum Keys: String, CodingKey { case events }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Keys.self)
+            if container.contains(.events) {
+                guard let elements = try? container.decode([Element].self, forKey: .events) else {
+                    throw CampaignServiceError.invalidEvent(index: 0, reason: "events must be an array")
+                }
+                self.elements = elements
+            } else {
+                self.elements = [try Element(from: decoder)]
+            }
+        }
+    }
+
+    /// One element, decoded or not; never throws, so one bad event does not fail the batch.
+    struct Element: Decodable {
+        let decoded: Result<EventEnvelope, DecodingError>
+        let eventId: String?
+
+        enum Keys: String, CodingKey { case eventId = "event_id" }
+
+        init(from decoder: any Decoder) throws {
+            eventId = try? decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .eventId)
+            do {
+                decoded = .success(try EventEnvelope(from: decoder))
+            } catch let error as DecodingError {
+                decoded = .failure(error)
+            }
+        }
+    }
+
+    static func validate(_ event: EventEnvelope, index: Int) throws {
+        func fail(_ reason: String) -> CampaignServiceError { .invalidEvent(index: index, reason: reason) }
+        guard UUID(uuidString: event.eventId) != nil else { throw fail("event_id must be a UUID") }
+        guard !event.source.isEmpty, event.source.count <= 100 else { throw fail("source must be 1 to 100 characters") }
+        guard EventTime.normalize(event.occurredAt) != nil else { throw fail("occurred_at must be an RFC 3339 time") }
+        let fact = event.data.pledgeFact
+        guard isIdentifier(fact.pledgeId) else { throw fail("pledge_id is missing or too long") }
+        guard isIdentifier(fact.campaignId) else { throw fail("campaign_id is missing or too long") }
+        if let paymentId = fact.paymentId, !isIdentifier(paymentId) { throw fail("payment_id is missing or too long") }
+        guard fact.amount > 0 else { throw fail("amount must be a positive integer of minor units") }
+        if case .pledgeCreated(let created) = event.data {
+            if let name = created.donorName, !TextLimit(characters: 200).allows(name) { throw fail("donor_name is longer than 200 characters or 800 bytes") }
+            if let message = created.message, !TextLimit(characters: 1000).allows(message) {
+                throw fail("message is longer than 1000 characters or 4000 bytes")
+            }
+        }
+    }
+
+    static func isIdentifier(_ value: String) -> Bool {
+        !value.isEmpty && value.count <= 100
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.filter { $0 != "super" }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let prefix = path(context)
+            return "\(prefix.isEmpty ? "" : prefix + ".")\(key.stringValue) is required"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "\(path(context)) has the wrong type"
+        case .dataCorrupted(let context):
+            return "\(path(context)) is invalid (\(context.debugDescription))"
+        @unknown default:
+            return "unreadable"
+        }
+    }
+}

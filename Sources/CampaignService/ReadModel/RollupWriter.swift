@@ -1,0 +1,76 @@
+import Events
+import Foundation
+import Persistence
+import SQLKit
+
+/// The donor-facing details only PLEDGE_CREATED carries.
+struct PledgeDetails {
+    let anonymous: Bool
+    let donorName: String?
+    let message: String?
+
+    init?(_ data: EventData) {
+        guard case .pledgeCreated(let created) = data else { return nil }
+        self.anonymous = created.anonymous
+        self.donorName = created.donorName
+        self.message = created.message
+    }
+}
+
+enum ProjectionError: Error {
+    case corruptStatus(String)
+}
+
+/// Changes to one campaign's rollup row.
+struct RollupDelta: Equatable {
+    var pending: Int64 = 0
+    var authorized: Int64 = 0
+    var captured: Int64 = 0
+    var failed: Int64 = 0
+    var totalPledges: Int64 = 0
+    var totalPayments: Int64 = 0
+
+    mutating func add(_ amount: Int64, to status: PledgeStatus) {
+        switch status {
+        case .pending: pending += amount
+        case .authorized: authorized += amount
+        case .captured: captured += amount
+        case .failed: failed += amount
+        }
+    }
+}
+
+enum RollupWriter {
+    /// Adds the delta in one statement (an atomic increment). The row exists: it is made with the
+    /// campaign, or with the campaign's first pledge (`ensureRow`).
+    static func apply(_ delta: RollupDelta, campaignId: String, on db: any SQLDatabase, now: String) async throws {
+        try await db.raw("""
+            UPDATE campaign_rollups SET
+                pending_amount = pending_amount + \(bind: delta.pending),
+                authorized_amount = authorized_amount + \(bind: delta.authorized),
+                captured_amount = captured_amount + \(bind: delta.captured),
+                failed_amount = failed_amount + \(bind: delta.failed),
+                total_pledges = total_pledges + \(bind: delta.totalPledges),
+                total_payments = total_payments + \(bind: delta.totalPayments),
+                updated_at = \(bind: now)
+            WHERE campaign_id = \(bind: campaignId)
+            """).run()
+    }
+
+    static func ensureRow(campaignId: String, on db: any SQLDatabase, now: String) async throws {
+        try await db.raw("""
+            INSERT INTO campaign_rollups (campaign_id, updated_at) VALUES (\(bind: campaignId), \(bind: now))
+            ON CONFLICT (campaign_id) DO NOTHING
+            """).run()
+    }
+}
+
+/// Event times arrive as RFC 3339 with or without fractional seconds; they are stored in one
+/// fixed-width form so history sorts correctly.
+enum EventTime {
+    static func normalize(_ raw: String) -> String? {
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(raw) { return Timestamp.format(date) }
+        if let date = try? Date.ISO8601FormatStyle().parse(raw) { return Timestamp.format(date) }
+        return nil
+    }
+}
