@@ -9,30 +9,20 @@ import NIOFoundationEssentialsCompat
 /// Where one outbox destination is delivered, how, and signed with which secret (the receiving
 /// service's).
 public struct OutboxEndpoint: Sendable {
-    public enum Delivery: Sendable, Equatable {
-        /// Many messages per request, as `{"events": [...]}` (campaign-service ingestion).
-        case batch
-        /// One request per message, its payload as the whole body (a webhook taking one notice).
-        case oneByOne
-    }
-
     public let url: String
-    public let delivery: Delivery
+    /// Messages go many to a request, wrapped as `{"<key>": [...]}`: `events` for event ingestion,
+    /// `notices` for pledge-service's payment webhook.
+    public let key: String
     public let signatures: SignatureScheme
 
-    public static func batch(_ url: String, signedWith signatures: SignatureScheme) -> OutboxEndpoint {
-        OutboxEndpoint(url: url, delivery: .batch, signatures: signatures)
-    }
-
-    public static func oneByOne(_ url: String, signedWith signatures: SignatureScheme) -> OutboxEndpoint {
-        OutboxEndpoint(url: url, delivery: .oneByOne, signatures: signatures)
+    public static func batch(_ url: String, signedWith signatures: SignatureScheme, key: String = "events") -> OutboxEndpoint {
+        OutboxEndpoint(url: url, key: key, signatures: signatures)
     }
 }
 
 /// Posts outbox messages to their destination's URL, signed (v2) with `X-CareForAll-Signature`,
 /// and reads what became of each:
-/// - a 2xx delivers every message, except those its `results` (or, for one notice, its `result`)
-///   call `rejected`: those are dead, with the receiver's reason;
+/// - a 2xx delivers every message, except those its `results` call `rejected`: those are dead, with the receiver's reason;
 /// - a 4xx other than 401, 408 and 429 means the request itself cannot succeed: a batch is split
 ///   in halves and each half sent again, so one bad message (too large, malformed) ends dead alone
 ///   and never holds back the rows claimed with it;
@@ -65,21 +55,16 @@ public struct HTTPEventTransport: OutboxTransport {
     public func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
         guard let endpoint = endpoints[destination] else { throw TransportError.unknownDestination(destination) }
         var results: [String: DeliveryResult] = [:]
-        switch endpoint.delivery {
-        case .batch:
-            for chunk in Self.chunks(messages, maximumBytes: maximumBatchBytes - Self.batchOverhead, maximumCount: maximumBatchCount) {
-                try await sendBatch(chunk, to: endpoint, into: &results)
-            }
-        case .oneByOne:
-            for message in messages {
-                results[message.id] = try await sendOne(message, to: endpoint)
-            }
+        for chunk in Self.chunks(messages, maximumBytes: maximumBatchBytes - Self.batchOverhead(endpoint.key), maximumCount: maximumBatchCount) {
+            try await sendBatch(chunk, key: endpoint.key, to: endpoint, into: &results)
         }
         return results
     }
 
-    /// `{"events":[` and `]}`.
-    static let batchOverhead = 12
+    /// `{"<key>":[` and `]}`.
+    static func batchOverhead(_ key: String) -> Int {
+        key.utf8.count + 6
+    }
 
     /// Consecutive runs of `messages` whose payloads (and the commas between them) fit in
     /// `maximumBytes`; a message larger than that on its own is a run of one.
@@ -101,9 +86,9 @@ public struct HTTPEventTransport: OutboxTransport {
         return chunks
     }
 
-    func sendBatch(_ messages: [OutboxMessage], to endpoint: OutboxEndpoint, into results: inout [String: DeliveryResult]) async throws {
+    func sendBatch(_ messages: [OutboxMessage], key: String, to endpoint: OutboxEndpoint, into results: inout [String: DeliveryResult]) async throws {
         // Payloads are stored as the exact JSON to send; the batch only wraps them.
-        let body = "{\"events\":[" + messages.map(\.payload).joined(separator: ",") + "]}"
+        let body = "{\"" + key + "\":[" + messages.map(\.payload).joined(separator: ",") + "]}"
         let answer: Answer
         do {
             answer = try await post(body, traceParent: messages.first?.traceParent, to: endpoint)
@@ -121,32 +106,12 @@ public struct HTTPEventTransport: OutboxTransport {
         case .refused where messages.count > 1:
             // Which one is the receiver refusing? Halve until each bad message stands alone.
             let middle = messages.count / 2
-            try await sendBatch(Array(messages[..<middle]), to: endpoint, into: &results)
-            try await sendBatch(Array(messages[middle...]), to: endpoint, into: &results)
+            try await sendBatch(Array(messages[..<middle]), key: key, to: endpoint, into: &results)
+            try await sendBatch(Array(messages[middle...]), key: key, to: endpoint, into: &results)
         case .refused:
             results[messages[0].id] = .dead(reason: answer.summary)
         case .transient:
             for message in messages { results[message.id] = .retry(reason: answer.summary) }
-        }
-    }
-
-    func sendOne(_ message: OutboxMessage, to endpoint: OutboxEndpoint) async throws -> DeliveryResult {
-        let answer: Answer
-        do {
-            answer = try await post(message.payload, traceParent: message.traceParent, to: endpoint)
-        } catch {
-            return .retry(reason: "\(error)")
-        }
-        switch answer.outcome {
-        case .accepted:
-            if let notice = try? JSONDecoder().decode(Result.self, from: Data(answer.body.utf8)), notice.result == "rejected" {
-                return .dead(reason: "rejected: \(notice.reason ?? "no reason given")")
-            }
-            return .delivered
-        case .refused:
-            return .dead(reason: answer.summary)
-        case .transient:
-            return .retry(reason: answer.summary)
         }
     }
 

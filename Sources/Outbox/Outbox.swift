@@ -45,6 +45,45 @@ public enum Outbox {
     }
 }
 
+/// One outbox row to write: the exact body to send, its unique id, and where it goes.
+public struct OutboxEntry: Sendable {
+    public let id: String
+    public let type: String
+    public let payload: String
+    public let traceParent: String?
+    public let destination: String
+
+    public init(id: String, type: String, payload: String, traceParent: String?, destination: String) {
+        self.id = id
+        self.type = type
+        self.payload = payload
+        self.traceParent = traceParent
+        self.destination = destination
+    }
+
+    /// An event envelope as its row: the row id is the event id.
+    public init(_ event: EventEnvelope, destination: String) throws {
+        self.init(
+            id: event.eventId, type: event.type.rawValue, payload: String(decoding: try Outbox.encoder.encode(event), as: UTF8.self),
+            traceParent: event.traceParent, destination: destination
+        )
+    }
+}
+
+extension Outbox {
+    /// Adds every entry in one statement, in the caller's transaction.
+    public static func enqueue(_ entries: [OutboxEntry], on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
+        guard !entries.isEmpty else { return }
+        let rows = entries.map { entry -> SQLQueryString in
+            "(\(bind: entry.id), \(bind: entry.destination), \(bind: entry.type), \(bind: entry.payload), \(bind: entry.traceParent), \(bind: now), \(bind: now))"
+        }
+        try await db.raw("""
+            INSERT INTO outbox (id, destination, event_type, payload, trace_parent, created_at, next_attempt_at)
+            VALUES \(rows.joined(separator: ", "))
+            """).run()
+    }
+}
+
 /// Wakes the relay as soon as a transaction that wrote to the outbox commits, so delivery does
 /// not wait for the next poll. In-process only: replicas fall back to polling each other's rows.
 public final class OutboxSignal: Sendable {

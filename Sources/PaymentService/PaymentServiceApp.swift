@@ -141,7 +141,7 @@ public enum PaymentServiceApp {
             database: database,
             transport: HTTPEventTransport(endpoints: [
                 SQLPaymentStore.campaignEvents: .batch(config.eventDispatchURL, signedWith: try config.secrets.scheme(for: .campaign)),
-                SQLPaymentStore.pledgeWebhook: .oneByOne(config.pledgeServiceURL + "/pledges/webhooks/payment", signedWith: toPledges),
+                SQLPaymentStore.pledgeWebhook: .batch(config.pledgeServiceURL + "/pledges/webhooks/payment", signedWith: toPledges, key: "notices"),
             ]),
             signal: signal, config: config.relay, metrics: metrics, logger: logger
         )
@@ -151,22 +151,18 @@ public enum PaymentServiceApp {
         background.append(MigratedService(relay, migrator: migrator, database: database))
         background.append(MigratedService(recovery, migrator: migrator, database: database))
 
-        let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: { try await migrator.isUpToDate(database) })
-        router.add(middleware: AuthMiddleware(verifier: TokenVerifier.checkingRevocation(
-            jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
-            versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
-            logger: logger
-        )))
-        let payments = router.group("payments")
-        StripeWebhookController(
-            store: store, provider: provider, reconciler: reconciler, signatures: .stripe(secret: config.webhookSecret), metrics: metrics
-        ).addRoutes(to: payments)
-        PaymentController(
+        let router = buildRouter(
             store: store, provider: provider, reconciler: reconciler,
             pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: toPledges),
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, cacheFor: .zero),
-            metrics: metrics, afterProviderCall: afterProviderCall
-        ).addRoutes(to: payments)
+            webhookSignatures: .stripe(secret: config.webhookSecret),
+            verifier: TokenVerifier.checkingRevocation(
+                jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
+                versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
+                logger: logger
+            ),
+            metrics: metrics, afterProviderCall: afterProviderCall, ready: { try await migrator.isUpToDate(database) }
+        )
 
         var app = Application(
             router: router,
@@ -179,5 +175,23 @@ public enum PaymentServiceApp {
             try await migrator.migrate(database)
         }
         return app
+    }
+
+    /// The routes: `/payments` (pay, read, list) and the provider's webhook, behind the token check.
+    public static func buildRouter(
+        store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
+        campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
+        afterProviderCall: AfterProviderCall?, ready: @escaping ReadinessCheck
+    ) -> Router<AppRequestContext> {
+        let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: ready)
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        let payments = router.group("payments")
+        StripeWebhookController(store: store, provider: provider, reconciler: reconciler, signatures: webhookSignatures, metrics: metrics)
+            .addRoutes(to: payments)
+        PaymentController(
+            store: store, provider: provider, reconciler: reconciler, pledges: pledges, campaigns: campaigns, metrics: metrics,
+            afterProviderCall: afterProviderCall
+        ).addRoutes(to: payments)
+        return router
     }
 }

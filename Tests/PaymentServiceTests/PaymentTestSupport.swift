@@ -49,12 +49,21 @@ final class StubPledges: PledgeDirectory {
     func setDown(_ down: Bool) { state.withLock { $0.down = down } }
 }
 
-/// Counts what reaches the provider: the no-double-charge tests count creates.
+/// Counts what reaches the provider: the no-double-charge tests count creates. With `echo`, it
+/// also sends the provider's webhooks for each create and capture to a sender the test aims at
+/// its own server (the sandbox's own sender does not know the test server's port).
 final class CountingProvider: PaymentProvider {
     let wrapped: any PaymentProvider
     private let counts = Mutex<[String: Int]>([:])
+    private let echo = Mutex<SandboxWebhookSender?>(nil)
 
     init(_ wrapped: any PaymentProvider) { self.wrapped = wrapped }
+
+    func echo(to sender: SandboxWebhookSender) { echo.withLock { $0 = sender } }
+
+    private func sendWebhook(_ type: String, _ intent: ProviderIntent) {
+        echo.withLock { $0 }?.send(type: type, intent: intent)
+    }
 
     var name: String { wrapped.name }
     func count(_ call: String) -> Int { counts.withLock { $0[call, default: 0] } }
@@ -62,12 +71,16 @@ final class CountingProvider: PaymentProvider {
 
     func createIntent(amount: Int64, currency: Currency, paymentMethod: String, metadata: [String: String], idempotencyKey: String) async throws -> ProviderIntent {
         tally("create")
-        return try await wrapped.createIntent(amount: amount, currency: currency, paymentMethod: paymentMethod, metadata: metadata, idempotencyKey: idempotencyKey)
+        let intent = try await wrapped.createIntent(amount: amount, currency: currency, paymentMethod: paymentMethod, metadata: metadata, idempotencyKey: idempotencyKey)
+        sendWebhook(intent.status == .requiresCapture ? "payment_intent.amount_capturable_updated" : "payment_intent.payment_failed", intent)
+        return intent
     }
 
     func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent {
         tally("capture")
-        return try await wrapped.capture(intentId: intentId, idempotencyKey: idempotencyKey)
+        let intent = try await wrapped.capture(intentId: intentId, idempotencyKey: idempotencyKey)
+        sendWebhook("payment_intent.succeeded", intent)
+        return intent
     }
 
     func retrieve(intentId: String) async throws -> ProviderIntent {

@@ -56,6 +56,39 @@ struct WebhookReconciliationTests {
         }
     }
 
+    @Test("create answers and the provider's own webhooks (duplicated, reordered) race: each payment is captured once, by the call that authorized it", arguments: TestDatabase.all)
+    func answersRaceWebhooks(database: TestDatabase) async throws {
+        try await withPaymentService(database, provider: .sandbox(chaos: false, sendsWebhooks: false)) { service in
+            // The provider's webhooks, each 2-3 times after up to 50 ms: many arrive while the create is still answering.
+            let sender = SandboxWebhookSender(
+                url: "http://127.0.0.1:\(try #require(service.client.port))/payments/webhooks/stripe", secret: webhookSecret, chaos: true,
+                maximumChaosDelay: .milliseconds(50), logger: TestLogging.logger
+            )
+            service.provider.echo(to: sender)
+            let pledgeIds = (0..<10).map { _ in service.pledges.add(userId: "donor-1") }
+            try await withThrowingTaskGroup(of: Void.self) { background in
+                background.addTask { await sender.run() }
+                let statuses = try await withThrowingTaskGroup(of: String.self) { group in
+                    for pledgeId in pledgeIds {
+                        group.addTask { try await service.pay(pledgeId, token: service.donorToken).json(PaymentResponse.self).status }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(statuses == Array(repeating: "CAPTURED", count: 10))
+                // Two events an intent (authorized, succeeded), each delivered 2-3 times: recorded once each.
+                let arrived = try await eventually(timeout: .seconds(20)) {
+                    try await service.count("SELECT COUNT(*) AS n FROM provider_events") == 20
+                }
+                #expect(arrived)
+                background.cancelAll()
+            }
+            #expect(service.provider.count("capture") == 10, "one capture a payment, whoever saw the authorization first")
+            let outbox = try await service.outbox()
+            #expect(outbox.filter { $0 == "campaign-events PAYMENT_CAPTURED" }.count == 10)
+            #expect(outbox.filter { $0 == "pledge-webhook PAYMENT_STATUS_NOTICE" }.count == 20, "AUTHORIZED, then CAPTURED, each once")
+        }
+    }
+
     @Test("a correctly signed payment_failed for a captured intent changes nothing; a redelivery is a duplicate", arguments: TestDatabase.all)
     func forgedFailure(database: TestDatabase) async throws {
         try await withPaymentService(database, provider: .sandbox(chaos: false, sendsWebhooks: false)) { service in

@@ -3,13 +3,24 @@ import HTTPSupport
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Persistence
 import Testing
 import TestSupport
 @testable import PledgeService
 
 private struct WebhookAnswer: Decodable {
     let result: String
-    let status: String
+    let status: String?
+    let reason: String?
+}
+
+private struct BatchAnswer: Decodable {
+    struct Result: Decodable, Equatable {
+        let eventId: String
+        let result: String
+        let status: String?
+    }
+    let results: [Result]
 }
 
 @Suite("pledge-service: the payment webhook")
@@ -38,7 +49,7 @@ struct PaymentWebhookTests {
         }
     }
 
-    @Test("unsigned or wrongly signed webhooks are 401; malformed 400; an unknown pledge 404", arguments: TestDatabase.all)
+    @Test("unsigned or wrongly signed notices are 401; a malformed notice or an unknown pledge is rejected with a reason, and changes nothing", arguments: TestDatabase.all)
     func refusals(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in
             let pledge = try await harness.pledge().json(PledgeResponse.self)
@@ -47,11 +58,71 @@ struct PaymentWebhookTests {
             let forged = try await harness.webhook(pledge.id, "CAPTURED", secret: "guess")
             #expect(forged.status == .unauthorized)
             let badStatus = try await harness.webhook(pledge.id, "REFUNDED")
-            #expect(badStatus.status == .badRequest && badStatus.errorCode == "invalid_webhook")
+            #expect(badStatus.status == .ok)
+            #expect(try badStatus.json(WebhookAnswer.self).result == "rejected" && (try badStatus.json(WebhookAnswer.self).reason)?.contains("status") == true)
             let unknown = try await harness.webhook(UUID().uuidString.lowercased(), "CAPTURED")
-            #expect(unknown.status == .notFound)
+            #expect(unknown.status == .ok)
+            #expect(try unknown.json(WebhookAnswer.self).result == "rejected" && (try unknown.json(WebhookAnswer.self).status) == nil)
+            let notJSON = try await harness.signedWebhook(Data("not json".utf8))
+            #expect(notJSON.status == .badRequest)
             let read = try await harness.client.execute(uri: "/pledges/\(pledge.id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
             #expect(read.status == "PENDING")
+            #expect(try await harness.outboxTypes() == ["PLEDGE_CREATED"])
+        }
+    }
+
+    @Test("a batch of notices: one result per notice in order, duplicates inside and across batches, an unknown pledge and a malformed notice rejected without holding back the rest", arguments: TestDatabase.all)
+    func batch(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            let first = try await harness.pledge().json(PledgeResponse.self)
+            let second = try await harness.pledge().json(PledgeResponse.self)
+            func notice(_ eventId: String, _ pledgeId: String, _ status: String) -> [String: any Sendable] {
+                ["event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.now()]
+            }
+            let answer = try await harness.notices([
+                notice("e1", first.id, "AUTHORIZED"), notice("e2", first.id, "CAPTURED"), notice("e1", first.id, "AUTHORIZED"),
+                notice("e3", "no-such-pledge", "CAPTURED"), ["event_id": "e4", "pledge_id": second.id, "status": "SHIPPED"],
+                notice("e5", second.id, "FAILED"), notice("e6", first.id, "AUTHORIZED"),
+            ])
+            #expect(answer.status == .ok)
+            #expect(try answer.json(BatchAnswer.self).results == [
+                .init(eventId: "e1", result: "applied", status: "AUTHORIZED"), .init(eventId: "e2", result: "applied", status: "CAPTURED"),
+                .init(eventId: "e1", result: "duplicate", status: "CAPTURED"), .init(eventId: "e3", result: "rejected", status: nil),
+                .init(eventId: "e4", result: "rejected", status: nil), .init(eventId: "e5", result: "applied", status: "FAILED"),
+                .init(eventId: "e6", result: "ignored", status: "CAPTURED"),
+            ])
+            let again = try await harness.notices([notice("e2", first.id, "CAPTURED"), notice("e5", second.id, "FAILED")])
+            #expect(try again.json(BatchAnswer.self).results.map(\.result) == ["duplicate", "duplicate"])
+
+            let read = try await harness.client.execute(uri: "/pledges/\(first.id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
+            #expect(read.transitions?.map(\.to) == ["PENDING", "AUTHORIZED", "CAPTURED"])
+            #expect(try await harness.outboxTypes().sorted() == ["PLEDGE_CREATED", "PLEDGE_CREATED"] + Array(repeating: "PLEDGE_STATUS_CHANGED", count: 3))
+        }
+    }
+
+    @Test("concurrent batches about the same pledges, each notice sent in several of them: every notice counted once, the ranks decide", arguments: TestDatabase.all)
+    func concurrentBatches(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            var pledges: [String] = []
+            for _ in 0..<5 { pledges.append(try await harness.pledge().json(PledgeResponse.self).id) }
+            let notices: [[String: any Sendable]] = pledges.flatMap { id in
+                ["AUTHORIZED", "CAPTURED"].map { status in
+                    ["event_id": "\(id)-\(status)", "pledge_id": id, "payment_id": "pay-\(id)", "status": status, "occurred_at": Timestamp.now()]
+                }
+            }
+            let answers = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await harness.notices(notices.shuffled()).json(BatchAnswer.self).results.map(\.result) }
+                }
+                return try await group.reduce(into: []) { $0.append(contentsOf: $1) }
+            }
+            // Each notice is new exactly once across all eight batches.
+            #expect(answers.filter { $0 != "duplicate" }.count == notices.count)
+            for id in pledges {
+                let read = try await harness.client.execute(uri: "/pledges/\(id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
+                #expect(read.status == "CAPTURED")
+                #expect(read.transitions?.first?.to == "PENDING" && read.transitions?.last?.to == "CAPTURED")
+            }
         }
     }
 

@@ -47,6 +47,17 @@ struct PledgeHarness: Sendable {
         return try await client.execute(uri: "/pledges/webhooks/payment", method: .post, headers: headers, body: ByteBuffer(data: body))
     }
 
+    /// `{notices: [...]}`, signed.
+    func notices(_ notices: [[String: any Sendable]]) async throws -> TestResponse {
+        try await signedWebhook(try JSONSerialization.data(withJSONObject: ["notices": notices]))
+    }
+
+    func signedWebhook(_ body: Data) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers[.careForAllSignature] = SignatureScheme(secret: pledgeSecret).sign(path: "/pledges/webhooks/payment", body: body)
+        return try await client.execute(uri: "/pledges/webhooks/payment", method: .post, headers: headers, body: ByteBuffer(data: body))
+    }
+
     func outboxTypes() async throws -> [String] {
         try await Databases.withClient(databaseURL, logger: TestLogging.logger) { client in
             try await client.withConnection { db in

@@ -18,7 +18,7 @@ public typealias AfterProviderCall = @Sendable (ProviderIntent) async throws -> 
 /// A pledge is paid only while its campaign is active, and a pledge whose payment methods the
 /// provider refused `maximumRefusedAttempts` times takes no more (card testing).
 public struct PaymentController: Sendable {
-    let store: SQLPaymentStore
+    let store: any PaymentStore
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
     let pledges: any PledgeDirectory
@@ -32,7 +32,7 @@ public struct PaymentController: Sendable {
     static let maximumRefusedAttempts = 3
 
     public init(
-        store: SQLPaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
+        store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
         campaigns: any CampaignDirectory, metrics: ServiceMetrics, afterProviderCall: AfterProviderCall? = nil
     ) {
         self.store = store
@@ -80,11 +80,12 @@ public struct PaymentController: Sendable {
         }
         guard let pledge, Self.mayPay(pledge, principal: context.principal) else { throw PaymentServiceError.pledgeNotFound }
 
-        if let existing = try await store.find(pledgeId: pledge.id) {
+        let start = try await store.start(pledgeId: pledge.id)
+        if let existing = start.payment {
             return try await answerExisting(existing)
         }
         guard !pledge.status.isTerminal else { throw PaymentServiceError.pledgeNotPayable(status: pledge.status.rawValue) }
-        guard try await store.refusedAttempts(pledgeId: pledge.id) < Self.maximumRefusedAttempts else {
+        guard start.refusedAttempts < Self.maximumRefusedAttempts else {
             throw PaymentServiceError.paymentAttemptsExhausted
         }
         try await requireOpenCampaign(pledge.campaignId, logger: context.logger)
@@ -125,9 +126,8 @@ public struct PaymentController: Sendable {
             throw PaymentServiceError.providerUnavailable
         }
         try await afterProviderCall?(intent)
-        let recorded = try await store.recordIntent(paymentId: payment.id, intentId: intent.id, clientSecret: intent.clientSecret) ?? payment
         logger.info("payment created", metadata: ["intent_id": .string(intent.id), "intent_status": .string(intent.status.rawValue)])
-        let (_, settled) = try await reconciler.reconcile(recorded, with: intent, traceParent: context.traceParent)
+        let (_, settled) = try await reconciler.settle(payment, with: intent, traceParent: context.traceParent)
         return PaymentResponse(settled).with(status: .created)
     }
 

@@ -17,13 +17,13 @@ extension HTTPField.Name {
 /// deduplicated by its id, and the intent is retrieved from the provider before anything moves:
 /// the event only says where to look.
 public struct StripeWebhookController: Sendable {
-    let store: SQLPaymentStore
+    let store: any PaymentStore
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
     let signatures: SignatureScheme
     let metrics: ServiceMetrics
 
-    public init(store: SQLPaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, signatures: SignatureScheme, metrics: ServiceMetrics) {
+    public init(store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, signatures: SignatureScheme, metrics: ServiceMetrics) {
         self.store = store
         self.provider = provider
         self.reconciler = reconciler
@@ -75,20 +75,16 @@ public struct StripeWebhookController: Sendable {
             logger.warning("could not retrieve the intent; the provider will redeliver", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
         }
-        // The intent may be ahead of our record of it: a webhook can beat the create's answer.
-        let payment: Payment?
-        if let known = try await store.find(providerPaymentId: intent.id) {
-            payment = known
-        } else if let pledgeId = intent.pledgeId, let byPledge = try await store.find(pledgeId: pledgeId) {
-            payment = byPledge.providerPaymentId == nil
-                ? try await store.recordIntent(paymentId: byPledge.id, intentId: intent.id, clientSecret: intent.clientSecret) : byPledge
-        } else {
-            payment = nil
+        // The intent may be ahead of our record of it: a webhook can beat the create's answer, and
+        // settling records the intent on the pledge's payment then.
+        var payment = try await store.find(providerPaymentId: intent.id)
+        if payment == nil, let pledgeId = intent.pledgeId {
+            payment = try await store.find(pledgeId: pledgeId)
         }
         guard let payment else {
             return try await settle(record, as: "unknown_intent")
         }
-        let (result, _) = try await reconciler.reconcile(payment, with: intent, event: record, traceParent: traceParent)
+        let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)
         return result.rawValue
     }
 

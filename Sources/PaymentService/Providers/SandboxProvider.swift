@@ -55,18 +55,24 @@ public struct SandboxProvider: PaymentProvider {
         let id = "pi_sandbox_" + Self.randomToken(12)
         let status: PaymentIntentStatus = declined ? .requiresPaymentMethod : .requiresCapture
         let failure: String? = declined ? "card_declined" : nil
-        let (intent, created) = try await database.transaction { db in
-            let inserted = try await db.raw("""
+        // One statement: a concurrent create under the same key waits for this one, then does nothing.
+        let (intent, created) = try await database.withConnection { db -> (ProviderIntent, Bool) in
+            if let inserted = try await db.raw("""
                 INSERT INTO sandbox_intents (id, idempotency_key, amount, currency, status, payment_method, pledge_id, failure_reason,
                                              client_secret, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: idempotencyKey), \(bind: amount), \(bind: currency.rawValue.lowercased()), \(bind: status.rawValue),
                         \(bind: paymentMethod), \(bind: metadata["pledge_id"]), \(bind: failure), \(bind: "\(id)_secret_\(Self.randomToken(12))"),
                         \(bind: now), \(bind: now))
                 ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING id
-                """).all()
-            // The first intent made under this key, whether this call made it or an earlier one did.
-            return (try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db)!, !inserted.isEmpty)
+                RETURNING \(Self.columns)
+                """).first() {
+                return (try Self.intent(inserted), true)
+            }
+            // The first intent made under this key, by an earlier call.
+            guard let first = try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db) else {
+                throw ProviderError.unavailable("the intent of key \(idempotencyKey) vanished")
+            }
+            return (first, false)
         }
         if created {
             webhooks?.send(type: declined ? "payment_intent.payment_failed" : "payment_intent.amount_capturable_updated", intent: intent)
@@ -75,21 +81,18 @@ public struct SandboxProvider: PaymentProvider {
     }
 
     public func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent {
-        let kind = database.kind
-        let (intent, captured) = try await database.transaction { db in
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
-            guard let intent = try await Self.fetch(where: "id = \(bind: intentId)\(lock)", on: db) else {
-                throw ProviderError.noSuchIntent(intentId)
+        // Conditional: only an intent that requires capture moves, so concurrent captures move it once.
+        let (intent, captured) = try await database.withConnection { db -> (ProviderIntent, Bool) in
+            if let moved = try await db.raw("""
+                UPDATE sandbox_intents SET status = 'succeeded', updated_at = \(bind: Timestamp.now())
+                WHERE id = \(bind: intentId) AND status = 'requires_capture'
+                RETURNING \(Self.columns)
+                """).first() {
+                return (try Self.intent(moved), true)
             }
-            switch intent.status {
-            case .succeeded:
-                return (intent, false)  // captured already: a retried capture is harmless
-            case .requiresCapture:
-                try await db.raw("UPDATE sandbox_intents SET status = 'succeeded', updated_at = \(bind: Timestamp.now()) WHERE id = \(bind: intentId)").run()
-                return (try await Self.fetch(where: "id = \(bind: intentId)", on: db)!, true)
-            default:
-                throw ProviderError.cannotCapture(intent.status)
-            }
+            guard let intent = try await Self.fetch(where: "id = \(bind: intentId)", on: db) else { throw ProviderError.noSuchIntent(intentId) }
+            guard intent.status == .succeeded else { throw ProviderError.cannotCapture(intent.status) }
+            return (intent, false)  // captured already: a retried capture is harmless
         }
         if captured { webhooks?.send(type: "payment_intent.succeeded", intent: intent) }
         return intent
@@ -108,12 +111,14 @@ public struct SandboxProvider: PaymentProvider {
         }
     }
 
+    static let columns: SQLQueryString = "id, status, amount, currency, pledge_id, failure_reason, client_secret"
+
     static func fetch(where condition: SQLQueryString, on db: any SQLDatabase) async throws -> ProviderIntent? {
-        guard let row = try await db.raw("""
-            SELECT id, status, amount, currency, pledge_id, failure_reason, client_secret FROM sandbox_intents WHERE \(condition)
-            """).first()
-        else { return nil }
-        return ProviderIntent(
+        try await db.raw("SELECT \(columns) FROM sandbox_intents WHERE \(condition)").first().map(intent)
+    }
+
+    static func intent(_ row: any SQLRow) throws -> ProviderIntent {
+        ProviderIntent(
             id: try row.decode(column: "id", as: String.self),
             status: PaymentIntentStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .processing,
             amount: try row.decode(column: "amount", as: Int64.self),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPSupport
 import Logging
 import NIOCore
 import NIOFoundationEssentialsCompat
@@ -89,15 +90,53 @@ public final class SandboxWebhookSender: Service, Sendable {
 
     /// A Stripe event object: `{id, object: "event", type, created, livemode, data: {object: payment_intent}}`.
     static func event(type: String, intent: ProviderIntent) -> Data {
-        var object: [String: Any] = [
-            "id": intent.id, "object": "payment_intent", "amount": intent.amount, "currency": intent.currency,
-            "status": intent.status.rawValue, "capture_method": "manual", "metadata": intent.pledgeId.map { ["pledge_id": $0] } ?? [:],
-        ]
-        object["last_payment_error"] = intent.failureReason.map { ["code": $0, "message": "Your card was declined."] } ?? NSNull()
-        let event: [String: Any] = [
-            "id": "evt_sandbox_" + SandboxProvider.randomToken(12), "object": "event", "type": type,
-            "created": Int(Date().timeIntervalSince1970), "livemode": false, "data": ["object": object],
-        ]
-        return (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data()
+        let event = SandboxEvent(
+            id: "evt_sandbox_" + SandboxProvider.randomToken(12), type: type, created: Int(Date().timeIntervalSince1970), intent: intent
+        )
+        return (try? PlainJSON.encoder.encode(event)) ?? Data()
+    }
+}
+
+/// The sandbox's webhook body, shaped as Stripe's event of a PaymentIntent.
+struct SandboxEvent: Encodable {
+    let id: String
+    let type: String
+    let created: Int
+    let intent: ProviderIntent
+
+    enum CodingKeys: String, CodingKey {
+        case id, object, type, created, livemode, data
+    }
+
+    enum DataKeys: String, CodingKey {
+        case object
+    }
+
+    enum IntentKeys: String, CodingKey {
+        case id, object, amount, currency, status, metadata
+        case captureMethod = "capture_method", lastPaymentError = "last_payment_error"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode("event", forKey: .object)
+        try container.encode(type, forKey: .type)
+        try container.encode(created, forKey: .created)
+        try container.encode(false, forKey: .livemode)
+        var data = container.nestedContainer(keyedBy: DataKeys.self, forKey: .data)
+        var object = data.nestedContainer(keyedBy: IntentKeys.self, forKey: .object)
+        try object.encode(intent.id, forKey: .id)
+        try object.encode("payment_intent", forKey: .object)
+        try object.encode(intent.amount, forKey: .amount)
+        try object.encode(intent.currency, forKey: .currency)
+        try object.encode(intent.status.rawValue, forKey: .status)
+        try object.encode("manual", forKey: .captureMethod)
+        try object.encode(intent.pledgeId.map { ["pledge_id": $0] } ?? [:], forKey: .metadata)
+        if let reason = intent.failureReason {
+            try object.encode(["code": reason, "message": "Your card was declined."], forKey: .lastPaymentError)
+        } else {
+            try object.encodeNil(forKey: .lastPaymentError)
+        }
     }
 }

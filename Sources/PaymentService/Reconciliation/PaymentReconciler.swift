@@ -3,17 +3,18 @@ import Logging
 import Observability
 import CoreMetrics
 
-/// Brings a payment to what the provider says of its intent. Every path that learns something
-/// about an intent (the create answer, a webhook, the recovery service) goes through here, and
-/// only the provider's own answer is ever acted on, so a forged, stale or reordered message
-/// cannot move money. An authorization is captured at once.
+/// Settles a payment by what the provider says of its intent. Every path that learns something
+/// about an intent (the create answer, a webhook, the recovery service) calls `settle`, and only
+/// the provider's own answer is ever acted on, so a forged, stale or reordered message cannot
+/// move money. The call that moves a payment to AUTHORIZED captures it at once; a capture that
+/// never happened (a crash, a provider error) is the recovery service's.
 public struct PaymentReconciler: Sendable {
-    let store: SQLPaymentStore
+    let store: any PaymentStore
     let provider: any PaymentProvider
     let metrics: ServiceMetrics
     let logger: Logger
 
-    public init(store: SQLPaymentStore, provider: any PaymentProvider, metrics: ServiceMetrics, logger: Logger) {
+    public init(store: any PaymentStore, provider: any PaymentProvider, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.provider = provider
         self.metrics = metrics
@@ -21,10 +22,12 @@ public struct PaymentReconciler: Sendable {
     }
 
     /// Applies `intent` to `payment` (recording `event` in the same transaction), then captures
-    /// an authorization. Returns the result of the first step and the payment as it ends up.
+    /// an authorization this call made, or any authorization when `captureAuthorized` (recovery).
+    /// Returns the result of the first step and the payment as it ends up.
     @discardableResult
-    public func reconcile(
-        _ payment: Payment, with intent: ProviderIntent, event: ProviderEventRecord? = nil, traceParent: String? = nil
+    public func settle(
+        _ payment: Payment, with intent: ProviderIntent, event: ProviderEventRecord? = nil, traceParent: String? = nil,
+        captureAuthorized: Bool = false
     ) async throws -> (AdvanceResult, Payment) {
         var logger = logger
         logger[metadataKey: "payment_id"] = .string(payment.id)
@@ -38,43 +41,41 @@ public struct PaymentReconciler: Sendable {
             if let event { try await store.recordEvent(event, result: "mismatch") }
             return (.ignored, payment)
         }
-        guard let target = intent.pledgeStatus else {
-            // Nothing settled yet (processing, awaiting confirmation).
-            if let event, try await !store.recordEvent(event, result: "ignored") { return (.duplicate, payment) }
-            return (.ignored, payment)
+        let target = intent.pledgeStatus
+        var (result, updated) = (AdvanceResult.ignored, payment)
+        if payment.providerPaymentId == intent.id, target.map({ !payment.status.canAdvance(to: $0) }) ?? true {
+            // Already known and nothing to move (the usual webhook after the create answered): no transaction.
+            if let event, try await !store.recordEvent(event, result: "ignored") { result = .duplicate }
+        } else {
+            (result, updated) = try await store.settle(
+                paymentId: payment.id,
+                with: Settlement(intentId: intent.id, clientSecret: intent.clientSecret, status: target, failureReason: intent.failureReason),
+                traceParent: traceParent, event: event
+            )
         }
-        let (result, updated) = try await store.advance(
-            paymentId: payment.id, to: target, intentId: intent.id, reason: intent.failureReason, traceParent: traceParent, event: event
-        )
-        record(result, from: payment.status, to: target, payment: updated, logger: logger)
-        guard result != .duplicate else { return (result, updated) }
-        if updated.status == .authorized && intent.status == .requiresCapture {
+        if let target { record(result, from: payment.status, to: target, payment: updated, logger: logger) }
+        let authorizedHere = result == .applied && target == .authorized
+        if updated.status == .authorized && intent.status == .requiresCapture && (authorizedHere || captureAuthorized) {
             return (result, try await capture(updated, intentId: intent.id, traceParent: traceParent, logger: logger))
         }
         return (result, updated)
     }
 
-    /// Captures an authorized payment and applies the answer. A capture that fails is left to
-    /// the next webhook or the recovery service; the provider is asked again first, since a
-    /// concurrent capture may have won.
+    /// Captures an authorized payment and settles the answer. When the capture fails the provider
+    /// is asked again, since a concurrent capture may have won; otherwise recovery tries later.
     func capture(_ payment: Payment, intentId: String, traceParent: String?, logger: Logger) async throws -> Payment {
-        let captured: ProviderIntent
+        var answer: ProviderIntent
         do {
-            captured = try await provider.capture(intentId: intentId, idempotencyKey: "capture-" + payment.chargeKey)
+            answer = try await provider.capture(intentId: intentId, idempotencyKey: "capture-" + payment.chargeKey)
         } catch {
             logger.warning("capture failed; asking the provider", metadata: ["error": "\(error)"])
-            guard let current = try? await provider.retrieve(intentId: intentId), current.status != .requiresCapture,
-                let status = current.pledgeStatus
-            else { return payment }
-            let (result, updated) = try await store.advance(
-                paymentId: payment.id, to: status, intentId: intentId, reason: current.failureReason, traceParent: traceParent
-            )
-            record(result, from: payment.status, to: status, payment: updated, logger: logger)
-            return updated
+            guard let current = try? await provider.retrieve(intentId: intentId), current.status != .requiresCapture else { return payment }
+            answer = current
         }
-        guard let status = captured.pledgeStatus else { return payment }
-        let (result, updated) = try await store.advance(
-            paymentId: payment.id, to: status, intentId: intentId, reason: captured.failureReason, traceParent: traceParent
+        guard let status = answer.pledgeStatus else { return payment }
+        let (result, updated) = try await store.settle(
+            paymentId: payment.id, with: Settlement(intentId: intentId, status: status, failureReason: answer.failureReason),
+            traceParent: traceParent, event: nil
         )
         record(result, from: payment.status, to: status, payment: updated, logger: logger)
         return updated

@@ -24,7 +24,7 @@ public struct PaymentRecoveryConfig: Sendable {
 /// its charge key first, so an intent the provider made before a crash is recovered, never made
 /// again; only when the provider has none is the create sent (again, under the same key).
 public struct PaymentRecovery: Service {
-    let store: SQLPaymentStore
+    let store: any PaymentStore
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
     let config: PaymentRecoveryConfig
@@ -32,7 +32,7 @@ public struct PaymentRecovery: Service {
     let logger: Logger
 
     public init(
-        store: SQLPaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, config: PaymentRecoveryConfig,
+        store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, config: PaymentRecoveryConfig,
         metrics: ServiceMetrics, logger: Logger
     ) {
         self.store = store
@@ -72,7 +72,6 @@ public struct PaymentRecovery: Service {
 
     func recover(_ payment: Payment) async throws {
         let intent: ProviderIntent
-        var payment = payment
         if let intentId = payment.providerPaymentId {
             intent = try await provider.retrieve(intentId: intentId)
         } else if let found = try await provider.findIntent(idempotencyKey: payment.chargeKey, pledgeId: payment.pledgeId) {
@@ -87,18 +86,18 @@ public struct PaymentRecovery: Service {
                 )
             } catch ProviderError.noSuchPaymentMethod {
                 // It never can succeed: settle it as failed rather than asking again every round.
-                _ = try await store.advance(paymentId: payment.id, to: .failed, intentId: nil, reason: "invalid_payment_method", traceParent: nil)
+                _ = try await store.settle(
+                    paymentId: payment.id, with: Settlement(intentId: nil, status: .failed, failureReason: "invalid_payment_method"),
+                    traceParent: nil, event: nil
+                )
                 metrics.counter("payments_recovered_total", [("how", "failed")]).increment()
                 return
             }
             metrics.counter("payments_recovered_total", [("how", "created")]).increment()
         }
-        if payment.providerPaymentId == nil {
-            payment = try await store.recordIntent(paymentId: payment.id, intentId: intent.id, clientSecret: intent.clientSecret) ?? payment
-        }
         logger.info("reconciling an unsettled payment", metadata: [
             "payment_id": .string(payment.id), "status": .string(payment.status.rawValue), "intent_status": .string(intent.status.rawValue),
         ])
-        try await reconciler.reconcile(payment, with: intent)
+        try await reconciler.settle(payment, with: intent, captureAuthorized: true)
     }
 }

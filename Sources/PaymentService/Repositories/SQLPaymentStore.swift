@@ -5,32 +5,14 @@ import Outbox
 import Persistence
 import SQLKit
 
-/// A provider webhook being handled: recorded in `provider_events` in the same transaction as
-/// what it changes, so a redelivery is recognised and a failed handling can be retried.
-public struct ProviderEventRecord: Sendable, Equatable {
-    public let id: String
-    public let type: String
-    public let paymentIntentId: String?
-}
-
-/// What a status change came to.
-public enum AdvanceResult: String, Sendable {
-    /// The payment moved up, and its events are in the outbox.
-    case applied
-    /// The payment already was at that rank or beyond: nothing changed.
-    case ignored
-    /// The provider event was handled before.
-    case duplicate
-}
-
-/// Payments on PostgreSQL or SQLite. Every status change writes its events in the same
-/// transaction: `PAYMENT_CAPTURED` / `PAYMENT_FAILED` for campaign-service and a signed status
-/// notice for pledge-service, both through the outbox; the relay is woken after the commit.
-public struct SQLPaymentStore: Sendable {
+/// `PaymentStore` on PostgreSQL or SQLite. Writes are single statements with `RETURNING` where
+/// they can be; a status change and its outbox rows commit together, and the relay is woken
+/// after the commit.
+public struct SQLPaymentStore: PaymentStore {
     let database: any DatabaseClient
     let signal: OutboxSignal
 
-    /// Outbox destinations: campaign-service's ingestion (batched) and pledge-service's payment webhook (one notice a request).
+    /// Outbox destinations: campaign-service's ingestion and pledge-service's payment webhook, both batched.
     public static let campaignEvents = "campaign-events"
     public static let pledgeWebhook = "pledge-webhook"
 
@@ -44,11 +26,22 @@ public struct SQLPaymentStore: Sendable {
         payment_method, charge_key, client_secret, failure_reason, created_at, updated_at
         """
 
-    /// Inserts `payment` unless the pledge has one already. Returns the pledge's payment and
-    /// whether this call created it; of any number of concurrent calls, exactly one creates.
+    public func start(pledgeId: String) async throws -> PaymentStart {
+        try await database.withConnection { db in
+            guard let row = try await db.raw("""
+                SELECT (SELECT refused FROM payment_attempts WHERE pledge_id = \(bind: pledgeId)) AS refused_attempts, \(Self.columns)
+                FROM (SELECT 1 AS one) AS start LEFT JOIN payments ON payments.pledge_id = \(bind: pledgeId)
+                """).first()
+            else { return PaymentStart(payment: nil, refusedAttempts: 0) }
+            let payment = try row.decodeNil(column: "id") ? nil : try Self.payment(row)
+            return PaymentStart(payment: payment, refusedAttempts: try row.decode(column: "refused_attempts", as: Int?.self) ?? 0)
+        }
+    }
+
     public func insertIfAbsent(_ payment: Payment) async throws -> (Payment, created: Bool) {
-        try await database.transaction { db in
-            let inserted = try await db.raw("""
+        try await database.withConnection { db in
+            // One statement: a concurrent insert of the same pledge makes this one wait, then do nothing.
+            if let inserted = try await db.raw("""
                 INSERT INTO payments (\(Self.columns))
                 VALUES (\(bind: payment.id), \(bind: payment.pledgeId), \(bind: payment.campaignId), \(bind: payment.userId),
                         \(bind: payment.receiptTokenHash), \(bind: payment.amount), \(bind: payment.currency.rawValue),
@@ -56,12 +49,14 @@ public struct SQLPaymentStore: Sendable {
                         \(bind: payment.paymentMethod), \(bind: payment.chargeKey), \(bind: payment.clientSecret),
                         \(bind: payment.failureReason), \(bind: payment.createdAt), \(bind: payment.updatedAt))
                 ON CONFLICT (pledge_id) DO NOTHING
-                RETURNING id
-                """).all()
+                RETURNING \(Self.columns)
+                """).first() {
+                return (try Self.payment(inserted), true)
+            }
             guard let existing = try await Self.fetch(where: "pledge_id = \(bind: payment.pledgeId)", on: db) else {
                 throw PaymentStoreError.vanished(payment.pledgeId)
             }
-            return (existing, !inserted.isEmpty)
+            return (existing, false)
         }
     }
 
@@ -77,7 +72,6 @@ public struct SQLPaymentStore: Sendable {
         try await database.withConnection { try await Self.fetch(where: "provider_payment_id = \(bind: providerPaymentId)", on: $0) }
     }
 
-    /// Payments newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.
     public func list(userId: String?, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [Payment] {
         try await database.withConnection { db in
             var query: SQLQueryString = "SELECT \(Self.columns) FROM payments WHERE 1 = 1"
@@ -91,7 +85,6 @@ public struct SQLPaymentStore: Sendable {
         }
     }
 
-    /// Payments still PENDING or AUTHORIZED whose last change is older than `before`, oldest first.
     public func unsettled(changedBefore before: String, limit: Int) async throws -> [Payment] {
         try await database.withConnection { db in
             try await db.raw("""
@@ -102,23 +95,6 @@ public struct SQLPaymentStore: Sendable {
         }
     }
 
-    /// Records the provider's id for the payment's intent, once: a payment never changes intent.
-    /// Returns the payment as stored afterwards.
-    public func recordIntent(paymentId: String, intentId: String, clientSecret: String?) async throws -> Payment? {
-        try await database.withConnection { db in
-            try await db.raw("""
-                UPDATE payments SET provider_payment_id = \(bind: intentId), client_secret = COALESCE(client_secret, \(bind: clientSecret))
-                WHERE id = \(bind: paymentId) AND provider_payment_id IS NULL
-                """).run()
-            return try await Self.fetch(where: "id = \(bind: paymentId)", on: db)
-        }
-    }
-
-    /// Forgets a payment the provider refused before creating anything (an unknown payment
-    /// method), so the donor can try again with another. Only a PENDING payment with no intent.
-    /// Forgets a payment the provider refused before creating anything (an unknown or unusable
-    /// payment method), so the donor may try another method, and counts the refusal against its
-    /// pledge. Returns the pledge's refusals so far.
     @discardableResult
     public func discardRefused(paymentId: String, pledgeId: String, at time: String) async throws -> Int {
         try await database.transaction { db in
@@ -133,23 +109,12 @@ public struct SQLPaymentStore: Sendable {
         }
     }
 
-    /// How many payment methods the provider has refused for this pledge.
-    public func refusedAttempts(pledgeId: String) async throws -> Int {
-        try await database.withConnection { db in
-            try await db.raw("SELECT refused FROM payment_attempts WHERE pledge_id = \(bind: pledgeId)").first()?
-                .decode(column: "refused", as: Int.self) ?? 0
-        }
-    }
-
-    /// Whether the provider event was handled before.
     public func hasSeen(eventId: String) async throws -> Bool {
         try await database.withConnection { db in
             try await db.raw("SELECT id FROM provider_events WHERE id = \(bind: eventId)").first() != nil
         }
     }
 
-    /// Records a provider event that changes nothing (an unhandled type, an intent we do not
-    /// know); false if it was seen before.
     @discardableResult
     public func recordEvent(_ event: ProviderEventRecord, result: String) async throws -> Bool {
         try await database.withConnection { db in
@@ -157,49 +122,60 @@ public struct SQLPaymentStore: Sendable {
         }
     }
 
-    /// Moves the payment to `status` if that is a higher rank, under a row lock, writing its
-    /// events in the same transaction; records `event` (if any) in that transaction too.
-    public func advance(
-        paymentId: String, to status: PledgeStatus, intentId: String?, reason: String?, traceParent: String?,
-        event: ProviderEventRecord? = nil
-    ) async throws -> (AdvanceResult, Payment) {
-        let kind = database.kind
+    /// Thrown inside `settle`'s transaction to roll it back when its provider event was recorded before.
+    struct DuplicateProviderEvent: Error {}
+
+    public func settle(paymentId: String, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
+        -> (AdvanceResult, Payment)
+    {
         let now = Timestamp.now()
-        let outcome = try await database.transaction { db -> (AdvanceResult, Payment) in
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
-            // The payment first: its row lock orders every change to it, duplicates included.
-            guard let payment = try await Self.fetch(where: "id = \(bind: paymentId)\(lock)", on: db) else {
-                throw PaymentStoreError.vanished(paymentId)
+        do {
+            let outcome = try await database.transaction { db -> (AdvanceResult, Payment) in
+                // The move up is one conditional UPDATE: its row lock orders concurrent settlements
+                // of the payment, and of any number of them exactly one matches a lower status.
+                var moved: Payment?
+                if let status = settlement.status {
+                    let below = PledgeStatus.allCases.filter { $0.canAdvance(to: status) }.map(\.rawValue)
+                    let reason = status == .failed ? (settlement.failureReason ?? "payment_failed") : nil
+                    moved = try await db.raw("""
+                        UPDATE payments SET status = \(bind: status.rawValue), failure_reason = \(bind: reason), updated_at = \(bind: now),
+                               provider_payment_id = COALESCE(provider_payment_id, \(bind: settlement.intentId)),
+                               client_secret = COALESCE(client_secret, \(bind: settlement.clientSecret))
+                        WHERE id = \(bind: paymentId) AND status IN (\(binds: below))
+                        RETURNING \(Self.columns)
+                        """).first().map(Self.payment)
+                }
+                let payment: Payment
+                if let moved {
+                    payment = moved
+                    try await Outbox.enqueue(try Self.events(for: moved, traceParent: traceParent, now: now), on: db, now: now)
+                } else {
+                    // Nothing moves; the intent id is still recorded if the payment has none yet.
+                    guard let current = try await db.raw("""
+                        UPDATE payments SET provider_payment_id = COALESCE(provider_payment_id, \(bind: settlement.intentId)),
+                               client_secret = COALESCE(client_secret, \(bind: settlement.clientSecret))
+                        WHERE id = \(bind: paymentId)
+                        RETURNING \(Self.columns)
+                        """).first().map(Self.payment)
+                    else { throw PaymentStoreError.vanished(paymentId) }
+                    payment = current
+                }
+                let result: AdvanceResult = moved == nil ? .ignored : .applied
+                if let event, try await !Self.insertEvent(event, result: result.rawValue, on: db) {
+                    throw DuplicateProviderEvent()
+                }
+                return (result, payment)
             }
-            if let event {
-                guard try await Self.insertEvent(event, result: "pending", on: db) else { return (.duplicate, payment) }
-            }
-            var result = AdvanceResult.ignored
-            var updated = payment
-            if payment.status.canAdvance(to: status) {
-                updated.status = status
-                updated.providerPaymentId = payment.providerPaymentId ?? intentId
-                updated.failureReason = status == .failed ? (reason ?? "payment_failed") : nil
-                updated.updatedAt = now
-                try await db.raw("""
-                    UPDATE payments SET status = \(bind: status.rawValue), provider_payment_id = \(bind: updated.providerPaymentId),
-                                        failure_reason = \(bind: updated.failureReason), updated_at = \(bind: now)
-                    WHERE id = \(bind: paymentId)
-                    """).run()
-                try await Self.enqueueEvents(for: updated, from: payment.status, traceParent: traceParent, now: now, on: db)
-                result = .applied
-            }
-            if let event {
-                try await db.raw("UPDATE provider_events SET result = \(bind: result.rawValue) WHERE id = \(bind: event.id)").run()
-            }
-            return (result, updated)
+            if outcome.0 == .applied { signal.notify() }
+            return outcome
+        } catch is DuplicateProviderEvent {
+            guard let payment = try await find(id: paymentId) else { throw PaymentStoreError.vanished(paymentId) }
+            return (.duplicate, payment)
         }
-        if outcome.0 == .applied { signal.notify() }
-        return outcome
     }
 
     /// The payment event for campaign-service (on settlement) and the status notice for pledge-service.
-    static func enqueueEvents(for payment: Payment, from previous: PledgeStatus, traceParent: String?, now: String, on db: any SQLDatabase) async throws {
+    static func events(for payment: Payment, traceParent: String?, now: String) throws -> [OutboxEntry] {
         let data: EventData? = switch payment.status {
         case .captured:
             .paymentCaptured(PaymentCaptured(
@@ -213,20 +189,22 @@ public struct SQLPaymentStore: Sendable {
         case .pending, .authorized:
             nil
         }
+        var entries: [OutboxEntry] = []
         if let data {
             let event = EventEnvelope(
                 eventId: UUID().uuidString.lowercased(), type: data.type, source: "payment-service", occurredAt: now, traceParent: traceParent, data: data
             )
-            try await Outbox.enqueue(event, destination: campaignEvents, on: db, now: now)
+            entries.append(try OutboxEntry(event, destination: campaignEvents))
         }
         let notice = PaymentStatusNotice(
             eventId: UUID().uuidString.lowercased(), pledgeId: payment.pledgeId, paymentId: payment.id, status: payment.status,
             occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil
         )
-        try await Outbox.enqueue(
-            id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: String(decoding: try JSONEncoder().encode(notice), as: UTF8.self),
-            traceParent: traceParent, destination: pledgeWebhook, on: db, now: now
-        )
+        entries.append(OutboxEntry(
+            id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: String(decoding: try PlainJSON.encoder.encode(notice), as: UTF8.self),
+            traceParent: traceParent, destination: pledgeWebhook
+        ))
+        return entries
     }
 
     static func insertEvent(_ event: ProviderEventRecord, result: String, on db: any SQLDatabase) async throws -> Bool {

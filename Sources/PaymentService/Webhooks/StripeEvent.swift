@@ -1,4 +1,5 @@
 import Foundation
+import HTTPSupport
 
 /// A Stripe webhook event, as much of it as reconciliation needs: its id (for deduplication),
 /// its type, and the PaymentIntent it is about. The intent's state in the event is never acted
@@ -23,18 +24,44 @@ public struct StripeEvent: Sendable, Equatable {
 
     /// Parses an event body; throws `StripeEventError.malformed` for anything that is not one.
     public init(json data: Data) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let id = object["id"] as? String, !id.isEmpty,
-            let type = object["type"] as? String, !type.isEmpty
+        guard let wire = try? PlainJSON.decoder.decode(Wire.self, from: data), let id = wire.id, !id.isEmpty,
+            let type = wire.type, !type.isEmpty
         else { throw StripeEventError.malformed("an event needs an id and a type") }
         var intentId: String?
         if Self.handledTypes.contains(type) {
-            guard let payload = object["data"] as? [String: Any], let intent = payload["object"] as? [String: Any],
-                intent["object"] as? String == "payment_intent", let pi = intent["id"] as? String, !pi.isEmpty
+            guard let intent = wire.intent, intent.object == "payment_intent", let pi = intent.id, !pi.isEmpty
             else { throw StripeEventError.malformed("\(type) must carry a payment_intent in data.object") }
             intentId = pi
         }
         self.init(id: id, type: type, paymentIntentId: intentId)
+    }
+
+    /// The fields read from the body; anything else in it is skipped, and a `data.object` of
+    /// another shape only matters to the types that need an intent there.
+    struct Wire: Decodable {
+        struct Object: Decodable {
+            let object: String?
+            let id: String?
+        }
+
+        let id: String?
+        let type: String?
+        let intent: Object?
+
+        enum CodingKeys: String, CodingKey {
+            case id, type, data
+        }
+
+        enum DataKeys: String, CodingKey {
+            case object
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try? container.decode(String.self, forKey: .id)
+            type = try? container.decode(String.self, forKey: .type)
+            intent = try? container.nestedContainer(keyedBy: DataKeys.self, forKey: .data).decode(Object.self, forKey: .object)
+        }
     }
 }
 

@@ -29,24 +29,88 @@ public struct PaymentServiceCallsController: Sendable {
         group.post("internal/lookup", use: lookup)
     }
 
-    struct WebhookResponse: ResponseEncodable {
+    /// The answer to one notice; `status` is the pledge's status after it (absent for an unknown pledge).
+    struct NoticeAnswer: ResponseEncodable {
+        let eventId: String?
         let result: WebhookResult
-        let status: String
+        let status: String?
+        let reason: String?
+
+        init(_ outcome: NoticeOutcome, withEventId: Bool) {
+            eventId = withEventId ? outcome.eventId : nil
+            result = outcome.result
+            status = outcome.status?.rawValue
+            reason = outcome.reason
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case eventId = "event_id", result, status, reason
+        }
     }
 
-    @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> WebhookResponse {
+    struct BatchAnswer: ResponseEncodable {
+        let results: [NoticeAnswer]
+    }
+
+    struct NoticeRefusal: Error {
+        let eventId: String
+        let reason: String
+    }
+
+    /// Notices in one request at most, as with event batches.
+    static let maximumNotices = 1_000
+
+    /// One notice answers `{result, status, reason?}`; `{notices: [...]}` answers `{results: [...]}`,
+    /// one per notice in order, all applied in one transaction. A malformed notice is `rejected`
+    /// with its reason and never holds back the others.
+    @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        var webhook = try Self.parse(try JSONRequestDecoder.object(from: body.readableBytesView))
-        webhook.traceParent = context.traceParent
-        guard let (result, status) = try await store.applyPaymentWebhook(webhook, source: "pledge-service") else {
-            throw PledgeServiceError.pledgeNotFound
+        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
+        let items: [JSONValue]
+        let batched: Bool
+        if case .array(let notices)? = object["notices"] {
+            guard notices.count <= Self.maximumNotices else {
+                throw PledgeServiceError.invalidWebhook("at most \(Self.maximumNotices) notices in one request")
+            }
+            (items, batched) = (notices, true)
+        } else {
+            (items, batched) = ([.object(object)], false)
         }
-        metrics.counter("pledge_transitions_total", [("result", result.rawValue)]).increment()
-        context.logger.info("payment webhook", metadata: [
-            "event_id": .string(webhook.eventId), "pledge_id": .string(webhook.pledgeId), "payment_id": .string(webhook.paymentId),
-            "reported_status": .string(webhook.status.rawValue), "result": .string(result.rawValue), "status": .string(status.rawValue),
-        ])
-        return WebhookResponse(result: result, status: status.rawValue)
+        // Parse every notice; the malformed ones are answered without touching the database.
+        let parsed = items.map { item -> Result<PaymentWebhook, NoticeRefusal> in
+            guard case .object(let fields) = item else { return .failure(NoticeRefusal(eventId: "", reason: "a notice must be an object")) }
+            do {
+                var notice = try Self.parse(fields)
+                notice.traceParent = context.traceParent
+                return .success(notice)
+            } catch {
+                let reason = if case PledgeServiceError.invalidWebhook(let reason) = error { reason } else { "malformed" }
+                return .failure(NoticeRefusal(eventId: fields["event_id"]?.stringValue ?? "", reason: reason))
+            }
+        }
+        var applied = try await store.applyPaymentNotices(parsed.compactMap { try? $0.get() }, source: "pledge-service").makeIterator()
+        let outcomes = parsed.map { notice -> NoticeOutcome in
+            switch notice {
+            case .success: applied.next()!
+            case .failure(let refusal): NoticeOutcome(eventId: refusal.eventId, result: .rejected, status: nil, reason: refusal.reason)
+            }
+        }
+        for (outcome, notice) in zip(outcomes, parsed) {
+            metrics.counter("pledge_transitions_total", [("result", outcome.result.rawValue)]).increment()
+            var metadata: Logger.Metadata = ["event_id": .string(outcome.eventId), "result": .string(outcome.result.rawValue)]
+            if case .success(let notice) = notice {
+                metadata["pledge_id"] = .string(notice.pledgeId)
+                metadata["payment_id"] = .string(notice.paymentId)
+                metadata["reported_status"] = .string(notice.status.rawValue)
+            }
+            if let status = outcome.status { metadata["status"] = .string(status.rawValue) }
+            if let reason = outcome.reason { metadata["reason"] = .string(reason) }
+            context.logger.info("payment notice", metadata: metadata)
+        }
+        if batched {
+            return try BatchAnswer(results: outcomes.map { NoticeAnswer($0, withEventId: true) }).response(from: request, context: context)
+        }
+        return try NoticeAnswer(outcomes[0], withEventId: false).response(from: request, context: context)
     }
 
     @Sendable func lookup(_ request: Request, context: AppRequestContext) async throws -> PledgeLookupResponse {

@@ -30,6 +30,24 @@ public enum WebhookResult: String, Codable, Sendable {
     case applied
     case ignored
     case duplicate
+    /// An unknown pledge or a malformed notice: final for the sender, never retried.
+    case rejected
+}
+
+/// What became of one payment notice.
+public struct NoticeOutcome: Sendable, Equatable {
+    public let eventId: String
+    public let result: WebhookResult
+    /// The pledge's status after the notice; nil when there is no such pledge.
+    public let status: PledgeStatus?
+    public let reason: String?
+
+    public init(eventId: String, result: WebhookResult, status: PledgeStatus?, reason: String? = nil) {
+        self.eventId = eventId
+        self.result = result
+        self.status = status
+        self.reason = reason
+    }
 }
 
 /// Persistence of pledges.
@@ -42,8 +60,9 @@ public protocol PledgeStore: Sendable {
     func find(id: String) async throws -> (Pledge, [TransitionResponse])?
     /// Pledges newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.
     func list(userId: String?, campaignId: String?, status: PledgeStatus?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge]
-    /// Deduplicates by event id, locks the pledge, applies or ignores the news through the state
-    /// machine, and writes the transition and its PLEDGE_STATUS_CHANGED outbox row, all in one
-    /// transaction. Nil when there is no such pledge.
-    func applyPaymentWebhook(_ webhook: PaymentWebhook, source: String) async throws -> (WebhookResult, PledgeStatus)?
+    /// Applies payment notices as one set, in one transaction: the pledges they name are locked
+    /// in id order, notices seen before are `duplicate`, the rest go through the state machine in
+    /// the order given, and every applied one writes its transition and PLEDGE_STATUS_CHANGED
+    /// outbox row; one outcome per notice, in order (`rejected` for an unknown pledge).
+    func applyPaymentNotices(_ notices: [PaymentWebhook], source: String) async throws -> [NoticeOutcome]
 }

@@ -81,53 +81,95 @@ public struct SQLPledgeStore: PledgeStore {
         }
     }
 
-    public func applyPaymentWebhook(_ webhook: PaymentWebhook, source: String) async throws -> (WebhookResult, PledgeStatus)? {
+    public func applyPaymentNotices(_ notices: [PaymentWebhook], source: String) async throws -> [NoticeOutcome] {
+        guard !notices.isEmpty else { return [] }
         let kind = database.kind
         let now = Timestamp.now()
-        let outcome = try await database.transaction { db -> (WebhookResult, PledgeStatus)? in
+        let (outcomes, applied) = try await database.retryingTransaction { db -> ([NoticeOutcome], Bool) in
             let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
-            // The pledge first: its row lock orders every webhook for it, duplicates included.
-            guard let pledge = try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id = \(bind: webhook.pledgeId)\(lock)")
-                .first().map(Self.pledge)
-            else { return nil }
-            let fresh = try await db.raw("""
-                INSERT INTO payment_webhook_events (event_id, pledge_id, status, result, received_at)
-                VALUES (\(bind: webhook.eventId), \(bind: webhook.pledgeId), \(bind: webhook.status.rawValue), 'pending', \(bind: now))
-                ON CONFLICT (event_id) DO NOTHING
-                RETURNING event_id
-                """).all()
-            guard !fresh.isEmpty else { return (.duplicate, pledge.status) }
-
-            let result: WebhookResult
-            switch PledgeStateMachine.decide(current: pledge.status, next: webhook.status) {
-            case .ignore:
-                result = .ignored
-            case .apply(let from, let to):
-                try await db.raw("UPDATE pledges SET status = \(bind: to.rawValue), updated_at = \(bind: now) WHERE id = \(bind: pledge.id)").run()
-                try await Self.recordTransition(pledgeId: pledge.id, from: from, to: to, at: now, on: db)
-                let event = EventEnvelope(
-                    eventId: UUID().uuidString.lowercased(), type: .pledgeStatusChanged, source: source, occurredAt: now,
-                    traceParent: webhook.traceParent,
-                    data: .pledgeStatusChanged(PledgeStatusChanged(
-                        pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: to,
-                        amount: pledge.amount, currency: pledge.currency
-                    ))
-                )
-                try await Outbox.enqueue(event, destination: Self.eventDestination, on: db, now: now)
-                result = .applied
+            // The pledges first, in id order: their row locks order every notice about them,
+            // duplicates included, and concurrent batches wait for each other instead of deadlocking.
+            let pledgeIds = Array(Set(notices.map(\.pledgeId))).sorted()
+            var pledges: [String: Pledge] = [:]
+            for row in try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id IN (\(binds: pledgeIds)) ORDER BY id\(lock)").all() {
+                let pledge = try Self.pledge(row)
+                pledges[pledge.id] = pledge
             }
-            try await db.raw("UPDATE payment_webhook_events SET result = \(bind: result.rawValue) WHERE event_id = \(bind: webhook.eventId)").run()
-            let status = result == .applied ? webhook.status : pledge.status
-            return (result, status)
+            let eventIds = Array(Set(notices.map(\.eventId)))
+            var seen = Set(try await db.raw("SELECT event_id FROM payment_webhook_events WHERE event_id IN (\(binds: eventIds))").all()
+                .map { try $0.decode(column: "event_id", as: String.self) })
+
+            var outcomes: [NoticeOutcome] = []
+            var recorded: [SQLQueryString] = []
+            var transitions: [SQLQueryString] = []
+            var events: [OutboxEntry] = []
+            var changed: [String: PledgeStatus] = [:]
+            for notice in notices {
+                guard var pledge = pledges[notice.pledgeId] else {
+                    outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .rejected, status: nil, reason: "unknown pledge"))
+                    continue
+                }
+                guard seen.insert(notice.eventId).inserted else {
+                    outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .duplicate, status: pledge.status))
+                    continue
+                }
+                let result: WebhookResult
+                switch PledgeStateMachine.decide(current: pledge.status, next: notice.status) {
+                case .ignore:
+                    result = .ignored
+                case .apply(let from, let to):
+                    result = .applied
+                    pledge.status = to
+                    pledges[pledge.id] = pledge
+                    changed[pledge.id] = to
+                    transitions.append(Self.transitionRow(pledgeId: pledge.id, from: from, to: to, at: now))
+                    events.append(try OutboxEntry(EventEnvelope(
+                        eventId: UUID().uuidString.lowercased(), type: .pledgeStatusChanged, source: source, occurredAt: now,
+                        traceParent: notice.traceParent,
+                        data: .pledgeStatusChanged(PledgeStatusChanged(
+                            pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: to,
+                            amount: pledge.amount, currency: pledge.currency
+                        ))
+                    ), destination: Self.eventDestination))
+                }
+                recorded.append("(\(bind: notice.eventId), \(bind: pledge.id), \(bind: notice.status.rawValue), \(bind: result.rawValue), \(bind: now))")
+                outcomes.append(NoticeOutcome(eventId: notice.eventId, result: result, status: pledge.status))
+            }
+            if !recorded.isEmpty {
+                let inserted = try await db.raw("""
+                    INSERT INTO payment_webhook_events (event_id, pledge_id, status, result, received_at)
+                    VALUES \(recorded.joined(separator: ", "))
+                    ON CONFLICT (event_id) DO NOTHING
+                    RETURNING event_id
+                    """).all()
+                // A notice recorded meanwhile by a transaction that did not touch these pledges.
+                guard inserted.count == recorded.count else { throw TransactionConflict("a notice was recorded concurrently") }
+            }
+            if !changed.isEmpty {
+                let ids = changed.keys.sorted()
+                let cases = ids.map { "WHEN \(bind: $0) THEN \(bind: changed[$0]!.rawValue)" as SQLQueryString }
+                try await db.raw("""
+                    UPDATE pledges SET status = CASE id \(cases.joined(separator: " ")) END, updated_at = \(bind: now)
+                    WHERE id IN (\(binds: ids))
+                    """).run()
+                try await db.raw("""
+                    INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitions.joined(separator: ", "))
+                    """).run()
+                try await Outbox.enqueue(events, on: db, now: now)
+            }
+            return (outcomes, !changed.isEmpty)
         }
-        if outcome?.0 == .applied { signal.notify() }
-        return outcome
+        if applied { signal.notify() }
+        return outcomes
+    }
+
+    static func transitionRow(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String) -> SQLQueryString {
+        "(\(bind: UUID().uuidString.lowercased()), \(bind: pledgeId), \(bind: from?.rawValue), \(bind: to.rawValue), \(bind: time))"
     }
 
     static func recordTransition(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String, on db: any SQLDatabase) async throws {
         try await db.raw("""
-            INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at)
-            VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: pledgeId), \(bind: from?.rawValue), \(bind: to.rawValue), \(bind: time))
+            INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitionRow(pledgeId: pledgeId, from: from, to: to, at: time))
             """).run()
     }
 

@@ -1,0 +1,76 @@
+import Events
+import HTTPSupport
+
+/// A provider webhook being handled: recorded in `provider_events` in the same transaction as
+/// what it changes, so a redelivery is recognised and a failed handling can be retried.
+public struct ProviderEventRecord: Sendable, Equatable {
+    public let id: String
+    public let type: String
+    public let paymentIntentId: String?
+}
+
+/// What settling a payment came to.
+public enum AdvanceResult: String, Sendable {
+    /// The payment moved up, and its events are in the outbox.
+    case applied
+    /// The payment already was at that rank or beyond: nothing changed.
+    case ignored
+    /// The provider event was handled before.
+    case duplicate
+}
+
+/// What the provider says of a payment's intent, to be recorded.
+public struct Settlement: Sendable, Equatable {
+    /// The provider's intent id (nil when none was ever made); a payment records its first and
+    /// never changes it.
+    public let intentId: String?
+    public let clientSecret: String?
+    /// The status the intent means, nil while nothing is settled (only the intent id is recorded).
+    public let status: PledgeStatus?
+    public let failureReason: String?
+
+    public init(intentId: String?, clientSecret: String? = nil, status: PledgeStatus?, failureReason: String? = nil) {
+        self.intentId = intentId
+        self.clientSecret = clientSecret
+        self.status = status
+        self.failureReason = failureReason
+    }
+}
+
+/// The state a payment request starts from: the pledge's payment, if any, and how many payment
+/// methods the provider refused for it.
+public struct PaymentStart: Sendable {
+    public let payment: Payment?
+    public let refusedAttempts: Int
+}
+
+/// Persistence of payments. Every status change writes its events in the same transaction:
+/// `PAYMENT_CAPTURED` / `PAYMENT_FAILED` for campaign-service and a status notice for
+/// pledge-service, both through the outbox.
+public protocol PaymentStore: Sendable {
+    /// The pledge's payment and refusals so far, in one query.
+    func start(pledgeId: String) async throws -> PaymentStart
+    /// Inserts `payment` unless the pledge has one already. Returns the pledge's payment and
+    /// whether this call created it; of any number of concurrent calls, exactly one creates.
+    func insertIfAbsent(_ payment: Payment) async throws -> (Payment, created: Bool)
+    func find(id: String) async throws -> Payment?
+    func find(pledgeId: String) async throws -> Payment?
+    func find(providerPaymentId: String) async throws -> Payment?
+    /// Payments newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.
+    func list(userId: String?, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [Payment]
+    /// Payments still PENDING or AUTHORIZED whose last change is older than `before`, oldest first.
+    func unsettled(changedBefore before: String, limit: Int) async throws -> [Payment]
+    /// Forgets a payment the provider refused before creating anything (an unknown or unusable
+    /// payment method), so the donor may try another method, and counts the refusal against its
+    /// pledge. Returns the pledge's refusals so far.
+    func discardRefused(paymentId: String, pledgeId: String, at time: String) async throws -> Int
+    /// Whether the provider event was handled before.
+    func hasSeen(eventId: String) async throws -> Bool
+    /// Records a provider event that changes nothing; false if it was seen before.
+    func recordEvent(_ event: ProviderEventRecord, result: String) async throws -> Bool
+    /// Records what the provider says: the intent id (once), and the status if it is a higher
+    /// rank, with its events, in one transaction; `event` (if any) is recorded in it too, and a
+    /// redelivered one changes nothing (`duplicate`). Returns the payment as it ends up.
+    func settle(paymentId: String, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
+        -> (AdvanceResult, Payment)
+}
