@@ -104,8 +104,8 @@ public enum CampaignServiceApp {
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
-        CampaignController(store: store, changes: changes, streams: streams).addRoutes(to: campaigns)
-        CampaignAdminController(store: store).addRoutes(to: campaigns)
+        CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes)).addRoutes(to: campaigns)
+        CampaignAdminController(store: store, changes: changes).addRoutes(to: campaigns)
         return router
     }
 }

@@ -48,7 +48,10 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
         }
         let summary: CampaignSummary?
         do {
-            let response = try await client.execute(HTTPClientRequest(url: "\(baseURL)/campaigns/\(escaped)"), timeout: timeout)
+            var request = HTTPClientRequest(url: "\(baseURL)/campaigns/\(escaped)")
+            // Not cached here: not from campaign-service's read cache either.
+            if cacheFor == .zero { request.headers.add(name: "Cache-Control", value: "no-cache") }
+            let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 1 << 20)
             switch response.status.code {
             case 200: summary = try JSONDecoder().decode(CampaignSummary.self, from: Data(buffer: body))

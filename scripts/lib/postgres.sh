@@ -46,6 +46,8 @@ start_postgres() {
     if [ "$mode" = "durable" ]; then
         settings="-c shared_buffers=512MB -c effective_cache_size=4GB -c wal_buffers=16MB -c max_wal_size=4GB -c checkpoint_timeout=15min -c checkpoint_completion_target=0.9 -c work_mem=8MB"
     fi
+    # PG_EXTRA_SETTINGS: more `-c name=value` (scripts/profile loads pg_stat_statements).
+    settings="$settings ${PG_EXTRA_SETTINGS:-}"
     ensure_postgres
     PG_DIR=$(mktemp -d /tmp/careforall-pg.XXXXXX)
     PG_PORT=$(free_port)

@@ -8,9 +8,12 @@ import Logging
 /// Operator tools: rebuild a rollup from the projection, and look at the ingested events.
 public struct CampaignAdminController: Sendable {
     let store: any CampaignStore
+    /// Told when a rebuild moved a campaign's totals (streams wake, the read cache re-reads).
+    let changes: CampaignChanges
 
-    public init(store: any CampaignStore) {
+    public init(store: any CampaignStore, changes: CampaignChanges = CampaignChanges()) {
         self.store = store
+        self.changes = changes
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -31,6 +34,7 @@ public struct CampaignAdminController: Sendable {
         let id = try context.parameters.require("id")
         let result = try await store.rebuildRollup(campaignId: id, at: Timestamp.now())
         if result.driftCorrected {
+            changes.changed(campaignId: id)
             context.logger.warning("rollup drift corrected", metadata: [
                 "campaign_id": .string(id), "before": "\(result.before)", "after": "\(result.after)",
             ])

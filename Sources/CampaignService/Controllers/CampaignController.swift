@@ -14,12 +14,17 @@ public struct CampaignController: Sendable {
     let changes: CampaignChanges
     let streams: StreamConfig
     let streamSlots: StreamSlots
+    /// Campaign reads between changes; nil reads the database every time.
+    let cache: CampaignReadCache?
 
-    public init(store: any CampaignStore, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig()) {
+    public init(
+        store: any CampaignStore, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(), cache: CampaignReadCache? = nil
+    ) {
         self.store = store
         self.changes = changes
         self.streams = streams
         self.streamSlots = StreamSlots(total: streams.maximumStreams)
+        self.cache = cache
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -74,6 +79,7 @@ public struct CampaignController: Sendable {
         guard let campaign = try await store.update(id: id, at: Timestamp.now(), { try input.apply(to: &$0) }) else {
             throw CampaignServiceError.campaignNotFound
         }
+        changes.changed(campaignId: id)
         context.logger.info("campaign updated", metadata: ["campaign_id": .string(id)])
         return CampaignResponse(campaign)
     }
@@ -84,14 +90,23 @@ public struct CampaignController: Sendable {
         guard let campaign = try await store.update(id: id, at: Timestamp.now(), { $0.status = .closed }) else {
             throw CampaignServiceError.campaignNotFound
         }
+        changes.changed(campaignId: id)
         context.logger.info("campaign closed", metadata: ["campaign_id": .string(id)])
         return CampaignResponse(campaign)
     }
 
     /// The campaign named in the path, if this caller may see it (drafts: admins only; others 404).
+    /// From the read cache when it has the campaign current, unless the request says
+    /// `Cache-Control: no-cache` (payment-service, checking a campaign still takes money).
     func visibleCampaign(_ request: Request, _ context: AppRequestContext) async throws -> Campaign {
         let id = try context.parameters.require("id")
-        guard let campaign = try await store.find(id: id), campaign.status != .draft || context.principal?.isAdmin == true else {
+        let found: Campaign?
+        if let cache, request.headers[.cacheControl]?.contains("no-cache") != true {
+            found = try await cache.campaign(id: id) { try await store.find(id: id) }
+        } else {
+            found = try await store.find(id: id)
+        }
+        guard let campaign = found, campaign.status != .draft || context.principal?.isAdmin == true else {
             throw CampaignServiceError.campaignNotFound
         }
         return campaign

@@ -2,15 +2,25 @@ import Foundation
 import Outbox
 import Synchronization
 
-/// Tells live streams that a campaign's totals may have moved: the ingestor calls `changed`
-/// after each commit that applied an event, and every stream of that campaign wakes at once.
-/// In-process only: a stream also re-reads every few seconds, for what other replicas ingested.
+/// Tells this process that a campaign may have moved: the ingestor calls `changed` after each
+/// commit that applied an event (admins' edits too), every stream of that campaign wakes at once,
+/// and the campaign's generation rises, so what the read cache holds of it is stale from then on.
+/// In-process only: streams and the cache also re-read after a short while, for what other
+/// replicas wrote.
 public final class CampaignChanges: Sendable {
     private let subscribers = Mutex<[UUID: (campaignId: String, signal: OutboxSignal)]>([:])
+    private let generations = Mutex<[String: UInt64]>([:])
 
     public init() {}
 
+    /// How many times `campaignId` changed in this process: a read made at one generation is
+    /// current until the next.
+    public func generation(of campaignId: String) -> UInt64 {
+        generations.withLock { $0[campaignId, default: 0] }
+    }
+
     public func changed(campaignId: String) {
+        generations.withLock { $0[campaignId, default: 0] &+= 1 }
         let signals = subscribers.withLock { $0.values.filter { $0.campaignId == campaignId }.map(\.signal) }
         for signal in signals { signal.notify() }
     }

@@ -56,6 +56,8 @@ public protocol PledgeStore: Sendable {
     /// writes the pledge, its first transition and its PLEDGE_CREATED outbox row, all in one
     /// transaction (`.proceed`); otherwise writes nothing and says what to answer instead.
     func create(_ new: NewPledge) async throws -> IdempotencyDecision
+    /// The pledge alone (what payment-service's lookup needs).
+    func pledge(id: String) async throws -> Pledge?
     /// The pledge with its transitions, oldest first.
     func find(id: String) async throws -> (Pledge, [TransitionResponse])?
     /// Pledges newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.

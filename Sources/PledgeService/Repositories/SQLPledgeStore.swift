@@ -48,6 +48,12 @@ public struct SQLPledgeStore: PledgeStore {
         return decision
     }
 
+    public func pledge(id: String) async throws -> Pledge? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id = \(bind: id)").first().map(Self.pledge)
+        }
+    }
+
     public func find(id: String) async throws -> (Pledge, [TransitionResponse])? {
         try await database.withConnection { db in
             guard let pledge = try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id = \(bind: id)").first().map(Self.pledge) else {
