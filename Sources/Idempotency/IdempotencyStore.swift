@@ -81,16 +81,62 @@ public struct IdempotencyStore: Sendable {
         scope: String, key: String, requestHash: String, status: Int, body: String, now: Date = Date(),
         retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
     ) async throws -> IdempotencyDecision {
+        let claim = Claim(scope: scope, key: key, requestHash: requestHash, status: status, body: body)
+        return try await claimAll([claim], now: now, retention: retention, on: db, kind: kind)[0]
+    }
+
+    /// One key with its answer, for `claimAll`.
+    public struct Claim: Sendable {
+        public let scope: String
+        public let key: String
+        public let requestHash: String
+        public let status: Int
+        public let body: String
+
+        public init(scope: String, key: String, requestHash: String, status: Int, body: String) {
+            self.scope = scope
+            self.key = key
+            self.requestHash = requestHash
+            self.status = status
+            self.body = body
+        }
+    }
+
+    /// `claim` for many keys (all different) in one statement, in the caller's transaction: one
+    /// decision per claim, in order. Keys already there are resolved one by one, as `claim` does.
+    public static func claimAll(
+        _ claims: [Claim], now: Date = Date(), retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
+    ) async throws -> [IdempotencyDecision] {
+        guard !claims.isEmpty else { return [] }
         let times = Times(now: now, retention: retention, claimTimeout: 0)
-        let inserted = try await db.raw("""
+        // In key order, so concurrent batches wait for each other's keys in one order, never in a cycle.
+        let rows = claims.sorted { ($0.scope, $0.key) < ($1.scope, $1.key) }.map { claim -> SQLQueryString in
+            """
+            (\(bind: claim.scope), \(bind: claim.key), \(bind: claim.requestHash), 'completed', \(bind: claim.status), \(bind: claim.body),
+             \(bind: times.now), \(bind: times.now), \(bind: times.expiresAt))
+            """
+        }
+        var inserted = Set<String>()
+        for row in try await db.raw("""
             INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, state, response_status, response_body, locked_until, created_at, expires_at)
-            VALUES (\(bind: scope), \(bind: key), \(bind: requestHash), 'completed', \(bind: status), \(bind: body), \(bind: times.now),
-                    \(bind: times.now), \(bind: times.expiresAt))
+            VALUES \(rows.joined(separator: ", "))
             ON CONFLICT (scope, idempotency_key) DO NOTHING
-            RETURNING scope
-            """).all()
-        if !inserted.isEmpty { return .proceed }
-        return try await resolveExisting(scope: scope, key: key, requestHash: requestHash, times: times, completing: (status, body), on: db, kind: kind)
+            RETURNING scope, idempotency_key
+            """).all() {
+            inserted.insert(try row.decode(column: "scope", as: String.self) + "\u{0}" + row.decode(column: "idempotency_key", as: String.self))
+        }
+        var decisions: [IdempotencyDecision] = []
+        for claim in claims {
+            if inserted.contains(claim.scope + "\u{0}" + claim.key) {
+                decisions.append(.proceed)
+            } else {
+                decisions.append(try await resolveExisting(
+                    scope: claim.scope, key: claim.key, requestHash: claim.requestHash, times: times, completing: (claim.status, claim.body),
+                    on: db, kind: kind
+                ))
+            }
+        }
+        return decisions
     }
 
     /// What an earlier use of the key means for this request, read without changing anything

@@ -179,6 +179,38 @@ struct PledgeRoutesTests {
         }
     }
 
+    @Test("50 donors at once, each sending its request twice: 50 pledges and 50 events, committed in shared transactions; every repeat answers its own pledge", arguments: TestDatabase.all)
+    func groupCommit(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            let answers = try await withThrowingTaskGroup(of: (String, HTTPResponse.Status, String).self) { group in
+                for n in 0..<100 {
+                    let key = "donor-\(n % 50)"
+                    group.addTask {
+                        let response = try await harness.pledge(key: key, ["amount": 100 + n % 50])
+                        return (key, response.status, response.text)
+                    }
+                }
+                return try await group.reduce(into: [(String, HTTPResponse.Status, String)]()) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.1 == .created || $0.1 == .conflict }, "\(answers.filter { $0.1 != .created && $0.1 != .conflict })")
+            let byKey = Dictionary(grouping: answers.filter { $0.1 == .created }, by: \.0)
+            #expect(byKey.count == 50)
+            for (key, created) in byKey {
+                #expect(Set(created.map(\.2)).count == 1, "\(key): one pledge, answered byte for byte")
+                let pledge = try JSONDecoder().decode([String: JSONValue].self, from: Data(created[0].2.utf8))
+                #expect(pledge["amount"]?.integerValue == Int64(100 + Int(key.dropFirst(6))!))
+            }
+            let rows = try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                try await client.withConnection { db in
+                    (try await db.raw("SELECT COUNT(*) AS n FROM pledges").first()!.decode(column: "n", as: Int.self),
+                     try await db.raw("SELECT COUNT(*) AS n FROM pledge_transitions").first()!.decode(column: "n", as: Int.self))
+                }
+            }
+            #expect(rows.0 == 50 && rows.1 == 50)
+            #expect(try await harness.outboxTypes() == Array(repeating: "PLEDGE_CREATED", count: 50))
+        }
+    }
+
     @Test("the trace of the request that made a pledge travels with its event", arguments: TestDatabase.all)
     func traceTravels(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in

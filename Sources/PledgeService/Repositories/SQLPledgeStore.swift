@@ -11,12 +11,18 @@ import SQLKit
 public struct SQLPledgeStore: PledgeStore {
     let database: any DatabaseClient
     let signal: OutboxSignal
+    /// Concurrent creates commit together (group commit).
+    let creates: GroupCommitter<NewPledge, IdempotencyDecision>
     /// The outbox destination of pledge events (campaign-service's ingestion).
     public static let eventDestination = "campaign-events"
 
-    public init(database: any DatabaseClient, signal: OutboxSignal) {
+    public init(database: any DatabaseClient, signal: OutboxSignal, maximumCreateWriters: Int = 4) {
         self.database = database
         self.signal = signal
+        self.creates = GroupCommitter(
+            maximumWriters: maximumCreateWriters, key: { $0.idempotencyScope + "\u{0}" + $0.idempotencyKey },
+            write: { try await Self.createAll($0, database: database, signal: signal) }
+        )
     }
 
     static let columns: SQLQueryString = """
@@ -25,27 +31,39 @@ public struct SQLPledgeStore: PledgeStore {
         """
 
     public func create(_ new: NewPledge) async throws -> IdempotencyDecision {
-        let pledge = new.pledge
+        try await creates.submit(new)
+    }
+
+    /// Creates a batch of pledges in one transaction: their keys claimed in one statement, then
+    /// the pledges, their first transitions and their PLEDGE_CREATED rows, a statement each for
+    /// all of them. One decision per pledge, in order; only `.proceed` ones were written.
+    static func createAll(_ news: [NewPledge], database: any DatabaseClient, signal: OutboxSignal) async throws -> [IdempotencyDecision] {
         let kind = database.kind
-        let decision = try await database.transaction { db -> IdempotencyDecision in
-            let decision = try await IdempotencyStore.claim(
-                scope: new.idempotencyScope, key: new.idempotencyKey, requestHash: new.requestHash, status: new.responseStatus,
-                body: new.responseBody, on: db, kind: kind
-            )
-            guard decision == .proceed else { return decision }
+        let decisions = try await database.retryingTransaction { db -> [IdempotencyDecision] in
+            let decisions = try await IdempotencyStore.claimAll(news.map {
+                IdempotencyStore.Claim(
+                    scope: $0.idempotencyScope, key: $0.idempotencyKey, requestHash: $0.requestHash, status: $0.responseStatus, body: $0.responseBody
+                )
+            }, on: db, kind: kind)
+            let created = zip(news, decisions).filter { $0.1 == .proceed }.map(\.0)
+            guard !created.isEmpty else { return decisions }
+            let pledges = created.map(\.pledge).map { pledge -> SQLQueryString in
+                """
+                (\(bind: pledge.id), \(bind: pledge.campaignId), \(bind: pledge.userId), \(bind: pledge.guestEmail), \(bind: pledge.donorName),
+                 \(bind: pledge.amount), \(bind: pledge.currency.rawValue), \(bind: pledge.status.rawValue), \(bind: pledge.anonymous ? 1 : 0),
+                 \(bind: pledge.message), \(bind: pledge.receiptTokenHash), \(bind: pledge.createdAt), \(bind: pledge.updatedAt))
+                """
+            }
+            try await db.raw("INSERT INTO pledges (\(Self.columns)) VALUES \(pledges.joined(separator: ", "))").run()
+            let transitions = created.map(\.pledge).map { transitionRow(pledgeId: $0.id, from: nil, to: $0.status, at: $0.createdAt) }
             try await db.raw("""
-                INSERT INTO pledges (\(Self.columns))
-                VALUES (\(bind: pledge.id), \(bind: pledge.campaignId), \(bind: pledge.userId), \(bind: pledge.guestEmail),
-                        \(bind: pledge.donorName), \(bind: pledge.amount), \(bind: pledge.currency.rawValue), \(bind: pledge.status.rawValue),
-                        \(bind: pledge.anonymous ? 1 : 0), \(bind: pledge.message), \(bind: pledge.receiptTokenHash),
-                        \(bind: pledge.createdAt), \(bind: pledge.updatedAt))
+                INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitions.joined(separator: ", "))
                 """).run()
-            try await Self.recordTransition(pledgeId: pledge.id, from: nil, to: pledge.status, at: pledge.createdAt, on: db)
-            try await Outbox.enqueue(new.event, destination: Self.eventDestination, on: db, now: pledge.createdAt)
-            return .proceed
+            try await Outbox.enqueue(try created.map { try OutboxEntry($0.event, destination: eventDestination) }, on: db, now: created[0].pledge.createdAt)
+            return decisions
         }
-        if decision == .proceed { signal.notify() }
-        return decision
+        if decisions.contains(.proceed) { signal.notify() }
+        return decisions
     }
 
     public func pledge(id: String) async throws -> Pledge? {
@@ -171,12 +189,6 @@ public struct SQLPledgeStore: PledgeStore {
 
     static func transitionRow(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String) -> SQLQueryString {
         "(\(bind: UUID().uuidString.lowercased()), \(bind: pledgeId), \(bind: from?.rawValue), \(bind: to.rawValue), \(bind: time))"
-    }
-
-    static func recordTransition(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String, on db: any SQLDatabase) async throws {
-        try await db.raw("""
-            INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitionRow(pledgeId: pledgeId, from: from, to: to, at: time))
-            """).run()
     }
 
     static func pledge(_ row: any SQLRow) throws -> Pledge {
