@@ -10,17 +10,32 @@ import HTTPTypes
 
 /// Applies a batch of events in one transaction, as sets (`EventProjector`), retried whole when a
 /// concurrent batch got to one of its events or pledges first; reports each event's result in
-/// order, and counts and logs what happened.
+/// order, and counts and logs what happened. Batches that arrive while others are being applied
+/// are applied together, in one transaction (group commit).
 public struct EventIngestor: Sendable {
     let database: any DatabaseClient
     let metrics: ServiceMetrics
     let changes: CampaignChanges?
     let projector = EventProjector()
+    /// Concurrent requests' batches, applied together; each gets its own events' outcomes back.
+    let batches: GroupCommitter<[BatchItem], [Outcome]>
 
-    public init(database: any DatabaseClient, metrics: ServiceMetrics, changes: CampaignChanges? = nil) {
+    public init(database: any DatabaseClient, metrics: ServiceMetrics, changes: CampaignChanges? = nil, maximumWriters: Int = 2) {
         self.database = database
         self.metrics = metrics
         self.changes = changes
+        let projector = projector
+        self.batches = GroupCommitter(maximumBatch: 16, maximumWriters: maximumWriters, key: { _ in UUID().uuidString }) { requests in
+            let outcomes = try await database.retryingTransaction { db in
+                try await Self.apply(requests.flatMap { $0 }, checkingCampaigns: true, projector: projector, on: db, kind: database.kind)
+            }
+            // Back to each request, in its order.
+            var rest = outcomes[...]
+            return requests.map { items in
+                defer { rest = rest.dropFirst(items.count) }
+                return Array(rest.prefix(items.count))
+            }
+        }
     }
 
     public struct Outcome: Codable, Sendable, Equatable {
@@ -48,32 +63,44 @@ public struct EventIngestor: Sendable {
     /// an unknown campaign or another currency than the campaign's) is `rejected` with its reason
     /// and never holds back the others.
     public func ingest(_ items: [BatchItem], checkingCampaigns: Bool, logger: Logger) async throws -> [Outcome] {
-        let (projector, kind) = (self.projector, database.kind)
-        let outcomes = try await database.retryingTransaction { db -> [Outcome] in
-            var outcomes = items.map { item -> Outcome? in
-                if case .rejected(let eventId, let reason) = item { return Outcome(eventId: eventId, result: .rejected, reason: reason) }
-                return nil
+        let outcomes: [Outcome]
+        if checkingCampaigns {
+            outcomes = try await batches.submit(items)
+        } else {
+            let (projector, kind) = (self.projector, database.kind)
+            outcomes = try await database.retryingTransaction { db in
+                try await Self.apply(items, checkingCampaigns: false, projector: projector, on: db, kind: kind)
             }
-            var accepted: [(index: Int, event: EventEnvelope)] = items.enumerated().compactMap { index, item in
-                if case .event(let event) = item { return (index, event) }
-                return nil
-            }
-            if checkingCampaigns {
-                let reasons = try await Self.campaignRefusals(accepted.map(\.event), on: db)
-                accepted = accepted.filter { index, event in
-                    guard let reason = reasons[event.eventId] else { return true }
-                    outcomes[index] = Outcome(eventId: event.eventId, result: .rejected, reason: reason)
-                    return false
-                }
-            }
-            let results = try await projector.apply(accepted.map(\.event), on: db, kind: kind)
-            for (position, (index, event)) in accepted.enumerated() {
-                outcomes[index] = Outcome(eventId: event.eventId, result: results[position])
-            }
-            return outcomes.map { $0! }
         }
         record(items, outcomes, logger: logger)
         return outcomes
+    }
+
+    /// The batch's outcomes, in order, applied on `db` (the caller's transaction).
+    static func apply(
+        _ items: [BatchItem], checkingCampaigns: Bool, projector: EventProjector, on db: any SQLDatabase, kind: DatabaseKind
+    ) async throws -> [Outcome] {
+        var outcomes = items.map { item -> Outcome? in
+            if case .rejected(let eventId, let reason) = item { return Outcome(eventId: eventId, result: .rejected, reason: reason) }
+            return nil
+        }
+        var accepted: [(index: Int, event: EventEnvelope)] = items.enumerated().compactMap { index, item in
+            if case .event(let event) = item { return (index, event) }
+            return nil
+        }
+        if checkingCampaigns {
+            let reasons = try await campaignRefusals(accepted.map(\.event), on: db)
+            accepted = accepted.filter { index, event in
+                guard let reason = reasons[event.eventId] else { return true }
+                outcomes[index] = Outcome(eventId: event.eventId, result: .rejected, reason: reason)
+                return false
+            }
+        }
+        let results = try await projector.apply(accepted.map(\.event), on: db, kind: kind)
+        for (position, (index, event)) in accepted.enumerated() {
+            outcomes[index] = Outcome(eventId: event.eventId, result: results[position])
+        }
+        return outcomes.map { $0! }
     }
 
     /// Why events cannot count for their campaign: it does not exist, or it counts another currency.

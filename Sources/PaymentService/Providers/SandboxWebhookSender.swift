@@ -49,13 +49,23 @@ public final class SandboxWebhookSender: Service, Sendable {
         Int(maximumChaosDelay.inSeconds * 1000)
     }
 
+    /// Deliveries in flight at most; events beyond wait in the queue as bytes, so a burst costs
+    /// its payloads' memory, not a task and an HTTP request each.
+    static let maximumInFlight = 64
+
     public func run() async {
-        await withDiscardingTaskGroup { group in
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
             for await payload in stream.cancelOnGracefulShutdown() {
                 let copies = chaos ? Int.random(in: 2...3) : 1
                 for _ in 0..<copies {
+                    if inFlight >= Self.maximumInFlight {
+                        await group.next()
+                        inFlight -= 1
+                    }
                     let delay = chaos ? Duration.milliseconds(Int.random(in: 0...maximumDelayMilliseconds)) : .zero
                     group.addTask { await self.deliver(payload, after: delay) }
+                    inFlight += 1
                 }
             }
             // Shutting down: deliveries still waiting are dropped, as an unreachable endpoint's would be.
