@@ -109,6 +109,30 @@ struct EventIngestionTests {
         }
     }
 
+    @Test("8 batches at once, sharing some events: each answers its own events in order, every event counts once, the totals are exact", arguments: TestDatabase.all)
+    func concurrentBatches(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let pledges = (0..<40).map { PledgeEvents(campaignId: campaign.id, amount: Int64(100 + $0)) }
+            let events = pledges.flatMap { [$0.created(), $0.captured()] }
+            // Batch n carries events 10n..<10n+20: every event is in two batches but the first and last ten.
+            let batches = (0..<8).map { n in Array(events[(10 * n)..<min(events.count, 10 * n + 20)]) }
+            let answers = try await withThrowingTaskGroup(of: (Int, [IngestResults.Item]).self) { group in
+                for (n, batch) in batches.enumerated() {
+                    group.addTask { (n, try await harness.send(batch, batch: true).json(IngestResults.self).results) }
+                }
+                return try await group.reduce(into: [Int: [IngestResults.Item]]()) { $0[$1.0] = $1.1 }
+            }
+            for (n, batch) in batches.enumerated() {
+                #expect(answers[n]?.map(\.eventId) == batch.map(\.eventId), "batch \(n) answers its own events, in order")
+            }
+            let applied = answers.values.flatMap { $0 }.filter { $0.result == "applied" }.map(\.eventId)
+            #expect(applied.count == events.count && Set(applied) == Set(events.map(\.eventId)), "each event applied once")
+            let totals = try await harness.campaign(campaign.id)
+            #expect(totals.totalPledges == 40 && totals.capturedAmount == pledges.map(\.amount).reduce(0, +) && totals.pendingAmount == 0)
+        }
+    }
+
     @Test("a pledge's life moves its money bucket by bucket, and late news changes nothing", arguments: TestDatabase.all)
     func lifecycle(database: TestDatabase) async throws {
         try await withCampaignService(database) { harness in
