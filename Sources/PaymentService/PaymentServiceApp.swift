@@ -121,8 +121,11 @@ public enum PaymentServiceApp {
         let toPledges = try config.secrets.scheme(for: .pledge)
         let signal = OutboxSignal()
         let store = SQLPaymentStore(database: database, signal: signal)
+        // The relay and the recovery service work on connections of their own.
+        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
+        let backgroundDatabase = backgroundPool ?? database
 
-        var background: [any Service] = [DatabaseService(client: database)]
+        var background: [any Service] = [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? [])
         var provider: any PaymentProvider
         switch config.provider {
         case .sandbox(let chaos, let sendsWebhooks):
@@ -138,18 +141,21 @@ public enum PaymentServiceApp {
         if let decorateProvider { provider = decorateProvider(provider) }
         let reconciler = PaymentReconciler(store: store, provider: provider, metrics: metrics, logger: logger)
         let relay = OutboxRelay(
-            database: database,
+            database: backgroundDatabase,
             transport: HTTPEventTransport(endpoints: [
                 SQLPaymentStore.campaignEvents: .batch(config.eventDispatchURL, signedWith: try config.secrets.scheme(for: .campaign)),
                 SQLPaymentStore.pledgeWebhook: .batch(config.pledgeServiceURL + "/pledges/webhooks/payment", signedWith: toPledges, key: "notices"),
             ]),
             signal: signal, config: config.relay, metrics: metrics, logger: logger
         )
+        let recoveryStore = SQLPaymentStore(database: backgroundDatabase, signal: signal)
         let recovery = PaymentRecovery(
-            store: store, provider: provider, reconciler: reconciler, config: config.recovery, metrics: metrics, logger: logger
+            store: recoveryStore, provider: provider,
+            reconciler: PaymentReconciler(store: recoveryStore, provider: provider, metrics: metrics, logger: logger),
+            config: config.recovery, metrics: metrics, logger: logger
         )
-        background.append(MigratedService(relay, migrator: migrator, database: database))
-        background.append(MigratedService(recovery, migrator: migrator, database: database))
+        background.append(MigratedService(relay, migrator: migrator, database: backgroundDatabase))
+        background.append(MigratedService(recovery, migrator: migrator, database: backgroundDatabase))
 
         let router = buildRouter(
             store: store, provider: provider, reconciler: reconciler,

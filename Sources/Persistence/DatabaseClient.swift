@@ -34,6 +34,14 @@ public enum Databases {
             return try await SQLiteDatabaseClient.open(path: path, logger: logger)
         }
     }
+
+    /// Connections of their own for background work (outbox relays, recovery, purging), so it
+    /// never waits behind requests for a connection, nor they behind it: a small second pool on
+    /// PostgreSQL; nil on SQLite, whose writers take turns anyway (use the requests' client).
+    public static func openBackground(_ url: DatabaseURL, logger: Logger, maxConnections: Int = 3) async throws -> (any DatabaseClient)? {
+        guard case .postgres = url else { return nil }
+        return try await open(url, logger: logger, maxConnections: maxConnections)
+    }
 }
 
 /// Runs a database client as part of a service group.

@@ -86,8 +86,10 @@ public enum PledgeServiceApp {
         let signal = OutboxSignal()
         let store = SQLPledgeStore(database: database, signal: signal)
         let idempotency = IdempotencyStore(database: database)
+        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
+        let background = backgroundPool ?? database
         let relay = OutboxRelay(
-            database: database,
+            database: background,
             transport: HTTPEventTransport(
                 urls: [SQLPledgeStore.eventDestination: config.eventDispatchURL], signatures: try config.secrets.scheme(for: .campaign)
             ),
@@ -108,8 +110,10 @@ public enum PledgeServiceApp {
             router: router,
             server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-pledge"),
-            services: [DatabaseService(client: database), MigratedService(relay, migrator: migrator, database: database),
-                       MigratedService(IdempotencyPurger(store: idempotency, logger: logger), migrator: migrator, database: database)],
+            services: [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? []) + [
+                MigratedService(relay, migrator: migrator, database: background),
+                MigratedService(IdempotencyPurger(store: IdempotencyStore(database: background), logger: logger), migrator: migrator, database: background),
+            ],
             logger: logger
         )
         app.beforeServerStarts {

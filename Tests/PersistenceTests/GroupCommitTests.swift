@@ -84,3 +84,42 @@ struct GroupCommitTests {
         #expect(outcomes == ["first": true, "good1": true, "bad": false, "good2": true])
     }
 }
+
+@Suite("Background connections")
+struct BackgroundPoolTests {
+    @Test("on PostgreSQL background work has a pool of its own: it gets a connection while every request connection is busy; on SQLite it shares the client", arguments: TestDatabase.all)
+    func ownPool(database: TestDatabase) async throws {
+        try await database.withFreshDatabase { url in
+            let background = try await Databases.openBackground(url, logger: TestLogging.logger)
+            guard let background else {
+                #expect(database == .sqlite)
+                return
+            }
+            #expect(database == .postgres)
+            try await Databases.withClient(url, logger: TestLogging.logger, maxConnections: 1) { requests in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await background.run() }
+                    let held = Mutex(false)
+                    // The requests' only connection, held until the background query has answered.
+                    group.addTask {
+                        try await requests.withConnection { _ in
+                            held.withLock { $0 = true }
+                            while held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                        }
+                    }
+                    #expect(try await eventually(timeout: .seconds(5)) { held.withLock { $0 } })
+                    // Answered within seconds, or the background work waits behind the requests.
+                    let answered = try await withThrowingTaskGroup(of: Bool.self) { race in
+                        race.addTask { try await background.ping(); return true }
+                        race.addTask { try await Task.sleep(for: .seconds(5)); return false }
+                        defer { race.cancelAll() }
+                        return try await race.next() ?? false
+                    }
+                    #expect(answered)
+                    held.withLock { $0 = false }
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+}
