@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ServiceClient
 import Foundation
+import Synchronization
 import HTTPSupport
 import JWTKit
 import Logging
@@ -135,12 +136,28 @@ public actor TokenVerifier {
         let kid: String?
     }
 
+    /// Headers read before: every token signed with one key has the same header, so it is decoded
+    /// once, not on every request (at most `maximumHeaders` different ones are kept).
+    static let headers = Mutex<[String: Header]>([:])
+    static let maximumHeaders = 64
+
     static func header(of token: String) -> Header? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return nil }
-        var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        let segment = String(parts[0])
+        if let known = headers.withLock({ $0[segment] }) { return known }
+        guard let header = decodeHeader(parts[0]) else { return nil }
+        headers.withLock { headers in
+            if headers.count >= maximumHeaders { headers.removeAll() }
+            headers[segment] = header
+        }
+        return header
+    }
+
+    static func decodeHeader(_ part: Substring) -> Header? {
+        var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64) else { return nil }
-        return try? JSONDecoder().decode(Header.self, from: data)
+        return try? PlainJSON.decoder.decode(Header.self, from: data)
     }
 }
