@@ -62,7 +62,10 @@ func inParallel<Item: Sendable>(
 let benchClient: HTTPClient = {
     var configuration = HTTPClient.Configuration()
     configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
-    configuration.timeout.connect = .seconds(5)
+    // Also how long a call may wait for one of those connections: an open loop that offers more
+    // than the platform does queues here, and a queued call is slow (its latency counts from its
+    // scheduled time), not failed.
+    configuration.timeout.connect = .seconds(60)
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }()
 
@@ -110,11 +113,11 @@ func result(_ key: String, _ value: Double) {
 
 /// Open loop: starts `work(n)` at `start + n / rate` for `seconds`, whether or not earlier calls
 /// have answered (a stall is then visible, not hidden by a client that waits), and returns each
-/// call's latency from its scheduled time in milliseconds, and how many failed.
-func openLoop(rate: Double, seconds: Double, _ work: @escaping @Sendable (Int) async throws -> Void) async -> (latencies: [Double], failures: Int) {
+/// call's latency from its scheduled time in milliseconds, and why the others failed (reason: count).
+func openLoop(rate: Double, seconds: Double, _ work: @escaping @Sendable (Int) async throws -> Void) async -> (latencies: [Double], failures: [String: Int]) {
     let count = Int(rate * seconds)
     let start = ContinuousClock.now + .milliseconds(100)
-    return await withTaskGroup(of: Double?.self) { group in
+    return await withTaskGroup(of: Result<Double, FailedCall>.self) { group in
         for index in 0..<count {
             let scheduled = start + .seconds(Double(index) / rate)
             try? await Task.sleep(until: scheduled, clock: .continuous)
@@ -122,19 +125,26 @@ func openLoop(rate: Double, seconds: Double, _ work: @escaping @Sendable (Int) a
                 do {
                     try await work(index)
                     let elapsed = ContinuousClock.now - scheduled
-                    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                    return .success(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
                 } catch {
-                    return nil
+                    return .failure(FailedCall(reason: String("\(error)".prefix(120))))
                 }
             }
         }
         var latencies: [Double] = []
-        var failures = 0
-        for await latency in group {
-            if let latency { latencies.append(latency) } else { failures += 1 }
+        var failures: [String: Int] = [:]
+        for await outcome in group {
+            switch outcome {
+            case .success(let latency): latencies.append(latency)
+            case .failure(let failed): failures[failed.reason, default: 0] += 1
+            }
         }
         return (latencies.sorted(), failures)
     }
+}
+
+struct FailedCall: Error {
+    let reason: String
 }
 
 /// Drives `work`: open loop at `rate` for `seconds` when a rate is given, else closed loop,
@@ -145,7 +155,8 @@ func drive(
 ) async throws -> (done: Int, perSecond: Double?) {
     if let rate {
         let (latencies, failures) = await openLoop(rate: rate, seconds: seconds, work)
-        say("\(title), open loop at \(Int(rate))/s for \(Int(seconds)) s: \(latencies.count) done, \(failures) failed")
+        say("\(title), open loop at \(Int(rate))/s for \(Int(seconds)) s: \(latencies.count) done, \(failures.values.reduce(0, +)) failed")
+        for (reason, times) in failures.sorted(by: { $0.value > $1.value }).prefix(3) { say("  failed \(times) times: \(reason)") }
         say(String(format: "  answered, from the scheduled time: p50 %.0f ms, p99 %.0f ms", quantile(latencies, 0.5), quantile(latencies, 0.99)))
         return (latencies.count, nil)
     }

@@ -43,7 +43,7 @@ public struct PledgeLookupResponse: Codable, Sendable, Equatable {
 }
 
 /// `POST /pledges/webhooks/payment` (pledge-service, signed): payment-service reports a payment's
-/// status. Sent through payment-service's outbox, one notice per request.
+/// status. Sent through payment-service's outbox, in batches (`{notices: [...]}`).
 public struct PaymentStatusNotice: Codable, Sendable, Equatable {
     public var eventId: String
     public var pledgeId: String
