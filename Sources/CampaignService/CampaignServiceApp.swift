@@ -23,6 +23,9 @@ public struct CampaignServiceConfig: Sendable {
     public var userServiceURL: String
     /// Live totals streams (`GET /campaigns/{id}/stream`).
     public var streams: StreamConfig
+    /// How long `GET /campaigns/{id}` may answer from memory a campaign this process did not
+    /// change: how late another replica's writes may show.
+    public var readCacheMaximumAge: Duration = .seconds(1)
     public var logLevel: String
 
     public init(
@@ -79,6 +82,7 @@ public enum CampaignServiceApp {
         let router = buildRouter(
             store: SQLCampaignStore(database: database),
             ingestor: EventIngestor(database: database, metrics: metrics, changes: changes), changes: changes, streams: config.streams,
+            readCacheMaximumAge: config.readCacheMaximumAge,
             signatures: try config.secrets.scheme(for: .campaign),
             verifier: verifier, metrics: metrics,
             ready: { try await migrator.isUpToDate(database) }
@@ -98,13 +102,14 @@ public enum CampaignServiceApp {
 
     public static func buildRouter(
         store: any CampaignStore, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
+        readCacheMaximumAge: Duration = .seconds(1),
         signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
-        CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes)).addRoutes(to: campaigns)
+        CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes, maximumAge: readCacheMaximumAge)).addRoutes(to: campaigns)
         CampaignAdminController(store: store, changes: changes).addRoutes(to: campaigns)
         return router
     }

@@ -64,16 +64,18 @@ func withCampaignService<Value: Sendable>(
     _ database: TestDatabase,
     live: Bool = false,
     streams: StreamConfig = StreamConfig(),
+    readCacheMaximumAge: Duration = .seconds(1),
     _ test: @escaping @Sendable (CampaignHarness) async throws -> Value
 ) async throws -> Value {
     let issuer = try await TokenIssuer(privateKeyPEM: TestKeys.signingKeyPEM, timeToLive: 900)
     let adminToken = try await issuer.issue(for: Principal(userID: "admin-1", email: "admin@example.org", name: "Admin", role: .admin))
     let donorToken = try await issuer.issue(for: Principal(userID: "donor-1", email: "donor@example.org", name: "Donor", role: .donor))
     return try await database.withFreshDatabase { url in
-        let config = CampaignServiceConfig(
+        var config = CampaignServiceConfig(
             database: url, secrets: InternalSecrets(shared: internalSecret), jwksURL: "http://127.0.0.1:9/unused", streams: streams,
             logLevel: TestLogging.level
         )
+        config.readCacheMaximumAge = readCacheMaximumAge
         let app = try await CampaignServiceApp.buildApplication(config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions())
         return try await app.test(live ? .live : .router) { client in
             try await test(CampaignHarness(client: client, adminToken: adminToken, donorToken: donorToken, databaseURL: url))
