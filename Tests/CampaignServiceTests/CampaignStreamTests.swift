@@ -41,7 +41,7 @@ struct CampaignStreamTests {
         try await withCampaignService(database, live: true, streams: streams) { service in
             let campaign = try await service.createCampaign()
             let port = try #require(service.client.port)
-            let response = try await HTTPClient.shared.execute(
+            let response = try await HTTPClient.testing.execute(
                 HTTPClientRequest(url: "http://127.0.0.1:\(port)/campaigns/\(campaign.id)/stream"), timeout: .seconds(10)
             )
             #expect(response.status == .ok)

@@ -23,7 +23,7 @@ struct RunningPlatform: Sendable {
     func adminToken() async throws -> String {
         let line = try #require(announcements.all.first { $0.hasPrefix("Admin account created:") })
         let credentials = line.dropFirst("Admin account created: ".count).split(separator: " ")
-        let login = try await HTTPClient.shared.send(
+        let login = try await HTTPClient.testing.send(
             "POST", gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
         )
         return try #require(try login.json()["access_token"] as? String)
@@ -74,11 +74,11 @@ func withDevPlatform<Value: Sendable>(
         tasks.addTask { try await group.run() }
         defer { tasks.cancelAll() }
         let ready = try await eventually(timeout: .seconds(30)) {
-            let gateway = try await HTTPClient.shared.get(running.gateway + "/health/ready")
-            let user = try await HTTPClient.shared.get(running.userService + "/health/ready")
-            let campaign = try await HTTPClient.shared.get(running.campaignService + "/health/ready")
-            let pledge = try await HTTPClient.shared.get(running.pledgeService + "/health/ready")
-            let payment = try await HTTPClient.shared.get(running.paymentService + "/health/ready")
+            let gateway = try await HTTPClient.testing.get(running.gateway + "/health/ready")
+            let user = try await HTTPClient.testing.get(running.userService + "/health/ready")
+            let campaign = try await HTTPClient.testing.get(running.campaignService + "/health/ready")
+            let pledge = try await HTTPClient.testing.get(running.pledgeService + "/health/ready")
+            let payment = try await HTTPClient.testing.get(running.paymentService + "/health/ready")
             return gateway.status == 200 && user.status == 200 && campaign.status == 200 && pledge.status == 200 && payment.status == 200
         }
         #expect(ready, "the platform did not become ready")
@@ -134,7 +134,7 @@ struct DevPlatformTests {
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
 
         let token = try await withDevPlatform(dataDirectory: dataDirectory) { platform in
-            let registered = try await HTTPClient.shared.send(
+            let registered = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/users/register",
                 json: ["email": "e2e@example.org", "password": "end-to-end", "name": "E2E Donor"]
             )
@@ -142,13 +142,13 @@ struct DevPlatformTests {
             #expect(registered.headers["x-request-id"] != nil)
             #expect(try registered.json()["access_token"] is String)
 
-            let login = try await HTTPClient.shared.send(
+            let login = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/users/login", json: ["email": "E2E@example.org", "password": "end-to-end"]
             )
             #expect(login.status == 200)
             let token = try #require(try login.json()["access_token"] as? String)
 
-            let me = try await HTTPClient.shared.get(platform.gateway + "/api/users/me", bearer: token)
+            let me = try await HTTPClient.testing.get(platform.gateway + "/api/users/me", bearer: token)
             #expect(me.status == 200)
             #expect(try me.json()["email"] as? String == "e2e@example.org")
 
@@ -162,7 +162,7 @@ struct DevPlatformTests {
             let adminLine = try #require(platform.announcements.all.first { $0.hasPrefix("Admin account created:") })
             let credentials = adminLine.dropFirst("Admin account created: ".count).split(separator: " ")
             #expect(credentials[0] == "admin@careforall.local")
-            let adminLogin = try await HTTPClient.shared.send(
+            let adminLogin = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/users/login", json: ["email": String(credentials[0]), "password": String(credentials[2])]
             )
             #expect(adminLogin.status == 200)
@@ -170,13 +170,13 @@ struct DevPlatformTests {
             #expect(platform.announcements.all.contains { $0.contains("running at http://localhost:") })
 
             // Internal and unknown routes are not reachable through the gateway.
-            #expect(try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/events", json: [:]).status == 404)
+            #expect(try await HTTPClient.testing.send("POST", platform.gateway + "/api/campaigns/events", json: [:]).status == 404)
             return token
         }
 
         // A restart keeps the data and the signing key: the old token still works, the admin is not re-created.
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
-            let me = try await HTTPClient.shared.get(platform.gateway + "/api/users/me", bearer: token)
+            let me = try await HTTPClient.testing.get(platform.gateway + "/api/users/me", bearer: token)
             #expect(me.status == 200)
             #expect(platform.announcements.all.contains { $0.hasPrefix("Admin account: admin@careforall.local") })
             #expect(!platform.announcements.all.contains { $0.hasPrefix("Admin account created") })
@@ -193,7 +193,7 @@ struct DevPlatformTests {
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
             let adminToken = try await platform.adminToken()
 
-            let created = try await HTTPClient.shared.send(
+            let created = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "School meals", "goal_amount": 50_000, "currency": "EUR"], bearer: adminToken
             )
             #expect(created.status == 201)
@@ -207,19 +207,19 @@ struct DevPlatformTests {
                 "data": ["payment_id": "pay_1", "pledge_id": pledgeId, "campaign_id": campaignId, "amount": 1500, "currency": "EUR"] as [String: any Sendable],
             ]
             let secret = try String(contentsOfFile: (platform.dataDirectory as NSString).appendingPathComponent("internal-signing-secret"), encoding: .utf8)
-            #expect(try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/events", json: event, signWith: secret).status == 404)
-            let ingested = try await HTTPClient.shared.send("POST", platform.campaignService + "/campaigns/events", json: event, signWith: secret)
+            #expect(try await HTTPClient.testing.send("POST", platform.gateway + "/api/campaigns/events", json: event, signWith: secret).status == 404)
+            let ingested = try await HTTPClient.testing.send("POST", platform.campaignService + "/campaigns/events", json: event, signWith: secret)
             #expect(ingested.status == 200)
-            let unsigned = try await HTTPClient.shared.send("POST", platform.campaignService + "/campaigns/events", json: event)
+            let unsigned = try await HTTPClient.testing.send("POST", platform.campaignService + "/campaigns/events", json: event)
             #expect(unsigned.status == 401)
 
-            let campaign = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)").json()
+            let campaign = try await HTTPClient.testing.get(platform.gateway + "/api/campaigns/\(campaignId)").json()
             #expect(campaign["captured_amount"] as? Int == 1500)
             #expect(campaign["current_amount"] as? Int == 1500)
             #expect(campaign["total_payments"] as? Int == 1)
-            let donations = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
+            let donations = try await HTTPClient.testing.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
             #expect((donations["items"] as? [Any])?.count == 1)
-            let list = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns").json()
+            let list = try await HTTPClient.testing.get(platform.gateway + "/api/campaigns").json()
             #expect((list["items"] as? [[String: Any]])?.contains { $0["id"] as? String == campaignId } == true)
         }
     }
@@ -230,7 +230,7 @@ struct DevPlatformTests {
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
             let adminToken = try await platform.adminToken()
-            let campaignId = try #require(try await HTTPClient.shared.send(
+            let campaignId = try #require(try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "Wells", "goal_amount": 100_000, "currency": "USD"], bearer: adminToken
             ).json()["id"] as? String)
 
@@ -238,14 +238,14 @@ struct DevPlatformTests {
                 "campaign_id": campaignId, "amount": 4200, "currency": "USD", "anonymous": false, "message": "Go!",
                 "donor": ["name": "Guest Gita", "email": "gita@example.org"] as [String: any Sendable],
             ]
-            let created = try await HTTPClient.shared.send("POST", platform.gateway + "/api/pledges", json: body, headers: ["Idempotency-Key": "e2e-1"])
+            let created = try await HTTPClient.testing.send("POST", platform.gateway + "/api/pledges", json: body, headers: ["Idempotency-Key": "e2e-1"])
             #expect(created.status == 201)
-            let replayed = try await HTTPClient.shared.send("POST", platform.gateway + "/api/pledges", json: body, headers: ["Idempotency-Key": "e2e-1"])
+            let replayed = try await HTTPClient.testing.send("POST", platform.gateway + "/api/pledges", json: body, headers: ["Idempotency-Key": "e2e-1"])
             #expect(replayed.status == 201 && replayed.headers["idempotent-replayed"] == "true")
             let pledgeId = try #require(try created.json()["id"] as? String)
             let receipt = try #require(try created.json()["receipt_token"] as? String)
 
-            @Sendable func campaign() async throws -> [String: Any] { try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)").json() }
+            @Sendable func campaign() async throws -> [String: Any] { try await HTTPClient.testing.get(platform.gateway + "/api/campaigns/\(campaignId)").json() }
             let pending = try await eventually(timeout: .seconds(20)) { try await campaign()["pending_amount"] as? Int == 4200 }
             #expect(pending, "the relay delivered PLEDGE_CREATED")
             #expect(try await campaign()["total_pledges"] as? Int == 1)
@@ -255,17 +255,17 @@ struct DevPlatformTests {
             let webhook: [String: any Sendable] = [
                 "event_id": UUID().uuidString, "pledge_id": pledgeId, "payment_id": "pay_e2e", "status": "CAPTURED", "occurred_at": "2026-11-25T12:00:00Z",
             ]
-            #expect(try await HTTPClient.shared.send("POST", platform.gateway + "/api/pledges/webhooks/payment", json: webhook, signWith: secret).status == 404)
-            let applied = try await HTTPClient.shared.send("POST", platform.pledgeService + "/pledges/webhooks/payment", json: webhook, signWith: secret)
+            #expect(try await HTTPClient.testing.send("POST", platform.gateway + "/api/pledges/webhooks/payment", json: webhook, signWith: secret).status == 404)
+            let applied = try await HTTPClient.testing.send("POST", platform.pledgeService + "/pledges/webhooks/payment", json: webhook, signWith: secret)
             #expect(try applied.json()["result"] as? String == "applied")
             let captured = try await eventually(timeout: .seconds(20)) { try await campaign()["captured_amount"] as? Int == 4200 }
             #expect(captured, "the relay delivered PLEDGE_STATUS_CHANGED")
             let totals = try await campaign()
             #expect(totals["pending_amount"] as? Int == 0 && totals["current_amount"] as? Int == 4200 && totals["total_payments"] as? Int == 1)
 
-            let mine = try await HTTPClient.shared.get(platform.gateway + "/api/pledges/\(pledgeId)?receipt_token=\(receipt)")
+            let mine = try await HTTPClient.testing.get(platform.gateway + "/api/pledges/\(pledgeId)?receipt_token=\(receipt)")
             #expect(try mine.json()["status"] as? String == "CAPTURED")
-            let history = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
+            let history = try await HTTPClient.testing.get(platform.gateway + "/api/campaigns/\(campaignId)/donations").json()
             let items = history["items"] as? [[String: Any]] ?? []
             #expect(items.count == 2 && items.allSatisfy { $0["donor_name"] as? String == "Guest Gita" })
         }
@@ -337,7 +337,7 @@ struct DevPlatformHardeningTests {
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
             let adminToken = try await platform.adminToken()
-            let created = try await HTTPClient.shared.send(
+            let created = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "Crowded", "goal_amount": 10_000, "currency": "USD"], bearer: adminToken
             )
             let campaignId = try #require(try created.json()["id"] as? String)
@@ -356,9 +356,9 @@ struct DevPlatformHardeningTests {
             #expect(mine.map(\.status) == Array(repeating: 200, count: 6) + [429])
 
             let started = ContinuousClock.now
-            let read = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)")
+            let read = try await HTTPClient.testing.get(platform.gateway + "/api/campaigns/\(campaignId)")
             #expect(read.status == 200)
-            let pledge = try await HTTPClient.shared.send(
+            let pledge = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/pledges",
                 json: ["campaign_id": campaignId, "amount": 500, "currency": "USD", "anonymous": true,
                        "donor": ["name": "Guest", "email": "guest@example.org"] as [String: any Sendable]],

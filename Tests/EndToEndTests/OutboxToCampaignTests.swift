@@ -17,7 +17,7 @@ struct OutboxToCampaignTests {
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
             let secret = try String(contentsOfFile: (platform.dataDirectory as NSString).appendingPathComponent("internal-signing-secret"), encoding: .utf8)
             let token = try await platform.adminToken()
-            let created = try await HTTPClient.shared.send(
+            let created = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "Relay crash", "goal_amount": 10_000, "currency": "USD"], bearer: token
             )
             let campaignId = try #require(try created.json()["id"] as? String)
@@ -54,14 +54,14 @@ struct OutboxToCampaignTests {
                 #expect(try await relay().relayOnce(now: start.addingTimeInterval(31)) == 20)
             }
             // The rollup as ingestion left it, and a recompute from the projection agrees.
-            let report = try await HTTPClient.shared.send("POST", platform.gateway + "/api/campaigns/\(campaignId)/rebuild", json: [:], bearer: token).json()
+            let report = try await HTTPClient.testing.send("POST", platform.gateway + "/api/campaigns/\(campaignId)/rebuild", json: [:], bearer: token).json()
             #expect(report["drift_corrected"] as? Bool == false)
             let after = report["after"] as? [String: Any] ?? [:]
             #expect(after["captured_amount"] as? Int == 1000)
             #expect(after["total_pledges"] as? Int == 10)
             #expect(after["total_payments"] as? Int == 10)
             #expect(after["pending_amount"] as? Int == 0)
-            let log = try await HTTPClient.shared.get(platform.gateway + "/api/campaigns/\(campaignId)/events?limit=100", bearer: token).json()
+            let log = try await HTTPClient.testing.get(platform.gateway + "/api/campaigns/\(campaignId)/events?limit=100", bearer: token).json()
             #expect((log["items"] as? [Any])?.count == 20)
         }
     }

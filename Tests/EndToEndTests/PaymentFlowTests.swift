@@ -14,47 +14,47 @@ struct PaymentFlowTests {
         try await withDevPlatform(dataDirectory: dataDirectory) { platform in
             let api = platform.gateway + "/api"
             let adminToken = try await platform.adminToken()
-            let campaignId = try #require(try await HTTPClient.shared.send(
+            let campaignId = try #require(try await HTTPClient.testing.send(
                 "POST", api + "/campaigns", json: ["title": "Clean water", "goal_amount": 100_000, "currency": "USD", "status": "active"], bearer: adminToken
             ).json()["id"] as? String)
-            let donor = try #require(try await HTTPClient.shared.send(
+            let donor = try #require(try await HTTPClient.testing.send(
                 "POST", api + "/users/register", json: ["email": "pay@example.org", "password": "pay-pay-pay", "name": "Paula"]
             ).json()["access_token"] as? String)
 
-            let pledge = try await HTTPClient.shared.send(
+            let pledge = try await HTTPClient.testing.send(
                 "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": 2500, "currency": "USD", "anonymous": false],
                 bearer: donor, headers: ["Idempotency-Key": "pay-1"]
             )
             #expect(pledge.status == 201)
             let pledgeId = try #require(try pledge.json()["id"] as? String)
 
-            let paid = try await HTTPClient.shared.send("POST", api + "/payments", json: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"], bearer: donor)
+            let paid = try await HTTPClient.testing.send("POST", api + "/payments", json: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"], bearer: donor)
             #expect(paid.status == 201)
             #expect(try paid.json()["status"] as? String == "CAPTURED")
             let paymentId = try #require(try paid.json()["id"] as? String)
-            let again = try await HTTPClient.shared.send("POST", api + "/payments", json: ["pledge_id": pledgeId], bearer: donor)
+            let again = try await HTTPClient.testing.send("POST", api + "/payments", json: ["pledge_id": pledgeId], bearer: donor)
             #expect(try again.status == 200 && again.json()["id"] as? String == paymentId)
 
             let settled = try await eventually(timeout: .seconds(20)) {
-                let campaign = try await HTTPClient.shared.get(api + "/campaigns/\(campaignId)").json()
-                let pledge = try await HTTPClient.shared.get(api + "/pledges/\(pledgeId)", bearer: donor).json()
+                let campaign = try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)").json()
+                let pledge = try await HTTPClient.testing.get(api + "/pledges/\(pledgeId)", bearer: donor).json()
                 return campaign["captured_amount"] as? Int == 2500 && campaign["total_payments"] as? Int == 1
                     && pledge["status"] as? String == "CAPTURED"
             }
             #expect(settled, "PAYMENT_CAPTURED reached campaign-service and the notice reached pledge-service")
-            let campaign = try await HTTPClient.shared.get(api + "/campaigns/\(campaignId)").json()
+            let campaign = try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)").json()
             #expect(campaign["pending_amount"] as? Int == 0 && campaign["authorized_amount"] as? Int == 0 && campaign["total_pledges"] as? Int == 1)
 
-            let mine = try await HTTPClient.shared.get(api + "/payments?pledge_id=\(pledgeId)", bearer: donor).json()
+            let mine = try await HTTPClient.testing.get(api + "/payments?pledge_id=\(pledgeId)", bearer: donor).json()
             #expect((mine["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [paymentId])
             // Every service names itself and its version.
             for (url, role) in [(platform.paymentService, ServiceRole.payment), (platform.pledgeService, .pledge), (platform.userService, .user),
                                 (platform.campaignService, .campaign), (platform.gateway, .gateway)] {
-                let live = try await HTTPClient.shared.get(url + "/health/live").json()
+                let live = try await HTTPClient.testing.get(url + "/health/live").json()
                 #expect(live["service"] as? String == role.serviceName && live["version"] as? String == role.version)
             }
             // The internal routes are not reachable through the gateway.
-            #expect(try await HTTPClient.shared.send("POST", api + "/pledges/internal/lookup", json: ["pledge_id": pledgeId]).status == 404)
+            #expect(try await HTTPClient.testing.send("POST", api + "/pledges/internal/lookup", json: ["pledge_id": pledgeId]).status == 404)
         }
     }
 
@@ -65,7 +65,7 @@ struct PaymentFlowTests {
         try await withDevPlatform(dataDirectory: dataDirectory, environment: ["SANDBOX_WEBHOOK_CHAOS": "1", "GATEWAY_PLEDGE_RATE_LIMIT": "0", "GATEWAY_PAYMENT_RATE_LIMIT": "0"]) { platform in
             let api = platform.gateway + "/api"
             let adminToken = try await platform.adminToken()
-            let campaignId = try #require(try await HTTPClient.shared.send(
+            let campaignId = try #require(try await HTTPClient.testing.send(
                 "POST", api + "/campaigns", json: ["title": "Chaos", "goal_amount": 1_000_000, "currency": "USD", "status": "active"], bearer: adminToken
             ).json()["id"] as? String)
 
@@ -78,7 +78,7 @@ struct PaymentFlowTests {
                         for i in stride(from: worker, to: donations, by: 10) {
                             let amount = 100 + i
                             let declined = i % 4 == 0
-                            let pledge = try await HTTPClient.shared.send(
+                            let pledge = try await HTTPClient.testing.send(
                                 "POST", api + "/pledges",
                                 json: ["campaign_id": campaignId, "amount": amount, "currency": "USD", "anonymous": i % 3 == 0,
                                        "donor": ["name": "Donor \(i)", "email": "donor\(i)@example.org"] as [String: any Sendable]],
@@ -87,7 +87,7 @@ struct PaymentFlowTests {
                             let pledgeId = try #require(try pledge.json()["id"] as? String)
                             let receipt = try #require(try pledge.json()["receipt_token"] as? String)
                             let method = declined ? "pm_card_visa_chargeDeclined" : "pm_card_visa"
-                            let paid = try await HTTPClient.shared.send(
+                            let paid = try await HTTPClient.testing.send(
                                 "POST", api + "/payments?receipt_token=\(receipt)", json: ["pledge_id": pledgeId, "payment_method": method]
                             )
                             #expect(paid.status == 201)
@@ -105,7 +105,7 @@ struct PaymentFlowTests {
             let capturedAmount = captured.reduce(0) { $0 + $1.amount }
             let failedAmount = failed.reduce(0) { $0 + $1.amount }
 
-            @Sendable func campaign() async throws -> [String: Any] { try await HTTPClient.shared.get(api + "/campaigns/\(campaignId)").json() }
+            @Sendable func campaign() async throws -> [String: Any] { try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)").json() }
             let exact = try await eventually(timeout: .seconds(60)) {
                 let totals = try await campaign()
                 return totals["captured_amount"] as? Int == capturedAmount && totals["failed_amount"] as? Int == failedAmount
@@ -123,7 +123,7 @@ struct PaymentFlowTests {
             #expect(totals["total_payments"] as? Int == captured.count)
 
             for outcome in outcomes {
-                let pledge = try await HTTPClient.shared.get(api + "/pledges/\(outcome.pledgeId)?receipt_token=\(outcome.receipt)").json()
+                let pledge = try await HTTPClient.testing.get(api + "/pledges/\(outcome.pledgeId)?receipt_token=\(outcome.receipt)").json()
                 #expect(pledge["status"] as? String == (outcome.declined ? "FAILED" : "CAPTURED"), "pledge \(outcome.pledgeId)")
             }
         }

@@ -317,7 +317,7 @@ struct GatewayRoutingTests {
         let upstream = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestLogging.logger)
         try await upstream.test(.live) { upstreamClient in
             try await makeGateway(routes: ["campaigns": "http://127.0.0.1:\(upstreamClient.port!)"]).test(.live) { gateway in
-                let response = try await HTTPClient.shared.execute(
+                let response = try await HTTPClient.testing.execute(
                     HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/api/campaigns/stream"), timeout: .seconds(10)
                 )
                 #expect(response.headers.first(name: "content-type") == "text/event-stream")
