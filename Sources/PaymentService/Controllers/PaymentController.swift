@@ -127,7 +127,11 @@ public struct PaymentController: Sendable {
         }
         try await afterProviderCall?(intent)
         logger.info("payment created", metadata: ["intent_id": .string(intent.id), "intent_status": .string(intent.status.rawValue)])
-        let (_, settled) = try await reconciler.settle(payment, with: intent, traceParent: context.traceParent)
+        var (result, settled) = try await reconciler.settle(payment, with: intent, traceParent: context.traceParent)
+        if result != .applied && settled.status == .authorized {
+            // A provider webhook got here first and is capturing it: answer what that comes to.
+            settled = try await awaitProgress(settled)
+        }
         return PaymentResponse(settled).with(status: .created)
     }
 
@@ -152,12 +156,18 @@ public struct PaymentController: Sendable {
     /// A payment the pledge already has: the same payment again, with 200. A concurrent request
     /// that is still talking to the provider gets a moment to record the intent.
     func answerExisting(_ payment: Payment) async throws -> EditedResponse<PaymentResponse> {
+        PaymentResponse(try await awaitProgress(payment)).with(status: .ok)
+    }
+
+    /// The payment once another call working on it is done: one still talking to the provider
+    /// (PENDING without an intent), or one capturing (AUTHORIZED). At most 3 s; then as it is.
+    func awaitProgress(_ payment: Payment) async throws -> Payment {
         var current = payment
-        for _ in 0..<30 where current.status == .pending && current.providerPaymentId == nil {
-            try await Task.sleep(for: .milliseconds(100))
+        for _ in 0..<60 where (current.status == .pending && current.providerPaymentId == nil) || current.status == .authorized {
+            try await Task.sleep(for: .milliseconds(50))
             current = try await store.find(id: payment.id) ?? current
         }
-        return PaymentResponse(current).with(status: .ok)
+        return current
     }
 
     static func mayPay(_ pledge: PledgeLookupResponse, principal: Principal?) -> Bool {
