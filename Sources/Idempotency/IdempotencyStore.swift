@@ -72,19 +72,6 @@ public struct IdempotencyStore: Sendable {
         }
     }
 
-    /// The key and its answer in one step, in the caller's transaction (the one that does the
-    /// work): `.proceed` when this request is the first with the key (the row already holds
-    /// `status` and `body`: do the work, and commit both together); otherwise what to answer.
-    /// A concurrent request with the same key waits at the insert until this transaction ends,
-    /// then replays its answer: one transaction and one commit for the whole request.
-    public static func claim(
-        scope: String, key: String, requestHash: String, status: Int, body: String, now: Date = Date(),
-        retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
-    ) async throws -> IdempotencyDecision {
-        let claim = Claim(scope: scope, key: key, requestHash: requestHash, status: status, body: body)
-        return try await claimAll([claim], now: now, retention: retention, on: db, kind: kind)[0]
-    }
-
     /// One key with its answer, for `claimAll`.
     public struct Claim: Sendable {
         public let scope: String
@@ -102,8 +89,11 @@ public struct IdempotencyStore: Sendable {
         }
     }
 
-    /// `claim` for many keys (all different) in one statement, in the caller's transaction: one
-    /// decision per claim, in order. Keys already there are resolved one by one, as `claim` does.
+    /// Keys with their answers in one step, in the caller's transaction (the one that does the
+    /// work), all in one statement: for each claim, in order, `.proceed` when its request is the
+    /// first with the key (the row already holds its answer: do the work and commit both
+    /// together), otherwise what to answer. A concurrent request with the same key waits at the
+    /// insert until that transaction ends, then replays its answer. Keys in one call must differ.
     public static func claimAll(
         _ claims: [Claim], now: Date = Date(), retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
     ) async throws -> [IdempotencyDecision] {

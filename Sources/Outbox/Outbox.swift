@@ -17,34 +17,6 @@ public struct OutboxMessage: Sendable, Equatable {
     public let attempts: Int
 }
 
-/// Writing to the outbox: always inside the transaction of the state change the event describes,
-/// so the two commit together or not at all.
-public enum Outbox {
-    /// Made once: its settings never change, and encoding with it is safe from any thread.
-    static let encoder = JSONEncoder()
-
-    /// Adds `event` for `destination` in the caller's transaction. The row id is the event id, so
-    /// a business operation replayed in a new transaction cannot enqueue the same event twice.
-    public static func enqueue(_ event: EventEnvelope, destination: String, on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
-        let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
-        try await enqueue(
-            id: event.eventId, type: event.type.rawValue, payload: payload, traceParent: event.traceParent, destination: destination, on: db, now: now
-        )
-    }
-
-    /// Adds a message that is not an event envelope (a webhook notice, say) in the caller's
-    /// transaction; `payload` is the exact body to send and `id` its unique id.
-    public static func enqueue(
-        id: String, type: String, payload: String, traceParent: String?, destination: String, on db: any SQLDatabase,
-        now: String = Timestamp.now()
-    ) async throws {
-        try await db.raw("""
-            INSERT INTO outbox (id, destination, event_type, payload, trace_parent, created_at, next_attempt_at)
-            VALUES (\(bind: id), \(bind: destination), \(bind: type), \(bind: payload), \(bind: traceParent), \(bind: now), \(bind: now))
-            """).run()
-    }
-}
-
 /// One outbox row to write: the exact body to send, its unique id, and where it goes.
 public struct OutboxEntry: Sendable {
     public let id: String
@@ -70,7 +42,18 @@ public struct OutboxEntry: Sendable {
     }
 }
 
-extension Outbox {
+/// Writing to the outbox: always inside the transaction of the state change the event describes,
+/// so the two commit together or not at all.
+public enum Outbox {
+    /// Made once: its settings never change, and encoding with it is safe from any thread.
+    static let encoder = JSONEncoder()
+
+    /// Adds `event` for `destination` in the caller's transaction. The row id is the event id, so
+    /// a business operation replayed in a new transaction cannot enqueue the same event twice.
+    public static func enqueue(_ event: EventEnvelope, destination: String, on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
+        try await enqueue([OutboxEntry(event, destination: destination)], on: db, now: now)
+    }
+
     /// Adds every entry in one statement, in the caller's transaction.
     public static func enqueue(_ entries: [OutboxEntry], on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
         guard !entries.isEmpty else { return }
