@@ -48,7 +48,7 @@ public struct PaymentReconciler: Sendable {
             if let event, try await !store.recordEvent(event, result: "ignored") { result = .duplicate }
         } else {
             (result, updated) = try await store.settle(
-                paymentId: payment.id,
+                payment,
                 with: Settlement(intentId: intent.id, clientSecret: intent.clientSecret, status: target, failureReason: intent.failureReason),
                 traceParent: traceParent, event: event
             )
@@ -74,7 +74,7 @@ public struct PaymentReconciler: Sendable {
         }
         guard let status = answer.pledgeStatus else { return payment }
         let (result, updated) = try await store.settle(
-            paymentId: payment.id, with: Settlement(intentId: intentId, status: status, failureReason: answer.failureReason),
+            payment, with: Settlement(intentId: intentId, status: status, failureReason: answer.failureReason),
             traceParent: traceParent, event: nil
         )
         record(result, from: payment.status, to: status, payment: updated, logger: logger)

@@ -87,7 +87,7 @@ public struct PaymentRecovery: Service {
             } catch ProviderError.noSuchPaymentMethod {
                 // It never can succeed: settle it as failed rather than asking again every round.
                 _ = try await store.settle(
-                    paymentId: payment.id, with: Settlement(intentId: nil, status: .failed, failureReason: "invalid_payment_method"),
+                    payment, with: Settlement(intentId: nil, status: .failed, failureReason: "invalid_payment_method"),
                     traceParent: nil, event: nil
                 )
                 metrics.counter("payments_recovered_total", [("how", "failed")]).increment()

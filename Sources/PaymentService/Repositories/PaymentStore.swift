@@ -70,7 +70,8 @@ public protocol PaymentStore: Sendable {
     func recordEvent(_ event: ProviderEventRecord, result: String) async throws -> Bool
     /// Records what the provider says: the intent id (once), and the status if it is a higher
     /// rank, with its events, in one transaction; `event` (if any) is recorded in it too, and a
-    /// redelivered one changes nothing (`duplicate`). Returns the payment as it ends up.
-    func settle(paymentId: String, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
+    /// redelivered one changes nothing (`duplicate`). `payment` is the caller's copy (its amount,
+    /// pledge and campaign never change; its status may be behind). Returns the payment as it ends up.
+    func settle(_ payment: Payment, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
         -> (AdvanceResult, Payment)
 }
