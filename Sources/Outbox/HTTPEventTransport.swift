@@ -157,7 +157,7 @@ public struct HTTPEventTransport: OutboxTransport {
     /// Event id to reason, for each `rejected` result of a batch answer.
     static func rejections(in body: String) -> [String: String] {
         struct Results: Decodable { let results: [Result] }
-        guard let results = try? JSONDecoder().decode(Results.self, from: Data(body.utf8)).results else { return [:] }
+        guard let results = try? Outbox.decoder.decode(Results.self, from: Data(body.utf8)).results else { return [:] }
         var rejected: [String: String] = [:]
         for result in results where result.result == "rejected" {
             if let id = result.eventId { rejected[id] = result.reason ?? "no reason given" }

@@ -45,8 +45,9 @@ public struct OutboxEntry: Sendable {
 /// Writing to the outbox: always inside the transaction of the state change the event describes,
 /// so the two commit together or not at all.
 public enum Outbox {
-    /// Made once: its settings never change, and encoding with it is safe from any thread.
+    /// Made once: their settings never change, and coding with them is safe from any thread.
     static let encoder = JSONEncoder()
+    static let decoder = JSONDecoder()
 
     /// Adds `event` for `destination` in the caller's transaction. The row id is the event id, so
     /// a business operation replayed in a new transaction cannot enqueue the same event twice.

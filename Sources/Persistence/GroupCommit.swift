@@ -31,14 +31,14 @@ public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
 
     let maximumBatch: Int
     let maximumWriters: Int
-    let key: @Sendable (Item) -> String
+    let key: (@Sendable (Item) -> String)?
     let write: Write
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - write: writes a batch in one transaction and returns one output per item, in order.
-    ///   - key: items with the same key are never in one batch.
-    public init(maximumBatch: Int = 100, maximumWriters: Int = 4, key: @escaping @Sendable (Item) -> String, write: @escaping Write) {
+    ///   - key: items with the same key are never in one batch (nil: any items may share one).
+    public init(maximumBatch: Int = 100, maximumWriters: Int = 4, key: (@Sendable (Item) -> String)? = nil, write: @escaping Write) {
         self.maximumBatch = maximumBatch
         self.maximumWriters = maximumWriters
         self.key = key
@@ -90,10 +90,10 @@ public final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
     /// The waiter at `first`, then others in arrival order, up to `maximumBatch`, no key twice.
     func take(from queue: inout [Waiter], first: Int) -> [Waiter] {
         var batch = [queue.remove(at: first)]
-        var keys: Set<String> = [key(batch[0].item)]
+        var keys: Set<String> = key.map { [$0(batch[0].item)] } ?? []
         var left: [Waiter] = []
         for waiter in queue {
-            if batch.count < maximumBatch, keys.insert(key(waiter.item)).inserted {
+            if batch.count < maximumBatch, key.map({ keys.insert($0(waiter.item)).inserted }) ?? true {
                 batch.append(waiter)
             } else {
                 left.append(waiter)

@@ -33,6 +33,8 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
     let timeout: TimeAmount
     let cacheFor: Duration
     private var cache: [String: (summary: CampaignSummary?, at: ContinuousClock.Instant)] = [:]
+    /// Made once: decoding with it is safe from any thread.
+    static let decoder = JSONDecoder()
 
     public init(baseURL: String, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(2), cacheFor: Duration = .seconds(5)) {
         self.baseURL = baseURL
@@ -54,7 +56,7 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
             let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 1 << 20)
             switch response.status.code {
-            case 200: summary = try JSONDecoder().decode(CampaignSummary.self, from: Data(buffer: body))
+            case 200: summary = try Self.decoder.decode(CampaignSummary.self, from: Data(buffer: body))
             case 404: summary = nil
             default: throw CampaignDirectoryError.unavailable
             }

@@ -25,7 +25,7 @@ public struct EventIngestor: Sendable {
         self.metrics = metrics
         self.changes = changes
         let projector = projector
-        self.batches = GroupCommitter(maximumBatch: 16, maximumWriters: maximumWriters, key: { _ in UUID().uuidString }) { requests in
+        self.batches = GroupCommitter(maximumBatch: 16, maximumWriters: maximumWriters) { requests in
             let outcomes = try await database.retryingTransaction { db in
                 try await Self.apply(requests.flatMap { $0 }, checkingCampaigns: true, projector: projector, on: db, kind: database.kind)
             }

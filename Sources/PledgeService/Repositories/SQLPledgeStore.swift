@@ -67,16 +67,16 @@ public struct SQLPledgeStore: PledgeStore {
     }
 
     public func pledge(id: String) async throws -> Pledge? {
-        try await database.withConnection { db in
-            try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id = \(bind: id)").first().map(Self.pledge)
-        }
+        try await database.withConnection { try await Self.fetch(id: id, on: $0) }
+    }
+
+    static func fetch(id: String, on db: any SQLDatabase) async throws -> Pledge? {
+        try await db.raw("SELECT \(columns) FROM pledges WHERE id = \(bind: id)").first().map(pledge)
     }
 
     public func find(id: String) async throws -> (Pledge, [TransitionResponse])? {
         try await database.withConnection { db in
-            guard let pledge = try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id = \(bind: id)").first().map(Self.pledge) else {
-                return nil
-            }
+            guard let pledge = try await Self.fetch(id: id, on: db) else { return nil }
             let transitions = try await db.raw("""
                 SELECT from_status, to_status, at FROM pledge_transitions WHERE pledge_id = \(bind: id)
                 ORDER BY at, CASE to_status WHEN 'PENDING' THEN 0 WHEN 'AUTHORIZED' THEN 1 ELSE 2 END
