@@ -51,17 +51,24 @@ public struct PaymentStatusNotice: Codable, Sendable, Equatable {
     public var status: PledgeStatus
     public var occurredAt: String
     public var reason: String?
+    /// The trace of the change it reports: each notice carries its own, so a batch never lends one
+    /// notice's trace to another.
+    public var traceParent: String?
 
-    public init(eventId: String, pledgeId: String, paymentId: String, status: PledgeStatus, occurredAt: String, reason: String?) {
+    public init(
+        eventId: String, pledgeId: String, paymentId: String, status: PledgeStatus, occurredAt: String, reason: String?, traceParent: String? = nil
+    ) {
         self.eventId = eventId
         self.pledgeId = pledgeId
         self.paymentId = paymentId
         self.status = status
         self.occurredAt = occurredAt
         self.reason = reason
+        self.traceParent = traceParent
     }
 
     enum CodingKeys: String, CodingKey {
         case eventId = "event_id", pledgeId = "pledge_id", paymentId = "payment_id", status, occurredAt = "occurred_at", reason
+        case traceParent = "trace_parent"
     }
 }

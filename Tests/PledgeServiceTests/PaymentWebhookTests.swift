@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Persistence
+import SQLKit
 import Testing
 import TestSupport
 @testable import PledgeService
@@ -97,6 +98,30 @@ struct PaymentWebhookTests {
             let read = try await harness.client.execute(uri: "/pledges/\(first.id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
             #expect(read.transitions?.map(\.to) == ["PENDING", "AUTHORIZED", "CAPTURED"])
             #expect(try await harness.outboxTypes().sorted() == ["PLEDGE_CREATED", "PLEDGE_CREATED"] + Array(repeating: "PLEDGE_STATUS_CHANGED", count: 3))
+        }
+    }
+
+    @Test("each notice's trace travels with the event it causes; a batch never lends the request's trace to a notice without one", arguments: TestDatabase.all)
+    func tracesPerNotice(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            let traced = try await harness.pledge().json(PledgeResponse.self)
+            let untraced = try await harness.pledge().json(PledgeResponse.self)
+            let own = "00-11111111111111111111111111111111-2222222222222222-01"
+            let requests = "00-33333333333333333333333333333333-4444444444444444-01"
+            let body = try JSONSerialization.data(withJSONObject: ["notices": [
+                ["event_id": "t1", "pledge_id": traced.id, "payment_id": "p1", "status": "CAPTURED", "occurred_at": Timestamp.now(), "trace_parent": own],
+                ["event_id": "t2", "pledge_id": untraced.id, "payment_id": "p2", "status": "CAPTURED", "occurred_at": Timestamp.now()],
+            ]])
+            #expect(try await harness.signedWebhook(body, traceParent: requests).status == .ok)
+            let payloads = try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                try await client.withConnection { db in
+                    try await db.raw("SELECT payload FROM outbox WHERE event_type = 'PLEDGE_STATUS_CHANGED'").all()
+                        .map { try $0.decode(column: "payload", as: String.self) }
+                }
+            }
+            #expect(payloads.count == 2)
+            #expect(payloads.filter { $0.contains(traced.id) }.allSatisfy { $0.contains(own) })
+            #expect(payloads.filter { $0.contains(untraced.id) }.allSatisfy { !$0.contains(own) && !$0.contains(requests) })
         }
     }
 

@@ -52,8 +52,9 @@ struct PledgeHarness: Sendable {
         try await signedWebhook(try JSONSerialization.data(withJSONObject: ["notices": notices]))
     }
 
-    func signedWebhook(_ body: Data) async throws -> TestResponse {
+    func signedWebhook(_ body: Data, traceParent: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
+        if let traceParent { headers[.traceparent] = traceParent }
         headers[.careForAllSignature] = SignatureScheme(secret: pledgeSecret).sign(path: "/pledges/webhooks/payment", body: body)
         return try await client.execute(uri: "/pledges/webhooks/payment", method: .post, headers: headers, body: ByteBuffer(data: body))
     }

@@ -253,7 +253,7 @@ public struct SQLPaymentStore: PaymentStore {
         }
         let notice = PaymentStatusNotice(
             eventId: UUID().uuidString.lowercased(), pledgeId: payment.pledgeId, paymentId: payment.id, status: payment.status,
-            occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil
+            occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil, traceParent: traceParent
         )
         entries.append(OutboxEntry(
             id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: String(decoding: try PlainJSON.encoder.encode(notice), as: UTF8.self),

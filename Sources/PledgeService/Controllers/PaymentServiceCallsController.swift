@@ -81,7 +81,8 @@ public struct PaymentServiceCallsController: Sendable {
             guard case .object(let fields) = item else { return .failure(NoticeRefusal(eventId: "", reason: "a notice must be an object")) }
             do {
                 var notice = try Self.parse(fields)
-                notice.traceParent = context.traceParent
+                // A notice's own trace; a lone notice without one belongs to the request's.
+                if notice.traceParent == nil && !batched { notice.traceParent = context.traceParent }
                 return .success(notice)
             } catch {
                 let reason = if case PledgeServiceError.invalidWebhook(let reason) = error { reason } else { "malformed" }
@@ -115,7 +116,7 @@ public struct PaymentServiceCallsController: Sendable {
 
     @Sendable func lookup(_ request: Request, context: AppRequestContext) async throws -> PledgeLookupResponse {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        guard let query = try? JSONDecoder().decode(PledgeLookupRequest.self, from: Data(buffer: body)), !query.pledgeId.isEmpty else {
+        guard let query = try? PlainJSON.decoder.decode(PledgeLookupRequest.self, from: Data(buffer: body)), !query.pledgeId.isEmpty else {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be {\"pledge_id\": ..., \"receipt_token\"?: ...}.")
         }
         guard let pledge = try await store.pledge(id: query.pledgeId) else { throw PledgeServiceError.pledgeNotFound }
@@ -137,10 +138,12 @@ public struct PaymentServiceCallsController: Sendable {
         }
         var reason: String?
         if case .string(let text) = object["reason"] { reason = String(text.prefix(500)) }
-        return PaymentWebhook(
+        var webhook = PaymentWebhook(
             eventId: try field("event_id"), pledgeId: try field("pledge_id"), paymentId: try field("payment_id"),
             status: status, occurredAt: try field("occurred_at"), reason: reason
         )
+        if let trace = object["trace_parent"]?.stringValue, TraceParent.traceID(from: trace) != nil { webhook.traceParent = trace }
+        return webhook
     }
 }
 
