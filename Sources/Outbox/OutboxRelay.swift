@@ -30,6 +30,10 @@ public struct OutboxRelayConfig: Sendable {
     /// Rows claimed and sent per round (a batch destination gets them in requests of at most
     /// 1,000 events and 1 MiB).
     public var batchSize = 500
+    /// Batches being delivered at once by one relay while there is a backlog (its claims come
+    /// back full): while one waits for its destination's answer, the next is claimed and sent.
+    /// Consumers apply events in any order, so batches need not finish in claim order.
+    public var batchesInFlight = 3
     /// How long a claim lasts: a relay that dies holding rows gives them back after this.
     public var lease: Duration = .seconds(30)
     /// The fallback when no commit signal arrives (another replica's rows, retries coming due).
@@ -77,22 +81,43 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
+        let slots = AsyncSemaphore(permits: config.batchesInFlight)
         var lastBacklog = ContinuousClock.now - .seconds(60)
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            var claimed = 0
-            do {
-                claimed = try await relayRound()
-                // The backlog gauges scan the pending rows: once a second is enough for them.
-                if ContinuousClock.now - lastBacklog >= .seconds(1) {
-                    try await recordBacklog()
-                    lastBacklog = .now
+        // Leaving the group waits for the batches still being delivered.
+        await withDiscardingTaskGroup { batches in
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                await slots.acquire()
+                var claimed: [OutboxMessage] = []
+                do {
+                    claimed = try await claim(now: Date())
+                    // The backlog gauges scan the pending rows: once a second is enough for them.
+                    if ContinuousClock.now - lastBacklog >= .seconds(1) {
+                        try await recordBacklog()
+                        lastBacklog = .now
+                    }
+                } catch {
+                    logger.error("outbox relay claim failed", metadata: ["error": "\(error)"])
                 }
-            } catch {
-                logger.error("outbox relay round failed", metadata: ["error": "\(error)"])
-            }
-            // A full claim means more may be due right away.
-            if claimed < config.batchSize {
-                await cancelWhenGracefulShutdown { await signal.wait(timeout: config.pollInterval) }
+                if claimed.isEmpty {
+                    slots.release()
+                } else {
+                    batches.addTask { [claimed] in
+                        defer { slots.release() }
+                        do {
+                            _ = try await relay(claimed, now: Date())
+                        } catch {
+                            logger.error("outbox relay round failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                // A full claim means a backlog: claim the next batch as soon as a slot is free.
+                // Otherwise the relay has caught up: it lets the batches in flight finish before
+                // it claims again, so the rows committed meanwhile go out together instead of in
+                // many small batches that each cost the destination a request and a commit.
+                if claimed.count < config.batchSize {
+                    await slots.waitUntilAllFree()
+                    await cancelWhenGracefulShutdown { await signal.wait(timeout: config.pollInterval) }
+                }
             }
         }
     }
@@ -102,13 +127,6 @@ public struct OutboxRelay: Service {
     @discardableResult
     public func relayOnce(now: Date = Date()) async throws -> Int {
         try await relay(try await claim(now: now), now: now)
-    }
-
-    /// A round that says how many rows it claimed (a full claim: go again at once).
-    func relayRound(now: Date = Date()) async throws -> Int {
-        let claimed = try await claim(now: now)
-        _ = try await relay(claimed, now: now)
-        return claimed.count
     }
 
     /// Delivers claimed rows, every destination at once; returns how many were delivered.

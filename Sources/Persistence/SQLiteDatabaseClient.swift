@@ -11,7 +11,7 @@ import ServiceLifecycle
 public final class SQLiteDatabaseClient: DatabaseClient {
     public let kind = DatabaseKind.sqlite
     let connection: SQLiteConnection
-    let lock = AsyncLock()
+    let lock = AsyncSemaphore()
     let logger: Logger
 
     init(connection: SQLiteConnection, logger: Logger) {
@@ -58,7 +58,7 @@ public final class SQLiteDatabaseClient: DatabaseClient {
     public func withConnection<Result: Sendable>(
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await lock.withLock {
+        try await lock.withPermit {
             try await body(self.sql())
         }
     }
@@ -66,7 +66,7 @@ public final class SQLiteDatabaseClient: DatabaseClient {
     public func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await lock.withLock {
+        try await lock.withPermit {
             // IMMEDIATE takes the write lock up front, so a transaction never fails half way to upgrade.
             try await self.sql().inTransaction(begin: "BEGIN IMMEDIATE", body)
         }

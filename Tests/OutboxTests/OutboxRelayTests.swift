@@ -36,6 +36,30 @@ final class RecordingTransport: OutboxTransport {
     struct Unavailable: Error {}
 }
 
+/// A destination that takes `delay` to answer and counts how many deliveries it holds at once.
+final class SlowTransport: OutboxTransport {
+    private let state = Mutex<(received: [String], current: Int, most: Int)>(([], 0, 0))
+    let delay: Duration
+
+    init(delay: Duration) { self.delay = delay }
+
+    func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
+        state.withLock { state in
+            state.current += 1
+            state.most = max(state.most, state.current)
+        }
+        try await Task.sleep(for: delay)
+        state.withLock { state in
+            state.current -= 1
+            state.received += messages.map(\.id)
+        }
+        return Dictionary(uniqueKeysWithValues: messages.map { ($0.id, .delivered) })
+    }
+
+    var received: [String] { state.withLock { $0.received } }
+    var mostAtOnce: Int { state.withLock { $0.most } }
+}
+
 func event(_ index: Int = 0) -> EventEnvelope {
     EventEnvelope(
         eventId: UUID().uuidString.lowercased(), type: .paymentCaptured, source: "test", occurredAt: Timestamp.now(),
@@ -204,6 +228,31 @@ struct OutboxRelayTests {
                 #expect(delivered)
                 group.cancelAll()
             }
+        }
+    }
+
+    @Test("a running relay keeps several batches in flight, never more than configured, each row sent once", arguments: TestDatabase.all)
+    func batchesInFlight(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            try await migrated(client)
+            let events = (0..<1000).map(event)
+            try await enqueue(events, client)
+            let transport = SlowTransport(delay: .milliseconds(50))
+            var config = OutboxRelayConfig()
+            config.batchSize = 100
+            config.batchesInFlight = 3
+            config.pollInterval = .milliseconds(100)
+            let relay = OutboxRelay(database: client, transport: transport, signal: OutboxSignal(), config: config, metrics: ServiceMetrics(), logger: TestLogging.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                let done = try await eventually(timeout: .seconds(30)) { transport.received.count >= 1000 }
+                #expect(done)
+                group.cancelAll()
+            }
+            #expect(transport.received.count == 1000)
+            #expect(Set(transport.received) == Set(events.map(\.eventId)))
+            #expect(transport.mostAtOnce == 3, "ten full batches, each answered after 50 ms: three in flight at a time")
+            #expect(try await pendingCount(client) == 0)
         }
     }
 

@@ -46,10 +46,10 @@ enum LocalStripe {
         var after: String?
         for _ in 0..<200 {
             let query = "/v1/payment_intents?limit=100" + (after.map { "&starting_after=\($0)" } ?? "")
-            let (_, page) = try await provider().call(.GET, query)
-            let items = page["data"] as? [[String: Any]] ?? []
-            count += items.filter { ($0["metadata"] as? [String: Any])?["charge_key"] as? String == chargeKey }.count
-            guard page["has_more"] as? Bool == true, let last = items.last?["id"] as? String else { break }
+            let (_, body) = try await provider().call(.GET, query)
+            let page = try StripeProvider.decode(StripeList<StripeIntent>.self, from: body)
+            count += page.data.filter { $0.metadata?["charge_key"] == chargeKey }.count
+            guard page.hasMore == true, let last = page.data.last?.id else { break }
             after = last
         }
         return count

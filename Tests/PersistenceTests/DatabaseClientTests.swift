@@ -155,19 +155,19 @@ struct DatabaseURLTests {
     }
 }
 
-@Suite("The async lock")
-struct AsyncLockTests {
-    @Test("holders never overlap and every waiter gets its turn")
-    func exclusive() async throws {
-        let lock = AsyncLock()
+@Suite("The async semaphore")
+struct AsyncSemaphoreTests {
+    @Test("never more holders than permits, and every waiter gets its turn", arguments: [1, 3])
+    func bounded(permits: Int) async throws {
+        let semaphore = AsyncSemaphore(permits: permits)
         let counter = Counter()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<100 {
                 group.addTask {
-                    try await lock.withLock {
+                    try await semaphore.withPermit {
                         let inside = await counter.enter()
-                        #expect(inside == 1)
-                        await Task.yield()
+                        #expect(inside <= permits)
+                        try await Task.sleep(for: .milliseconds(1))
                         await counter.leave()
                     }
                 }
@@ -175,12 +175,47 @@ struct AsyncLockTests {
             try await group.waitForAll()
         }
         #expect(await counter.total == 100)
+        #expect(await counter.most == permits)
+    }
+
+    @Test("waiting until all permits are free returns only after the last holder releases")
+    func allFree() async throws {
+        let semaphore = AsyncSemaphore(permits: 3)
+        await semaphore.acquire()
+        await semaphore.acquire()
+        let returned = Flag()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await semaphore.waitUntilAllFree()
+                await returned.set()
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            semaphore.release()
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(await returned.value == false, "one holder is left")
+            semaphore.release()
+            try await group.waitForAll()
+        }
+        #expect(await returned.value)
+        // And every permit is free again afterwards.
+        for _ in 0..<3 { await semaphore.acquire() }
+    }
+
+    actor Flag {
+        var value = false
+        func set() { value = true }
     }
 
     actor Counter {
         var current = 0
         var total = 0
-        func enter() -> Int { current += 1; total += 1; return current }
+        var most = 0
+        func enter() -> Int {
+            current += 1
+            total += 1
+            most = max(most, current)
+            return current
+        }
         func leave() { current -= 1 }
     }
 }

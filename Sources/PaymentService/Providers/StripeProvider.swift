@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Events
 import Foundation
+import HTTPSupport
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
@@ -38,7 +39,8 @@ public struct StripeProvider: PaymentProvider {
         case 402:
             // A declined card: Stripe still made the intent, now `requires_payment_method` with a
             // `last_payment_error`. Stripe names it in the error; localstripe names the charge.
-            return try await declinedIntent(error: body["error"] as? [String: Any] ?? [:], idempotencyKey: idempotencyKey, metadata: metadata)
+            let error = (try? PlainJSON.decoder.decode(StripeErrorBody.self, from: body))?.error
+            return try await declinedIntent(error: error, idempotencyKey: idempotencyKey, metadata: metadata)
         case 404:
             throw ProviderError.noSuchPaymentMethod(paymentMethod)
         default:
@@ -70,42 +72,43 @@ public struct StripeProvider: PaymentProvider {
         let query = "metadata['charge_key']:'\(idempotencyKey)'"
         let (status, body) = try await call(.GET, "/v1/payment_intents/search?query=\(Self.escape(query))")
         if (200..<300).contains(status) {
-            return try (body["data"] as? [[String: Any]] ?? []).first.map(Self.intent)
+            return try Self.decode(StripeList<StripeIntent>.self, from: body).data.first.map(\.providerIntent)
         }
         guard status == 404 else { throw Self.failure(status: status, body: body) }
         var after: String?
         for _ in 0..<100 {
             let (status, page) = try await call(.GET, "/v1/payment_intents?limit=100" + (after.map { "&starting_after=\(Self.escape($0))" } ?? ""))
             guard (200..<300).contains(status) else { throw Self.failure(status: status, body: page) }
-            let items = page["data"] as? [[String: Any]] ?? []
-            if let match = items.first(where: { ($0["metadata"] as? [String: Any])?["charge_key"] as? String == idempotencyKey }) {
-                return try Self.intent(from: match)
+            let list = try Self.decode(StripeList<StripeIntent>.self, from: page)
+            if let match = list.data.first(where: { $0.metadata?["charge_key"] == idempotencyKey }) {
+                return match.providerIntent
             }
-            guard page["has_more"] as? Bool == true, let last = items.last?["id"] as? String else { return nil }
+            guard list.hasMore == true, let last = list.data.last?.id else { return nil }
             after = last
         }
         return nil
     }
 
-    func declinedIntent(error: [String: Any], idempotencyKey: String, metadata: [String: String]) async throws -> ProviderIntent {
-        if let intent = error["payment_intent"] as? [String: Any] {
-            return try Self.intent(from: intent)
+    func declinedIntent(error: StripeErrorBody.Details?, idempotencyKey: String, metadata: [String: String]) async throws -> ProviderIntent {
+        if let intent = error?.paymentIntent {
+            return intent.providerIntent
         }
-        if let charge = error["charge"] as? String {
+        if let charge = error?.charge {
             let (status, body) = try await call(.GET, "/v1/charges/\(Self.escape(charge))")
-            if (200..<300).contains(status), let intentId = body["payment_intent"] as? String {
+            if (200..<300).contains(status), let intentId = (try? PlainJSON.decoder.decode(StripeCharge.self, from: body))?.paymentIntent {
                 return try await retrieve(intentId: intentId)
             }
         }
         if let found = try await findIntent(idempotencyKey: idempotencyKey, pledgeId: metadata["pledge_id"] ?? "") {
             return found
         }
-        throw ProviderError.refused(status: 402, message: error["message"] as? String ?? "card declined")
+        throw ProviderError.refused(status: 402, message: error?.message ?? "card declined")
     }
 
     // MARK: HTTP
 
-    func call(_ method: HTTPMethod, _ path: String, form: [(String, String)]? = nil, idempotencyKey: String? = nil) async throws -> (Int, [String: Any]) {
+    /// The status and the body of Stripe's answer; a 5xx or no answer is `unavailable`.
+    func call(_ method: HTTPMethod, _ path: String, form: [(String, String)]? = nil, idempotencyKey: String? = nil) async throws -> (Int, Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
@@ -117,9 +120,8 @@ public struct StripeProvider: PaymentProvider {
         do {
             let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 4 << 20)
-            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
             if response.status.code >= 500 { throw ProviderError.unavailable("stripe answered \(response.status.code)") }
-            return (Int(response.status.code), object)
+            return (Int(response.status.code), Data(buffer: body))
         } catch let error as ProviderError {
             throw error
         } catch {
@@ -127,9 +129,19 @@ public struct StripeProvider: PaymentProvider {
         }
     }
 
-    static func failure(status: Int, body: [String: Any]) -> ProviderError {
-        let message = (body["error"] as? [String: Any])?["message"] as? String ?? "HTTP \(status)"
+    static func failure(status: Int, body: Data) -> ProviderError {
+        let message = (try? PlainJSON.decoder.decode(StripeErrorBody.self, from: body))?.error?.message ?? "HTTP \(status)"
         return .refused(status: status, message: message)
+    }
+
+    /// A successful answer of the shape `type`; anything else means Stripe answered what we did
+    /// not ask for.
+    static func decode<Answer: Decodable>(_ type: Answer.Type, from body: Data) throws -> Answer {
+        do {
+            return try PlainJSON.decoder.decode(type, from: body)
+        } catch {
+            throw ProviderError.refused(status: 200, message: "the answer is not a \(Answer.self)")
+        }
     }
 
     /// Form and path encoding: everything but RFC 3986 unreserved characters is percent-encoded.
@@ -140,17 +152,77 @@ public struct StripeProvider: PaymentProvider {
     static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// A PaymentIntent object as Stripe returns it.
-    static func intent(from object: [String: Any]) throws -> ProviderIntent {
-        guard let id = object["id"] as? String, let rawStatus = object["status"] as? String,
-            let status = PaymentIntentStatus(rawValue: rawStatus)
-        else { throw ProviderError.refused(status: 200, message: "the answer is not a payment intent") }
-        let amount = (object["amount"] as? NSNumber)?.int64Value ?? 0
-        let error = object["last_payment_error"] as? [String: Any]
-        return ProviderIntent(
-            id: id, status: status, amount: amount, currency: object["currency"] as? String ?? "",
-            pledgeId: (object["metadata"] as? [String: Any])?["pledge_id"] as? String,
-            failureReason: error.map { $0["code"] as? String ?? $0["message"] as? String ?? "payment_failed" },
-            clientSecret: object["client_secret"] as? String
+    static func intent(from body: Data) throws -> ProviderIntent {
+        try decode(StripeIntent.self, from: body).providerIntent
+    }
+}
+
+/// The parts of Stripe's answers the provider reads; everything else in them is skipped.
+struct StripeIntent: Decodable {
+    struct PaymentError: Decodable {
+        let code: String?
+        let message: String?
+    }
+
+    let id: String
+    let status: PaymentIntentStatus
+    let amount: Int64?
+    let currency: String?
+    let metadata: [String: String]?
+    let lastPaymentError: PaymentError?
+    let clientSecret: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, amount, currency, metadata
+        case lastPaymentError = "last_payment_error"
+        case clientSecret = "client_secret"
+    }
+
+    var providerIntent: ProviderIntent {
+        ProviderIntent(
+            id: id, status: status, amount: amount ?? 0, currency: currency ?? "", pledgeId: metadata?["pledge_id"],
+            failureReason: lastPaymentError.map { $0.code ?? $0.message ?? "payment_failed" }, clientSecret: clientSecret
         )
     }
+}
+
+struct StripeList<Item: Decodable>: Decodable {
+    let data: [Item]
+    let hasMore: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case data
+        case hasMore = "has_more"
+    }
+}
+
+struct StripeCharge: Decodable {
+    let paymentIntent: String?
+
+    enum CodingKeys: String, CodingKey {
+        case paymentIntent = "payment_intent"
+    }
+}
+
+/// `{"error": {...}}`: what Stripe answers a refused request with.
+struct StripeErrorBody: Decodable {
+    struct Details: Decodable {
+        let message: String?
+        let charge: String?
+        let paymentIntent: StripeIntent?
+
+        enum CodingKeys: String, CodingKey {
+            case message, charge
+            case paymentIntent = "payment_intent"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            message = try? container.decode(String.self, forKey: .message)
+            charge = try? container.decode(String.self, forKey: .charge)
+            paymentIntent = try? container.decode(StripeIntent.self, forKey: .paymentIntent)
+        }
+    }
+
+    let error: Details?
 }
