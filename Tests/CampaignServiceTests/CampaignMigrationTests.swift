@@ -34,4 +34,38 @@ struct CampaignMigrationTests {
             #expect(rows[1].0 == "p-heavy" && rows[1].1 == nil && rows[1].2 == nil)
         }
     }
+
+    @Test("donations projected before the history was one row per donation get their times from the event log", arguments: TestDatabase.all)
+    func donationTimes(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let before = Migrator(service: "campaign", migrations: Array(CampaignMigrations.all.prefix(3)), logger: TestLogging.logger)
+            try await before.migrate(client)
+            try await client.withConnection { db in
+                for id in ["p-logged", "p-unlogged"] {
+                    try await db.raw("""
+                        INSERT INTO campaign_pledges (pledge_id, campaign_id, amount, currency, status, details_known, updated_at)
+                        VALUES (\(bind: id), 'c1', 100, 'USD', 'CAPTURED', 1, '2026-03-03T00:00:00.000Z')
+                        """).run()
+                }
+                for (event, time) in [("e1", "2026-01-01T10:00:00.000Z"), ("e2", "2026-01-01T10:00:05.000Z"), ("e3", "2026-01-01T10:00:02.000Z")] {
+                    try await db.raw("""
+                        INSERT INTO campaign_event_log (event_id, type, source, campaign_id, pledge_id, occurred_at, received_at, effect, payload)
+                        VALUES (\(bind: event), 'PLEDGE_CREATED', 'test', 'c1', 'p-logged', \(bind: time), '2026-03-03T00:00:00.000Z', 'new_pledge', '{}')
+                        """).run()
+                }
+            }
+            try await Migrator(service: "campaign", migrations: CampaignMigrations.all, logger: TestLogging.logger).migrate(client)
+            let rows = try await client.withConnection { db in
+                try await db.raw("SELECT pledge_id, created_at, last_event_at FROM campaign_pledges ORDER BY pledge_id").all().map {
+                    [try $0.decode(column: "pledge_id", as: String.self), try $0.decode(column: "created_at", as: String.self),
+                     try $0.decode(column: "last_event_at", as: String.self)]
+                }
+            }
+            #expect(rows == [
+                ["p-logged", "2026-01-01T10:00:00.000Z", "2026-01-01T10:00:05.000Z"],
+                // No events logged for it: the time it was last projected stands for both.
+                ["p-unlogged", "2026-03-03T00:00:00.000Z", "2026-03-03T00:00:00.000Z"],
+            ])
+        }
+    }
 }

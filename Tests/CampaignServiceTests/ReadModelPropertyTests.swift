@@ -92,16 +92,19 @@ func rollup(_ client: any DatabaseClient, _ campaignId: String) async throws -> 
     }
 }
 
-/// The projection's rows of a campaign, without ids: status, amount and what is known of the donor, sorted.
+/// The projection's rows of a campaign, without ids: status, amount, what is known of the donor,
+/// and when the donation was made and last changed, sorted.
 func projection(_ client: any DatabaseClient, _ campaignId: String) async throws -> [String] {
     try await client.withConnection { db in
         try await db.raw("""
-            SELECT status, amount, details_known, anonymous, donor_name, message FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
+            SELECT status, amount, details_known, anonymous, donor_name, message, created_at, last_event_at
+            FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
             """).all().map { row in
             [
                 try row.decode(column: "status", as: String.self), String(try row.decode(column: "amount", as: Int64.self)),
                 String(try row.decode(column: "details_known", as: Int.self)), String(try row.decode(column: "anonymous", as: Int.self)),
                 try row.decode(column: "donor_name", as: String?.self) ?? "-", try row.decode(column: "message", as: String?.self) ?? "-",
+                try row.decode(column: "created_at", as: String.self), try row.decode(column: "last_event_at", as: String.self),
             ].joined(separator: "|")
         }.sorted()
     }

@@ -62,7 +62,7 @@ public struct CampaignController: Sendable {
         let campaign = try await visibleCampaign(request, context)
         let page = try PageRequest(request: request)
         let rows = try await store.donations(campaignId: campaign.id, limit: page.limit, after: page.cursor)
-        return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.occurredAt, id: $0.id) }
+        return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.createdAt, id: $0.pledgeId) }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CampaignResponse> {

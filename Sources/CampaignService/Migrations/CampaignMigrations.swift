@@ -87,5 +87,22 @@ public enum CampaignMigrations {
             "UPDATE campaign_pledges SET message = NULL WHERE length(message) > 4000",
             "UPDATE campaign_pledges SET donor_name = NULL WHERE length(donor_name) > 800",
         ]),
+        // The public history lists one row per donation, from the projection: when the donation
+        // was made (the earliest event time seen for it, which is its PLEDGE_CREATED once that has
+        // arrived) and when it last changed (the latest). Both are a minimum and a maximum over
+        // the events, so they come out the same in any order. Existing rows are filled from the
+        // event log.
+        SQLMigration(name: "004_donation_times", [
+            "ALTER TABLE campaign_pledges ADD COLUMN created_at TEXT",
+            "ALTER TABLE campaign_pledges ADD COLUMN last_event_at TEXT",
+            """
+            UPDATE campaign_pledges SET created_at = seen.first, last_event_at = seen.last
+            FROM (SELECT pledge_id, MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM campaign_event_log GROUP BY pledge_id) AS seen
+            WHERE seen.pledge_id = campaign_pledges.pledge_id
+            """,
+            "UPDATE campaign_pledges SET created_at = updated_at WHERE created_at IS NULL",
+            "UPDATE campaign_pledges SET last_event_at = updated_at WHERE last_event_at IS NULL",
+            "CREATE INDEX campaign_pledges_history ON campaign_pledges (campaign_id, created_at, pledge_id)",
+        ]),
     ]
 }

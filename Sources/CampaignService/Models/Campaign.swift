@@ -79,18 +79,19 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
     }
 }
 
-/// One line of a campaign's public history. Never an email or a user id.
+/// One donation in a campaign's public history. Never an email or a user id.
 public struct DonationResponse: ResponseEncodable, Decodable, Sendable, Equatable {
-    public let id: String
     public let pledgeId: String
-    public let paymentId: String?
-    public let type: String
     public let status: String
     public let amount: Int64
+    /// Always 0 until refunds exist; in the contract already so clients need not change.
+    public let refundedAmount: Int64
     public let currency: String
     public let donorName: String
     public let message: String?
-    public let occurredAt: String
+    /// When the donation was made, and when its status last changed (event times).
+    public let createdAt: String
+    public let updatedAt: String
 }
 
 /// One ingested event, for the admin view.

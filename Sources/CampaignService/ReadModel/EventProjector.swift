@@ -55,6 +55,15 @@ public struct EventProjector: Sendable {
         var donorName: String?
         var message: String?
         var updatedAt: String
+        /// The earliest and latest `occurred_at` of the pledge's events: when the donation was
+        /// made and when it last changed, whatever order the events came in.
+        var createdAt: String
+        var lastEventAt: String
+
+        mutating func saw(_ time: String) {
+            createdAt = createdAt.isEmpty ? time : min(createdAt, time)
+            lastEventAt = max(lastEventAt, time)
+        }
     }
 
     public func apply(_ events: [EventEnvelope], on db: any SQLDatabase, kind: DatabaseKind, receivedAt: String = Timestamp.now()) async throws -> [IngestResult] {
@@ -67,7 +76,8 @@ public struct EventProjector: Sendable {
         let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
         var before: [String: PledgeRow] = [:]
         for row in try await db.raw("""
-            SELECT pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at
+            SELECT pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at,
+                   created_at, last_event_at
             FROM campaign_pledges WHERE pledge_id IN (\(binds: pledgeIds)) ORDER BY pledge_id\(lock)
             """).all() {
             let pledge = try Self.pledgeRow(row)
@@ -90,15 +100,18 @@ public struct EventProjector: Sendable {
             let event = events[index]
             let fact = event.data.pledgeFact
             let details = PledgeDetails(event.data)
+            let occurredAt = Self.occurredAt(event)
             guard var row = after[fact.pledgeId] else {
                 after[fact.pledgeId] = PledgeRow(
                     pledgeId: fact.pledgeId, campaignId: fact.campaignId, amount: fact.amount, currency: fact.currency.rawValue, status: fact.status,
                     paymentId: fact.paymentId, detailsKnown: details != nil, anonymous: details?.anonymous ?? false,
-                    donorName: details?.donorName, message: details?.message, updatedAt: receivedAt
+                    donorName: details?.donorName, message: details?.message, updatedAt: receivedAt,
+                    createdAt: occurredAt, lastEventAt: occurredAt
                 )
                 effects[index] = .newPledge
                 continue
             }
+            row.saw(occurredAt)
             // Names and messages arrive only with PLEDGE_CREATED, whenever it comes; payment ids with payment events.
             if let details {
                 row.detailsKnown = true
@@ -191,12 +204,13 @@ public struct EventProjector: Sendable {
             """
             (\(bind: row.pledgeId), \(bind: row.campaignId), \(bind: row.amount), \(bind: row.currency), \(bind: row.status.rawValue),
              \(bind: row.paymentId), \(bind: row.detailsKnown ? 1 : 0), \(bind: row.anonymous ? 1 : 0), \(bind: row.donorName),
-             \(bind: row.message), \(bind: row.updatedAt))
+             \(bind: row.message), \(bind: row.updatedAt), \(bind: row.createdAt), \(bind: row.lastEventAt))
             """
         }
         let inserted = try await db.raw("""
             INSERT INTO campaign_pledges
-                (pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at)
+                (pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at,
+                 created_at, last_event_at)
             VALUES \(rows.joined(separator: ", "))
             ON CONFLICT (pledge_id) DO NOTHING
             RETURNING pledge_id
@@ -210,16 +224,18 @@ public struct EventProjector: Sendable {
         let rows = changed.map { row -> SQLQueryString in
             """
             (\(bind: row.pledgeId), \(bind: row.status.rawValue), \(bind: row.paymentId), \(bind: row.detailsKnown ? 1 : 0),
-             \(bind: row.anonymous ? 1 : 0), \(bind: row.donorName), \(bind: row.message), \(bind: row.updatedAt))
+             \(bind: row.anonymous ? 1 : 0), \(bind: row.donorName), \(bind: row.message), \(bind: row.updatedAt),
+             \(bind: row.createdAt), \(bind: row.lastEventAt))
             """
         }
         try await db.raw("""
-            WITH folded (pledge_id, status, payment_id, details_known, anonymous, donor_name, message, updated_at) AS (
+            WITH folded (pledge_id, status, payment_id, details_known, anonymous, donor_name, message, updated_at, created_at, last_event_at) AS (
                 VALUES \(rows.joined(separator: ", "))
             )
             UPDATE campaign_pledges SET
                 status = folded.status, payment_id = folded.payment_id, details_known = folded.details_known,
-                anonymous = folded.anonymous, donor_name = folded.donor_name, message = folded.message, updated_at = folded.updated_at
+                anonymous = folded.anonymous, donor_name = folded.donor_name, message = folded.message, updated_at = folded.updated_at,
+                created_at = folded.created_at, last_event_at = folded.last_event_at
             FROM folded WHERE campaign_pledges.pledge_id = folded.pledge_id
             """).run()
     }
@@ -241,7 +257,9 @@ public struct EventProjector: Sendable {
             status: status, paymentId: try row.decode(column: "payment_id", as: String?.self),
             detailsKnown: try row.decode(column: "details_known", as: Int.self) != 0, anonymous: try row.decode(column: "anonymous", as: Int.self) != 0,
             donorName: try row.decode(column: "donor_name", as: String?.self), message: try row.decode(column: "message", as: String?.self),
-            updatedAt: try row.decode(column: "updated_at", as: String.self)
+            updatedAt: try row.decode(column: "updated_at", as: String.self),
+            createdAt: try row.decode(column: "created_at", as: String?.self) ?? "",
+            lastEventAt: try row.decode(column: "last_event_at", as: String?.self) ?? ""
         )
     }
 }

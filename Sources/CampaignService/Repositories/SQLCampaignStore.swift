@@ -73,34 +73,33 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
+    /// One row per donation, from the projection; failed ones are not listed.
     public func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse] {
         try await database.withConnection { db in
             var query: SQLQueryString = """
-                SELECT h.id, h.pledge_id, h.payment_id, h.type, h.status, h.amount, h.currency, h.occurred_at,
-                       p.anonymous, p.details_known, p.donor_name, p.message
-                FROM donation_history h LEFT JOIN campaign_pledges p ON p.pledge_id = h.pledge_id
-                WHERE h.campaign_id = \(bind: campaignId)
+                SELECT pledge_id, status, amount, currency, anonymous, details_known, donor_name, message, created_at, last_event_at
+                FROM campaign_pledges
+                WHERE campaign_id = \(bind: campaignId) AND status <> \(bind: PledgeStatus.failed.rawValue)
                 """
             if let cursor {
-                query += " AND (h.occurred_at < \(bind: cursor.sortKey) OR (h.occurred_at = \(bind: cursor.sortKey) AND h.id < \(bind: cursor.id)))"
+                query += " AND (created_at < \(bind: cursor.sortKey) OR (created_at = \(bind: cursor.sortKey) AND pledge_id < \(bind: cursor.id)))"
             }
-            query += " ORDER BY h.occurred_at DESC, h.id DESC LIMIT \(bind: limit + 1)"
+            query += " ORDER BY created_at DESC, pledge_id DESC LIMIT \(bind: limit + 1)"
             return try await db.raw(query).all().map { row in
-                let anonymous = try row.decodeNil(column: "anonymous") ? true : try row.decode(column: "anonymous", as: Int.self) != 0
-                let known = try row.decodeNil(column: "details_known") ? false : try row.decode(column: "details_known", as: Int.self) != 0
+                let anonymous = try row.decode(column: "anonymous", as: Int.self) != 0
+                let known = try row.decode(column: "details_known", as: Int.self) != 0
                 let name = try row.decode(column: "donor_name", as: String?.self)
                 return DonationResponse(
-                    id: try row.decode(column: "id", as: String.self),
                     pledgeId: try row.decode(column: "pledge_id", as: String.self),
-                    paymentId: try row.decode(column: "payment_id", as: String?.self),
-                    type: try row.decode(column: "type", as: String.self),
                     status: try row.decode(column: "status", as: String.self),
                     amount: try row.decode(column: "amount", as: Int64.self),
+                    refundedAmount: 0,
                     currency: try row.decode(column: "currency", as: String.self),
                     // Until the pledge's own event arrives the donor is unknown: show nothing personal.
                     donorName: (known && !anonymous ? name : nil) ?? "Anonymous",
                     message: known ? try row.decode(column: "message", as: String?.self) : nil,
-                    occurredAt: try row.decode(column: "occurred_at", as: String.self)
+                    createdAt: try row.decode(column: "created_at", as: String.self),
+                    updatedAt: try row.decode(column: "last_event_at", as: String.self)
                 )
             }
         }

@@ -191,10 +191,10 @@ async function campaignView(id) {
         h("div", { class: "stat" }, h("b", {}, String(campaign.total_pledges)), "pledges")));
   };
   const drawHistory = async () => {
-    // The public history has a row per event; a donation is its captured payment.
-    const items = await api("GET", "/campaigns/" + encodeURIComponent(id) + "/donations?limit=100", { auth: false });
+    // The public history has a row per donation (failed ones left out), newest first, with its status.
+    const items = await api("GET", "/campaigns/" + encodeURIComponent(id) + "/donations?limit=20", { auth: false });
     if (items.status !== 200) return;
-    const donations = items.data.items.filter((item) => item.type === "PAYMENT_CAPTURED").slice(0, 20);
+    const donations = items.data.items;
     history.replaceChildren(...(donations.length ? donations.map((item) => h("li", {},
       h("span", {}, h("strong", {}, item.donor_name), item.message ? " — " + item.message : ""),
       h("span", {}, money(item.amount, item.currency), " ", h("span", { class: "badge " + item.status }, item.status.toLowerCase()))))
