@@ -282,6 +282,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EventsTests",
+            dependencies: ["Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IdempotencyTests",
             dependencies: ["Idempotency", "TestSupport", "Persistence", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings

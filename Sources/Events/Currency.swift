@@ -13,6 +13,29 @@ public struct Currency: RawRepresentable, Hashable, Sendable, Codable, CustomStr
     /// 2 for USD (cents), 0 for JPY, 3 for KWD.
     public var minorUnitDigits: Int { Self.minorUnitDigits[rawValue] ?? 2 }
 
+    /// `major` whole units in minor units (1 USD is 100, 1 JPY is 1, 1 KWD is 1,000), capped at
+    /// `Int64.max`.
+    public func minorUnits(ofMajor major: Int64) -> Int64 {
+        var result = major
+        for _ in 0..<minorUnitDigits {
+            let (product, overflow) = result.multipliedReportingOverflow(by: 10)
+            if overflow { return .max }
+            result = product
+        }
+        return result
+    }
+
+    /// An amount of minor units as a plain decimal in this currency's digits, with the code:
+    /// `2500` is "25.00 USD", "2500 JPY" or "2.500 KWD". For messages and receipts.
+    public func format(_ minor: Int64) -> String {
+        let digits = minorUnitDigits
+        let magnitude = String(minor.magnitude)
+        let padded = String(repeating: "0", count: max(0, digits + 1 - magnitude.count)) + magnitude
+        let whole = padded.dropLast(digits)
+        let fraction = padded.suffix(digits)
+        return (minor < 0 ? "-" : "") + whole + (digits > 0 ? "." + fraction : "") + " " + rawValue
+    }
+
     /// The currencies we accept: widely used ones whose minor units are well known.
     static let minorUnitDigits: [String: Int] = [
         "AED": 2, "AUD": 2, "BDT": 2, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2,

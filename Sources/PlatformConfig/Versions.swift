@@ -8,7 +8,7 @@ public enum Versions {
         switch role {
         case .user: "0.2.0"
         case .campaign: "0.4.0"
-        case .pledge: "0.4.0"
+        case .pledge: "0.5.0"
         case .payment: "0.3.0"
         case .gateway: "0.3.1"
         }

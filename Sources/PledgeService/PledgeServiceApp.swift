@@ -28,13 +28,13 @@ public struct PledgeServiceConfig: Sendable {
     /// campaign-service's event ingestion (`EVENT_DISPATCH_URL`).
     public var eventDispatchURL: String
     /// The largest pledge accepted, in minor units.
-    public var maximumAmount: Int64
+    public var maximumMajorUnits: Int64
     public var relay: OutboxRelayConfig
     public var logLevel: String
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.pledge.defaultPort, database: DatabaseURL, secrets: InternalSecrets,
-        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", campaignServiceURL: String, eventDispatchURL: String, maximumAmount: Int64 = 100_000_000,
+        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", campaignServiceURL: String, eventDispatchURL: String, maximumMajorUnits: Int64 = 1_000_000,
         relay: OutboxRelayConfig = OutboxRelayConfig(), logLevel: String = "info"
     ) {
         self.host = host
@@ -45,7 +45,7 @@ public struct PledgeServiceConfig: Sendable {
         self.userServiceURL = userServiceURL
         self.campaignServiceURL = campaignServiceURL
         self.eventDispatchURL = eventDispatchURL
-        self.maximumAmount = maximumAmount
+        self.maximumMajorUnits = maximumMajorUnits
         self.relay = relay
         self.logLevel = logLevel
     }
@@ -104,7 +104,7 @@ public enum PledgeServiceApp {
                 versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
                 logger: logger
             ),
-            metrics: metrics, maximumAmount: config.maximumAmount, ready: { try await migrator.isUpToDate(database) }
+            metrics: metrics, maximumMajorUnits: config.maximumMajorUnits, ready: { try await migrator.isUpToDate(database) }
         )
         var app = Application(
             router: router,
@@ -124,13 +124,13 @@ public enum PledgeServiceApp {
 
     public static func buildRouter(
         store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, signatures: SignatureScheme,
-        verifier: TokenVerifier, metrics: ServiceMetrics, maximumAmount: Int64, ready: @escaping ReadinessCheck
+        verifier: TokenVerifier, metrics: ServiceMetrics, maximumMajorUnits: Int64, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
         PaymentServiceCallsController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
-        PledgeController(store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumAmount: maximumAmount)
+        PledgeController(store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumMajorUnits: maximumMajorUnits)
             .addRoutes(to: pledges)
         return router
     }

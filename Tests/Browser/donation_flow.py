@@ -8,13 +8,15 @@ data folder, then:
   4. a declined card shows the declined page, and the total does not move;
   5. the campaign page is readable on a phone-sized screen;
   6. a new donor registers and donates signed in;
-  7. the admin edits, pauses (no more donations) and closes the campaign.
+  7. the admin edits, pauses (no more donations) and closes the campaign;
+  8. a guest donates 1.25 dinars to a KWD campaign: three minor-unit digits, as the server says.
 
 Screenshots go to the folder given with --shots. Prints 'browser: N passed, N failed'.
 Usage: python3 donation_flow.py --binary .build/debug/careforall --shots .build/ui-shots
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -255,6 +257,37 @@ def main():
         wait.until(EC.presence_of_element_located((By.XPATH, "//tr[td/a[normalize-space()='%s']]//span[normalize-space()='closed']" % edited)))
         shot("9-admin-closed")
 
+    def api(method, path, body=None, token=None):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(platform.base + "/api" + path, data=data, method=method, headers=headers)
+        return json.load(urllib.request.urlopen(request, timeout=10))
+
+    def kwd_donation():
+        token = api("POST", "/users/login", {"email": platform.admin_email, "password": platform.admin_password})["access_token"]
+        campaign = api("POST", "/campaigns", {"title": "Dinar fund %d" % int(time.time()), "goal_amount": 1000000, "currency": "KWD"}, token)
+        assert campaign["minor_units"] == 3, campaign
+        driver.get(platform.base + "/#/")
+        driver.execute_script("localStorage.clear()")  # a guest, not the admin the step before signed in
+        driver.get(platform.base + "/#/campaigns/" + campaign["id"])
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "0.000"))
+        # A campaign made without a description shows none (it once showed "null").
+        assert "null" not in text_of("main"), text_of("main")
+        fill("Amount (KWD)", "1.25")
+        fill("Your name", "Dinar Guest")
+        fill("Your email", "dinar@example.org")
+        driver.find_element(By.CSS_SELECTOR, "input[name=card][value=pm_card_visa]").click()
+        driver.find_element(By.XPATH, "//button[normalize-space()='Donate']").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "result-title"), "Thank you!"))
+        assert "1.250" in text_of("#result-text"), text_of("#result-text")
+        shot("10-kwd-thank-you")
+        deadline = time.time() + 20
+        while time.time() < deadline and api("GET", "/campaigns/" + campaign["id"])["captured_amount"] != 1250:
+            time.sleep(0.2)
+        assert api("GET", "/campaigns/" + campaign["id"])["captured_amount"] == 1250, "1.25 KWD is 1,250 fils"
+
     try:
         step("an admin signs in, sees the services, creates a campaign", admin_creates_campaign)
         step("a guest donates with the succeeding card and sees the thank-you page", guest_donates)
@@ -263,6 +296,7 @@ def main():
         step("the campaign page fits a phone screen", phone_sized)
         step("a new donor registers, donates signed in, and signing out ends the token", donor_registers_and_donates)
         step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
+        step("a guest donates 1.25 KWD: amounts in the currency's own minor units", kwd_donation)
     finally:
         driver.quit()
         platform.stop()

@@ -58,6 +58,52 @@ struct PaymentFlowTests {
         }
     }
 
+    @Test("JPY and KWD: a guest's donation is counted in the currency's own minor units, end to end")
+    func currencies() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let api = platform.gateway + "/api"
+            let adminToken = try await platform.adminToken()
+            // 5,000 yen has no minor units; 1.250 dinars is 1,250 fils.
+            for (currency, digits, amount, tooMuch) in [("JPY", 0, 5_000, 1_000_001), ("KWD", 3, 1_250, 1_000_000_001)] {
+                let created = try await HTTPClient.testing.send(
+                    "POST", api + "/campaigns", json: ["title": "Fund in \(currency)", "goal_amount": 1_000_000, "currency": currency], bearer: adminToken
+                )
+                #expect(try created.json()["minor_units"] as? Int == digits)
+                let campaignId = try #require(try created.json()["id"] as? String)
+                let guest: [String: any Sendable] = ["name": "Guest \(currency)", "email": "\(currency.lowercased())@example.org"]
+
+                // The largest pledge is 1,000,000 whole units of the currency, whatever its minor units.
+                let refused = try await HTTPClient.testing.send(
+                    "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": tooMuch, "currency": currency, "donor": guest],
+                    headers: ["Idempotency-Key": "too-much-\(currency)"]
+                )
+                #expect(refused.status == 400 && String(decoding: refused.body, as: UTF8.self).contains("invalid_amount"))
+
+                let pledge = try await HTTPClient.testing.send(
+                    "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": amount, "currency": currency, "donor": guest],
+                    headers: ["Idempotency-Key": "pledge-\(currency)"]
+                )
+                #expect(pledge.status == 201)
+                let pledgeId = try #require(try pledge.json()["id"] as? String)
+                let receipt = try #require(try pledge.json()["receipt_token"] as? String)
+                let paid = try await HTTPClient.testing.send(
+                    "POST", api + "/payments?receipt_token=\(receipt)", json: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"]
+                )
+                #expect(try paid.status == 201 && paid.json()["amount"] as? Int == amount && paid.json()["currency"] as? String == currency)
+                let counted = try await eventually(timeout: .seconds(20)) {
+                    let campaign = try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)").json()
+                    return campaign["captured_amount"] as? Int == amount && campaign["total_payments"] as? Int == 1
+                }
+                #expect(counted, "\(currency): the capture reached the campaign")
+                let history = try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)/donations").json()
+                let row = try #require((history["items"] as? [[String: Any]])?.first)
+                #expect(row["amount"] as? Int == amount && row["currency"] as? String == currency && row["status"] as? String == "CAPTURED")
+            }
+        }
+    }
+
     @Test("SANDBOX_WEBHOOK_CHAOS=1: 50 concurrent donations, a quarter declined, end with exact totals")
     func chaos() async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path

@@ -114,6 +114,21 @@ struct PledgeRoutesTests {
         }
     }
 
+    @Test("the largest pledge is counted in the currency's own units: 10,000 USD, JPY or KWD")
+    func maximumPerCurrency() async throws {
+        try await withPledgeService(.sqlite) { harness in
+            for (currency, tooMuch, shown) in [("USD", 1_000_001, "10000.00 USD"), ("JPY", 10_001, "10000 JPY"), ("KWD", 10_000_001, "10000.000 KWD")] {
+                let refused = try await harness.pledge(["amount": tooMuch, "currency": currency])
+                #expect(refused.status == .badRequest && refused.errorCode == "invalid_amount", "\(currency)")
+                #expect(refused.text.contains(shown), "\(refused.text)")
+                // The largest allowed amount passes validation (the USD campaign then refuses a
+                // pledge in another currency).
+                let largest = try await harness.pledge(["amount": tooMuch - 1, "currency": currency])
+                #expect(largest.errorCode != "invalid_amount", "\(currency)")
+            }
+        }
+    }
+
     @Test("a campaign that is missing, not active or in another currency is 422; campaign-service down is 503; nothing written", arguments: TestDatabase.all)
     func campaignChecks(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in

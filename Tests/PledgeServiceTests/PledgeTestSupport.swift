@@ -85,7 +85,7 @@ func withPledgeService<Value: Sendable>(
         let config = PledgeServiceConfig(
             database: url, secrets: InternalSecrets(shared: pledgeSecret), jwksURL: "http://127.0.0.1:9/unused",
             campaignServiceURL: "http://127.0.0.1:9", eventDispatchURL: "http://127.0.0.1:9/campaigns/events",
-            maximumAmount: 1_000_000, relay: relay, logLevel: TestLogging.level
+            maximumMajorUnits: 10_000, relay: relay, logLevel: TestLogging.level
         )
         let app = try await PledgeServiceApp.buildApplication(
             config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), campaigns: campaigns

@@ -59,6 +59,11 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
     public let failedAmount: Int64
     public let totalPledges: Int64
     public let totalPayments: Int64
+    /// Always 0 until refunds exist; in the contract already so clients need not change.
+    public let refundedAmount: Int64
+    /// The currency's minor-unit digits (2 for USD, 0 for JPY, 3 for KWD): amounts are in
+    /// units of 10^-minor_units.
+    public let minorUnits: Int
 
     public init(_ campaign: Campaign) {
         self.id = campaign.id
@@ -76,6 +81,8 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
         self.failedAmount = campaign.totals.failedAmount
         self.totalPledges = campaign.totals.totalPledges
         self.totalPayments = campaign.totals.totalPayments
+        self.refundedAmount = 0
+        self.minorUnits = campaign.currency.minorUnitDigits
     }
 }
 

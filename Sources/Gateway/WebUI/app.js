@@ -54,6 +54,7 @@ async function api(method, path, { body, headers = {}, auth = true } = {}) {
   }
   let data = null;
   try { data = await response.json(); } catch (_) { /* empty or not JSON */ }
+  learnMinorUnits(data);
   // A token ended elsewhere (a logout, a password or role change) is no session any more.
   if (response.status === 401 && current && data && data.error && ["token_revoked", "invalid_token"].includes(data.error.code)) {
     localStorage.removeItem(SESSION_KEY);
@@ -68,7 +69,19 @@ function errorText(answer) {
 
 // ---- money: integer minor units and an ISO currency, never floating point ----
 
+// The server says how many minor-unit digits each currency has (`minor_units` on campaigns);
+// the browser's own table is only the fallback for a currency no campaign has shown yet.
+const minorUnits = {};
+
+function learnMinorUnits(data) {
+  const records = data && Array.isArray(data.items) ? data.items : [data];
+  for (const record of records) {
+    if (record && typeof record.currency === "string" && Number.isInteger(record.minor_units)) minorUnits[record.currency] = record.minor_units;
+  }
+}
+
 function digits(currency) {
+  if (currency in minorUnits) return minorUnits[currency];
   try { return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits; }
   catch (_) { return 2; }
 }
@@ -79,7 +92,7 @@ function money(minor, currency) {
   const text = String(Math.abs(minor)).padStart(exponent + 1, "0");
   const whole = text.slice(0, text.length - exponent) || "0";
   const fraction = exponent ? "." + text.slice(text.length - exponent) : "";
-  const formatted = new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: exponent })
+  const formatted = new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: exponent, maximumFractionDigits: exponent })
     .format(Number(whole + fraction));
   return (negative ? "-" : "") + formatted;
 }
@@ -115,7 +128,8 @@ function h(tag, attributes = {}, ...children) {
 function show(title, ...content) {
   document.title = title + " · CareForAll";
   const root = main();
-  root.replaceChildren(...content);
+  // An absent part (a campaign without a description) is left out, not written as "null".
+  root.replaceChildren(...content.filter((part) => part !== null && part !== undefined && part !== false));
   root.focus({ preventScroll: true });
 }
 

@@ -25,14 +25,14 @@ public struct PledgeController: Sendable {
     let idempotency: IdempotencyStore
     let campaigns: any CampaignDirectory
     let metrics: ServiceMetrics
-    let maximumAmount: Int64
+    let maximumMajorUnits: Int64
 
-    public init(store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumAmount: Int64) {
+    public init(store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumMajorUnits: Int64) {
         self.store = store
         self.idempotency = idempotency
         self.campaigns = campaigns
         self.metrics = metrics
-        self.maximumAmount = maximumAmount
+        self.maximumMajorUnits = maximumMajorUnits
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -51,7 +51,7 @@ public struct PledgeController: Sendable {
         guard IdempotencyKey.isValid(key) else { throw PledgeServiceError.invalidIdempotencyKey }
         let body = try await request.collectBody(context: context)
         let object = try JSONRequestDecoder.object(from: body.readableBytesView)
-        let input = try PledgeInput(object, maximumAmount: maximumAmount)
+        let input = try PledgeInput(object, maximumMajorUnits: maximumMajorUnits)
         let principal = context.principal
         guard principal != nil || input.donor != nil else { throw PledgeServiceError.donorRequired }
         // Keys belong to the caller: a signed-in user, or a guest by the email they gave.

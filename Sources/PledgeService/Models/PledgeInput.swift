@@ -20,16 +20,18 @@ struct PledgeInput: Equatable {
     static let messageLimit = TextLimit(characters: 500)
     static let nameLimit = TextLimit(characters: 200)
 
-    init(_ object: [String: JSONValue], maximumAmount: Int64) throws {
+    /// `maximumMajorUnits` is the largest pledge in whole units of its currency (1,000,000 is
+    /// 100,000,000 cents of USD, 1,000,000 JPY, 1,000,000,000 fils of KWD).
+    init(_ object: [String: JSONValue], maximumMajorUnits: Int64) throws {
         guard let campaignId = object["campaign_id"]?.stringValue?.trimmingCharacters(in: .whitespaces),
             !campaignId.isEmpty, campaignId.count <= 100
         else { throw PledgeServiceError.invalidCampaign }
-        guard let amount = object["amount"]?.integerValue, amount > 0, amount <= maximumAmount else {
-            throw PledgeServiceError.invalidAmount(maximum: maximumAmount)
+        let currency = object["currency"]?.stringValue.flatMap { Currency(rawValue: $0.uppercased()) }
+        let maximum = (currency ?? Currency(rawValue: "USD")!).minorUnits(ofMajor: maximumMajorUnits)
+        guard let amount = object["amount"]?.integerValue, amount > 0, amount <= maximum else {
+            throw PledgeServiceError.invalidAmount(maximum: maximum, currency: currency)
         }
-        guard let code = object["currency"]?.stringValue, let currency = Currency(rawValue: code.uppercased()) else {
-            throw PledgeServiceError.invalidCurrency
-        }
+        guard let currency else { throw PledgeServiceError.invalidCurrency }
         switch object["anonymous"] {
         case nil, .null: self.anonymous = false
         case .bool(let value): self.anonymous = value

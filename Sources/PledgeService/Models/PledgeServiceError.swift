@@ -1,3 +1,4 @@
+import Events
 import HTTPSupport
 import HTTPTypes
 
@@ -8,7 +9,7 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
     case idempotencyKeyReused
     case idempotencyKeyInUse
     case invalidCampaign
-    case invalidAmount(maximum: Int64)
+    case invalidAmount(maximum: Int64, currency: Currency?)
     case invalidCurrency
     case invalidMessage
     case invalidAnonymous
@@ -32,8 +33,11 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
             APIError(.conflict, code: "idempotency_key_in_use", message: "A request with this Idempotency-Key is still in progress.")
         case .invalidCampaign:
             APIError(.badRequest, code: "invalid_campaign_id", message: "campaign_id is required.")
-        case .invalidAmount(let maximum):
-            APIError(.badRequest, code: "invalid_amount", message: "amount must be a positive integer of minor units, at most \(maximum).")
+        case .invalidAmount(let maximum, let currency):
+            APIError(
+                .badRequest, code: "invalid_amount",
+                message: "amount must be a positive integer of minor units, at most \(maximum)" + (currency.map { " (\($0.format(maximum)))" } ?? "") + "."
+            )
         case .invalidCurrency:
             APIError(.badRequest, code: "invalid_currency", message: "currency must be a supported ISO-4217 code.")
         case .invalidMessage:
