@@ -105,6 +105,27 @@ def main():
         pledge = as_json(call(base, "GET", "/api/pledges/" + state["pledge"], token=state["donor"])[2])
         assert pledge.get("status") == "CAPTURED", pledge
 
+    def yen_donation():
+        # JPY has no minor units: 3,000 is 3,000 yen, counted as 3,000 in the campaign and its history.
+        status, _, raw = call(base, "POST", "/api/users/login", {"email": args.admin_email, "password": args.admin_password})
+        admin = as_json(raw)["access_token"]
+        status, _, raw = call(base, "POST", "/api/campaigns", {"title": "Yen through " + args.name, "goal_amount": 1000000, "currency": "JPY"}, token=admin)
+        assert status == 201 and as_json(raw)["minor_units"] == 0, (status, raw)
+        campaign = as_json(raw)["id"]
+        body = {"campaign_id": campaign, "amount": 3000, "currency": "JPY", "donor": {"name": "Yen Guest", "email": "yen@example.org"}}
+        status, _, raw = call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert status == 201, (status, raw)
+        pledge = as_json(raw)
+        status, _, raw = call(base, "POST", "/api/payments?receipt_token=" + pledge["receipt_token"], {"pledge_id": pledge["id"], "payment_method": "pm_card_visa"})
+        assert status == 201 and as_json(raw)["status"] == "CAPTURED" and as_json(raw)["amount"] == 3000, (status, raw)
+        deadline, totals = time.time() + 30, {}
+        while time.time() < deadline and totals.get("captured_amount") != 3000:
+            totals = as_json(call(base, "GET", "/api/campaigns/" + campaign)[2])
+            time.sleep(0.3)
+        assert totals.get("captured_amount") == 3000, totals
+        history = as_json(call(base, "GET", "/api/campaigns/" + campaign + "/donations")[2])["items"]
+        assert [(row["amount"], row["currency"], row["status"]) for row in history] == [(3000, "JPY", "CAPTURED")], history
+
     def live_stream():
         request = urllib.request.Request(base + "/api/campaigns/" + state["campaign"] + "/stream")
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -137,6 +158,7 @@ def main():
     step("an admin opens a campaign", admin_opens_campaign)
     step("a pledge (replayed by its Idempotency-Key) and its payment", pledge_and_pay)
     step("the campaign total and the pledge settle", totals_settle)
+    step("a guest's yen donation is counted in yen (no minor units)", yen_donation)
     step("live totals stream through", live_stream)
     step("internal and unknown routes are 404 not_found", internal_routes_refused)
     step("login is rate-limited: 429 rate_limited with Retry-After", login_rate_limited)
