@@ -10,11 +10,14 @@ public struct CampaignSummary: Sendable, Equatable, Decodable {
     public let id: String
     public let status: String
     public let currency: String
+    /// For receipts; optional so that an answer without it still reads.
+    public let title: String?
 
-    public init(id: String, status: String, currency: String) {
+    public init(id: String, status: String, currency: String, title: String? = nil) {
         self.id = id
         self.status = status
         self.currency = currency
+        self.title = title
     }
 }
 

@@ -3,7 +3,8 @@ by selenium. Starts the one-command platform (`careforall dev`) on free loopback
 data folder, then:
 
   1. an admin signs in, sees every service ready in the admin panel, and creates a campaign;
-  2. a guest donates to it with the succeeding test card and sees the thank-you page;
+  2. a guest donates to it with the succeeding test card and sees the thank-you page, then opens
+     the receipt link from it in a fresh session and sees the receipt;
   3. the campaign page, left open in another tab, shows the new total without a reload (SSE);
   4. a declined card shows the declined page, and the total does not move;
   5. the campaign page is readable on a phone-sized screen;
@@ -172,7 +173,23 @@ def main():
         driver.find_element(By.XPATH, "//button[normalize-space()='Donate']").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "result-title"), "Thank you!"))
         assert "$25.00" in text_of("#result-text"), text_of("#result-text")
+        state["receipt_link"] = driver.find_element(By.ID, "receipt-link").get_attribute("href")
         shot("4-thank-you")
+
+    def guest_opens_receipt_later():
+        # Another session: nothing in this browser's storage, only the link from the result page.
+        watching = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        driver.get(platform.base + "/#/")
+        driver.execute_script("localStorage.clear(); sessionStorage.clear()")
+        driver.get(state["receipt_link"])
+        wait.until(EC.text_to_be_present_in_element((By.ID, "receipt-number"), "CFA-"))
+        assert re.match(r"^CFA-\d{4}-\d{6,}$", text_of("#receipt-number")), text_of("#receipt-number")
+        page = text_of("main")
+        assert "Browser Guest" in page and "$25.00" in page and title in page, page
+        shot("4b-guest-receipt")
+        driver.close()
+        driver.switch_to.window(watching)
 
     def total_moves_live():
         driver.switch_to.window(state["watching"])
@@ -291,6 +308,7 @@ def main():
     try:
         step("an admin signs in, sees the services, creates a campaign", admin_creates_campaign)
         step("a guest donates with the succeeding card and sees the thank-you page", guest_donates)
+        step("the guest opens the receipt link from the result page in a new session", guest_opens_receipt_later)
         step("the open campaign page shows the new total without a reload", total_moves_live)
         step("a declined card shows the declined page and moves nothing", declined_card)
         step("the campaign page fits a phone screen", phone_sized)

@@ -7,6 +7,7 @@ Usage: python3 donation_through_proxy.py --name nginx --url http://127.0.0.1:POR
 
 import argparse
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -125,6 +126,18 @@ def main():
         assert totals.get("captured_amount") == 3000, totals
         history = as_json(call(base, "GET", "/api/campaigns/" + campaign + "/donations")[2])["items"]
         assert [(row["amount"], row["currency"], row["status"]) for row in history] == [(3000, "JPY", "CAPTURED")], history
+        # Its receipt, by the guest's token: once the capture reaches pledge-service.
+        receipt_path = "/api/pledges/%s/receipt?receipt_token=%s" % (pledge["id"], pledge["receipt_token"])
+        deadline, status = time.time() + 30, 0
+        while time.time() < deadline:
+            status, _, raw = call(base, "GET", receipt_path)
+            if status == 200:
+                break
+            time.sleep(0.3)
+        receipt = as_json(raw)
+        assert status == 200 and re.match(r"^CFA-\d{4}-\d{6,}$", receipt["receipt_number"]) and receipt["amount"] == 3000, (status, raw)
+        status, headers, page = call(base, "GET", receipt_path, headers={"Accept": "text/html"})
+        assert status == 200 and receipt["receipt_number"].encode() in page and b"3000 JPY" in page, (status, page[:300])
 
     def live_stream():
         request = urllib.request.Request(base + "/api/campaigns/" + state["campaign"] + "/stream")
@@ -158,7 +171,7 @@ def main():
     step("an admin opens a campaign", admin_opens_campaign)
     step("a pledge (replayed by its Idempotency-Key) and its payment", pledge_and_pay)
     step("the campaign total and the pledge settle", totals_settle)
-    step("a guest's yen donation is counted in yen (no minor units)", yen_donation)
+    step("a guest's yen donation is counted in yen (no minor units), and its receipt is issued", yen_donation)
     step("live totals stream through", live_stream)
     step("internal and unknown routes are 404 not_found", internal_routes_refused)
     step("login is rate-limited: 429 rate_limited with Retry-After", login_rate_limited)

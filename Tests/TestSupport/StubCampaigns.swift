@@ -19,8 +19,8 @@ public final class StubCampaigns: CampaignDirectory {
         }
     }
 
-    public func set(_ id: String, status: String = "active", currency: String = "USD") {
-        state.withLock { $0.campaigns[id] = CampaignSummary(id: id, status: status, currency: currency) }
+    public func set(_ id: String, status: String = "active", currency: String = "USD", title: String? = nil) {
+        state.withLock { $0.campaigns[id] = CampaignSummary(id: id, status: status, currency: currency, title: title) }
     }
 
     public func setDown(_ down: Bool) { state.withLock { $0.down = down } }

@@ -2,6 +2,7 @@
 //   #/                      campaigns
 //   #/campaigns/<id>        one campaign: live totals, history, the donation form
 //   #/result                the outcome of the last donation
+//   #/receipts/<pledge>[/<receipt token>]  a donation's receipt (guests: with their token)
 //   #/login, #/register     sign in or up
 //   #/admin                 campaigns and the services' health (admins)
 "use strict";
@@ -311,7 +312,44 @@ function resultView() {
         : pending ? "Your donation of " + amount + " is being processed; the campaign page will show it shortly."
           : "Your card was declined, so nothing was charged. You can try again with another card."),
       h("p", { class: "muted" }, "Payment " + payment.id + " · " + payment.status.toLowerCase()),
+      ok ? h("p", {}, h("a", { href: receiptLink(saved.pledge.id, saved.receipt), id: "receipt-link" }, "Your receipt"),
+        saved.receipt ? h("span", { class: "muted" }, " · keep this link: it is your way back to this donation") : null) : null,
       h("p", {}, h("a", { class: "button", href: "#/campaigns/" + campaign.id, id: "back-to-campaign" }, "Back to " + campaign.title))));
+}
+
+/** A receipt's page in this app; a guest's link carries their receipt token (after the #, so it never reaches a server log). */
+function receiptLink(pledgeId, token) {
+  return "#/receipts/" + encodeURIComponent(pledgeId) + (token ? "/" + encodeURIComponent(token) : "");
+}
+
+async function receiptView(pledgeId, token) {
+  show("Receipt", h("h1", {}, "Receipt"), h("p", { class: "muted" }, "Loading…"));
+  const path = "/pledges/" + encodeURIComponent(pledgeId) + "/receipt" + (token ? "?receipt_token=" + encodeURIComponent(token) : "");
+  // Issued once the capture reaches pledge-service, which can take a moment after the payment.
+  let answer = await api("GET", path);
+  for (let attempt = 0; attempt < 15 && answer.status === 404 && answer.data && answer.data.error && answer.data.error.code === "no_receipt"; attempt++) {
+    show("Receipt", h("h1", {}, "Receipt"), notice("info", "Your receipt is being prepared…"));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (!location.hash.startsWith("#/receipts/")) return;
+    answer = await api("GET", path);
+  }
+  if (answer.status !== 200) {
+    return show("Receipt", h("h1", {}, "Receipt"), notice("error", answer.status === 404 && answer.data.error.code === "no_receipt"
+      ? "This donation has no receipt yet: one is issued once the payment is captured." : errorText(answer)));
+  }
+  const r = answer.data;
+  const rows = [["Receipt number", r.receipt_number], ["Campaign", r.campaign_title || r.campaign_id], ["Donor", r.donor_name]];
+  if (r.donor_email) rows.push(["Email", r.donor_email]);
+  rows.push(["Amount", money(r.amount, r.currency)], ["Date of donation", new Date(r.captured_at).toLocaleDateString()],
+    ["Donation reference", r.pledge_id]);
+  if (r.refunded_amount > 0) rows.push(["Refunded", money(r.refunded_amount, r.currency)]);
+  show("Receipt " + r.receipt_number,
+    h("div", { class: "card receipt" },
+      h("h1", {}, "Donation receipt"),
+      h("p", { class: "big", id: "receipt-number" }, r.receipt_number),
+      h("table", {}, h("tbody", {}, rows.map(([label, value]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, value))))),
+      h("p", {}, "Thank you for your donation to " + (r.campaign_title || "this campaign") + "."),
+      h("p", { class: "noprint" }, h("button", { type: "button", onclick: () => window.print() }, "Print"))));
 }
 
 function authView(mode) {
@@ -447,6 +485,7 @@ function route() {
     case "": return campaignsView();
     case "campaigns": return parts[1] ? campaignView(decodeURIComponent(parts[1])) : campaignsView();
     case "result": return resultView();
+    case "receipts": return receiptView(decodeURIComponent(parts[1] || ""), parts[2] ? decodeURIComponent(parts[2]) : null);
     case "login": return authView("login");
     case "register": return authView("register");
     case "admin": return adminView();

@@ -38,6 +38,7 @@ public struct PledgeController: Sendable {
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
         group.get(":id", use: show)
+        group.get(":id/receipt", use: receipt)
         group.group().add(middleware: RequireRoleMiddleware()).get(use: list)
     }
 
@@ -145,11 +146,47 @@ public struct PledgeController: Sendable {
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> PledgeResponse {
         let id = try context.parameters.require("id")
         guard let (pledge, transitions) = try await store.find(id: id) else { throw PledgeServiceError.pledgeNotFound }
+        try Self.requireAccess(to: pledge, request: request, context: context)
+        return PledgeResponse.read(pledge, receipt: try await store.receipts(pledgeIds: [pledge.id])[pledge.id], transitions: transitions)
+    }
+
+    static func requireAccess(to pledge: Pledge, request: Request, context: AppRequestContext) throws {
         let token = request.uri.queryParameters["receipt_token"].map(String.init)
         let isOwner = context.principal.map { $0.isAdmin || $0.userID == pledge.userId } ?? false
         let holdsReceipt = token.map { ReceiptToken.matches($0, hash: pledge.receiptTokenHash) } ?? false
         guard isOwner || holdsReceipt else { throw PledgeServiceError.pledgeNotFound }
-        return PledgeResponse(pledge, transitions: transitions)
+    }
+
+    /// The receipt of a captured pledge, to the same people as the pledge: JSON, or with
+    /// `Accept: text/html` a printable page. 404 `no_receipt` before the capture.
+    @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let pledge = try await store.pledge(id: id) else { throw PledgeServiceError.pledgeNotFound }
+        try Self.requireAccess(to: pledge, request: request, context: context)
+        let wantsPage = request.headers[.accept].map { $0.contains("text/html") } ?? false
+        guard let receipt = try await store.receipts(pledgeIds: [pledge.id])[pledge.id] else {
+            if wantsPage { return Self.page(ReceiptPage.notYet(), status: .notFound) }
+            throw PledgeServiceError.noReceipt
+        }
+        // The title is for the reader's benefit only: without campaign-service, the receipt still shows.
+        let title = try? await campaigns.campaign(id: pledge.campaignId)?.title
+        let ownEmail = context.principal.flatMap { $0.userID == pledge.userId ? $0.email : nil }
+        let answer = ReceiptResponse(pledge: pledge, receipt: receipt, campaignTitle: title ?? nil, donorEmail: pledge.guestEmail ?? ownEmail)
+        if wantsPage { return Self.page(ReceiptPage.html(answer), status: .ok) }
+        return Self.json(status: .ok, body: String(decoding: try JSONCoding.encoder.encode(answer), as: UTF8.self), replayed: false)
+    }
+
+    static func page(_ html: String, status: HTTPResponse.Status) -> Response {
+        // A receipt names its donor: never kept by a shared cache. The page runs no script and
+        // loads nothing; its one stylesheet is inline.
+        let headers: HTTPFields = [
+            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+            HTTPField.Name("Content-Security-Policy")!:
+                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        ]
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     /// The caller's pledges; admins see everyone's. Both may narrow by `campaign_id` and `status`.
@@ -167,6 +204,9 @@ public struct PledgeController: Sendable {
         let rows = try await store.list(
             userId: principal.isAdmin ? nil : principal.userID, campaignId: campaignId, status: status, limit: page.limit, after: page.cursor
         )
-        return Page(rows: rows, limit: page.limit, item: { PledgeResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+        let receipts = try await store.receipts(pledgeIds: rows.filter { $0.status == .captured }.map(\.id))
+        return Page(rows: rows, limit: page.limit, item: { PledgeResponse.read($0, receipt: receipts[$0.id]) }) {
+            PageCursor(sortKey: $0.createdAt, id: $0.id)
+        }
     }
 }

@@ -49,5 +49,29 @@ public enum PledgeMigrations {
         IdempotencySchema.migration,
         OutboxSchema.migration,
         OutboxSchema.deadLetters,
+        // One receipt per captured pledge, numbered once from a sequence the database keeps:
+        // `CFA-<year>-<sequence, 6 digits or more>`. Pledges captured before receipts existed
+        // get theirs here, in the order they were captured.
+        SQLMigration(name: "004_create_receipts", statements: { kind in
+            let sequence = kind == .postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
+            return [
+                """
+                CREATE TABLE receipts (
+                    sequence \(sequence),
+                    pledge_id TEXT NOT NULL UNIQUE,
+                    year INTEGER NOT NULL,
+                    captured_at TEXT NOT NULL,
+                    issued_at TEXT NOT NULL
+                )
+                """,
+                """
+                INSERT INTO receipts (pledge_id, year, captured_at, issued_at)
+                SELECT p.id, CAST(substr(t.at, 1, 4) AS INTEGER), t.at, t.at
+                FROM pledges p JOIN pledge_transitions t ON t.pledge_id = p.id AND t.to_status = 'CAPTURED'
+                WHERE p.status = 'CAPTURED'
+                ORDER BY t.at, p.id
+                """,
+            ]
+        }),
     ]
 }

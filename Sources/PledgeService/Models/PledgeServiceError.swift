@@ -19,6 +19,7 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
     case currencyMismatch
     case campaignServiceUnavailable
     case pledgeNotFound
+    case noReceipt
     case invalidWebhook(String)
 
     public var apiError: APIError {
@@ -56,6 +57,8 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
             APIError(.serviceUnavailable, code: "campaign_service_unavailable", message: "The campaign could not be checked; nothing was written. Try again.")
         case .pledgeNotFound:
             APIError(.notFound, code: "not_found", message: "No such pledge.")
+        case .noReceipt:
+            APIError(.notFound, code: "no_receipt", message: "A receipt is issued once the payment is captured; this pledge has none yet.")
         case .invalidWebhook(let reason):
             APIError(.badRequest, code: "invalid_webhook", message: "The payment webhook is malformed: \(reason).")
         }

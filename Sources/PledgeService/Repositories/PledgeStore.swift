@@ -66,5 +66,8 @@ public protocol PledgeStore: Sendable {
     /// in id order, notices seen before are `duplicate`, the rest go through the state machine in
     /// the order given, and every applied one writes its transition and PLEDGE_STATUS_CHANGED
     /// outbox row; one outcome per notice, in order (`rejected` for an unknown pledge).
+    /// Moving a pledge to CAPTURED also issues its receipt, once, in the same transaction.
     func applyPaymentNotices(_ notices: [PaymentWebhook], source: String) async throws -> [NoticeOutcome]
+    /// The receipts of those pledges that have one, by pledge id.
+    func receipts(pledgeIds: [String]) async throws -> [String: Receipt]
 }

@@ -180,11 +180,41 @@ public struct SQLPledgeStore: PledgeStore {
                     INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitions.joined(separator: ", "))
                     """).run()
                 try await Outbox.enqueue(events, on: db, now: now)
+                try await Self.issueReceipts(for: ids.filter { changed[$0] == .captured }, at: now, on: db)
             }
             return (outcomes, !changed.isEmpty)
         }
         if applied { signal.notify() }
         return outcomes
+    }
+
+    /// A receipt for each newly captured pledge, in id order; one that has a receipt keeps it.
+    static func issueReceipts(for pledgeIds: [String], at time: String, on db: any SQLDatabase) async throws {
+        guard !pledgeIds.isEmpty else { return }
+        let year = Int(time.prefix(4)) ?? 1970
+        let rows = pledgeIds.map { "(\(bind: $0), \(bind: year), \(bind: time), \(bind: time))" as SQLQueryString }
+        try await db.raw("""
+            INSERT INTO receipts (pledge_id, year, captured_at, issued_at) VALUES \(rows.joined(separator: ", "))
+            ON CONFLICT (pledge_id) DO NOTHING
+            """).run()
+    }
+
+    public func receipts(pledgeIds: [String]) async throws -> [String: Receipt] {
+        guard !pledgeIds.isEmpty else { return [:] }
+        return try await database.withConnection { db in
+            var receipts: [String: Receipt] = [:]
+            for row in try await db.raw("""
+                SELECT pledge_id, sequence, year, captured_at, issued_at FROM receipts WHERE pledge_id IN (\(binds: pledgeIds))
+                """).all() {
+                let receipt = Receipt(
+                    pledgeId: try row.decode(column: "pledge_id", as: String.self), sequence: try row.decode(column: "sequence", as: Int64.self),
+                    year: try row.decode(column: "year", as: Int.self), capturedAt: try row.decode(column: "captured_at", as: String.self),
+                    issuedAt: try row.decode(column: "issued_at", as: String.self)
+                )
+                receipts[receipt.pledgeId] = receipt
+            }
+            return receipts
+        }
     }
 
     static func transitionRow(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String) -> SQLQueryString {
