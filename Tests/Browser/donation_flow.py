@@ -8,7 +8,7 @@ data folder, then:
   3. the campaign page, left open in another tab, shows the new total without a reload (SSE);
   4. a declined card shows the declined page, and the total does not move;
   5. the campaign page is readable on a phone-sized screen;
-  6. a new donor registers and donates signed in;
+  6. a new donor registers, donates signed in, and finds the donation and its receipt on their page;
   7. the admin edits, pauses (no more donations) and closes the campaign;
   8. a guest donates 1.25 dinars to a KWD campaign: three minor-unit digits, as the server says.
 
@@ -234,6 +234,23 @@ def main():
         assert "$7.50" in text_of("#result-text"), text_of("#result-text")
         driver.find_element(By.ID, "back-to-campaign").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$32.50"))
+        # Their own page lists the donation, and its receipt once the capture has reached pledge-service.
+        deadline = time.time() + 20
+        while True:
+            driver.find_element(By.XPATH, "//a[normalize-space()='My donations']").click()
+            row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.donations tbody tr")))
+            if "CFA-" in row.text or time.time() > deadline:
+                break
+            driver.get(platform.base + "/#/")
+            time.sleep(0.5)
+        rows = driver.find_elements(By.CSS_SELECTOR, "table.donations tbody tr")
+        assert len(rows) == 1 and title in rows[0].text and "$7.50" in rows[0].text and "captured" in rows[0].text, rows[0].text
+        assert re.search(r"CFA-\d{4}-\d{6,}", rows[0].text), rows[0].text
+        assert not driver.find_element(By.XPATH, "//button[normalize-space()='Show more']").is_displayed(), "one page only"
+        shot("7b-my-donations")
+        rows[0].find_element(By.PARTIAL_LINK_TEXT, "CFA-").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "receipt-number"), "CFA-"))
+        assert "Registered Rita" in text_of("main") and "$7.50" in text_of("main"), text_of("main")
         token = driver.execute_script("return JSON.parse(localStorage.getItem('careforall.session')).token")
         driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
         # Signing out ends the token at the server, not only in this browser.
@@ -312,7 +329,8 @@ def main():
         step("the open campaign page shows the new total without a reload", total_moves_live)
         step("a declined card shows the declined page and moves nothing", declined_card)
         step("the campaign page fits a phone screen", phone_sized)
-        step("a new donor registers, donates signed in, and signing out ends the token", donor_registers_and_donates)
+        step("a new donor registers, donates signed in, sees it with its receipt on their page; signing out ends the token",
+             donor_registers_and_donates)
         step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
         step("a guest donates 1.25 KWD: amounts in the currency's own minor units", kwd_donation)
     finally:

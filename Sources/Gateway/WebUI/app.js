@@ -3,6 +3,7 @@
 //   #/campaigns/<id>        one campaign: live totals, history, the donation form
 //   #/result                the outcome of the last donation
 //   #/receipts/<pledge>[/<receipt token>]  a donation's receipt (guests: with their token)
+//   #/donations             a signed-in donor's own donations
 //   #/login, #/register     sign in or up
 //   #/admin                 campaigns and the services' health (admins)
 "use strict";
@@ -158,7 +159,8 @@ function renderSessionLinks() {
   const holder = document.getElementById("session-links");
   if (!holder) return;
   holder.replaceChildren(...(current
-    ? [current.user.role === "admin" ? h("a", { href: "#/admin" }, "Admin") : null,
+    ? [h("a", { href: "#/donations" }, "My donations"),
+       current.user.role === "admin" ? h("a", { href: "#/admin" }, "Admin") : null,
        h("span", { class: "muted" }, current.user.name),
        h("button", { class: "link", type: "button", onclick: signOut }, "Sign out")]
     : [h("a", { href: "#/login" }, "Sign in"), h("a", { href: "#/register" }, "Register")]).filter(Boolean));
@@ -317,6 +319,42 @@ function resultView() {
       h("p", {}, h("a", { class: "button", href: "#/campaigns/" + campaign.id, id: "back-to-campaign" }, "Back to " + campaign.title))));
 }
 
+/** The signed-in donor's own donations, newest first, a page at a time. */
+async function myDonationsView() {
+  if (!session()) { location.hash = "#/login"; return; }
+  const list = h("tbody", {});
+  const more = h("button", { type: "button", class: "link", hidden: true }, "Show more");
+  const titles = {};
+  show("My donations", h("h1", {}, "My donations"),
+    h("table", { class: "donations" },
+      h("thead", {}, h("tr", {}, ["Date", "Campaign", "Amount", "Status", "Receipt"].map((label) => h("th", { scope: "col" }, label)))), list),
+    h("p", {}, more));
+  let cursor = null;
+  const load = async () => {
+    more.hidden = true;
+    const answer = await api("GET", "/pledges?limit=20" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    if (answer.status !== 200) { list.append(h("tr", {}, h("td", { colspan: "5" }, notice("error", errorText(answer))))); return; }
+    for (const pledge of answer.data.items) {
+      if (!(pledge.campaign_id in titles)) {
+        const campaign = await api("GET", "/campaigns/" + encodeURIComponent(pledge.campaign_id), { auth: false });
+        titles[pledge.campaign_id] = campaign.status === 200 ? campaign.data.title : pledge.campaign_id;
+      }
+      const refunded = pledge.refunded_amount > 0 ? h("div", { class: "muted" }, money(pledge.refunded_amount, pledge.currency) + " refunded") : null;
+      list.append(h("tr", {},
+        h("td", {}, new Date(pledge.created_at).toLocaleDateString()),
+        h("td", {}, h("a", { href: "#/campaigns/" + pledge.campaign_id }, titles[pledge.campaign_id])),
+        h("td", {}, money(pledge.amount, pledge.currency), refunded),
+        h("td", {}, h("span", { class: "badge " + pledge.status }, pledge.status.toLowerCase())),
+        h("td", {}, pledge.receipt_number ? h("a", { href: receiptLink(pledge.id) }, pledge.receipt_number) : "—")));
+    }
+    if (!list.children.length) list.append(h("tr", {}, h("td", { colspan: "5", class: "muted" }, "No donations yet.")));
+    cursor = answer.data.next_cursor;
+    more.hidden = !cursor;
+  };
+  more.addEventListener("click", load);
+  await load();
+}
+
 /** A receipt's page in this app; a guest's link carries their receipt token (after the #, so it never reaches a server log). */
 function receiptLink(pledgeId, token) {
   return "#/receipts/" + encodeURIComponent(pledgeId) + (token ? "/" + encodeURIComponent(token) : "");
@@ -325,18 +363,31 @@ function receiptLink(pledgeId, token) {
 async function receiptView(pledgeId, token) {
   show("Receipt", h("h1", {}, "Receipt"), h("p", { class: "muted" }, "Loading…"));
   const path = "/pledges/" + encodeURIComponent(pledgeId) + "/receipt" + (token ? "?receipt_token=" + encodeURIComponent(token) : "");
-  // Issued once the capture reaches pledge-service, which can take a moment after the payment.
+  const noReceipt = (answer) => answer.status === 404 && answer.data && answer.data.error && answer.data.error.code === "no_receipt";
+  const pledgePath = "/pledges/" + encodeURIComponent(pledgeId) + (token ? "?receipt_token=" + encodeURIComponent(token) : "");
+  // Issued once the capture reaches pledge-service, a moment after the payment: wait for it
+  // while the news of the payment is on its way (for at most 15 s), not for a donation that failed.
   let answer = await api("GET", path);
-  for (let attempt = 0; attempt < 15 && answer.status === 404 && answer.data && answer.data.error && answer.data.error.code === "no_receipt"; attempt++) {
+  for (let attempt = 0; attempt < 15 && noReceipt(answer); attempt++) {
+    const pledge = await api("GET", pledgePath);
+    if (pledge.status !== 200 || pledge.data.status === "FAILED") break;
     show("Receipt", h("h1", {}, "Receipt"), notice("info", "Your receipt is being prepared…"));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     if (!location.hash.startsWith("#/receipts/")) return;
     answer = await api("GET", path);
   }
-  if (answer.status !== 200) {
-    return show("Receipt", h("h1", {}, "Receipt"), notice("error", answer.status === 404 && answer.data.error.code === "no_receipt"
-      ? "This donation has no receipt yet: one is issued once the payment is captured." : errorText(answer)));
+  if (noReceipt(answer)) {
+    // No receipt (not captured, or declined): the donation itself, with its status.
+    const pledge = await api("GET", pledgePath);
+    if (pledge.status !== 200) return show("Receipt", h("h1", {}, "Receipt"), notice("error", errorText(pledge)));
+    const p = pledge.data;
+    return show("Your donation", h("div", { class: "card receipt" },
+      h("h1", {}, "Your donation"),
+      h("p", {}, money(p.amount, p.currency), " ", h("span", { class: "badge " + p.status, id: "donation-status" }, p.status.toLowerCase())),
+      h("p", {}, p.status === "FAILED" ? "The payment did not go through, so nothing was charged and there is no receipt."
+        : "A receipt is issued once the payment is captured; come back to this link later.")));
   }
+  if (answer.status !== 200) return show("Receipt", h("h1", {}, "Receipt"), notice("error", errorText(answer)));
   const r = answer.data;
   const rows = [["Receipt number", r.receipt_number], ["Campaign", r.campaign_title || r.campaign_id], ["Donor", r.donor_name]];
   if (r.donor_email) rows.push(["Email", r.donor_email]);
@@ -485,6 +536,7 @@ function route() {
     case "": return campaignsView();
     case "campaigns": return parts[1] ? campaignView(decodeURIComponent(parts[1])) : campaignsView();
     case "result": return resultView();
+    case "donations": return myDonationsView();
     case "receipts": return receiptView(decodeURIComponent(parts[1] || ""), parts[2] ? decodeURIComponent(parts[2]) : null);
     case "login": return authView("login");
     case "register": return authView("register");
