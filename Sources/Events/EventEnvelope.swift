@@ -6,6 +6,7 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     case pledgeStatusChanged = "PLEDGE_STATUS_CHANGED"
     case paymentCaptured = "PAYMENT_CAPTURED"
     case paymentFailed = "PAYMENT_FAILED"
+    case paymentRefunded = "PAYMENT_REFUNDED"
 }
 
 /// `{event_id, type, source, occurred_at, trace_parent?, data}` as publishers write it to their
@@ -44,6 +45,7 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
         case .pledgeStatusChanged: self.data = .pledgeStatusChanged(try PledgeStatusChanged(from: nested))
         case .paymentCaptured: self.data = .paymentCaptured(try PaymentCaptured(from: nested))
         case .paymentFailed: self.data = .paymentFailed(try PaymentFailed(from: nested))
+        case .paymentRefunded: self.data = .paymentRefunded(try PaymentRefunded(from: nested))
         }
     }
 
@@ -60,6 +62,7 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
         case .pledgeStatusChanged(let value): try value.encode(to: nested)
         case .paymentCaptured(let value): try value.encode(to: nested)
         case .paymentFailed(let value): try value.encode(to: nested)
+        case .paymentRefunded(let value): try value.encode(to: nested)
         }
     }
 }
@@ -69,6 +72,7 @@ public enum EventData: Sendable, Equatable {
     case pledgeStatusChanged(PledgeStatusChanged)
     case paymentCaptured(PaymentCaptured)
     case paymentFailed(PaymentFailed)
+    case paymentRefunded(PaymentRefunded)
 
     public var type: EventType {
         switch self {
@@ -76,6 +80,7 @@ public enum EventData: Sendable, Equatable {
         case .pledgeStatusChanged: .pledgeStatusChanged
         case .paymentCaptured: .paymentCaptured
         case .paymentFailed: .paymentFailed
+        case .paymentRefunded: .paymentRefunded
         }
     }
 }
@@ -177,6 +182,34 @@ public struct PaymentFailed: Codable, Sendable, Equatable {
     }
 }
 
+/// Money given back on a captured payment. `refunded_amount` is cumulative (the provider's
+/// `amount_refunded`), so news of it only ever grows and can be merged by taking the largest.
+public struct PaymentRefunded: Codable, Sendable, Equatable {
+    public var paymentId: String
+    public var pledgeId: String
+    public var campaignId: String
+    /// The pledge's amount.
+    public var amount: Int64
+    public var refundedAmount: Int64
+    public var currency: Currency
+    public var refundId: String
+
+    public init(paymentId: String, pledgeId: String, campaignId: String, amount: Int64, refundedAmount: Int64, currency: Currency, refundId: String) {
+        self.paymentId = paymentId
+        self.pledgeId = pledgeId
+        self.campaignId = campaignId
+        self.amount = amount
+        self.refundedAmount = refundedAmount
+        self.currency = currency
+        self.refundId = refundId
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case paymentId = "payment_id", pledgeId = "pledge_id", campaignId = "campaign_id", amount, refundedAmount = "refunded_amount"
+        case currency, refundId = "refund_id"
+    }
+}
+
 extension EventData {
     /// What every event says about one pledge: which, of which campaign, how much, and the
     /// status it implies (`PAYMENT_CAPTURED` implies CAPTURED, `PAYMENT_FAILED` FAILED).
@@ -190,6 +223,12 @@ extension EventData {
             PledgeFact(pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency, status: .captured, paymentId: e.paymentId)
         case .paymentFailed(let e):
             PledgeFact(pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency, status: .failed, paymentId: e.paymentId)
+        case .paymentRefunded(let e):
+            // A refund implies the capture; refunded in full, the pledge is REFUNDED.
+            PledgeFact(
+                pledgeId: e.pledgeId, campaignId: e.campaignId, amount: e.amount, currency: e.currency,
+                status: e.refundedAmount >= e.amount ? .refunded : .captured, paymentId: e.paymentId, refundedAmount: e.refundedAmount
+            )
         }
     }
 }
@@ -201,4 +240,6 @@ public struct PledgeFact: Sendable, Equatable {
     public let currency: Currency
     public let status: PledgeStatus
     public let paymentId: String?
+    /// How much of the pledge has been given back (cumulative); 0 but for PAYMENT_REFUNDED.
+    public var refundedAmount: Int64 = 0
 }

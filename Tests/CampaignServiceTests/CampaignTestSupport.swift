@@ -124,6 +124,14 @@ struct PledgeEvents {
         envelope(.paymentCaptured(PaymentCaptured(paymentId: paymentId, pledgeId: pledgeId, campaignId: campaignId, amount: amount, currency: currency)), at: time)
     }
 
+    /// PAYMENT_REFUNDED: `cumulative` given back so far.
+    func refunded(cumulative: Int64, at time: Date = Date()) -> EventEnvelope {
+        envelope(.paymentRefunded(PaymentRefunded(
+            paymentId: paymentId, pledgeId: pledgeId, campaignId: campaignId, amount: amount, refundedAmount: cumulative, currency: currency,
+            refundId: "re_\(cumulative)"
+        )), at: time)
+    }
+
     func failed(at time: Date = Date()) -> EventEnvelope {
         envelope(.paymentFailed(PaymentFailed(
             paymentId: paymentId, pledgeId: pledgeId, campaignId: campaignId, amount: amount, currency: currency, error: "card_declined"

@@ -222,6 +222,66 @@ struct EventIngestionTests {
         }
     }
 
+    @Test("refunds: a partial one moves money from captured to refunded, a full one makes the donation REFUNDED, in any order", arguments: TestDatabase.all)
+    func refunds(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let pledge = PledgeEvents(campaignId: campaign.id, amount: 5000)
+            _ = try await harness.send([pledge.created(at: start), pledge.captured(at: start.addingTimeInterval(1))], batch: true)
+
+            let partial = try await harness.send([pledge.refunded(cumulative: 2000, at: start.addingTimeInterval(2))])
+            #expect(try partial.json(IngestResults.self).results.map(\.result) == ["applied"])
+            var totals = try await harness.campaign(campaign.id)
+            #expect(totals.capturedAmount == 3000 && totals.refundedAmount == 2000 && totals.currentAmount == 3000 && totals.totalPayments == 1)
+            var history = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(PageBody<DonationResponse>.self)
+            #expect(history.items.map { [$0.status, String($0.refundedAmount)] } == [["CAPTURED", "2000"]])
+
+            // An older, smaller refund (late news) changes nothing; the rest of it makes it REFUNDED.
+            _ = try await harness.send([pledge.refunded(cumulative: 1000, at: start.addingTimeInterval(3))])
+            #expect(try await harness.campaign(campaign.id).refundedAmount == 2000)
+            _ = try await harness.send([pledge.refunded(cumulative: 5000, at: start.addingTimeInterval(4))])
+            totals = try await harness.campaign(campaign.id)
+            #expect(totals.capturedAmount == 0 && totals.refundedAmount == 5000 && totals.totalPayments == 1 && totals.totalPledges == 1)
+            history = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(PageBody<DonationResponse>.self)
+            #expect(history.items.map { [$0.status, String($0.refundedAmount)] } == [["REFUNDED", "5000"]])
+
+            // A refund that reaches the campaign before the capture and the pledge: the same end.
+            let early = PledgeEvents(campaignId: campaign.id, amount: 800)
+            _ = try await harness.send([early.refunded(cumulative: 300, at: start.addingTimeInterval(7))])
+            _ = try await harness.send([early.captured(at: start.addingTimeInterval(6)), early.created(at: start.addingTimeInterval(5))], batch: true)
+            totals = try await harness.campaign(campaign.id)
+            #expect(totals.capturedAmount == 500 && totals.refundedAmount == 5300 && totals.totalPayments == 2 && totals.pendingAmount == 0)
+
+            // A FAILED donation takes no refund.
+            let failed = PledgeEvents(campaignId: campaign.id, amount: 700)
+            _ = try await harness.send([failed.created(at: start), failed.failed(at: start.addingTimeInterval(1)), failed.refunded(cumulative: 700)], batch: true)
+            totals = try await harness.campaign(campaign.id)
+            #expect(totals.failedAmount == 700 && totals.refundedAmount == 5300)
+
+            // The rollup agrees with a recompute from the projection.
+            let rebuilt = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild", method: .post, headers: .bearer(harness.adminToken))
+            #expect(rebuilt.text.contains("\"drift_corrected\":false"), "\(rebuilt.text)")
+        }
+    }
+
+    @Test("a refund larger than the amount, or in another currency, is rejected and changes nothing", arguments: [TestDatabase.sqlite])
+    func badRefunds(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let pledge = PledgeEvents(campaignId: campaign.id, amount: 1000)
+            _ = try await harness.send([pledge.created(), pledge.captured()], batch: true)
+            var euros = PledgeEvents(campaignId: campaign.id, pledgeId: pledge.pledgeId, amount: 1000)
+            euros.currency = Currency(rawValue: "EUR")!
+            let answer = try await harness.send([pledge.refunded(cumulative: 1001), euros.refunded(cumulative: 10)], batch: true)
+            let results = try answer.json(IngestResults.self).results
+            #expect(results.map(\.result) == ["rejected", "rejected"])
+            #expect(results.first?.reason?.contains("refunded_amount") == true)
+            let totals = try await harness.campaign(campaign.id)
+            #expect(totals.capturedAmount == 1000 && totals.refundedAmount == 0)
+        }
+    }
+
     @Test("rebuild recomputes the rollup from the projection and reports drift it corrected", arguments: TestDatabase.all)
     func rebuild(database: TestDatabase) async throws {
         try await withCampaignService(database) { harness in

@@ -11,6 +11,8 @@ import TestSupport
 /// The kinds of news a pledge's life produces, in publishing order.
 enum News: CaseIterable {
     case created, authorized, statusCaptured, statusFailed, paymentCaptured, paymentFailed
+    /// PAYMENT_REFUNDED with half the amount (cumulative), and with all of it.
+    case refundedPart, refundedAll
 }
 
 /// Status paths a pledge can take, as the pledge and payment services would publish them.
@@ -22,6 +24,9 @@ let lifePaths: [[News]] = [
     [.created, .authorized, .paymentFailed, .statusFailed],
     [.created, .paymentCaptured],
     [.created, .authorized, .paymentCaptured],
+    [.created, .authorized, .paymentCaptured, .refundedPart],
+    [.created, .authorized, .statusCaptured, .paymentCaptured, .refundedPart, .refundedAll],
+    [.created, .paymentCaptured, .refundedAll],
 ]
 
 /// One pledge of a generated scenario: its amount and which life it lives.
@@ -32,6 +37,11 @@ struct PledgeScenario: Sendable {
     var finalStatus: PledgeStatus {
         path.map(\.status).max { $0.rank < $1.rank } ?? .pending
     }
+
+    /// The largest cumulative refund in its life.
+    var refunded: Int64 {
+        path.map { $0.refunded(of: amount) }.max() ?? 0
+    }
 }
 
 extension News {
@@ -41,6 +51,16 @@ extension News {
         case .authorized: .authorized
         case .statusCaptured, .paymentCaptured: .captured
         case .statusFailed, .paymentFailed: .failed
+        case .refundedPart: .captured
+        case .refundedAll: .refunded
+        }
+    }
+
+    func refunded(of amount: Int64) -> Int64 {
+        switch self {
+        case .refundedPart: max(1, amount / 2)
+        case .refundedAll: amount
+        default: 0
         }
     }
 
@@ -52,6 +72,7 @@ extension News {
         case .statusFailed: pledge.changed(.pending, .failed, at: time)
         case .paymentCaptured: pledge.captured(at: time)
         case .paymentFailed: pledge.failed(at: time)
+        case .refundedPart, .refundedAll: pledge.refunded(cumulative: refunded(of: pledge.amount), at: time)
         }
     }
 }
@@ -75,7 +96,11 @@ func expectedTotals(_ scenario: [PledgeScenario]) -> CampaignTotals {
         case .pending: totals.pendingAmount += pledge.amount
         case .authorized: totals.authorizedAmount += pledge.amount
         case .captured:
-            totals.capturedAmount += pledge.amount
+            totals.capturedAmount += pledge.amount - pledge.refunded
+            totals.refundedAmount += pledge.refunded
+            totals.totalPayments += 1
+        case .refunded:
+            totals.refundedAmount += pledge.amount
             totals.totalPayments += 1
         case .failed: totals.failedAmount += pledge.amount
         }
@@ -97,11 +122,12 @@ func rollup(_ client: any DatabaseClient, _ campaignId: String) async throws -> 
 func projection(_ client: any DatabaseClient, _ campaignId: String) async throws -> [String] {
     try await client.withConnection { db in
         try await db.raw("""
-            SELECT status, amount, details_known, anonymous, donor_name, message, created_at, last_event_at
+            SELECT status, amount, refunded_amount, details_known, anonymous, donor_name, message, created_at, last_event_at
             FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
             """).all().map { row in
             [
                 try row.decode(column: "status", as: String.self), String(try row.decode(column: "amount", as: Int64.self)),
+                String(try row.decode(column: "refunded_amount", as: Int64.self)),
                 String(try row.decode(column: "details_known", as: Int.self)), String(try row.decode(column: "anonymous", as: Int.self)),
                 try row.decode(column: "donor_name", as: String?.self) ?? "-", try row.decode(column: "message", as: String?.self) ?? "-",
                 try row.decode(column: "created_at", as: String.self), try row.decode(column: "last_event_at", as: String.self),

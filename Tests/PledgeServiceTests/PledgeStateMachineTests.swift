@@ -10,21 +10,32 @@ struct PledgeStateMachineTests {
         (.pending, .authorized, .apply(from: .pending, to: .authorized)),
         (.pending, .captured, .apply(from: .pending, to: .captured)),
         (.pending, .failed, .apply(from: .pending, to: .failed)),
+        // A refund implies the capture.
+        (.pending, .refunded, .apply(from: .pending, to: .refunded)),
         (.authorized, .pending, .ignore(.stale)),
         (.authorized, .authorized, .ignore(.alreadyInStatus)),
         (.authorized, .captured, .apply(from: .authorized, to: .captured)),
         (.authorized, .failed, .apply(from: .authorized, to: .failed)),
+        (.authorized, .refunded, .apply(from: .authorized, to: .refunded)),
         (.captured, .pending, .ignore(.terminal)),
         (.captured, .authorized, .ignore(.terminal)),
         (.captured, .captured, .ignore(.alreadyInStatus)),
         (.captured, .failed, .ignore(.terminal)),
+        (.captured, .refunded, .apply(from: .captured, to: .refunded)),
         (.failed, .pending, .ignore(.terminal)),
         (.failed, .authorized, .ignore(.terminal)),
         (.failed, .captured, .ignore(.terminal)),
         (.failed, .failed, .ignore(.alreadyInStatus)),
+        // FAILED never takes a refund.
+        (.failed, .refunded, .ignore(.terminal)),
+        (.refunded, .pending, .ignore(.terminal)),
+        (.refunded, .authorized, .ignore(.terminal)),
+        (.refunded, .captured, .ignore(.terminal)),
+        (.refunded, .failed, .ignore(.terminal)),
+        (.refunded, .refunded, .ignore(.alreadyInStatus)),
     ]
 
-    @Test("every transition of the 4x4 table decides as the ranks say")
+    @Test("every transition of the 5x5 table decides as the ranks say")
     func exhaustive() {
         #expect(Self.table.count == PledgeStatus.allCases.count * PledgeStatus.allCases.count)
         for (current, next, expected) in Self.table {
@@ -52,7 +63,7 @@ struct PledgeStateMachineTests {
                             if case .apply = machine.receive(status) { applied += 1 }
                         }
                         // The first terminal news wins; AUTHORIZED counts only if it came before it.
-                        let firstTerminal = order.first { $0.isTerminal }!
+                        let firstTerminal = order.first { $0.isSettled }!
                         #expect(machine.status == firstTerminal, "\(repeated)")
                         #expect(applied == (order.firstIndex(of: .authorized)! < order.firstIndex(of: firstTerminal)! ? 2 : 1), "\(repeated)")
                     }

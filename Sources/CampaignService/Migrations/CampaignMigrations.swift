@@ -104,5 +104,11 @@ public enum CampaignMigrations {
             "UPDATE campaign_pledges SET last_event_at = updated_at WHERE last_event_at IS NULL",
             "CREATE INDEX campaign_pledges_history ON campaign_pledges (campaign_id, created_at, pledge_id)",
         ]),
+        // Refunds: the largest cumulative refund seen per pledge, and the campaign's bucket of
+        // money given back (which `captured_amount` no longer counts).
+        SQLMigration(name: "005_refunds", [
+            "ALTER TABLE campaign_pledges ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE campaign_rollups ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0)",
+        ]),
     ]
 }

@@ -28,16 +28,22 @@ public struct CampaignTotals: Sendable, Equatable, Codable {
     public var authorizedAmount: Int64 = 0
     public var capturedAmount: Int64 = 0
     public var failedAmount: Int64 = 0
+    /// Given back; no longer in `capturedAmount`.
+    public var refundedAmount: Int64 = 0
     public var totalPledges: Int64 = 0
     public var totalPayments: Int64 = 0
 
     public init() {}
 
-    public init(pendingAmount: Int64, authorizedAmount: Int64, capturedAmount: Int64, failedAmount: Int64, totalPledges: Int64, totalPayments: Int64) {
+    public init(
+        pendingAmount: Int64, authorizedAmount: Int64, capturedAmount: Int64, failedAmount: Int64, totalPledges: Int64, totalPayments: Int64,
+        refundedAmount: Int64 = 0
+    ) {
         self.pendingAmount = pendingAmount
         self.authorizedAmount = authorizedAmount
         self.capturedAmount = capturedAmount
         self.failedAmount = failedAmount
+        self.refundedAmount = refundedAmount
         self.totalPledges = totalPledges
         self.totalPayments = totalPayments
     }
@@ -59,7 +65,7 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
     public let failedAmount: Int64
     public let totalPledges: Int64
     public let totalPayments: Int64
-    /// Always 0 until refunds exist; in the contract already so clients need not change.
+    /// Given back to donors; not counted in `captured_amount` or `current_amount`.
     public let refundedAmount: Int64
     /// The currency's minor-unit digits (2 for USD, 0 for JPY, 3 for KWD): amounts are in
     /// units of 10^-minor_units.
@@ -81,7 +87,7 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
         self.failedAmount = campaign.totals.failedAmount
         self.totalPledges = campaign.totals.totalPledges
         self.totalPayments = campaign.totals.totalPayments
-        self.refundedAmount = 0
+        self.refundedAmount = campaign.totals.refundedAmount
         self.minorUnits = campaign.currency.minorUnitDigits
     }
 }
@@ -91,7 +97,7 @@ public struct DonationResponse: ResponseEncodable, Decodable, Sendable, Equatabl
     public let pledgeId: String
     public let status: String
     public let amount: Int64
-    /// Always 0 until refunds exist; in the contract already so clients need not change.
+    /// How much of it was given back.
     public let refundedAmount: Int64
     public let currency: String
     public let donorName: String

@@ -92,6 +92,12 @@ public enum EventBatch {
         guard isIdentifier(fact.campaignId) else { throw fail("campaign_id is missing or too long") }
         if let paymentId = fact.paymentId, !isIdentifier(paymentId) { throw fail("payment_id is missing or too long") }
         guard fact.amount > 0 else { throw fail("amount must be a positive integer of minor units") }
+        if case .paymentRefunded(let refund) = event.data {
+            guard refund.refundedAmount > 0, refund.refundedAmount <= refund.amount else {
+                throw fail("refunded_amount must be a positive integer of minor units, at most the amount")
+            }
+            guard isIdentifier(refund.refundId) else { throw fail("refund_id is missing or too long") }
+        }
         if case .pledgeCreated(let created) = event.data {
             if let name = created.donorName, !TextLimit(characters: 200).allows(name) { throw fail("donor_name is longer than 200 characters or 800 bytes") }
             if let message = created.message, !TextLimit(characters: 1000).allows(message) {

@@ -39,6 +39,8 @@ public struct EventProjector: Sendable {
     enum Effect: String {
         case newPledge = "new_pledge"
         case statusRaised = "status_raised"
+        /// More of the pledge was given back than known before.
+        case refundRaised = "refund_raised"
         case noChange = "no_change"
     }
 
@@ -59,6 +61,8 @@ public struct EventProjector: Sendable {
         /// made and when it last changed, whatever order the events came in.
         var createdAt: String
         var lastEventAt: String
+        /// The largest cumulative refund seen.
+        var refundedAmount: Int64 = 0
 
         mutating func saw(_ time: String) {
             createdAt = createdAt.isEmpty ? time : min(createdAt, time)
@@ -77,7 +81,7 @@ public struct EventProjector: Sendable {
         var before: [String: PledgeRow] = [:]
         for row in try await db.raw("""
             SELECT pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at,
-                   created_at, last_event_at
+                   created_at, last_event_at, refunded_amount
             FROM campaign_pledges WHERE pledge_id IN (\(binds: pledgeIds)) ORDER BY pledge_id\(lock)
             """).all() {
             let pledge = try Self.pledgeRow(row)
@@ -106,7 +110,8 @@ public struct EventProjector: Sendable {
                     pledgeId: fact.pledgeId, campaignId: fact.campaignId, amount: fact.amount, currency: fact.currency.rawValue, status: fact.status,
                     paymentId: fact.paymentId, detailsKnown: details != nil, anonymous: details?.anonymous ?? false,
                     donorName: details?.donorName, message: details?.message, updatedAt: receivedAt,
-                    createdAt: occurredAt, lastEventAt: occurredAt
+                    createdAt: occurredAt, lastEventAt: occurredAt,
+                    refundedAmount: fact.status == .refunded ? fact.amount : min(fact.refundedAmount, fact.amount)
                 )
                 effects[index] = .newPledge
                 continue
@@ -120,29 +125,40 @@ public struct EventProjector: Sendable {
                 row.message = details.message
             }
             if row.paymentId == nil, let paymentId = fact.paymentId { row.paymentId = paymentId }
-            if row.status.canAdvance(to: fact.status) {
-                row.status = fact.status
+            // The pair (status, refunded amount) merges by taking the higher of each; a FAILED
+            // pledge takes no refund, and one refunded in full is REFUNDED.
+            let statusBefore = row.status
+            if row.status.canAdvance(to: fact.status) { row.status = fact.status }
+            let refundBefore = row.refundedAmount
+            if row.status != .failed, fact.refundedAmount > row.refundedAmount {
+                row.refundedAmount = min(fact.refundedAmount, row.amount)
+                if row.refundedAmount >= row.amount { row.status = .refunded }
+            }
+            if row.status == .refunded { row.refundedAmount = row.amount }
+            if row.status != statusBefore {
                 row.updatedAt = receivedAt
                 effects[index] = .statusRaised
+            } else if row.refundedAmount != refundBefore {
+                row.updatedAt = receivedAt
+                effects[index] = .refundRaised
             } else {
                 effects[index] = .noChange
             }
             after[fact.pledgeId] = row
         }
 
-        // Each campaign's rollup moves by the difference between before and after: a new pledge
-        // counts its amount in its final bucket; a known one moves the amount it was first counted with.
+        // Each campaign's rollup moves by the difference between what each pledge adds to it
+        // after the batch and before: a new pledge counts its amount in its final bucket; a known
+        // one moves the amount it was first counted with.
         var deltas: [String: RollupDelta] = [:]
         for (pledgeId, row) in after {
+            let now = RollupDelta.of(status: row.status, amount: row.amount, refunded: row.refundedAmount)
             if let old = before[pledgeId] {
-                guard row.status != old.status else { continue }
-                deltas[old.campaignId, default: RollupDelta()].add(-old.amount, to: old.status)
-                deltas[old.campaignId, default: RollupDelta()].add(old.amount, to: row.status)
-                if row.status == .captured { deltas[old.campaignId, default: RollupDelta()].totalPayments += 1 }
+                guard row.status != old.status || row.refundedAmount != old.refundedAmount else { continue }
+                let was = RollupDelta.of(status: old.status, amount: old.amount, refunded: old.refundedAmount)
+                deltas[old.campaignId, default: RollupDelta()] = deltas[old.campaignId, default: RollupDelta()] + (now - was)
             } else {
-                deltas[row.campaignId, default: RollupDelta()].add(row.amount, to: row.status)
-                deltas[row.campaignId, default: RollupDelta()].totalPledges += 1
-                if row.status == .captured { deltas[row.campaignId, default: RollupDelta()].totalPayments += 1 }
+                deltas[row.campaignId, default: RollupDelta()] = deltas[row.campaignId, default: RollupDelta()] + now
             }
         }
 
@@ -204,13 +220,13 @@ public struct EventProjector: Sendable {
             """
             (\(bind: row.pledgeId), \(bind: row.campaignId), \(bind: row.amount), \(bind: row.currency), \(bind: row.status.rawValue),
              \(bind: row.paymentId), \(bind: row.detailsKnown ? 1 : 0), \(bind: row.anonymous ? 1 : 0), \(bind: row.donorName),
-             \(bind: row.message), \(bind: row.updatedAt), \(bind: row.createdAt), \(bind: row.lastEventAt))
+             \(bind: row.message), \(bind: row.updatedAt), \(bind: row.createdAt), \(bind: row.lastEventAt), \(bind: row.refundedAmount))
             """
         }
         let inserted = try await db.raw("""
             INSERT INTO campaign_pledges
                 (pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at,
-                 created_at, last_event_at)
+                 created_at, last_event_at, refunded_amount)
             VALUES \(rows.joined(separator: ", "))
             ON CONFLICT (pledge_id) DO NOTHING
             RETURNING pledge_id
@@ -225,17 +241,18 @@ public struct EventProjector: Sendable {
             """
             (\(bind: row.pledgeId), \(bind: row.status.rawValue), \(bind: row.paymentId), \(bind: row.detailsKnown ? 1 : 0),
              \(bind: row.anonymous ? 1 : 0), \(bind: row.donorName), \(bind: row.message), \(bind: row.updatedAt),
-             \(bind: row.createdAt), \(bind: row.lastEventAt))
+             \(bind: row.createdAt), \(bind: row.lastEventAt), \(bind: row.refundedAmount))
             """
         }
         try await db.raw("""
-            WITH folded (pledge_id, status, payment_id, details_known, anonymous, donor_name, message, updated_at, created_at, last_event_at) AS (
+            WITH folded (pledge_id, status, payment_id, details_known, anonymous, donor_name, message, updated_at, created_at, last_event_at,
+                         refunded_amount) AS (
                 VALUES \(rows.joined(separator: ", "))
             )
             UPDATE campaign_pledges SET
                 status = folded.status, payment_id = folded.payment_id, details_known = folded.details_known,
                 anonymous = folded.anonymous, donor_name = folded.donor_name, message = folded.message, updated_at = folded.updated_at,
-                created_at = folded.created_at, last_event_at = folded.last_event_at
+                created_at = folded.created_at, last_event_at = folded.last_event_at, refunded_amount = folded.refunded_amount
             FROM folded WHERE campaign_pledges.pledge_id = folded.pledge_id
             """).run()
     }
@@ -259,7 +276,8 @@ public struct EventProjector: Sendable {
             donorName: try row.decode(column: "donor_name", as: String?.self), message: try row.decode(column: "message", as: String?.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
             createdAt: try row.decode(column: "created_at", as: String?.self) ?? "",
-            lastEventAt: try row.decode(column: "last_event_at", as: String?.self) ?? ""
+            lastEventAt: try row.decode(column: "last_event_at", as: String?.self) ?? "",
+            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self)
         )
     }
 }

@@ -27,16 +27,40 @@ struct RollupDelta: Equatable {
     var authorized: Int64 = 0
     var captured: Int64 = 0
     var failed: Int64 = 0
+    var refunded: Int64 = 0
     var totalPledges: Int64 = 0
     var totalPayments: Int64 = 0
 
-    mutating func add(_ amount: Int64, to status: PledgeStatus) {
+    /// What one pledge adds to its campaign's rollup: its amount in its status's bucket, less
+    /// what was given back, which sits in `refunded`; a payment once it was captured.
+    static func of(status: PledgeStatus, amount: Int64, refunded: Int64) -> RollupDelta {
+        var delta = RollupDelta(totalPledges: 1)
         switch status {
-        case .pending: pending += amount
-        case .authorized: authorized += amount
-        case .captured: captured += amount
-        case .failed: failed += amount
+        case .pending: delta.pending = amount
+        case .authorized: delta.authorized = amount
+        case .failed: delta.failed = amount
+        case .captured:
+            let given = min(max(refunded, 0), amount)
+            delta.captured = amount - given
+            delta.refunded = given
+            delta.totalPayments = 1
+        case .refunded:
+            delta.refunded = amount
+            delta.totalPayments = 1
         }
+        return delta
+    }
+
+    static func - (lhs: RollupDelta, rhs: RollupDelta) -> RollupDelta {
+        RollupDelta(
+            pending: lhs.pending - rhs.pending, authorized: lhs.authorized - rhs.authorized, captured: lhs.captured - rhs.captured,
+            failed: lhs.failed - rhs.failed, refunded: lhs.refunded - rhs.refunded, totalPledges: lhs.totalPledges - rhs.totalPledges,
+            totalPayments: lhs.totalPayments - rhs.totalPayments
+        )
+    }
+
+    static func + (lhs: RollupDelta, rhs: RollupDelta) -> RollupDelta {
+        lhs - (RollupDelta() - rhs)
     }
 }
 
@@ -50,6 +74,7 @@ enum RollupWriter {
                 authorized_amount = authorized_amount + \(bind: delta.authorized),
                 captured_amount = captured_amount + \(bind: delta.captured),
                 failed_amount = failed_amount + \(bind: delta.failed),
+                refunded_amount = refunded_amount + \(bind: delta.refunded),
                 total_pledges = total_pledges + \(bind: delta.totalPledges),
                 total_payments = total_payments + \(bind: delta.totalPayments),
                 updated_at = \(bind: now)

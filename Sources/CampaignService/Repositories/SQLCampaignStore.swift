@@ -15,6 +15,7 @@ public struct SQLCampaignStore: CampaignStore {
         c.id, c.title, c.description, c.goal_amount, c.currency, c.status, c.created_at, c.updated_at,
         COALESCE(r.pending_amount, 0) AS pending_amount, COALESCE(r.authorized_amount, 0) AS authorized_amount,
         COALESCE(r.captured_amount, 0) AS captured_amount, COALESCE(r.failed_amount, 0) AS failed_amount,
+        COALESCE(r.refunded_amount, 0) AS refunded_amount,
         COALESCE(r.total_pledges, 0) AS total_pledges, COALESCE(r.total_payments, 0) AS total_payments
         FROM campaigns c LEFT JOIN campaign_rollups r ON r.campaign_id = c.id
         """
@@ -77,7 +78,8 @@ public struct SQLCampaignStore: CampaignStore {
     public func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse] {
         try await database.withConnection { db in
             var query: SQLQueryString = """
-                SELECT pledge_id, status, amount, currency, anonymous, details_known, donor_name, message, created_at, last_event_at
+                SELECT pledge_id, status, amount, refunded_amount, currency, anonymous, details_known, donor_name, message, created_at,
+                       last_event_at
                 FROM campaign_pledges
                 WHERE campaign_id = \(bind: campaignId) AND status <> \(bind: PledgeStatus.failed.rawValue)
                 """
@@ -93,7 +95,7 @@ public struct SQLCampaignStore: CampaignStore {
                     pledgeId: try row.decode(column: "pledge_id", as: String.self),
                     status: try row.decode(column: "status", as: String.self),
                     amount: try row.decode(column: "amount", as: Int64.self),
-                    refundedAmount: 0,
+                    refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self),
                     currency: try row.decode(column: "currency", as: String.self),
                     // Until the pledge's own event arrives the donor is unknown: show nothing personal.
                     donorName: (known && !anonymous ? name : nil) ?? "Anonymous",
@@ -137,27 +139,28 @@ public struct SQLCampaignStore: CampaignStore {
             let row = try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)\(lock)").first()
             let before = try Self.totals(row!)
             var after = CampaignTotals()
-            for group in try await db.raw("""
-                SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS pledges FROM campaign_pledges
-                WHERE campaign_id = \(bind: campaignId) GROUP BY status
+            // The same sum ingestion keeps: each pledge's share from its status and refund.
+            for row in try await db.raw("""
+                SELECT status, amount, refunded_amount FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
                 """).all() {
-                let amount = try group.decode(column: "amount", as: Int64.self)
-                let pledges = try group.decode(column: "pledges", as: Int64.self)
-                after.totalPledges += pledges
-                switch PledgeStatus(rawValue: try group.decode(column: "status", as: String.self)) {
-                case .pending: after.pendingAmount = amount
-                case .authorized: after.authorizedAmount = amount
-                case .captured:
-                    after.capturedAmount = amount
-                    after.totalPayments = pledges
-                case .failed: after.failedAmount = amount
-                case nil: continue
-                }
+                guard let status = PledgeStatus(rawValue: try row.decode(column: "status", as: String.self)) else { continue }
+                let share = RollupDelta.of(
+                    status: status, amount: try row.decode(column: "amount", as: Int64.self),
+                    refunded: try row.decode(column: "refunded_amount", as: Int64.self)
+                )
+                after.pendingAmount += share.pending
+                after.authorizedAmount += share.authorized
+                after.capturedAmount += share.captured
+                after.failedAmount += share.failed
+                after.refundedAmount += share.refunded
+                after.totalPledges += share.totalPledges
+                after.totalPayments += share.totalPayments
             }
             if after != before {
                 try await db.raw("""
                     UPDATE campaign_rollups SET pending_amount = \(bind: after.pendingAmount), authorized_amount = \(bind: after.authorizedAmount),
                         captured_amount = \(bind: after.capturedAmount), failed_amount = \(bind: after.failedAmount),
+                        refunded_amount = \(bind: after.refundedAmount),
                         total_pledges = \(bind: after.totalPledges), total_payments = \(bind: after.totalPayments), updated_at = \(bind: time)
                     WHERE campaign_id = \(bind: campaignId)
                     """).run()
@@ -187,7 +190,8 @@ public struct SQLCampaignStore: CampaignStore {
             capturedAmount: try row.decode(column: "captured_amount", as: Int64.self),
             failedAmount: try row.decode(column: "failed_amount", as: Int64.self),
             totalPledges: try row.decode(column: "total_pledges", as: Int64.self),
-            totalPayments: try row.decode(column: "total_payments", as: Int64.self)
+            totalPayments: try row.decode(column: "total_payments", as: Int64.self),
+            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self)
         )
     }
 }

@@ -214,7 +214,9 @@ async function campaignView(id) {
     const donations = items.data.items;
     history.replaceChildren(...(donations.length ? donations.map((item) => h("li", {},
       h("span", {}, h("strong", {}, item.donor_name), item.message ? " — " + item.message : ""),
-      h("span", {}, money(item.amount, item.currency), " ", h("span", { class: "badge " + item.status }, item.status.toLowerCase()))))
+      h("span", {}, money(item.amount, item.currency),
+        item.refunded_amount > 0 && item.status !== "REFUNDED" ? " (" + money(item.refunded_amount, item.currency) + " refunded)" : "",
+        " ", h("span", { class: "badge " + item.status }, item.status.toLowerCase()))))
       : [h("li", { class: "muted" }, "No donations yet. Be the first!")]));
   };
 

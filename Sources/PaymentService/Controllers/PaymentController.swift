@@ -84,7 +84,7 @@ public struct PaymentController: Sendable {
         if let existing = start.payment {
             return try await answerExisting(existing)
         }
-        guard !pledge.status.isTerminal else { throw PaymentServiceError.pledgeNotPayable(status: pledge.status.rawValue) }
+        guard !pledge.status.isSettled else { throw PaymentServiceError.pledgeNotPayable(status: pledge.status.rawValue) }
         guard start.refusedAttempts < Self.maximumRefusedAttempts else {
             throw PaymentServiceError.paymentAttemptsExhausted
         }

@@ -243,6 +243,10 @@ public struct SQLPaymentStore: PaymentStore {
             ))
         case .pending, .authorized:
             nil
+        case .refunded:
+            // Never a settlement: payment-service does not issue refunds yet (PAYMENT_REFUNDED is
+            // ingested by campaign-service already).
+            nil
         }
         var entries: [OutboxEntry] = []
         if let data {

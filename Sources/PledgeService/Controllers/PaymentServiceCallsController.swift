@@ -133,7 +133,9 @@ public struct PaymentServiceCallsController: Sendable {
             }
             return value
         }
-        guard let status = PledgeStatus(rawValue: try field("status")) else {
+        // REFUNDED is a status of the contract, but pledge-service does not record refunds yet:
+        // such a notice is refused (rejected, kept dead by the sender) rather than half applied.
+        guard let status = PledgeStatus(rawValue: try field("status")), status != .refunded else {
             throw PledgeServiceError.invalidWebhook("status must be one of PENDING, AUTHORIZED, CAPTURED, FAILED")
         }
         var reason: String?

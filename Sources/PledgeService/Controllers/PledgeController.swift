@@ -197,7 +197,7 @@ public struct PledgeController: Sendable {
         var status: PledgeStatus?
         if let raw = request.uri.queryParameters["status"].map(String.init), !raw.isEmpty {
             guard let parsed = PledgeStatus(rawValue: raw.uppercased()) else {
-                throw APIError.invalidParameter("status", "must be one of PENDING, AUTHORIZED, CAPTURED, FAILED")
+                throw APIError.invalidParameter("status", "must be one of PENDING, AUTHORIZED, CAPTURED, FAILED, REFUNDED")
             }
             status = parsed
         }

@@ -1,10 +1,11 @@
 import Events
 
-/// The pledge's payment state machine (DESIGN.md): states ranked
-/// `PENDING(0) < AUTHORIZED(1) < CAPTURED(2) | FAILED(2)`; news is applied only when it moves the
-/// pledge to a higher rank, so CAPTURED may follow PENDING directly (capture implies
-/// authorization), a late AUTHORIZED after CAPTURED changes nothing, and CAPTURED and FAILED are
-/// terminal. Anything not applied is ignored, never an error to the sender.
+/// The pledge's payment state machine: states ranked
+/// `PENDING(0) < AUTHORIZED(1) < CAPTURED(2) | FAILED(2) < REFUNDED(3)`; news is applied only when
+/// it moves the pledge to a higher rank, so CAPTURED may follow PENDING directly (capture implies
+/// authorization, and a refund the capture), a late AUTHORIZED after CAPTURED changes nothing, and
+/// FAILED takes nothing more. Anything not applied is ignored, never an error to the sender.
+/// (pledge-service refuses REFUNDED notices until it records refunds.)
 public struct PledgeStateMachine: Sendable, Equatable {
     public private(set) var status: PledgeStatus
 
@@ -24,7 +25,7 @@ public struct PledgeStateMachine: Sendable, Equatable {
         case alreadyInStatus = "already_in_status"
         /// The pledge has moved past it (late, out-of-order news).
         case stale
-        /// The pledge is CAPTURED or FAILED; nothing moves it any more.
+        /// The pledge is settled (CAPTURED, FAILED or REFUNDED) and the news would not raise it.
         case terminal
     }
 
@@ -39,7 +40,7 @@ public struct PledgeStateMachine: Sendable, Equatable {
     public static func decide(current: PledgeStatus, next: PledgeStatus) -> Decision {
         if current.canAdvance(to: next) { return .apply(from: current, to: next) }
         if current == next { return .ignore(.alreadyInStatus) }
-        if current.isTerminal { return .ignore(.terminal) }
+        if current.isSettled { return .ignore(.terminal) }
         return .ignore(.stale)
     }
 }
