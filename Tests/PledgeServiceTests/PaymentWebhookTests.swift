@@ -58,7 +58,7 @@ struct PaymentWebhookTests {
             #expect(unsigned.status == .unauthorized && unsigned.errorCode == "invalid_signature")
             let forged = try await harness.webhook(pledge.id, "CAPTURED", secret: "guess")
             #expect(forged.status == .unauthorized)
-            let badStatus = try await harness.webhook(pledge.id, "REFUNDED")
+            let badStatus = try await harness.webhook(pledge.id, "SETTLED")
             #expect(badStatus.status == .ok)
             #expect(try badStatus.json(WebhookAnswer.self).result == "rejected" && (try badStatus.json(WebhookAnswer.self).reason)?.contains("status") == true)
             let unknown = try await harness.webhook(UUID().uuidString.lowercased(), "CAPTURED")
@@ -69,6 +69,53 @@ struct PaymentWebhookTests {
             let read = try await harness.client.execute(uri: "/pledges/\(pledge.id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
             #expect(read.status == "PENDING")
             #expect(try await harness.outboxTypes() == ["PLEDGE_CREATED"])
+        }
+    }
+
+    @Test("refunds: a partial one keeps CAPTURED with its amount, all of it makes REFUNDED, in any order; FAILED takes none", arguments: TestDatabase.all)
+    func refunds(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            func notice(_ pledgeId: String, _ status: String, refunded: Int64? = nil) -> [String: any Sendable] {
+                var body: [String: any Sendable] = [
+                    "event_id": UUID().uuidString, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.now(),
+                ]
+                if let refunded { body["refunded_amount"] = refunded }
+                return body
+            }
+            func read(_ id: String) async throws -> PledgeResponse {
+                try await harness.client.execute(uri: "/pledges/\(id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
+            }
+            // In order: captured, 1,000 of 2,500 refunded, a late smaller report, then the rest.
+            let pledge = try await harness.pledge().json(PledgeResponse.self)
+            let answers = try await harness.notices([
+                notice(pledge.id, "CAPTURED"), notice(pledge.id, "CAPTURED", refunded: 1000), notice(pledge.id, "CAPTURED", refunded: 400),
+            ]).json(BatchAnswer.self).results
+            #expect(answers.map(\.result) == ["applied", "applied", "ignored"])
+            var now = try await read(pledge.id)
+            #expect(now.status == "CAPTURED" && now.refundedAmount == 1000 && now.receiptNumber != nil)
+            _ = try await harness.notices([notice(pledge.id, "REFUNDED", refunded: 2500)])
+            now = try await read(pledge.id)
+            #expect(now.status == "REFUNDED" && now.refundedAmount == 2500)
+            #expect(now.transitions?.map(\.to) == ["PENDING", "CAPTURED", "REFUNDED"])
+            let receipt = try await harness.client.execute(uri: "/pledges/\(pledge.id)/receipt", method: .get, headers: .bearer(harness.adminToken))
+            #expect(try receipt.json(ReceiptResponse.self).refundedAmount == 2500)
+
+            // A refund reported before the capture: it implies it, and the receipt is issued.
+            let early = try await harness.pledge().json(PledgeResponse.self)
+            _ = try await harness.notices([notice(early.id, "CAPTURED", refunded: 700), notice(early.id, "AUTHORIZED")])
+            now = try await read(early.id)
+            #expect(now.status == "CAPTURED" && now.refundedAmount == 700 && now.receiptNumber != nil)
+
+            // FAILED takes no refund, whatever it says.
+            let failed = try await harness.pledge().json(PledgeResponse.self)
+            let refused = try await harness.notices([notice(failed.id, "FAILED"), notice(failed.id, "REFUNDED", refunded: 2500)])
+            #expect(try refused.json(BatchAnswer.self).results.map(\.result) == ["applied", "ignored"])
+            now = try await read(failed.id)
+            #expect(now.status == "FAILED" && now.refundedAmount == 0)
+
+            // A negative refund is a malformed notice.
+            let bad = try await harness.notices([notice(early.id, "CAPTURED", refunded: -1)])
+            #expect(try bad.json(BatchAnswer.self).results.map(\.result) == ["rejected"])
         }
     }
 

@@ -115,7 +115,7 @@ struct ReceiptTests {
 
 @Suite("pledge-service migrations")
 struct PledgeMigrationTests {
-    @Test("pledges captured before receipts existed get theirs, numbered in the order they were captured", arguments: TestDatabase.all)
+    @Test("pledges captured before receipts existed get theirs, in capture order; refunds then fit in the table, kept whole", arguments: TestDatabase.all)
     func backfillsReceipts(database: TestDatabase) async throws {
         try await database.withFreshClient { client in
             let receipts = try #require(PledgeMigrations.all.firstIndex { $0.name == "004_create_receipts" })
@@ -147,6 +147,22 @@ struct PledgeMigrationTests {
             }
             #expect(rows.map(\.pledgeId) == ["p-early", "p-late"])
             #expect(rows.map(\.number) == ["CFA-2025-000001", "CFA-2026-000002"])
+            // Migration 005 kept every pledge as it was, and now takes REFUNDED and refunded amounts.
+            let pledges = try await client.withConnection { db in
+                try await db.raw("SELECT id, status, refunded_amount FROM pledges ORDER BY id").all().map {
+                    [try $0.decode(column: "id", as: String.self), try $0.decode(column: "status", as: String.self),
+                     String(try $0.decode(column: "refunded_amount", as: Int64.self))]
+                }
+            }
+            #expect(pledges == [["p-early", "CAPTURED", "0"], ["p-late", "CAPTURED", "0"], ["p-pending", "PENDING", "0"]])
+            try await client.withConnection { db in
+                try await db.raw("UPDATE pledges SET status = 'REFUNDED', refunded_amount = 100 WHERE id = 'p-early'").run()
+            }
+            await #expect(throws: (any Error).self, "a refund above the amount is refused by the table") {
+                try await client.withConnection { db in
+                    try await db.raw("UPDATE pledges SET refunded_amount = 101 WHERE id = 'p-late'").run()
+                }
+            }
         }
     }
 }

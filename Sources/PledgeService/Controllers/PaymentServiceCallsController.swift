@@ -133,10 +133,8 @@ public struct PaymentServiceCallsController: Sendable {
             }
             return value
         }
-        // REFUNDED is a status of the contract, but pledge-service does not record refunds yet:
-        // such a notice is refused (rejected, kept dead by the sender) rather than half applied.
-        guard let status = PledgeStatus(rawValue: try field("status")), status != .refunded else {
-            throw PledgeServiceError.invalidWebhook("status must be one of PENDING, AUTHORIZED, CAPTURED, FAILED")
+        guard let status = PledgeStatus(rawValue: try field("status")) else {
+            throw PledgeServiceError.invalidWebhook("status must be one of PENDING, AUTHORIZED, CAPTURED, FAILED, REFUNDED")
         }
         var reason: String?
         if case .string(let text) = object["reason"] { reason = String(text.prefix(500)) }
@@ -145,6 +143,14 @@ public struct PaymentServiceCallsController: Sendable {
             status: status, occurredAt: try field("occurred_at"), reason: reason
         )
         if let trace = object["trace_parent"]?.stringValue, TraceParent.traceID(from: trace) != nil { webhook.traceParent = trace }
+        switch object["refunded_amount"] {
+        case nil, .null: break
+        case let value?:
+            guard let refunded = value.integerValue, refunded >= 0 else {
+                throw PledgeServiceError.invalidWebhook("refunded_amount must be a non-negative integer of minor units")
+            }
+            webhook.refundedAmount = refunded
+        }
         return webhook
     }
 }

@@ -73,5 +73,42 @@ public enum PledgeMigrations {
                 """,
             ]
         }),
+        // Refunds: REFUNDED becomes a status, and each pledge keeps the largest cumulative refund
+        // reported. SQLite cannot change a CHECK in place, so there the table is copied.
+        SQLMigration(name: "005_pledge_refunds", statements: { kind in
+            if kind == .postgres {
+                return [
+                    "ALTER TABLE pledges DROP CONSTRAINT IF EXISTS pledges_status_check",
+                    "ALTER TABLE pledges ADD CONSTRAINT pledges_status_check CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED', 'REFUNDED'))",
+                    "ALTER TABLE pledges ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)",
+                ]
+            }
+            let columns = "id, campaign_id, user_id, guest_email, donor_name, amount, currency, status, anonymous, message, receipt_token_hash, created_at, updated_at"
+            return [
+                """
+                CREATE TABLE pledges_next (
+                    id TEXT PRIMARY KEY,
+                    campaign_id TEXT NOT NULL,
+                    user_id TEXT,
+                    guest_email TEXT,
+                    donor_name TEXT NOT NULL,
+                    amount BIGINT NOT NULL CHECK (amount > 0),
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED', 'REFUNDED')),
+                    anonymous INTEGER NOT NULL,
+                    message TEXT,
+                    receipt_token_hash TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)
+                )
+                """,
+                "INSERT INTO pledges_next (\(columns)) SELECT \(columns) FROM pledges",
+                "DROP TABLE pledges",
+                "ALTER TABLE pledges_next RENAME TO pledges",
+                "CREATE INDEX pledges_user ON pledges (user_id, created_at, id)",
+                "CREATE INDEX pledges_created ON pledges (created_at, id)",
+            ]
+        }),
     ]
 }

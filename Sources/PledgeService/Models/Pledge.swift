@@ -16,6 +16,8 @@ public struct Pledge: Sendable, Equatable {
     public var receiptTokenHash: String?
     public var createdAt: String
     public var updatedAt: String
+    /// The largest cumulative refund reported for its payment.
+    public var refundedAmount: Int64 = 0
 }
 
 /// A captured pledge's receipt. Its number is made from the sequence the database gave it when
@@ -72,7 +74,7 @@ public struct PledgeResponse: ResponseEncodable, Decodable, Sendable, Equatable 
         var response = PledgeResponse(pledge, transitions: transitions)
         response.isRead = true
         response.receiptNumber = receipt?.number
-        response.refundedAmount = 0
+        response.refundedAmount = pledge.refundedAmount
         return response
     }
 

@@ -26,7 +26,7 @@ public struct ReceiptResponse: ResponseEncodable, Decodable, Sendable, Equatable
         donorName = pledge.donorName
         self.donorEmail = donorEmail
         amount = pledge.amount
-        refundedAmount = 0
+        refundedAmount = pledge.refundedAmount
         currency = pledge.currency.rawValue
         capturedAt = receipt.capturedAt
         issuedAt = receipt.issuedAt

@@ -27,7 +27,7 @@ public struct SQLPledgeStore: PledgeStore {
 
     static let columns: SQLQueryString = """
         id, campaign_id, user_id, guest_email, donor_name, amount, currency, status, anonymous, message,
-        receipt_token_hash, created_at, updated_at
+        receipt_token_hash, created_at, updated_at, refunded_amount
         """
 
     public func create(_ new: NewPledge) async throws -> IdempotencyDecision {
@@ -51,7 +51,8 @@ public struct SQLPledgeStore: PledgeStore {
                 """
                 (\(bind: pledge.id), \(bind: pledge.campaignId), \(bind: pledge.userId), \(bind: pledge.guestEmail), \(bind: pledge.donorName),
                  \(bind: pledge.amount), \(bind: pledge.currency.rawValue), \(bind: pledge.status.rawValue), \(bind: pledge.anonymous ? 1 : 0),
-                 \(bind: pledge.message), \(bind: pledge.receiptTokenHash), \(bind: pledge.createdAt), \(bind: pledge.updatedAt))
+                 \(bind: pledge.message), \(bind: pledge.receiptTokenHash), \(bind: pledge.createdAt), \(bind: pledge.updatedAt),
+                 \(bind: pledge.refundedAmount))
                 """
             }
             try await db.raw("INSERT INTO pledges (\(Self.columns)) VALUES \(pledges.joined(separator: ", "))").run()
@@ -128,6 +129,7 @@ public struct SQLPledgeStore: PledgeStore {
             var transitions: [SQLQueryString] = []
             var events: [OutboxEntry] = []
             var changed: [String: PledgeStatus] = [:]
+            var touched: Set<String> = []
             for notice in notices {
                 guard var pledge = pledges[notice.pledgeId] else {
                     outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .rejected, status: nil, reason: "unknown pledge"))
@@ -137,14 +139,11 @@ public struct SQLPledgeStore: PledgeStore {
                     outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .duplicate, status: pledge.status))
                     continue
                 }
-                let result: WebhookResult
-                switch PledgeStateMachine.decide(current: pledge.status, next: notice.status) {
-                case .ignore:
-                    result = .ignored
-                case .apply(let from, let to):
+                let news = PledgeNews(notice, amount: pledge.amount)
+                var result = WebhookResult.ignored
+                if case .apply(let from, let to) = PledgeStateMachine.decide(current: pledge.status, next: news.status) {
                     result = .applied
                     pledge.status = to
-                    pledges[pledge.id] = pledge
                     changed[pledge.id] = to
                     transitions.append(Self.transitionRow(pledgeId: pledge.id, from: from, to: to, at: now))
                     events.append(try OutboxEntry(EventEnvelope(
@@ -155,6 +154,16 @@ public struct SQLPledgeStore: PledgeStore {
                             amount: pledge.amount, currency: pledge.currency
                         ))
                     ), destination: Self.eventDestination))
+                }
+                // The refunded amount only grows, and a FAILED pledge takes none; REFUNDED is all of it.
+                let refunded = pledge.status == .refunded ? pledge.amount : (pledge.status == .failed ? 0 : news.refundedAmount)
+                if refunded > pledge.refundedAmount {
+                    result = .applied
+                    pledge.refundedAmount = refunded
+                }
+                if result == .applied {
+                    pledges[pledge.id] = pledge
+                    touched.insert(pledge.id)
                 }
                 recorded.append("(\(bind: notice.eventId), \(bind: pledge.id), \(bind: notice.status.rawValue), \(bind: result.rawValue), \(bind: now))")
                 outcomes.append(NoticeOutcome(eventId: notice.eventId, result: result, status: pledge.status))
@@ -169,18 +178,23 @@ public struct SQLPledgeStore: PledgeStore {
                 // A notice recorded meanwhile by a transaction that did not touch these pledges.
                 guard inserted.count == recorded.count else { throw TransactionConflict("a notice was recorded concurrently") }
             }
-            if !changed.isEmpty {
-                let ids = changed.keys.sorted()
-                let cases = ids.map { "WHEN \(bind: $0) THEN \(bind: changed[$0]!.rawValue)" as SQLQueryString }
+            if !touched.isEmpty {
+                let ids = touched.sorted()
+                let statuses = ids.map { "WHEN \(bind: $0) THEN \(bind: pledges[$0]!.status.rawValue)" as SQLQueryString }
+                let refunds = ids.map { "WHEN \(bind: $0) THEN \(bind: pledges[$0]!.refundedAmount)" as SQLQueryString }
                 try await db.raw("""
-                    UPDATE pledges SET status = CASE id \(cases.joined(separator: " ")) END, updated_at = \(bind: now)
+                    UPDATE pledges SET status = CASE id \(statuses.joined(separator: " ")) END,
+                        refunded_amount = CASE id \(refunds.joined(separator: " ")) END, updated_at = \(bind: now)
                     WHERE id IN (\(binds: ids))
                     """).run()
+            }
+            if !changed.isEmpty {
                 try await db.raw("""
                     INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitions.joined(separator: ", "))
                     """).run()
                 try await Outbox.enqueue(events, on: db, now: now)
-                try await Self.issueReceipts(for: ids.filter { changed[$0] == .captured }, at: now, on: db)
+                // A refund implies the capture: a pledge refunded before its capture was reported gets its receipt too.
+                try await Self.issueReceipts(for: changed.keys.sorted().filter { [.captured, .refunded].contains(changed[$0]!) }, at: now, on: db)
             }
             return (outcomes, !changed.isEmpty)
         }
@@ -235,7 +249,8 @@ public struct SQLPledgeStore: PledgeStore {
             message: try row.decode(column: "message", as: String?.self),
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
-            updatedAt: try row.decode(column: "updated_at", as: String.self)
+            updatedAt: try row.decode(column: "updated_at", as: String.self),
+            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self)
         )
     }
 }
