@@ -106,12 +106,13 @@ public struct EventProjector: Sendable {
             let details = PledgeDetails(event.data)
             let occurredAt = Self.occurredAt(event)
             guard var row = after[fact.pledgeId] else {
+                var state = PledgeState(amount: fact.amount)
+                state.take(fact.status, refunded: fact.refundedAmount)
                 after[fact.pledgeId] = PledgeRow(
-                    pledgeId: fact.pledgeId, campaignId: fact.campaignId, amount: fact.amount, currency: fact.currency.rawValue, status: fact.status,
+                    pledgeId: fact.pledgeId, campaignId: fact.campaignId, amount: fact.amount, currency: fact.currency.rawValue, status: state.status,
                     paymentId: fact.paymentId, detailsKnown: details != nil, anonymous: details?.anonymous ?? false,
                     donorName: details?.donorName, message: details?.message, updatedAt: receivedAt,
-                    createdAt: occurredAt, lastEventAt: occurredAt,
-                    refundedAmount: fact.status == .refunded ? fact.amount : min(fact.refundedAmount, fact.amount)
+                    createdAt: occurredAt, lastEventAt: occurredAt, refundedAmount: state.refundedAmount
                 )
                 effects[index] = .newPledge
                 continue
@@ -125,25 +126,12 @@ public struct EventProjector: Sendable {
                 row.message = details.message
             }
             if row.paymentId == nil, let paymentId = fact.paymentId { row.paymentId = paymentId }
-            // The pair (status, refunded amount) merges by taking the higher of each; a FAILED
-            // pledge takes no refund, and one refunded in full is REFUNDED.
-            let statusBefore = row.status
-            if row.status.canAdvance(to: fact.status) { row.status = fact.status }
-            let refundBefore = row.refundedAmount
-            if row.status != .failed, fact.refundedAmount > row.refundedAmount {
-                row.refundedAmount = min(fact.refundedAmount, row.amount)
-                if row.refundedAmount >= row.amount { row.status = .refunded }
-            }
-            if row.status == .refunded { row.refundedAmount = row.amount }
-            if row.status != statusBefore {
-                row.updatedAt = receivedAt
-                effects[index] = .statusRaised
-            } else if row.refundedAmount != refundBefore {
-                row.updatedAt = receivedAt
-                effects[index] = .refundRaised
-            } else {
-                effects[index] = .noChange
-            }
+            var state = PledgeState(status: row.status, refundedAmount: row.refundedAmount, amount: row.amount)
+            let change = state.take(fact.status, refunded: fact.refundedAmount)
+            row.status = state.status
+            row.refundedAmount = state.refundedAmount
+            if change.changed { row.updatedAt = receivedAt }
+            effects[index] = change.movedFrom != nil ? .statusRaised : change.refundRaised ? .refundRaised : .noChange
             after[fact.pledgeId] = row
         }
 

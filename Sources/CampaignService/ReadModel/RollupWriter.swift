@@ -51,17 +51,17 @@ struct RollupDelta: Equatable {
         return delta
     }
 
-    static func - (lhs: RollupDelta, rhs: RollupDelta) -> RollupDelta {
+    /// Each bucket of `lhs` combined with the same bucket of `rhs`.
+    static func combine(_ lhs: RollupDelta, _ rhs: RollupDelta, _ by: (Int64, Int64) -> Int64) -> RollupDelta {
         RollupDelta(
-            pending: lhs.pending - rhs.pending, authorized: lhs.authorized - rhs.authorized, captured: lhs.captured - rhs.captured,
-            failed: lhs.failed - rhs.failed, refunded: lhs.refunded - rhs.refunded, totalPledges: lhs.totalPledges - rhs.totalPledges,
-            totalPayments: lhs.totalPayments - rhs.totalPayments
+            pending: by(lhs.pending, rhs.pending), authorized: by(lhs.authorized, rhs.authorized), captured: by(lhs.captured, rhs.captured),
+            failed: by(lhs.failed, rhs.failed), refunded: by(lhs.refunded, rhs.refunded), totalPledges: by(lhs.totalPledges, rhs.totalPledges),
+            totalPayments: by(lhs.totalPayments, rhs.totalPayments)
         )
     }
 
-    static func + (lhs: RollupDelta, rhs: RollupDelta) -> RollupDelta {
-        lhs - (RollupDelta() - rhs)
-    }
+    static func + (lhs: RollupDelta, rhs: RollupDelta) -> RollupDelta { combine(lhs, rhs, +) }
+    static func - (lhs: RollupDelta, rhs: RollupDelta) -> RollupDelta { combine(lhs, rhs, -) }
 }
 
 enum RollupWriter {

@@ -138,24 +138,26 @@ public struct SQLCampaignStore: CampaignStore {
             let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
             let row = try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)\(lock)").first()
             let before = try Self.totals(row!)
-            var after = CampaignTotals()
-            // The same sum ingestion keeps: each pledge's share from its status and refund.
-            for row in try await db.raw("""
-                SELECT status, amount, refunded_amount FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
+            // The same shares ingestion keeps, summed by status in the database.
+            var sum = RollupDelta()
+            for group in try await db.raw("""
+                SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(refunded_amount) AS BIGINT) AS refunded, COUNT(*) AS pledges
+                FROM campaign_pledges WHERE campaign_id = \(bind: campaignId) GROUP BY status
                 """).all() {
-                guard let status = PledgeStatus(rawValue: try row.decode(column: "status", as: String.self)) else { continue }
-                let share = RollupDelta.of(
-                    status: status, amount: try row.decode(column: "amount", as: Int64.self),
-                    refunded: try row.decode(column: "refunded_amount", as: Int64.self)
+                guard let status = PledgeStatus(rawValue: try group.decode(column: "status", as: String.self)) else { continue }
+                var share = RollupDelta.of(
+                    status: status, amount: try group.decode(column: "amount", as: Int64.self),
+                    refunded: try group.decode(column: "refunded", as: Int64.self)
                 )
-                after.pendingAmount += share.pending
-                after.authorizedAmount += share.authorized
-                after.capturedAmount += share.captured
-                after.failedAmount += share.failed
-                after.refundedAmount += share.refunded
-                after.totalPledges += share.totalPledges
-                after.totalPayments += share.totalPayments
+                let pledges = try group.decode(column: "pledges", as: Int64.self)
+                share.totalPayments *= pledges
+                share.totalPledges = pledges
+                sum = sum + share
             }
+            let after = CampaignTotals(
+                pendingAmount: sum.pending, authorizedAmount: sum.authorized, capturedAmount: sum.captured, failedAmount: sum.failed,
+                totalPledges: sum.totalPledges, totalPayments: sum.totalPayments, refundedAmount: sum.refunded
+            )
             if after != before {
                 try await db.raw("""
                     UPDATE campaign_rollups SET pending_amount = \(bind: after.pendingAmount), authorized_amount = \(bind: after.authorizedAmount),

@@ -28,23 +28,6 @@ public struct PaymentWebhook: Sendable, Equatable {
     public var refundedAmount: Int64 = 0
 }
 
-/// What a notice says about its pledge once a refund is read as the DESIGN says: a refund implies
-/// the capture, all of it makes the pledge REFUNDED, and a REFUNDED notice is a refund of all of it.
-struct PledgeNews: Equatable {
-    let status: PledgeStatus
-    let refundedAmount: Int64
-
-    init(_ notice: PaymentWebhook, amount: Int64) {
-        let refunded = notice.status == .refunded ? amount : min(max(notice.refundedAmount, 0), amount)
-        if notice.status == .failed || refunded == 0 {
-            status = notice.status
-        } else {
-            status = refunded >= amount ? .refunded : (notice.status.rank < PledgeStatus.captured.rank ? .captured : notice.status)
-        }
-        refundedAmount = notice.status == .failed ? 0 : refunded
-    }
-}
-
 public enum WebhookResult: String, Codable, Sendable {
     case applied
     case ignored

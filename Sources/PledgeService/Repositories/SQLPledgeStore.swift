@@ -139,27 +139,22 @@ public struct SQLPledgeStore: PledgeStore {
                     outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .duplicate, status: pledge.status))
                     continue
                 }
-                let news = PledgeNews(notice, amount: pledge.amount)
-                var result = WebhookResult.ignored
-                if case .apply(let from, let to) = PledgeStateMachine.decide(current: pledge.status, next: news.status) {
-                    result = .applied
-                    pledge.status = to
-                    changed[pledge.id] = to
-                    transitions.append(Self.transitionRow(pledgeId: pledge.id, from: from, to: to, at: now))
+                var state = PledgeState(status: pledge.status, refundedAmount: pledge.refundedAmount, amount: pledge.amount)
+                let change = state.take(notice.status, refunded: notice.refundedAmount)
+                let result: WebhookResult = change.changed ? .applied : .ignored
+                pledge.status = state.status
+                pledge.refundedAmount = state.refundedAmount
+                if let from = change.movedFrom {
+                    changed[pledge.id] = state.status
+                    transitions.append(Self.transitionRow(pledgeId: pledge.id, from: from, to: state.status, at: now))
                     events.append(try OutboxEntry(EventEnvelope(
                         eventId: UUID().uuidString.lowercased(), type: .pledgeStatusChanged, source: source, occurredAt: now,
                         traceParent: notice.traceParent,
                         data: .pledgeStatusChanged(PledgeStatusChanged(
-                            pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: to,
+                            pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: state.status,
                             amount: pledge.amount, currency: pledge.currency
                         ))
                     ), destination: Self.eventDestination))
-                }
-                // The refunded amount only grows, and a FAILED pledge takes none; REFUNDED is all of it.
-                let refunded = pledge.status == .refunded ? pledge.amount : (pledge.status == .failed ? 0 : news.refundedAmount)
-                if refunded > pledge.refundedAmount {
-                    result = .applied
-                    pledge.refundedAmount = refunded
                 }
                 if result == .applied {
                     pledges[pledge.id] = pledge

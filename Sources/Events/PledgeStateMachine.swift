@@ -1,11 +1,9 @@
-import Events
-
 /// The pledge's payment state machine: states ranked
 /// `PENDING(0) < AUTHORIZED(1) < CAPTURED(2) | FAILED(2) < REFUNDED(3)`; news is applied only when
 /// it moves the pledge to a higher rank, so CAPTURED may follow PENDING directly (capture implies
 /// authorization, and a refund the capture), a late AUTHORIZED after CAPTURED changes nothing, and
 /// FAILED takes nothing more. Anything not applied is ignored, never an error to the sender.
-/// (pledge-service refuses REFUNDED notices until it records refunds.)
+/// `PledgeState` adds the refunded amount and reads refunds into statuses before asking it.
 public struct PledgeStateMachine: Sendable, Equatable {
     public private(set) var status: PledgeStatus
 

@@ -1,6 +1,5 @@
-import Events
 import Testing
-@testable import PledgeService
+@testable import Events
 
 @Suite("The pledge state machine")
 struct PledgeStateMachineTests {
