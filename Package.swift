@@ -126,7 +126,7 @@ let package = Package(
         ),
         .target(
             name: "PaymentService",
-            dependencies: publishingService + [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: publishingService + ["Idempotency", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -54,9 +54,12 @@ public struct PaymentStatusNotice: Codable, Sendable, Equatable {
     /// The trace of the change it reports: each notice carries its own, so a batch never lends one
     /// notice's trace to another.
     public var traceParent: String?
+    /// The payment's cumulative refunded amount, on a notice about a refund.
+    public var refundedAmount: Int64?
 
     public init(
-        eventId: String, pledgeId: String, paymentId: String, status: PledgeStatus, occurredAt: String, reason: String?, traceParent: String? = nil
+        eventId: String, pledgeId: String, paymentId: String, status: PledgeStatus, occurredAt: String, reason: String?, traceParent: String? = nil,
+        refundedAmount: Int64? = nil
     ) {
         self.eventId = eventId
         self.pledgeId = pledgeId
@@ -65,10 +68,11 @@ public struct PaymentStatusNotice: Codable, Sendable, Equatable {
         self.occurredAt = occurredAt
         self.reason = reason
         self.traceParent = traceParent
+        self.refundedAmount = refundedAmount
     }
 
     enum CodingKeys: String, CodingKey {
         case eventId = "event_id", pledgeId = "pledge_id", paymentId = "payment_id", status, occurredAt = "occurred_at", reason
-        case traceParent = "trace_parent"
+        case traceParent = "trace_parent", refundedAmount = "refunded_amount"
     }
 }

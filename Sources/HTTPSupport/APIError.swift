@@ -61,6 +61,14 @@ public struct APIError: Error, Sendable, Equatable, APIErrorConvertible, HTTPRes
         .serviceUnavailable, code: "token_check_unavailable", message: "The access token could not be checked right now; try again."
     )
     public static let forbidden = APIError(.forbidden, code: "forbidden", message: "You are not allowed to do this.")
+    /// The three answers about an `Idempotency-Key`, the same on every route that takes one.
+    public static let idempotencyKeyRequired = APIError(.badRequest, code: "idempotency_key_required", message: "The Idempotency-Key header is required.")
+    public static let invalidIdempotencyKey = APIError(
+        .badRequest, code: "invalid_idempotency_key", message: "The Idempotency-Key must be 1 to 255 printable characters."
+    )
+    public static let idempotencyKeyReused = APIError(
+        .unprocessableContent, code: "idempotency_key_reused", message: "This Idempotency-Key was used with a different request."
+    )
     public static let methodNotAllowed = APIError(.methodNotAllowed, code: "method_not_allowed", message: "This method is not allowed here.")
 
     public static func invalidParameter(_ name: String, _ message: String) -> APIError {

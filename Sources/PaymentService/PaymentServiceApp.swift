@@ -183,7 +183,7 @@ public enum PaymentServiceApp {
         return app
     }
 
-    /// The routes: `/payments` (pay, read, list) and the provider's webhook, behind the token check.
+    /// The routes: `/payments` (pay, read, list, refund) and the provider's webhook, behind the token check.
     public static func buildRouter(
         store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
         campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
@@ -198,6 +198,7 @@ public enum PaymentServiceApp {
             store: store, provider: provider, reconciler: reconciler, pledges: pledges, campaigns: campaigns, metrics: metrics,
             afterProviderCall: afterProviderCall
         ).addRoutes(to: payments)
+        RefundController(store: store, provider: provider, reconciler: reconciler, metrics: metrics).addRoutes(to: payments)
         return router
     }
 }

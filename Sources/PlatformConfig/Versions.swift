@@ -9,8 +9,8 @@ public enum Versions {
         case .user: "0.2.0"
         case .campaign: "0.4.0"
         case .pledge: "0.5.0"
-        case .payment: "0.3.0"
-        case .gateway: "0.3.1"
+        case .payment: "0.4.0"
+        case .gateway: "0.4.0"
         }
     }
 

@@ -266,6 +266,45 @@ def main():
             time.sleep(0.2)
         assert answer[0] == 401 and b"token_revoked" in answer[1], answer
 
+    def admin_refunds_donation():
+        driver.set_window_size(1280, 900)
+        driver.get(platform.base + "/#/login")
+        fill("Email", platform.admin_email)
+        fill("Password", platform.admin_password)
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#services tbody tr")))
+        admin_tab = driver.current_window_handle
+        # A second tab watches the campaign while the admin refunds in the first.
+        driver.switch_to.new_window("tab")
+        driver.get(state["campaign_url"])
+        wait.until(EC.text_to_be_present_in_element((By.ID, "live"), "live"))
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$32.50"))
+        watcher = driver.current_window_handle
+        driver.switch_to.window(admin_tab)
+        driver.get(state["campaign_url"])
+        row = wait.until(EC.presence_of_element_located((By.XPATH, "//ul[@id='history']/li[contains(., 'Browser Guest')]")))
+        row.find_element(By.XPATH, ".//button[normalize-space()='Refund']").click()
+        within = "//li[@class='refund']//div"
+        fill("Amount (USD)", "30", within=within)
+        fill("Reason", "asked by the donor", within=within)
+        driver.find_element(By.XPATH, "//li[@class='refund']//button[normalize-space()='Refund']").click()
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "li.refund"), "at most $25.00"))
+        fill("Amount (USD)", "10", within=within)
+        driver.find_element(By.XPATH, "//li[@class='refund']//button[normalize-space()='Refund']").click()
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "Refunded $10.00"))
+        shot("8a-admin-refunded")
+        driver.switch_to.window(watcher)
+        wait.until(EC.text_to_be_present_in_element((By.ID, "raised"), "$22.50"))
+        wait.until(EC.text_to_be_present_in_element((By.ID, "history"), "$10.00 refunded"))
+        shot("8b-total-dropped-live")
+        driver.close()
+        driver.switch_to.window(admin_tab)
+        driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//a[normalize-space()='Sign in']")))
+        driver.get(state["campaign_url"])
+        wait.until(EC.text_to_be_present_in_element((By.ID, "history"), "$10.00 refunded"))
+        assert not driver.find_elements(By.XPATH, "//ul[@id='history']//button[normalize-space()='Refund']"), "no refund button for visitors"
+
     def admin_edits_pauses_closes():
         driver.set_window_size(1280, 900)
         driver.get(platform.base + "/#/login")
@@ -331,6 +370,7 @@ def main():
         step("the campaign page fits a phone screen", phone_sized)
         step("a new donor registers, donates signed in, sees it with its receipt on their page; signing out ends the token",
              donor_registers_and_donates)
+        step("an admin refunds part of a donation; another tab sees the total drop live", admin_refunds_donation)
         step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
         step("a guest donates 1.25 KWD: amounts in the currency's own minor units", kwd_donation)
     finally:

@@ -58,6 +58,66 @@ struct PaymentFlowTests {
         }
     }
 
+    @Test("an admin refunds part, then the rest, through the gateway: the campaign, the pledge, the history and the receipt follow")
+    func refund() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            let api = platform.gateway + "/api"
+            let adminToken = try await platform.adminToken()
+            let campaignId = try #require(try await HTTPClient.testing.send(
+                "POST", api + "/campaigns", json: ["title": "Refunds", "goal_amount": 100_000, "currency": "USD", "status": "active"], bearer: adminToken
+            ).json()["id"] as? String)
+            let pledge = try await HTTPClient.testing.send(
+                "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": 4000, "currency": "USD", "donor": ["name": "Rita", "email": "rita@example.org"]],
+                headers: ["Idempotency-Key": "refund-pledge"]
+            ).json()
+            let pledgeId = try #require(pledge["id"] as? String)
+            let receipt = try #require(pledge["receipt_token"] as? String)
+            let paid = try await HTTPClient.testing.send("POST", api + "/payments?receipt_token=\(receipt)", json: ["pledge_id": pledgeId]).json()
+            let paymentId = try #require(paid["id"] as? String)
+            @Sendable func state() async throws -> (campaign: [String: Any], pledge: [String: Any], row: [String: Any]?) {
+                let campaign = try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)").json()
+                let pledge = try await HTTPClient.testing.get(api + "/pledges/\(pledgeId)?receipt_token=\(receipt)").json()
+                let history = try await HTTPClient.testing.get(api + "/campaigns/\(campaignId)/donations").json()
+                return (campaign, pledge, (history["items"] as? [[String: Any]])?.first)
+            }
+            #expect(try await eventually(timeout: .seconds(20)) { try await state().campaign["captured_amount"] as? Int == 4000 })
+
+            // Only an admin refunds; a guest's token is no key to it.
+            let guest = try await HTTPClient.testing.send(
+                "POST", api + "/payments/\(paymentId)/refunds?receipt_token=\(receipt)", json: ["reason": "mine"], headers: ["Idempotency-Key": "g"]
+            )
+            #expect(guest.status == 401)
+            let part = try await HTTPClient.testing.send(
+                "POST", api + "/payments/\(paymentId)/refunds", json: ["amount": 1500, "reason": "asked by the donor"], bearer: adminToken,
+                headers: ["Idempotency-Key": "refund-a"]
+            )
+            #expect(try part.status == 201 && part.json()["status"] as? String == "SUCCEEDED")
+            let partial = try await eventually(timeout: .seconds(20)) {
+                let (campaign, pledge, row) = try await state()
+                return campaign["captured_amount"] as? Int == 2500 && campaign["refunded_amount"] as? Int == 1500
+                    && pledge["refunded_amount"] as? Int == 1500 && pledge["status"] as? String == "CAPTURED" && row?["refunded_amount"] as? Int == 1500
+            }
+            #expect(partial, "PAYMENT_REFUNDED reached campaign-service and the notice reached pledge-service")
+
+            let rest = try await HTTPClient.testing.send(
+                "POST", api + "/payments/\(paymentId)/refunds", json: ["reason": "campaign cancelled"], bearer: adminToken, headers: ["Idempotency-Key": "refund-b"]
+            )
+            #expect(try rest.status == 201 && rest.json()["amount"] as? Int == 2500)
+            let full = try await eventually(timeout: .seconds(20)) {
+                let (campaign, pledge, row) = try await state()
+                return campaign["captured_amount"] as? Int == 0 && campaign["refunded_amount"] as? Int == 4000 && campaign["total_pledges"] as? Int == 1
+                    && pledge["status"] as? String == "REFUNDED" && row?["status"] as? String == "REFUNDED"
+            }
+            #expect(full)
+            let receiptBody = try await HTTPClient.testing.get(api + "/pledges/\(pledgeId)/receipt?receipt_token=\(receipt)").json()
+            #expect(receiptBody["refunded_amount"] as? Int == 4000 && (receiptBody["receipt_number"] as? String)?.hasPrefix("CFA-") == true)
+            let payment = try await HTTPClient.testing.get(api + "/payments/\(paymentId)", bearer: adminToken).json()
+            #expect(payment["status"] as? String == "REFUNDED" && (payment["refunds"] as? [[String: Any]])?.count == 2)
+        }
+    }
+
     @Test("JPY and KWD: a guest's donation is counted in the currency's own minor units, end to end")
     func currencies() async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path

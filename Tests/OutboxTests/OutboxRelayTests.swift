@@ -37,16 +37,26 @@ final class RecordingTransport: OutboxTransport {
 }
 
 /// A destination that takes `delay` to answer and counts how many deliveries it holds at once.
+/// With `gate`, it holds each delivery until that many are in flight (or a second has passed),
+/// so a slow machine cannot make the relay look more serial than it is.
 final class SlowTransport: OutboxTransport {
     private let state = Mutex<(received: [String], current: Int, most: Int)>(([], 0, 0))
     let delay: Duration
+    let gate: Int
 
-    init(delay: Duration) { self.delay = delay }
+    init(delay: Duration, gate: Int = 1) {
+        self.delay = delay
+        self.gate = gate
+    }
 
     func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
         state.withLock { state in
             state.current += 1
             state.most = max(state.most, state.current)
+        }
+        let until = ContinuousClock.now + .seconds(1)
+        while state.withLock({ $0.current }) < gate, ContinuousClock.now < until {
+            try await Task.sleep(for: .milliseconds(5))
         }
         try await Task.sleep(for: delay)
         state.withLock { state in
@@ -237,7 +247,7 @@ struct OutboxRelayTests {
             try await migrated(client)
             let events = (0..<1000).map(event)
             try await enqueue(events, client)
-            let transport = SlowTransport(delay: .milliseconds(50))
+            let transport = SlowTransport(delay: .milliseconds(50), gate: 3)
             var config = OutboxRelayConfig()
             config.batchSize = 100
             config.batchesInFlight = 3

@@ -127,6 +127,44 @@ struct LocalStripeTests {
         }
     }
 
+    @Test("refunds through Stripe's refunds API: part, the rest, a lost answer retried once; a dashboard refund reconciled from charge.refunded", arguments: TestDatabase.all)
+    func refunds(database: TestDatabase) async throws {
+        try await withPaymentService(database, provider: try stripeProvider()) { service in
+            let payment = try await service.pay(service.pledges.add(userId: "donor-1", amount: 6000), method: "pm_card_visa", token: service.donorToken)
+                .json(PaymentResponse.self)
+            #expect(payment.status == "CAPTURED")
+            let intentId = try #require(payment.providerPaymentId)
+
+            let part = try await service.refund(payment.id, amount: 1000, key: "stripe-1")
+            #expect(part.status == .created)
+            let refund = try part.json(RefundResponse.self)
+            #expect(refund.status == "SUCCEEDED" && refund.providerRefundId?.hasPrefix("re_") == true)
+            #expect(try await service.read(payment.id).refundedAmount == 1000)
+
+            // The answer is lost after localstripe refunded; the retry finds that refund by its metadata.
+            service.provider.loseRefundAnswers(true)
+            #expect(try await service.refund(payment.id, amount: 2000, key: "stripe-2").status == .badGateway)
+            service.provider.loseRefundAnswers(false)
+            #expect(try await service.refund(payment.id, amount: 2000, key: "stripe-2").status == .created)
+            #expect(try await LocalStripe.provider().refunds(intentId: intentId).count == 2)
+            #expect(try await service.read(payment.id).refundedAmount == 3000)
+
+            // In the dashboard: localstripe makes it (and sends no webhook); we post the one Stripe would.
+            _ = try await LocalStripe.provider().refund(intentId: intentId, amount: 500, metadata: [:], idempotencyKey: UUID().uuidString)
+            let event = try await service.webhook(chargeRefunded(intentId: intentId, amountRefunded: 3500))
+            #expect(event.status == .ok && event.text.contains("applied"))
+            var read = try await service.read(payment.id)
+            #expect(read.refundedAmount == 3500 && read.refunds?.count == 3 && read.status == "CAPTURED")
+
+            // More than is left is refused before the provider is asked (localstripe would not refuse it).
+            #expect(try await service.refund(payment.id, amount: 2501, key: "stripe-3").errorCode == "refund_exceeds_payment")
+            #expect(try await service.refund(payment.id, key: "stripe-4").status == .created)
+            read = try await service.read(payment.id)
+            #expect(read.refundedAmount == 6000 && read.status == "REFUNDED")
+            #expect(try await service.refundEvents() == [1000, 3000, 3500, 6000])
+        }
+    }
+
     @Test("20 concurrent payments of one pledge make one localstripe intent, though localstripe ignores idempotency keys")
     func concurrentOnLocalStripe() async throws {
         try await withPaymentService(.sqlite, provider: try stripeProvider()) { service in

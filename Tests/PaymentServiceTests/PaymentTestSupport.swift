@@ -56,10 +56,14 @@ final class CountingProvider: PaymentProvider {
     let wrapped: any PaymentProvider
     private let counts = Mutex<[String: Int]>([:])
     private let echo = Mutex<SandboxWebhookSender?>(nil)
+    private let losesRefundAnswers = Mutex(false)
 
     init(_ wrapped: any PaymentProvider) { self.wrapped = wrapped }
 
     func echo(to sender: SandboxWebhookSender) { echo.withLock { $0 = sender } }
+
+    /// Makes each refund and then loses the answer, as a timeout after the provider acted would.
+    func loseRefundAnswers(_ lose: Bool) { losesRefundAnswers.withLock { $0 = lose } }
 
     private func sendWebhook(_ type: String, _ intent: ProviderIntent) {
         echo.withLock { $0 }?.send(type: type, intent: intent)
@@ -91,6 +95,22 @@ final class CountingProvider: PaymentProvider {
     func findIntent(idempotencyKey: String, pledgeId: String) async throws -> ProviderIntent? {
         tally("find")
         return try await wrapped.findIntent(idempotencyKey: idempotencyKey, pledgeId: pledgeId)
+    }
+
+    func refund(intentId: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws -> ProviderRefund {
+        tally("refund")
+        let refund = try await wrapped.refund(intentId: intentId, amount: amount, metadata: metadata, idempotencyKey: idempotencyKey)
+        if let sender = echo.withLock({ $0 }) {
+            let refunded = try await wrapped.refunds(intentId: intentId).filter(\.succeeded).reduce(0) { $0 + $1.amount }
+            sender.send(type: "charge.refunded", charge: try await wrapped.retrieve(intentId: intentId), amountRefunded: refunded)
+        }
+        if losesRefundAnswers.withLock({ $0 }) { throw ProviderError.unavailable("the answer was lost") }
+        return refund
+    }
+
+    func refunds(intentId: String) async throws -> [ProviderRefund] {
+        tally("refunds")
+        return try await wrapped.refunds(intentId: intentId)
     }
 }
 

@@ -209,15 +209,21 @@ async function campaignView(id) {
   };
   const drawHistory = async () => {
     // The public history has a row per donation (failed ones left out), newest first, with its status.
+    // An admin's open refund form is not swept away by other donations arriving.
+    if (history.querySelector("li.refund form")) return;
     const items = await api("GET", "/campaigns/" + encodeURIComponent(id) + "/donations?limit=20", { auth: false });
     if (items.status !== 200) return;
     const donations = items.data.items;
-    history.replaceChildren(...(donations.length ? donations.map((item) => h("li", {},
-      h("span", {}, h("strong", {}, item.donor_name), item.message ? " — " + item.message : ""),
-      h("span", {}, money(item.amount, item.currency),
-        item.refunded_amount > 0 && item.status !== "REFUNDED" ? " (" + money(item.refunded_amount, item.currency) + " refunded)" : "",
-        " ", h("span", { class: "badge " + item.status }, item.status.toLowerCase()))))
-      : [h("li", { class: "muted" }, "No donations yet. Be the first!")]));
+    const admin = session() && session().user.role === "admin";
+    history.replaceChildren(...(donations.length ? donations.map((item) => {
+      const row = h("li", { "data-pledge": item.pledge_id },
+        h("span", {}, h("strong", {}, item.donor_name), item.message ? " — " + item.message : ""),
+        h("span", {}, money(item.amount, item.currency),
+          item.refunded_amount > 0 && item.status !== "REFUNDED" ? " (" + money(item.refunded_amount, item.currency) + " refunded)" : "",
+          " ", h("span", { class: "badge " + item.status }, item.status.toLowerCase()),
+          admin && item.status === "CAPTURED" ? h("button", { class: "secondary small", type: "button", onclick: () => refundForm(item, row) }, "Refund") : null));
+      return row;
+    }) : [h("li", { class: "muted" }, "No donations yet. Be the first!")]));
   };
 
   drawTotals();
@@ -241,13 +247,65 @@ async function campaignView(id) {
     source.addEventListener("campaign", (event) => {
       const next = JSON.parse(event.data);
       const moved = next.total_pledges !== campaign.total_pledges || next.captured_amount !== campaign.captured_amount
-        || next.failed_amount !== campaign.failed_amount;
+        || next.failed_amount !== campaign.failed_amount || next.refunded_amount !== campaign.refunded_amount;
       campaign = next;
       drawTotals();
       if (moved) drawHistory();
     });
     stopLive = () => source.close();
   }
+}
+
+/** An admin's refund of one donation, under the history row: all that is left, or a part. */
+function refundForm(item, row) {
+  if (row.nextSibling && row.nextSibling.classList && row.nextSibling.classList.contains("refund")) return;
+  const wrapper = h("li", { class: "refund" });
+  const left = item.amount - (item.refunded_amount || 0);
+  const amount = h("input", { type: "text", inputmode: "decimal", name: "refund-amount", autocomplete: "off",
+    value: (left / 10 ** digits(item.currency)).toFixed(digits(item.currency)) });
+  const reason = h("input", { type: "text", name: "refund-reason", maxlength: "500", required: true, value: "" });
+  const status = h("div", { "aria-live": "polite" });
+  // One key per form: a double click, or a retry after an error, is the same refund.
+  const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  const form = h("form", { class: "refund card", novalidate: true },
+    h("h3", {}, "Refund " + item.donor_name + "'s donation"),
+    field("Amount (" + item.currency + ")", amount, "At most " + money(left, item.currency) + "."),
+    field("Reason", reason),
+    h("div", { class: "actions" },
+      h("button", { type: "submit", class: "danger" }, "Refund"),
+      h("button", { type: "button", class: "secondary", onclick: () => wrapper.remove() }, "Cancel")),
+    status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const minor = toMinor(amount.value, item.currency);
+    if (minor === null || minor > left) return status.replaceChildren(notice("error", "Enter an amount of at most " + money(left, item.currency) + "."));
+    if (!reason.value.trim()) return status.replaceChildren(notice("error", "Say why the donation is refunded."));
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    status.replaceChildren(notice("info", "Refunding…"));
+    // The payment of the pledge, then its refund.
+    const payments = await api("GET", "/payments?pledge_id=" + encodeURIComponent(item.pledge_id));
+    const payment = payments.status === 200 && payments.data.items[0];
+    if (!payment) {
+      button.disabled = false;
+      return status.replaceChildren(notice("error", payments.status === 200 ? "This donation has no payment to refund." : errorText(payments)));
+    }
+    const answer = await api("POST", "/payments/" + encodeURIComponent(payment.id) + "/refunds",
+      { body: { amount: minor, reason: reason.value.trim() }, headers: { "Idempotency-Key": key } });
+    button.disabled = false;
+    if (answer.status !== 201) return status.replaceChildren(notice("error", errorText(answer)));
+    // The answer goes above the list, which the next live update redraws with the refund.
+    const done = notice("ok", "Refunded " + money(answer.data.amount, answer.data.currency) + " to " + item.donor_name + ". The totals follow in a moment.");
+    done.id = "refund-result";
+    const list = wrapper.parentNode;
+    const earlier = document.getElementById("refund-result");
+    if (earlier) earlier.remove();
+    list.parentNode.insertBefore(done, list);
+    wrapper.remove();
+  });
+  wrapper.append(form);
+  row.after(wrapper);
+  reason.focus();
 }
 
 function donationForm(campaign) {

@@ -14,7 +14,8 @@ import CoreMetrics
 /// The crash test throws from it to stop the request there, as a process killed at that point would.
 public typealias AfterProviderCall = @Sendable (ProviderIntent) async throws -> Void
 
-/// `/payments`: pay a pledge (owner, admin, or the guest's receipt token), read one, list the caller's.
+/// `/payments`: pay a pledge (owner, admin, or the guest's receipt token), read one (with its
+/// refunds), list the caller's.
 /// A pledge is paid only while its campaign is active, and a pledge whose payment methods the
 /// provider refused `maximumRefusedAttempts` times takes no more (card testing).
 public struct PaymentController: Sendable {
@@ -185,7 +186,7 @@ public struct PaymentController: Sendable {
         let token = request.uri.queryParameters["receipt_token"].map(String.init)
         let holdsReceipt = token.map { ReceiptToken.matches($0, hash: payment.receiptTokenHash) } ?? false
         guard isOwner || holdsReceipt else { throw PaymentServiceError.paymentNotFound }
-        return PaymentResponse(payment)
+        return PaymentResponse(payment, refunds: try await store.refunds(paymentId: payment.id))
     }
 
     /// The caller's payments, newest first; admins see everyone's. Both may narrow by `pledge_id`.

@@ -84,8 +84,19 @@ public struct StripeWebhookController: Sendable {
         guard let payment else {
             return try await settle(record, as: "unknown_intent")
         }
-        let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)
-        return result.rawValue
+        guard event.isRefund else {
+            let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)
+            return result.rawValue
+        }
+        // A refund implies the capture: the intent is settled first (a capture we have not
+        // recorded yet), then the refunds the provider lists, with the event.
+        let (_, settled) = try await reconciler.settle(payment, with: intent, traceParent: traceParent)
+        do {
+            return try await reconciler.reconcileRefunds(settled, event: record, traceParent: traceParent).0.rawValue
+        } catch let error as ProviderError {
+            logger.warning("could not list the refunds; the provider will redeliver", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
+        }
     }
 
     /// Records an event that moves nothing; `duplicate` if it was recorded before.

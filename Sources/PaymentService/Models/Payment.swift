@@ -21,6 +21,11 @@ public struct Payment: Sendable, Equatable {
     public var failureReason: String?
     public var createdAt: String
     public var updatedAt: String
+    /// The provider's cumulative refunded amount, as last recorded: it only grows.
+    public var refundedAmount: Int64 = 0
+
+    /// What may still be refunded.
+    public var refundable: Int64 { amount - refundedAmount }
 }
 
 /// A payment as clients see it.
@@ -37,8 +42,11 @@ public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable
     public let failureReason: String?
     public let createdAt: String
     public let updatedAt: String
+    public let refundedAmount: Int64
+    /// The payment's refunds, oldest first: on a single payment's read, not in lists.
+    public let refunds: [RefundResponse]?
 
-    public init(_ payment: Payment) {
+    public init(_ payment: Payment, refunds: [Refund]? = nil) {
         self.id = payment.id
         self.pledgeId = payment.pledgeId
         self.campaignId = payment.campaignId
@@ -51,5 +59,7 @@ public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable
         self.failureReason = payment.failureReason
         self.createdAt = payment.createdAt
         self.updatedAt = payment.updatedAt
+        self.refundedAmount = payment.refundedAmount
+        self.refunds = refunds?.map(RefundResponse.init)
     }
 }

@@ -1,3 +1,4 @@
+import Events
 import HTTPSupport
 import HTTPTypes
 
@@ -15,6 +16,14 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
     case campaignNotOpen
     case campaignServiceUnavailable
     case paymentAttemptsExhausted
+    case idempotencyKeyRequired
+    case invalidIdempotencyKey
+    case idempotencyKeyReused
+    case invalidRefundAmount
+    case invalidRefundReason
+    case refundExceedsPayment(left: Int64, currency: Currency)
+    case paymentNotRefundable(status: PledgeStatus)
+    case refundRefused(String)
 
     public var apiError: APIError {
         switch self {
@@ -45,6 +54,28 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
                 .conflict, code: "payment_attempts_exhausted",
                 message: "Too many payment methods were refused for this pledge; it takes no more attempts. Make a new pledge to try again."
             )
+        case .idempotencyKeyRequired:
+            .idempotencyKeyRequired
+        case .invalidIdempotencyKey:
+            .invalidIdempotencyKey
+        case .idempotencyKeyReused:
+            .idempotencyKeyReused
+        case .invalidRefundAmount:
+            APIError(.badRequest, code: "invalid_amount", message: "amount must be a positive integer of minor units, or left out to refund what is left.")
+        case .invalidRefundReason:
+            APIError(.badRequest, code: "invalid_reason", message: "reason is required: 1 to 500 characters.")
+        case .refundExceedsPayment(let left, let currency):
+            APIError(
+                .unprocessableContent, code: "refund_exceeds_payment",
+                message: "The refund is more than what is left of the payment: at most \(left) (\(currency.format(left)))."
+            )
+        case .paymentNotRefundable(let status):
+            APIError(
+                .conflict, code: "payment_not_refundable",
+                message: status == .refunded ? "The payment is refunded in full already." : "The payment is \(status.rawValue); only a captured payment can be refunded."
+            )
+        case .refundRefused(let reason):
+            APIError(.unprocessableContent, code: "refund_refused", message: "The provider refused the refund: \(reason).")
         }
     }
 }

@@ -56,6 +56,31 @@ public struct ProviderIntent: Sendable, Equatable {
     }
 }
 
+/// One refund as the provider has it.
+public struct ProviderRefund: Sendable, Equatable {
+    public let id: String
+    public let amount: Int64
+    /// Stripe's word: `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
+    public let status: String
+    /// The id of our refund it was made for, from its metadata; nil for one made elsewhere (the
+    /// provider's dashboard).
+    public let refundId: String?
+    public let failureReason: String?
+
+    public init(id: String, amount: Int64, status: String, refundId: String?, failureReason: String? = nil) {
+        self.id = id
+        self.amount = amount
+        self.status = status
+        self.refundId = refundId
+        self.failureReason = failureReason
+    }
+
+    /// Counted in the payment's refunded amount.
+    public var succeeded: Bool { status == "succeeded" }
+    /// Will never count.
+    public var failed: Bool { status == "failed" || status == "canceled" }
+}
+
 /// A payment provider: Stripe, or the sandbox that behaves like Stripe's test mode. Every create
 /// and capture carries an idempotency key, so a retry never charges twice.
 public protocol PaymentProvider: Sendable {
@@ -71,6 +96,12 @@ public protocol PaymentProvider: Sendable {
     /// payment is recovered after a crash between the provider call and recording its answer,
     /// even from a provider that does not deduplicate keys.
     func findIntent(idempotencyKey: String, pledgeId: String) async throws -> ProviderIntent?
+    /// Refunds `amount` of a captured intent. `metadata` names our refund (`refund_id`), so a
+    /// retry can find a refund the provider made even if it does not deduplicate keys.
+    func refund(intentId: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws -> ProviderRefund
+    /// Every refund of the intent: the succeeded ones add up to the provider's cumulative
+    /// `amount_refunded`, the truth refunds are reconciled against.
+    func refunds(intentId: String) async throws -> [ProviderRefund]
     /// `sandbox` or `stripe`, as stored with each payment.
     var name: String { get }
 }
@@ -85,6 +116,14 @@ public enum ProviderError: Error, Equatable {
     case refused(status: Int, message: String)
     /// The provider could not be reached or failed (a timeout, its 5xx): the outcome is unknown.
     case unavailable(String)
+}
+
+/// The provider idempotency key of a refund: the payment and the admin's own key, so a retried
+/// request never refunds twice, and two admins' keys never collide.
+public enum RefundKey {
+    public static func make(paymentId: String, requestKey: String) -> String {
+        "refund-" + Hex.encode(SHA256.hash(data: Data((paymentId + "|" + requestKey).utf8)))
+    }
 }
 
 /// The provider idempotency key of a charge (DESIGN.md): the same pledge can only ever be

@@ -25,6 +25,21 @@ public enum SandboxSchema {
         )
         """,
     ])
+
+    /// The sandbox's refunds, one row each, keyed like Stripe's by the idempotency key.
+    public static let refunds = SQLMigration(name: "sandbox_002_create_refunds", [
+        """
+        CREATE TABLE sandbox_refunds (
+            id TEXT PRIMARY KEY,
+            intent_id TEXT NOT NULL,
+            idempotency_key TEXT UNIQUE,
+            amount BIGINT NOT NULL,
+            refund_ref TEXT,
+            created_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX sandbox_refunds_intent ON sandbox_refunds (intent_id)",
+    ])
 }
 
 /// A provider that behaves like Stripe test mode, for local runs and tests: `pm_card_visa` is
@@ -109,6 +124,57 @@ public struct SandboxProvider: PaymentProvider {
         try await database.withConnection { db in
             try await Self.fetch(where: "idempotency_key = \(bind: idempotencyKey)", on: db)
         }
+    }
+
+    /// Refunds part or all of a succeeded intent, never more than is left of it; the same key
+    /// again returns the first refund. Sends `charge.refunded` with the new cumulative amount.
+    public func refund(intentId: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws -> ProviderRefund {
+        let kind = database.kind
+        let (refund, intent, refunded, created) = try await database.transaction { db -> (ProviderRefund, ProviderIntent, Int64, Bool) in
+            // The intent's row lock orders concurrent refunds of it (SQLite's writers take turns anyway).
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            guard let intent = try await db.raw("SELECT \(Self.columns) FROM sandbox_intents WHERE id = \(bind: intentId)\(lock)").first().map(Self.intent)
+            else { throw ProviderError.noSuchIntent(intentId) }
+            if let first = try await db.raw("""
+                SELECT id, amount, refund_ref FROM sandbox_refunds WHERE idempotency_key = \(bind: idempotencyKey)
+                """).first().map(Self.refund) {
+                return (first, intent, try await Self.refunded(intentId, on: db), false)
+            }
+            guard intent.status == .succeeded else {
+                throw ProviderError.refused(status: 400, message: "the PaymentIntent \(intentId) has no successful charge to refund")
+            }
+            let before = try await Self.refunded(intentId, on: db)
+            guard amount > 0, amount <= intent.amount - before else {
+                throw ProviderError.refused(status: 400, message: "refund amount (\(amount)) is greater than unrefunded amount on charge (\(intent.amount - before))")
+            }
+            let refund = ProviderRefund(id: "re_sandbox_" + Self.randomToken(12), amount: amount, status: "succeeded", refundId: metadata["refund_id"])
+            try await db.raw("""
+                INSERT INTO sandbox_refunds (id, intent_id, idempotency_key, amount, refund_ref, created_at)
+                VALUES (\(bind: refund.id), \(bind: intentId), \(bind: idempotencyKey), \(bind: amount), \(bind: refund.refundId), \(bind: Timestamp.now()))
+                """).run()
+            return (refund, intent, before + amount, true)
+        }
+        if created { webhooks?.send(type: "charge.refunded", charge: intent, amountRefunded: refunded) }
+        return refund
+    }
+
+    public func refunds(intentId: String) async throws -> [ProviderRefund] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT id, amount, refund_ref FROM sandbox_refunds WHERE intent_id = \(bind: intentId) ORDER BY created_at, id")
+                .all().map(Self.refund)
+        }
+    }
+
+    static func refunded(_ intentId: String, on db: any SQLDatabase) async throws -> Int64 {
+        try await db.raw("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM sandbox_refunds WHERE intent_id = \(bind: intentId)")
+            .first()?.decode(column: "total", as: Int64.self) ?? 0
+    }
+
+    static func refund(_ row: any SQLRow) throws -> ProviderRefund {
+        ProviderRefund(
+            id: try row.decode(column: "id", as: String.self), amount: try row.decode(column: "amount", as: Int64.self), status: "succeeded",
+            refundId: try row.decode(column: "refund_ref", as: String?.self)
+        )
     }
 
     static let columns: SQLQueryString = "id, status, amount, currency, pledge_id, failure_reason, client_secret"

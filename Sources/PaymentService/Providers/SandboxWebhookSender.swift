@@ -42,7 +42,13 @@ public final class SandboxWebhookSender: Service, Sendable {
 
     /// Queues a `type` event about `intent`; returns at once.
     public func send(type: String, intent: ProviderIntent) {
-        continuation.yield(Self.event(type: type, intent: intent))
+        continuation.yield(Self.event(type: type, object: SandboxIntentObject(intent: intent)))
+    }
+
+    /// Queues a `type` event about the charge of `intent` (`charge.refunded`), with the
+    /// cumulative amount refunded so far.
+    public func send(type: String, charge intent: ProviderIntent, amountRefunded: Int64) {
+        continuation.yield(Self.event(type: type, object: SandboxChargeObject(intent: intent, amountRefunded: amountRefunded)))
     }
 
     var maximumDelayMilliseconds: Int {
@@ -98,44 +104,47 @@ public final class SandboxWebhookSender: Service, Sendable {
         }
     }
 
-    /// A Stripe event object: `{id, object: "event", type, created, livemode, data: {object: payment_intent}}`.
-    static func event(type: String, intent: ProviderIntent) -> Data {
+    /// A Stripe event object: `{id, object: "event", type, created, livemode, data: {object}}`.
+    static func event(type: String, object: some Encodable & Sendable) -> Data {
         let event = SandboxEvent(
-            id: "evt_sandbox_" + SandboxProvider.randomToken(12), type: type, created: Int(Date().timeIntervalSince1970), intent: intent
+            id: "evt_sandbox_" + SandboxProvider.randomToken(12), type: type, created: Int(Date().timeIntervalSince1970), object: object
         )
         return (try? PlainJSON.encoder.encode(event)) ?? Data()
     }
 }
 
-/// The sandbox's webhook body, shaped as Stripe's event of a PaymentIntent.
-struct SandboxEvent: Encodable {
+/// The sandbox's webhook body, shaped as Stripe's event.
+struct SandboxEvent<Object: Encodable & Sendable>: Encodable {
+    struct Payload: Encodable {
+        let object: Object
+    }
+
     let id: String
+    let object = "event"
     let type: String
     let created: Int
+    let livemode = false
+    let data: Payload
+
+    init(id: String, type: String, created: Int, object: Object) {
+        self.id = id
+        self.type = type
+        self.created = created
+        self.data = Payload(object: object)
+    }
+}
+
+/// A PaymentIntent as Stripe puts it in an event.
+struct SandboxIntentObject: Encodable, Sendable {
     let intent: ProviderIntent
 
     enum CodingKeys: String, CodingKey {
-        case id, object, type, created, livemode, data
-    }
-
-    enum DataKeys: String, CodingKey {
-        case object
-    }
-
-    enum IntentKeys: String, CodingKey {
         case id, object, amount, currency, status, metadata
         case captureMethod = "capture_method", lastPaymentError = "last_payment_error"
     }
 
     func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode("event", forKey: .object)
-        try container.encode(type, forKey: .type)
-        try container.encode(created, forKey: .created)
-        try container.encode(false, forKey: .livemode)
-        var data = container.nestedContainer(keyedBy: DataKeys.self, forKey: .data)
-        var object = data.nestedContainer(keyedBy: IntentKeys.self, forKey: .object)
+        var object = encoder.container(keyedBy: CodingKeys.self)
         try object.encode(intent.id, forKey: .id)
         try object.encode("payment_intent", forKey: .object)
         try object.encode(intent.amount, forKey: .amount)
@@ -148,5 +157,31 @@ struct SandboxEvent: Encodable {
         } else {
             try object.encodeNil(forKey: .lastPaymentError)
         }
+    }
+}
+
+/// The charge of a PaymentIntent as Stripe puts it in a `charge.*` event.
+struct SandboxChargeObject: Encodable, Sendable {
+    let id: String
+    let object = "charge"
+    let paymentIntent: String
+    let amount: Int64
+    let amountRefunded: Int64
+    let currency: String
+    let refunded: Bool
+    let status = "succeeded"
+
+    init(intent: ProviderIntent, amountRefunded: Int64) {
+        id = "ch_" + intent.id.replacingOccurrences(of: "pi_", with: "")
+        paymentIntent = intent.id
+        amount = intent.amount
+        self.amountRefunded = amountRefunded
+        currency = intent.currency
+        refunded = amountRefunded >= intent.amount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, object, amount, currency, refunded, status
+        case paymentIntent = "payment_intent", amountRefunded = "amount_refunded"
     }
 }

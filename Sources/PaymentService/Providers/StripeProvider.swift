@@ -89,6 +89,38 @@ public struct StripeProvider: PaymentProvider {
         return nil
     }
 
+    /// `POST /v1/refunds` against the intent. Stripe's `reason` is an enumeration, so ours goes in
+    /// the metadata with our refund's id.
+    public func refund(intentId: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws -> ProviderRefund {
+        var form: [(String, String)] = [("payment_intent", intentId), ("amount", String(amount))]
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { form.append(("metadata[\(key)]", value)) }
+        let (status, body) = try await call(.POST, "/v1/refunds", form: form, idempotencyKey: idempotencyKey)
+        guard (200..<300).contains(status) else {
+            if status == 404 { throw ProviderError.noSuchIntent(intentId) }
+            throw Self.failure(status: status, body: body)
+        }
+        return try Self.decode(StripeRefund.self, from: body).providerRefund
+    }
+
+    /// `GET /v1/refunds?payment_intent=`, page by page (bounded).
+    public func refunds(intentId: String) async throws -> [ProviderRefund] {
+        var refunds: [ProviderRefund] = []
+        var after: String?
+        for _ in 0..<100 {
+            let query = "/v1/refunds?limit=100&payment_intent=\(Self.escape(intentId))" + (after.map { "&starting_after=\(Self.escape($0))" } ?? "")
+            let (status, body) = try await call(.GET, query)
+            guard (200..<300).contains(status) else {
+                if status == 404 { throw ProviderError.noSuchIntent(intentId) }
+                throw Self.failure(status: status, body: body)
+            }
+            let page = try Self.decode(StripeList<StripeRefund>.self, from: body)
+            refunds += page.data.map(\.providerRefund)
+            guard page.hasMore == true, let last = page.data.last?.id else { break }
+            after = last
+        }
+        return refunds
+    }
+
     func declinedIntent(error: StripeErrorBody.Details?, idempotencyKey: String, metadata: [String: String]) async throws -> ProviderIntent {
         if let intent = error?.paymentIntent {
             return intent.providerIntent
@@ -183,6 +215,24 @@ struct StripeIntent: Decodable {
             id: id, status: status, amount: amount ?? 0, currency: currency ?? "", pledgeId: metadata?["pledge_id"],
             failureReason: lastPaymentError.map { $0.code ?? $0.message ?? "payment_failed" }, clientSecret: clientSecret
         )
+    }
+}
+
+/// A Refund object.
+struct StripeRefund: Decodable {
+    let id: String
+    let amount: Int64
+    let status: String?
+    let metadata: [String: String]?
+    let failureReason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, amount, status, metadata
+        case failureReason = "failure_reason"
+    }
+
+    var providerRefund: ProviderRefund {
+        ProviderRefund(id: id, amount: amount, status: status ?? "pending", refundId: metadata?["refund_id"], failureReason: failureReason)
     }
 }
 

@@ -81,6 +81,34 @@ public struct PaymentReconciler: Sendable {
         return updated
     }
 
+    /// Records the provider's refunds of `payment` (all of them: their sum is its cumulative
+    /// refunded amount), with `event` if a webhook brought the news.
+    @discardableResult
+    public func recordRefunds(
+        _ payment: Payment, provider refunds: [ProviderRefund], event: ProviderEventRecord? = nil, traceParent: String?, logger: Logger? = nil
+    ) async throws -> (AdvanceResult, Payment) {
+        let (result, updated) = try await store.recordRefunds(payment, provider: refunds, traceParent: traceParent, event: event)
+        metrics.counter("payment_refund_updates_total", [("result", result.rawValue)]).increment()
+        if result == .applied {
+            (logger ?? self.logger).info("payment refunded", metadata: [
+                "payment_id": .string(payment.id), "pledge_id": .string(payment.pledgeId),
+                "refunded_amount": .stringConvertible(updated.refundedAmount), "status": .string(updated.status.rawValue),
+            ])
+        }
+        return (result, updated)
+    }
+
+    /// Asks the provider for the payment's refunds and records them: how a `charge.refunded`
+    /// webhook (a refund made in the provider's dashboard, or the echo of ours) is reconciled.
+    @discardableResult
+    public func reconcileRefunds(_ payment: Payment, event: ProviderEventRecord? = nil, traceParent: String?) async throws -> (AdvanceResult, Payment) {
+        guard let intentId = payment.providerPaymentId else {
+            if let event { try await store.recordEvent(event, result: "ignored") }
+            return (.ignored, payment)
+        }
+        return try await recordRefunds(payment, provider: try await provider.refunds(intentId: intentId), event: event, traceParent: traceParent)
+    }
+
     func record(_ result: AdvanceResult, from: PledgeStatus, to: PledgeStatus, payment: Payment, logger: Logger) {
         metrics.counter("payment_transitions_total", [("result", result.rawValue), ("to", to.rawValue)]).increment()
         if result == .applied && to == .captured {

@@ -74,4 +74,23 @@ public protocol PaymentStore: Sendable {
     /// pledge and campaign never change; its status may be behind). Returns the payment as it ends up.
     func settle(_ payment: Payment, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
         -> (AdvanceResult, Payment)
+
+    // MARK: Refunds
+
+    /// Reserves an admin's refund as PENDING, in one transaction that orders it against every
+    /// other refund of the payment: never more than is left, counting refunds still pending. The
+    /// same key with the same body finds its first refund; with another body, `keyReused`.
+    func reserveRefund(_ request: RefundRequest) async throws -> RefundReservation
+    /// The payment's refunds, oldest first.
+    func refunds(paymentId: String) async throws -> [Refund]
+    func refund(id: String) async throws -> Refund?
+    /// Marks a PENDING refund FAILED (the provider refused it); returns it as it ends up.
+    func failRefund(id: String, reason: String, at time: String) async throws -> Refund?
+    /// Records the provider's refunds of the payment in one transaction: each ours is marked
+    /// SUCCEEDED or FAILED, one made elsewhere gets a row, and when the succeeded ones add up to
+    /// more than the payment has recorded, its `refunded_amount` rises (REFUNDED once it is all)
+    /// with `PAYMENT_REFUNDED` and a notice to pledge-service. `event` (if any) is recorded in
+    /// it too; a redelivered one changes nothing (`duplicate`).
+    func recordRefunds(_ payment: Payment, provider refunds: [ProviderRefund], traceParent: String?, event: ProviderEventRecord?) async throws
+        -> (AdvanceResult, Payment)
 }

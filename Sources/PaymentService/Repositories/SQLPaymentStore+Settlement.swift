@@ -130,25 +130,34 @@ extension SQLPaymentStore {
         case .pending, .authorized:
             nil
         case .refunded:
-            // Never a settlement: payment-service does not issue refunds yet (PAYMENT_REFUNDED is
-            // ingested by campaign-service already).
+            // Never a settlement: refunds move a payment in `recordRefunds`, with their own events.
             nil
         }
         var entries: [OutboxEntry] = []
-        if let data {
-            let event = EventEnvelope(
-                eventId: UUID().uuidString.lowercased(), type: data.type, source: "payment-service", occurredAt: now, traceParent: traceParent, data: data
-            )
-            entries.append(try OutboxEntry(event, destination: campaignEvents))
-        }
+        if let data { entries.append(try campaignEvent(data, traceParent: traceParent, now: now)) }
+        entries.append(try notice(for: payment, traceParent: traceParent, now: now))
+        return entries
+    }
+
+    /// An event for campaign-service's ingestion, in its envelope.
+    static func campaignEvent(_ data: EventData, traceParent: String?, now: String) throws -> OutboxEntry {
+        let event = EventEnvelope(
+            eventId: UUID().uuidString.lowercased(), type: data.type, source: "payment-service", occurredAt: now, traceParent: traceParent, data: data
+        )
+        return try OutboxEntry(event, destination: campaignEvents)
+    }
+
+    /// The status notice for pledge-service's payment webhook: the payment's status, its failure
+    /// reason, and what it has refunded (once anything is).
+    static func notice(for payment: Payment, traceParent: String?, now: String) throws -> OutboxEntry {
         let notice = PaymentStatusNotice(
             eventId: UUID().uuidString.lowercased(), pledgeId: payment.pledgeId, paymentId: payment.id, status: payment.status,
-            occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil, traceParent: traceParent
+            occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil, traceParent: traceParent,
+            refundedAmount: payment.refundedAmount > 0 ? payment.refundedAmount : nil
         )
-        entries.append(OutboxEntry(
+        return OutboxEntry(
             id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: String(decoding: try PlainJSON.encoder.encode(notice), as: UTF8.self),
             traceParent: traceParent, destination: pledgeWebhook
-        ))
-        return entries
+        )
     }
 }

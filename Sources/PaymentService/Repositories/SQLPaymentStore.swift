@@ -23,7 +23,7 @@ public struct SQLPaymentStore: PaymentStore {
 
     static let columns: SQLQueryString = """
         id, pledge_id, campaign_id, user_id, receipt_token_hash, amount, currency, status, provider, provider_payment_id,
-        payment_method, charge_key, client_secret, failure_reason, created_at, updated_at
+        payment_method, charge_key, client_secret, failure_reason, created_at, updated_at, refunded_amount
         """
 
     public func start(pledgeId: String) async throws -> PaymentStart {
@@ -47,7 +47,8 @@ public struct SQLPaymentStore: PaymentStore {
                         \(bind: payment.receiptTokenHash), \(bind: payment.amount), \(bind: payment.currency.rawValue),
                         \(bind: payment.status.rawValue), \(bind: payment.provider), \(bind: payment.providerPaymentId),
                         \(bind: payment.paymentMethod), \(bind: payment.chargeKey), \(bind: payment.clientSecret),
-                        \(bind: payment.failureReason), \(bind: payment.createdAt), \(bind: payment.updatedAt))
+                        \(bind: payment.failureReason), \(bind: payment.createdAt), \(bind: payment.updatedAt),
+                        \(bind: payment.refundedAmount))
                 ON CONFLICT (pledge_id) DO NOTHING
                 RETURNING \(Self.columns)
                 """).first() {
@@ -152,7 +153,8 @@ public struct SQLPaymentStore: PaymentStore {
             clientSecret: try row.decode(column: "client_secret", as: String?.self),
             failureReason: try row.decode(column: "failure_reason", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
-            updatedAt: try row.decode(column: "updated_at", as: String.self)
+            updatedAt: try row.decode(column: "updated_at", as: String.self),
+            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self)
         )
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import HTTPSupport
 
 /// A Stripe webhook event, as much of it as reconciliation needs: its id (for deduplication),
-/// its type, and the PaymentIntent it is about. The intent's state in the event is never acted
-/// on: the intent is retrieved from the provider first.
+/// its type, and the PaymentIntent it is about (for a `charge.*` event, the charge's intent).
+/// The state in the event is never acted on: the intent and its refunds are retrieved from the
+/// provider first.
 public struct StripeEvent: Sendable, Equatable {
     public let id: String
     public let type: String
@@ -15,6 +16,12 @@ public struct StripeEvent: Sendable, Equatable {
         "payment_intent.amount_capturable_updated", "payment_intent.succeeded", "payment_intent.payment_failed",
         "payment_intent.canceled", "payment_intent.processing", "payment_intent.created",
     ]
+
+    /// The event types that can change what a payment has refunded: their object is a charge.
+    public static let refundTypes: Set<String> = ["charge.refunded", "charge.refund.updated"]
+
+    /// Whether the event is about refunds.
+    public var isRefund: Bool { Self.refundTypes.contains(type) }
 
     public init(id: String, type: String, paymentIntentId: String?) {
         self.id = id
@@ -32,6 +39,10 @@ public struct StripeEvent: Sendable, Equatable {
             guard let intent = wire.intent, intent.object == "payment_intent", let pi = intent.id, !pi.isEmpty
             else { throw StripeEventError.malformed("\(type) must carry a payment_intent in data.object") }
             intentId = pi
+        } else if Self.refundTypes.contains(type) {
+            guard let charge = wire.intent, charge.object == "charge", let pi = charge.paymentIntent, !pi.isEmpty
+            else { throw StripeEventError.malformed("\(type) must carry a charge with its payment_intent in data.object") }
+            intentId = pi
         }
         self.init(id: id, type: type, paymentIntentId: intentId)
     }
@@ -42,6 +53,20 @@ public struct StripeEvent: Sendable, Equatable {
         struct Object: Decodable {
             let object: String?
             let id: String?
+            /// A charge's intent.
+            let paymentIntent: String?
+
+            enum CodingKeys: String, CodingKey {
+                case object, id
+                case paymentIntent = "payment_intent"
+            }
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                object = try? container.decode(String.self, forKey: .object)
+                id = try? container.decode(String.self, forKey: .id)
+                paymentIntent = try? container.decode(String.self, forKey: .paymentIntent)
+            }
         }
 
         let id: String?

@@ -25,11 +25,11 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
     public var apiError: APIError {
         switch self {
         case .idempotencyKeyRequired:
-            APIError(.badRequest, code: "idempotency_key_required", message: "The Idempotency-Key header is required.")
+            .idempotencyKeyRequired
         case .invalidIdempotencyKey:
-            APIError(.badRequest, code: "invalid_idempotency_key", message: "The Idempotency-Key must be 1 to 255 printable characters.")
+            .invalidIdempotencyKey
         case .idempotencyKeyReused:
-            APIError(.unprocessableContent, code: "idempotency_key_reused", message: "This Idempotency-Key was used with a different request.")
+            .idempotencyKeyReused
         case .idempotencyKeyInUse:
             APIError(.conflict, code: "idempotency_key_in_use", message: "A request with this Idempotency-Key is still in progress.")
         case .invalidCampaign:

@@ -1,0 +1,134 @@
+import Auth
+import CoreMetrics
+import Events
+import Foundation
+import HTTPSupport
+import HTTPTypes
+import Hummingbird
+import Idempotency
+import Logging
+import Observability
+import Persistence
+
+/// `POST /payments/{id}/refunds`: an admin refunds all or part of a captured payment.
+///
+/// The refund is reserved first (a PENDING row, under the admin's `Idempotency-Key`, never more
+/// than is left), then asked of the provider under a key derived from the payment and the
+/// admin's key, then recorded from the provider's own list of the payment's refunds. A retry
+/// with the same key finds its row: done, it is answered again; still PENDING (the provider did
+/// not answer, or the process died), the provider is asked again, after looking for a refund it
+/// may have made already, so nothing is ever refunded twice.
+public struct RefundController: Sendable {
+    let store: any PaymentStore
+    let provider: any PaymentProvider
+    let reconciler: PaymentReconciler
+    let metrics: ServiceMetrics
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let reasonLimit = TextLimit(characters: 500)
+
+    public init(store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, metrics: ServiceMetrics) {
+        self.store = store
+        self.provider = provider
+        self.reconciler = reconciler
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(":id/refunds", use: create)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<RefundResponse> {
+        guard let principal = context.principal else { throw APIError.unauthorized }
+        guard principal.isAdmin else { throw APIError.forbidden }
+        let paymentId = try context.parameters.require("id")
+        guard let key = request.headers[Self.idempotencyKey] else { throw PaymentServiceError.idempotencyKeyRequired }
+        guard IdempotencyKey.isValid(key) else { throw PaymentServiceError.invalidIdempotencyKey }
+        let body = try await request.collectBody(context: context)
+        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
+        let amount: Int64?
+        switch object["amount"] {
+        case nil, .null?: amount = nil
+        case .integer(let value)? where value > 0: amount = value
+        default: throw PaymentServiceError.invalidRefundAmount
+        }
+        guard let reason = object["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty,
+            Self.reasonLimit.allows(reason)
+        else { throw PaymentServiceError.invalidRefundReason }
+
+        var logger = context.logger
+        logger[metadataKey: "payment_id"] = .string(paymentId)
+        let reservation = try await store.reserveRefund(RefundRequest(
+            id: UUID().uuidString.lowercased(), paymentId: paymentId, amount: amount, reason: reason, idempotencyKey: key,
+            requestHash: IdempotencyKey.fingerprint(canonical: JSONValue.object(object).canonical), requestedBy: principal.userID,
+            now: Timestamp.now()
+        ))
+        let refund: Refund
+        switch reservation {
+        case .paymentNotFound:
+            throw PaymentServiceError.paymentNotFound
+        case .keyReused:
+            throw PaymentServiceError.idempotencyKeyReused
+        case .notRefundable(let status):
+            throw PaymentServiceError.paymentNotRefundable(status: status)
+        case .exceedsPayment(let left, let currency):
+            throw PaymentServiceError.refundExceedsPayment(left: left, currency: currency)
+        case .existing(let earlier, _) where earlier.status == RefundStatus.failed:
+            throw PaymentServiceError.refundRefused(earlier.failureReason ?? "refused")
+        case .existing(let earlier, _) where earlier.status == RefundStatus.succeeded:
+            logger.info("refund replayed", metadata: ["refund_id": .string(earlier.id)])
+            refund = earlier
+        case .existing(let pending, let payment):
+            refund = try await complete(pending, of: payment, key: key, retried: true, traceParent: context.traceParent, logger: logger)
+        case .reserved(let new, let payment):
+            refund = try await complete(new, of: payment, key: key, retried: false, traceParent: context.traceParent, logger: logger)
+        }
+        return RefundResponse(refund).with(status: .created)
+    }
+
+    /// Asks the provider for a reserved refund and records the answer.
+    func complete(_ refund: Refund, of payment: Payment, key: String, retried: Bool, traceParent: String, logger: Logger) async throws -> Refund {
+        var logger = logger
+        logger[metadataKey: "refund_id"] = .string(refund.id)
+        guard let intentId = payment.providerPaymentId else { throw PaymentServiceError.paymentNotRefundable(status: payment.status) }
+        let made: ProviderRefund
+        do {
+            // A retry looks first: a provider that does not deduplicate keys may have made it.
+            if retried, let found = try await provider.refunds(intentId: intentId).first(where: { $0.refundId == refund.id }) {
+                made = found
+            } else {
+                made = try await provider.refund(
+                    intentId: intentId, amount: refund.amount,
+                    metadata: ["refund_id": refund.id, "payment_id": payment.id, "reason": String(refund.reason.prefix(400))],
+                    idempotencyKey: RefundKey.make(paymentId: payment.id, requestKey: key)
+                )
+            }
+        } catch ProviderError.refused(_, let message) {
+            return try await refuse(refund, message, logger: logger)
+        } catch ProviderError.noSuchIntent {
+            return try await refuse(refund, "the provider has no such payment", logger: logger)
+        } catch {
+            // The outcome is unknown: the refund stays PENDING, and the same request again finishes it.
+            logger.warning("provider refund failed; a retry with the same key completes it", metadata: ["error": "\(error)"])
+            throw PaymentServiceError.providerUnavailable
+        }
+        // Recorded from the provider's list of the payment's refunds (with this one, even if the
+        // list does not show it yet): its sum is the cumulative refunded amount.
+        var refunds = (try? await provider.refunds(intentId: intentId)) ?? []
+        if !refunds.contains(where: { $0.id == made.id }) { refunds.append(made) }
+        let (result, updated) = try await reconciler.recordRefunds(payment, provider: refunds, traceParent: traceParent, logger: logger)
+        metrics.counter("refunds_total", [("result", made.failed ? "failed" : made.succeeded ? "succeeded" : "pending")]).increment()
+        logger.info("refund made", metadata: [
+            "amount": .stringConvertible(refund.amount), "provider_refund_id": .string(made.id), "result": .string(result.rawValue),
+            "refunded_amount": .stringConvertible(updated.refundedAmount),
+        ])
+        return try await store.refund(id: refund.id) ?? refund
+    }
+
+    func refuse(_ refund: Refund, _ message: String, logger: Logger) async throws -> Refund {
+        _ = try await store.failRefund(id: refund.id, reason: message, at: Timestamp.now())
+        metrics.counter("refunds_total", [("result", "refused")]).increment()
+        logger.warning("provider refused the refund", metadata: ["reason": .string(message)])
+        throw PaymentServiceError.refundRefused(message)
+    }
+}
