@@ -17,11 +17,11 @@ public enum EventBatch {
     static let maximumBatchSize = 1000
 
     public static func parse(_ data: Data) throws -> [BatchItem] {
-        let body: Body
+        let body: EnvelopeBatch<EventEnvelope>
         do {
-            body = try PlainJSON.decoder.decode(Body.self, from: data)
-        } catch let error as CampaignServiceError {
-            throw error
+            body = try PlainJSON.decoder.decode(EnvelopeBatch<EventEnvelope>.self, from: data)
+        } catch is EnvelopeBatch<EventEnvelope>.NotAnArray {
+            throw CampaignServiceError.invalidEvent(index: 0, reason: "events must be an array")
         } catch {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be an event envelope or {\"events\": [...]}.")
         }
@@ -29,8 +29,8 @@ public enum EventBatch {
             throw CampaignServiceError.invalidEvent(index: maximumBatchSize, reason: "a batch holds at most \(maximumBatchSize) events")
         }
         return body.elements.enumerated().map { index, element in
-            switch element.decoded {
-            case .success(let event):
+            switch element {
+            case .decoded(let event):
                 do {
                     try validate(event, index: index)
                     return .event(event)
@@ -39,45 +39,8 @@ public enum EventBatch {
                 } catch {
                     return .rejected(eventId: event.eventId, reason: "\(error)")
                 }
-            case .failure(let error):
-                return .rejected(eventId: element.eventId ?? "", reason: describe(error))
-            }
-        }
-    }
-
-    /// `{"events": [...]}`, or one envelope (any other object is read as an envelope, and rejected
-    /// if it is not one).
-    struct Body: Decodable {
-        let elements: [Element]
-
-        enum Keys: String, CodingKey { case events }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: Keys.self)
-            if container.contains(.events) {
-                guard let elements = try? container.decode([Element].self, forKey: .events) else {
-                    throw CampaignServiceError.invalidEvent(index: 0, reason: "events must be an array")
-                }
-                self.elements = elements
-            } else {
-                self.elements = [try Element(from: decoder)]
-            }
-        }
-    }
-
-    /// One element, decoded or not; never throws, so one bad event does not fail the batch.
-    struct Element: Decodable {
-        let decoded: Result<EventEnvelope, DecodingError>
-        let eventId: String?
-
-        enum Keys: String, CodingKey { case eventId = "event_id" }
-
-        init(from decoder: any Decoder) throws {
-            eventId = try? decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .eventId)
-            do {
-                decoded = .success(try EventEnvelope(from: decoder))
-            } catch let error as DecodingError {
-                decoded = .failure(error)
+            case .unreadable(let eventId, let reason):
+                return .rejected(eventId: eventId ?? "", reason: reason)
             }
         }
     }
@@ -108,22 +71,5 @@ public enum EventBatch {
 
     static func isIdentifier(_ value: String) -> Bool {
         !value.isEmpty && value.count <= 100
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.filter { $0 != "super" }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let prefix = path(context)
-            return "\(prefix.isEmpty ? "" : prefix + ".")\(key.stringValue) is required"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context)) has the wrong type"
-        case .dataCorrupted(let context):
-            return "\(path(context)) is invalid (\(context.debugDescription))"
-        @unknown default:
-            return "unreadable"
-        }
     }
 }
