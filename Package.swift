@@ -80,7 +80,7 @@ let package = Package(
             name: "Platform",
             dependencies: [
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth",
-                "UserService", "CampaignService", "PledgeService", "PaymentService", "Gateway",
+                "UserService", "CampaignService", "PledgeService", "PaymentService", "NotificationService", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -128,6 +128,20 @@ let package = Package(
         .target(
             name: "PaymentService",
             dependencies: publishingService + ["Idempotency", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "NotificationService",
+            dependencies: [
+                "SMTP", "Outbox",
+                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -289,6 +303,13 @@ let package = Package(
             dependencies: ["PledgeService", "Events", "TestSupport", "Auth", "HTTPSupport", "Outbox", "Persistence", "Signatures",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotificationServiceTests",
+            dependencies: ["NotificationService", "SMTP", "Events", "TestSupport", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

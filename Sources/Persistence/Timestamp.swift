@@ -16,5 +16,13 @@ public enum Timestamp {
         try? style.parse(string)
     }
 
+    /// A time from another service (RFC 3339, with or without fractional seconds) in the stored
+    /// form; nil if it is not one.
+    public static func normalize(_ raw: String) -> String? {
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(raw) { return format(date) }
+        if let date = try? Date.ISO8601FormatStyle().parse(raw) { return format(date) }
+        return nil
+    }
+
     private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 }

@@ -9,8 +9,9 @@ import UserService
 import CampaignService
 import PledgeService
 import PaymentService
+import NotificationService
 
-/// `careforall dev`: the four services and the gateway in one process, on SQLite files
+/// `careforall dev`: the five services and the gateway in one process, on SQLite files
 /// in the data folder, with secrets generated on first start and kept there.
 public enum DevPlatform {
     /// The services to run together. `announce` receives the lines meant for the person at the
@@ -64,9 +65,17 @@ public enum DevPlatform {
             platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .payment)), secrets: secrets,
             webhookSecret: webhookSecret
         ))
+        var notificationPlatform = platform
+        notificationPlatform.notifyAdminEmails = platform.notifyAdminEmails ?? adminEmail
+        let notificationService = try await NotificationServiceApp.buildApplication(config: NotificationServiceConfig(
+            notificationPlatform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .notification)), secrets: secrets
+        ))
         let gateway = try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         announce("Data folder: \(dataDirectory.path)")
-        return [userService, campaignService, pledgeService, paymentService, gateway]
+        if platform.smtpURL == nil {
+            announce("Mail is written to \(dataDirectory.path)/mail as .eml files (set SMTP_URL to send it)")
+        }
+        return [userService, campaignService, pledgeService, paymentService, notificationService, gateway]
     }
 }
 

@@ -9,6 +9,7 @@ import UserService
 import CampaignService
 import PledgeService
 import PaymentService
+import NotificationService
 
 /// `careforall serve <role>` and `careforall migrate <service>`.
 public enum Roles {
@@ -25,6 +26,8 @@ public enum Roles {
             return try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         case .payment:
             return try await PaymentServiceApp.buildApplication(config: PaymentServiceConfig(serving: platform))
+        case .notification:
+            return try await NotificationServiceApp.buildApplication(config: NotificationServiceConfig(serving: platform))
         }
     }
 
@@ -37,6 +40,7 @@ public enum Roles {
         case .pledge: migrations = PledgeServiceApp.migrations
         case .gateway: throw RoleError.noDatabase(role)
         case .payment: migrations = PaymentServiceApp.migrations
+        case .notification: migrations = NotificationServiceApp.migrations
         }
         let url: DatabaseURL
         if let configured = platform.databaseURL {

@@ -27,6 +27,13 @@ public struct PlatformConfig: Sendable {
     public var stripeAPIBase: String
     public var stripeWebhookSecret: String?
     public var sandboxWebhookChaos: Bool
+    /// `PUBLIC_BASE_URL`: the platform's public address, the base of links in mail.
+    public var publicBaseURL: String
+    /// `SMTP_URL` (nil: mail is written as `.eml` files in the data folder), `MAIL_FROM`, and
+    /// `NOTIFY_ADMIN_EMAILS` (nil: the bootstrap admin's email).
+    public var smtpURL: String?
+    public var mailFrom: String
+    public var notifyAdminEmails: String?
     /// Built-in gateway: logins, registrations, pledges and payments per client and minute (0: unlimited).
     public var loginRateLimitPerMinute: Int
     public var registerRateLimitPerMinute: Int
@@ -86,6 +93,13 @@ public struct PlatformConfig: Sendable {
         self.stripeAPIBase = reader.string(forKey: "stripe.api.base", default: "https://api.stripe.com")
         self.stripeWebhookSecret = reader.string(forKey: "stripe.webhook.secret", isSecret: true)
         self.sandboxWebhookChaos = reader.string(forKey: "sandbox.webhook.chaos", default: "0") == "1"
+        self.publicBaseURL = reader.string(forKey: "public.base.url", default: "http://localhost:8080")
+        guard publicBaseURL.hasPrefix("http://") || publicBaseURL.hasPrefix("https://") else {
+            throw ConfigError.invalidValue(key: "public.base.url", reason: "must be an http(s) address")
+        }
+        self.smtpURL = reader.string(forKey: "smtp.url", isSecret: true)
+        self.mailFrom = reader.string(forKey: "mail.from", default: "CareForAll <no-reply@careforall.local>")
+        self.notifyAdminEmails = reader.string(forKey: "notify.admin.emails")
         func rateLimit(_ key: String, default value: Int) throws -> Int {
             let perMinute = reader.int(forKey: ConfigKey(key), default: value)
             guard perMinute >= 0 else { throw ConfigError.invalidValue(key: key, reason: "a rate limit must be 0 (off) or more") }

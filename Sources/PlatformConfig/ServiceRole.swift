@@ -4,6 +4,7 @@ public enum ServiceRole: String, CaseIterable, Sendable {
     case campaign
     case pledge
     case payment
+    case notification
     case gateway
 
     /// The port a role listens on when nothing overrides it.
@@ -13,6 +14,7 @@ public enum ServiceRole: String, CaseIterable, Sendable {
         case .payment: 3002
         case .pledge: 3003
         case .user: 3004
+        case .notification: 3005
         case .gateway: 8080
         }
     }
@@ -34,6 +36,7 @@ public enum ServiceRole: String, CaseIterable, Sendable {
         case .campaign: "campaigns"
         case .pledge: "pledges"
         case .payment: "payments"
+        case .notification: "notifications"
         case .gateway: nil
         }
     }

@@ -10,6 +10,7 @@ public enum Versions {
         case .campaign: "0.4.0"
         case .pledge: "0.5.0"
         case .payment: "0.4.0"
+        case .notification: "0.1.0"
         case .gateway: "0.4.0"
         }
     }

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import HTTPSupport
 import HTTPTypes
+import Persistence
 
 /// One element of a batch: an event to apply, or one that cannot be read (with why).
 public enum BatchItem: Sendable {
@@ -49,7 +50,7 @@ public enum EventBatch {
         func fail(_ reason: String) -> CampaignServiceError { .invalidEvent(index: index, reason: reason) }
         guard UUID(uuidString: event.eventId) != nil else { throw fail("event_id must be a UUID") }
         guard !event.source.isEmpty, event.source.count <= 100 else { throw fail("source must be 1 to 100 characters") }
-        guard EventTime.normalize(event.occurredAt) != nil else { throw fail("occurred_at must be an RFC 3339 time") }
+        guard Timestamp.normalize(event.occurredAt) != nil else { throw fail("occurred_at must be an RFC 3339 time") }
         let fact = event.data.pledgeFact
         guard isIdentifier(fact.pledgeId) else { throw fail("pledge_id is missing or too long") }
         guard isIdentifier(fact.campaignId) else { throw fail("campaign_id is missing or too long") }

@@ -248,7 +248,7 @@ public struct EventProjector: Sendable {
     static let encoder = JSONEncoder()
 
     static func occurredAt(_ event: EventEnvelope) -> String {
-        EventTime.normalize(event.occurredAt) ?? event.occurredAt
+        Timestamp.normalize(event.occurredAt) ?? event.occurredAt
     }
 
     static func pledgeRow(_ row: any SQLRow) throws -> PledgeRow {

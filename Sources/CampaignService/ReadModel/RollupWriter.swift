@@ -89,13 +89,3 @@ enum RollupWriter {
             """).run()
     }
 }
-
-/// Event times arrive as RFC 3339 with or without fractional seconds; they are stored in one
-/// fixed-width form so history sorts correctly.
-enum EventTime {
-    static func normalize(_ raw: String) -> String? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(raw) { return Timestamp.format(date) }
-        if let date = try? Date.ISO8601FormatStyle().parse(raw) { return Timestamp.format(date) }
-        return nil
-    }
-}

@@ -1,0 +1,115 @@
+import Events
+import Foundation
+import HTTPSupport
+import Hummingbird
+import NIOFoundationEssentialsCompat
+import Observability
+import Outbox
+import Persistence
+import Signatures
+import CoreMetrics
+
+/// Internal `POST /notifications/events`: signed envelopes from pledge-service's and
+/// campaign-service's outboxes, one or `{events: [...]}` (at most 1,000), answered one result per
+/// event, as campaign-service's ingestion answers. An event that cannot be read is `rejected`
+/// alone; the others in its batch are applied.
+public struct NotificationEventsController: Sendable {
+    let store: any NotificationStore
+    let composer: MailComposer
+    let messageDomain: String
+    let signatures: SignatureScheme
+    /// Wakes the dispatcher once mails are queued.
+    let signal: OutboxSignal
+    let metrics: ServiceMetrics
+
+    static let maximumBatchSize = 1000
+
+    public init(
+        store: any NotificationStore, composer: MailComposer, messageDomain: String, signatures: SignatureScheme, signal: OutboxSignal,
+        metrics: ServiceMetrics
+    ) {
+        self.store = store
+        self.composer = composer
+        self.messageDomain = messageDomain
+        self.signatures = signatures
+        self.signal = signal
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("events", use: ingest)
+    }
+
+    struct IngestResponse: ResponseEncodable {
+        let results: [EventOutcome]
+    }
+
+    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
+        let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
+        let batch: EnvelopeBatch<NotificationEnvelope>
+        do {
+            batch = try PlainJSON.decoder.decode(EnvelopeBatch<NotificationEnvelope>.self, from: Data(buffer: body))
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", message: "The body must be an event envelope or {\"events\": [...]}.")
+        }
+        guard batch.elements.count <= Self.maximumBatchSize else {
+            throw APIError(.badRequest, code: "invalid_event", message: "A batch holds at most \(Self.maximumBatchSize) events.")
+        }
+        var rejected: [Int: EventOutcome] = [:]
+        var incoming: [IncomingEvent] = []
+        for (index, element) in batch.elements.enumerated() {
+            switch element {
+            case .unreadable(let eventId, let reason):
+                rejected[index] = EventOutcome(eventId: eventId ?? "", result: "rejected", reason: reason)
+            case .decoded(let event):
+                if let problem = Self.problem(with: event) {
+                    rejected[index] = EventOutcome(eventId: event.eventId, result: "rejected", reason: problem)
+                    continue
+                }
+                do {
+                    incoming.append(IncomingEvent(eventId: event.eventId, type: event.type.rawValue, mail: try composer.compose(event), skipped: nil))
+                } catch {
+                    guard case .noRecipient(let reason) = error else { continue }
+                    incoming.append(IncomingEvent(eventId: event.eventId, type: event.type.rawValue, mail: nil, skipped: reason))
+                }
+            }
+        }
+        var accepted = try await store.accept(incoming, messageDomain: messageDomain, at: Timestamp.now())[...]
+        if accepted.contains(where: { $0.result == "applied" }) { signal.notify() }
+        // Back in the batch's order.
+        let results = batch.elements.indices.map { index in
+            rejected[index] ?? accepted.popFirst() ?? EventOutcome(eventId: "", result: "rejected", reason: "lost")
+        }
+        for result in results {
+            metrics.counter("notification_events_total", [("result", result.result)]).increment()
+        }
+        return IngestResponse(results: results)
+    }
+
+    /// What makes a decoded event unusable, if anything.
+    static func problem(with event: NotificationEnvelope) -> String? {
+        guard UUID(uuidString: event.eventId) != nil else { return "event_id must be a UUID" }
+        guard !event.source.isEmpty, event.source.count <= 100 else { return "source must be 1 to 100 characters" }
+        guard Timestamp.normalize(event.occurredAt) != nil else { return "occurred_at must be an RFC 3339 time" }
+        switch event.data {
+        case .donationNotice(let notice):
+            guard !notice.pledgeId.isEmpty, notice.pledgeId.count <= 100, !notice.campaignId.isEmpty, notice.campaignId.count <= 100 else {
+                return "pledge_id and campaign_id must be 1 to 100 characters"
+            }
+            guard notice.amount > 0, (0...notice.amount).contains(notice.refundedAmount) else {
+                return "amount must be positive and refunded_amount between 0 and it"
+            }
+            guard TextLimit(characters: 200).allows(notice.donorName), TextLimit(characters: 254).allows(notice.donorEmail) else {
+                return "donor_name or donor_email is too long"
+            }
+            if let url = notice.receiptUrl, !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.count > 2000 {
+                return "receipt_url must be an http(s) address"
+            }
+        case .campaignGoalReached(let goal):
+            guard !goal.campaignId.isEmpty, goal.campaignId.count <= 100, TextLimit(characters: 200).allows(goal.title), goal.goalAmount > 0 else {
+                return "campaign_id, title and goal_amount are required"
+            }
+        }
+        return nil
+    }
+}

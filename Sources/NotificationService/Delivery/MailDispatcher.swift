@@ -1,0 +1,112 @@
+import CoreMetrics
+import Foundation
+import Logging
+import Observability
+import Outbox
+import Persistence
+import ServiceLifecycle
+import SMTP
+
+/// How the queue is worked.
+public struct MailDispatcherConfig: Sendable {
+    /// How often the queue is looked at when nothing wakes the dispatcher.
+    public var pollInterval: Duration = .seconds(5)
+    public var batchSize = 10
+    /// How long a claimed mail is kept from other senders: longer than one SMTP conversation may
+    /// take, so a mail is never sent by two at once; a sender that died frees it after this.
+    public var lease: TimeInterval = 120
+    /// Backoff after a temporary failure: `firstRetry`, doubling, at most `maximumRetry`, with
+    /// jitter; retried for as long as it takes.
+    public var firstRetry: TimeInterval = 5
+    public var maximumRetry: TimeInterval = 900
+
+    public init() {}
+}
+
+/// Sends queued mails: each claimed for a lease, handed to the transport, and marked SENT, or
+/// queued again with backoff (the server is away, or answered 4xx), or FAILED (a 5xx refusal,
+/// kept with its reason). Woken at once when ingestion queues a mail.
+///
+/// A mail is sent once: the lease keeps every other sender off it while one talks to the server.
+/// Only a crash after the server accepted it and before it is marked SENT sends it again, with
+/// the same Message-ID, by which receiving servers and clients recognise the copy.
+public struct MailDispatcher: Service {
+    let store: any NotificationStore
+    let transport: any MailTransport
+    let from: MailAddress
+    let signal: OutboxSignal
+    let config: MailDispatcherConfig
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    public init(
+        store: any NotificationStore, transport: any MailTransport, from: MailAddress, signal: OutboxSignal, config: MailDispatcherConfig = MailDispatcherConfig(),
+        metrics: ServiceMetrics, logger: Logger
+    ) {
+        self.store = store
+        self.transport = transport
+        self.from = from
+        self.signal = signal
+        self.config = config
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var claimed = 0
+            do {
+                let due = try await store.claimDue(limit: config.batchSize, now: Date(), lease: config.lease)
+                claimed = due.count
+                for mail in due { await send(mail) }
+                try await recordQueue()
+            } catch {
+                logger.warning("mail queue unavailable; trying again", metadata: ["error": "\(error)"])
+            }
+            if claimed < config.batchSize {
+                await cancelWhenGracefulShutdown { await signal.wait(timeout: config.pollInterval) }
+            }
+        }
+    }
+
+    /// Sends one claimed mail and records what came of it.
+    func send(_ mail: Mail) async {
+        var logger = logger
+        logger[metadataKey: "mail_id"] = .string(mail.id)
+        logger[metadataKey: "kind"] = .string(mail.kind.rawValue)
+        logger[metadataKey: "event_id"] = .string(mail.eventId)
+        let message = MailMessage(from: from, to: mail.recipients, subject: mail.subject, text: mail.text, html: mail.html, messageId: mail.messageId)
+        let name = mail.createdAt.filter { $0.isNumber } + "-" + mail.kind.rawValue + "-" + mail.id
+        do {
+            let delivery = try await transport.deliver(message, name: name)
+            try await store.markSent(id: mail.id, delivery: delivery, at: Timestamp.now())
+            metrics.counter("mails_sent_total", [("kind", mail.kind.rawValue)]).increment()
+            logger.info("mail sent", metadata: ["delivery": .string(delivery), "attempt": .stringConvertible(mail.attempts)])
+        } catch let error as SMTPError where !error.isTemporary {
+            try? await store.markFailed(id: mail.id, error: error.description)
+            metrics.counter("mails_failed_total", [("kind", mail.kind.rawValue)]).increment()
+            logger.error("mail refused for good; kept as FAILED", metadata: ["error": .string(error.description)])
+        } catch {
+            let wait = Self.backoff(attempt: mail.attempts, config: config)
+            try? await store.markRetry(id: mail.id, error: "\(error)", nextAttempt: Timestamp.format(Date().addingTimeInterval(wait)))
+            metrics.counter("mail_attempts_failed_total", [("kind", mail.kind.rawValue)]).increment()
+            logger.warning("mail not sent; queued again", metadata: [
+                "error": "\(error)", "attempt": .stringConvertible(mail.attempts), "retry_in_seconds": .stringConvertible(Int(wait)),
+            ])
+        }
+    }
+
+    func recordQueue() async throws {
+        let state = try await store.queueState(now: Date())
+        metrics.gauge("mail_queue_size").record(state.queued)
+        metrics.gauge("mail_failed_size").record(state.failed)
+        metrics.gauge("mail_queue_oldest_age_seconds").record(state.oldestSeconds)
+    }
+
+    /// `firstRetry * 2^(attempt - 1)`, at most `maximumRetry`, less up to a fifth at random.
+    static func backoff(attempt: Int, config: MailDispatcherConfig) -> TimeInterval {
+        let exponent = Double(max(0, min(attempt - 1, 20)))
+        let wait = min(config.maximumRetry, config.firstRetry * pow(2, exponent))
+        return wait * Double.random(in: 0.8...1.0)
+    }
+}

@@ -1,0 +1,175 @@
+import Auth
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Logging
+import Observability
+import Outbox
+import Persistence
+import PlatformConfig
+import ServiceLifecycle
+import Signatures
+import SMTP
+
+/// Everything notification-service needs, typed.
+public struct NotificationServiceConfig: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    /// Verifies the events sent to notification-service (its own secret) and signs token-version
+    /// checks to user-service (theirs).
+    public var secrets: InternalSecrets
+    public var jwksURL: String
+    public var userServiceURL: String
+    /// `SMTP_URL`; nil writes each mail as an `.eml` file in `mailDirectory` instead.
+    public var smtpURL: String?
+    public var mailDirectory: String
+    /// `MAIL_FROM`.
+    public var from: MailAddress
+    /// `NOTIFY_ADMIN_EMAILS`.
+    public var adminEmails: [MailAddress]
+    /// `PUBLIC_BASE_URL`: the base of links in mail.
+    public var publicBaseURL: String
+    public var dispatcher: MailDispatcherConfig
+    public var logLevel: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = ServiceRole.notification.defaultPort, database: DatabaseURL, secrets: InternalSecrets,
+        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", smtpURL: String? = nil,
+        mailDirectory: String, from: MailAddress, adminEmails: [MailAddress], publicBaseURL: String = "http://localhost:8080",
+        dispatcher: MailDispatcherConfig = MailDispatcherConfig(), logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.secrets = secrets
+        self.jwksURL = jwksURL
+        self.userServiceURL = userServiceURL
+        self.smtpURL = smtpURL
+        self.mailDirectory = mailDirectory
+        self.from = from
+        self.adminEmails = adminEmails
+        self.publicBaseURL = publicBaseURL
+        self.dispatcher = dispatcher
+        self.logLevel = logLevel
+    }
+
+    /// From the platform configuration; `database` is given by the caller (dev: a SQLite file).
+    public init(_ platform: PlatformConfig, database: DatabaseURL, secrets: InternalSecrets) throws {
+        guard let from = MailAddress.parse(platform.mailFrom) else {
+            throw ConfigError.invalidValue(key: "mail.from", reason: "must be an address, or a name and <address>")
+        }
+        var admins: [MailAddress] = []
+        for entry in InternalSecrets.list(platform.notifyAdminEmails ?? platform.adminEmail ?? PlatformConfig.defaultAdminEmail) {
+            guard let address = MailAddress(entry) else {
+                throw ConfigError.invalidValue(key: "notify.admin.emails", reason: "'\(entry)' is not an address")
+            }
+            admins.append(address)
+        }
+        if let url = platform.smtpURL {
+            do {
+                _ = try SMTPConfiguration(url: url)
+            } catch {
+                throw ConfigError.invalidValue(key: "smtp.url", reason: "\(error)")
+            }
+        }
+        self.init(
+            host: platform.host, port: platform.port(for: .notification), database: database, secrets: secrets, jwksURL: platform.resolvedJWKSURL,
+            userServiceURL: platform.serviceURL(for: .user), smtpURL: platform.smtpURL,
+            mailDirectory: URL(fileURLWithPath: platform.dataDirectory).appendingPathComponent("mail").path, from: from, adminEmails: admins,
+            publicBaseURL: platform.publicBaseURL, logLevel: platform.logLevel
+        )
+    }
+
+    /// `serve notification`: `DATABASE_URL` and the signing secrets of notification- and user-service are required.
+    public init(serving platform: PlatformConfig) throws {
+        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        try platform.internalSecrets.require([.notification, .user])
+        try self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
+    }
+}
+
+public enum NotificationServiceApp {
+    public static let migrations = NotificationMigrations.all
+
+    /// Builds notification-service with its mail dispatcher; migrations run before the server
+    /// starts. Tests pass their own key set and, if they like, their own transport.
+    public static func buildApplication(
+        config: NotificationServiceConfig,
+        jwks: (any JWKSSource)? = nil,
+        tokenVersions: (any TokenVersionSource)? = nil,
+        transport: (any MailTransport)? = nil,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) async throws -> some ApplicationProtocol {
+        let logger = LoggingSetup.logger(service: "notification", level: config.logLevel)
+        let database = try await Databases.open(config.database, logger: logger)
+        let migrator = Migrator(service: "notification", migrations: migrations, logger: logger)
+        let signal = OutboxSignal()
+        let store = SQLNotificationStore(database: database)
+        let mailTransport: any MailTransport
+        if let transport {
+            mailTransport = transport
+        } else if let url = config.smtpURL {
+            mailTransport = SMTPMailTransport(configuration: try SMTPConfiguration(url: url))
+        } else {
+            logger.notice("no SMTP_URL: mail is written as .eml files", metadata: ["directory": .string(config.mailDirectory)])
+            mailTransport = FileMailTransport(directory: config.mailDirectory)
+        }
+        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
+        let background = backgroundPool ?? database
+        let dispatcher = MailDispatcher(
+            store: SQLNotificationStore(database: background), transport: mailTransport, from: config.from, signal: signal,
+            config: config.dispatcher, metrics: metrics, logger: logger
+        )
+        let router = buildRouter(
+            store: store, composer: MailComposer(publicBaseURL: config.publicBaseURL, adminEmails: config.adminEmails),
+            messageDomain: String(config.from.address.split(separator: "@").last ?? "careforall.local"),
+            signatures: try config.secrets.scheme(for: .notification), signal: signal,
+            verifier: TokenVerifier.checkingRevocation(
+                jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
+                versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
+                logger: logger
+            ),
+            metrics: metrics, ready: { try await migrator.isUpToDate(database) }
+        )
+        var app = Application(
+            router: router,
+            server: .careForAll,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-notification"),
+            services: [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? []) + [
+                MigratedService(dispatcher, migrator: migrator, database: background),
+            ],
+            logger: logger
+        )
+        app.beforeServerStarts {
+            try await migrator.migrate(database)
+        }
+        return app
+    }
+
+    public static func buildRouter(
+        store: any NotificationStore, composer: MailComposer, messageDomain: String, signatures: SignatureScheme, signal: OutboxSignal,
+        verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
+    ) -> Router<AppRequestContext> {
+        let router = ServiceRouter.make(
+            service: ServiceRole.notification.serviceName, version: ServiceRole.notification.version, metrics: metrics, ready: ready
+        )
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        let notifications = router.group("notifications")
+        NotificationEventsController(
+            store: store, composer: composer, messageDomain: messageDomain, signatures: signatures, signal: signal, metrics: metrics
+        ).addRoutes(to: notifications)
+        NotificationAdminController(store: store, signal: signal).addRoutes(to: notifications)
+        return router
+    }
+}
+
+extension MailAddress {
+    /// `Name <address>` or a bare `address`.
+    public static func parse(_ text: String) -> MailAddress? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let open = trimmed.lastIndex(of: "<"), trimmed.hasSuffix(">") else { return MailAddress(trimmed) }
+        let name = trimmed[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        return MailAddress(String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]), name: name.isEmpty ? nil : name)
+    }
+}

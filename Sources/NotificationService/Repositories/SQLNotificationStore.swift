@@ -1,0 +1,174 @@
+import Foundation
+import HTTPSupport
+import Persistence
+import SMTP
+import SQLKit
+
+/// `NotificationStore` on PostgreSQL or SQLite. Claims use `FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL, so several replicas share the queue without sending a mail twice at once.
+public struct SQLNotificationStore: NotificationStore {
+    let database: any DatabaseClient
+
+    public init(database: any DatabaseClient) {
+        self.database = database
+    }
+
+    static let columns: SQLQueryString = """
+        id, event_id, kind, subject_id, recipients, subject, text_body, html_body, message_id, status, attempts, last_error,
+        next_attempt_at, delivery, sent_at, created_at
+        """
+
+    public func accept(_ events: [IncomingEvent], messageDomain: String, at time: String) async throws -> [EventOutcome] {
+        guard !events.isEmpty else { return [] }
+        return try await database.retryingTransaction { db in
+            var outcomes: [EventOutcome] = []
+            for event in events {
+                let result = event.mail == nil ? "ignored" : "applied"
+                let recorded = try await db.raw("""
+                    INSERT INTO notification_events (event_id, type, result, received_at)
+                    VALUES (\(bind: event.eventId), \(bind: event.type), \(bind: result), \(bind: time))
+                    ON CONFLICT (event_id) DO NOTHING
+                    RETURNING event_id
+                    """).all()
+                guard !recorded.isEmpty else {
+                    outcomes.append(EventOutcome(eventId: event.eventId, result: "duplicate"))
+                    continue
+                }
+                guard let mail = event.mail else {
+                    outcomes.append(EventOutcome(eventId: event.eventId, result: "ignored", reason: event.skipped))
+                    continue
+                }
+                try await db.raw("""
+                    INSERT INTO mails (id, event_id, kind, subject_id, recipients, subject, text_body, html_body, message_id, status,
+                                       attempts, next_attempt_at, created_at)
+                    VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: event.eventId), \(bind: mail.kind.rawValue), \(bind: mail.subjectId),
+                            \(bind: Self.encode(mail.recipients)), \(bind: mail.subject), \(bind: mail.text),
+                            \(bind: mail.html), \(bind: MailMessage.makeMessageId(domain: messageDomain)), 'QUEUED', 0, \(bind: time), \(bind: time))
+                    ON CONFLICT (event_id, kind) DO NOTHING
+                    """).run()
+                outcomes.append(EventOutcome(eventId: event.eventId, result: "applied"))
+            }
+            return outcomes
+        }
+    }
+
+    public func claimDue(limit: Int, now: Date, lease: TimeInterval) async throws -> [Mail] {
+        let (time, until) = (Timestamp.format(now), Timestamp.format(now.addingTimeInterval(lease)))
+        let skipLocked: SQLQueryString = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        return try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE mails SET locked_until = \(bind: until), attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM mails
+                    WHERE status = 'QUEUED' AND next_attempt_at <= \(bind: time) AND (locked_until IS NULL OR locked_until < \(bind: time))
+                    ORDER BY next_attempt_at LIMIT \(bind: limit)\(skipLocked)
+                )
+                RETURNING \(Self.columns)
+                """).all().map(Self.mail).sorted { $0.nextAttemptAt < $1.nextAttemptAt }
+        }
+    }
+
+    public func markSent(id: String, delivery: String, at time: String) async throws {
+        try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE mails SET status = 'SENT', delivery = \(bind: delivery), sent_at = \(bind: time), last_error = NULL, locked_until = NULL
+                WHERE id = \(bind: id)
+                """).run()
+        }
+    }
+
+    public func markRetry(id: String, error: String, nextAttempt: String) async throws {
+        try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE mails SET last_error = \(bind: String(error.prefix(1000))), next_attempt_at = \(bind: nextAttempt), locked_until = NULL
+                WHERE id = \(bind: id) AND status = 'QUEUED'
+                """).run()
+        }
+    }
+
+    public func markFailed(id: String, error: String) async throws {
+        try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE mails SET status = 'FAILED', last_error = \(bind: String(error.prefix(1000))), locked_until = NULL
+                WHERE id = \(bind: id) AND status = 'QUEUED'
+                """).run()
+        }
+    }
+
+    public func requeue(id: String, at time: String) async throws -> Mail? {
+        try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE mails SET status = 'QUEUED', next_attempt_at = \(bind: time), locked_until = NULL
+                WHERE id = \(bind: id) AND status IN ('QUEUED', 'FAILED')
+                RETURNING \(Self.columns)
+                """).first().map(Self.mail)
+        }
+    }
+
+    public func find(id: String) async throws -> Mail? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT \(Self.columns) FROM mails WHERE id = \(bind: id)").first().map(Self.mail)
+        }
+    }
+
+    public func list(kind: MailKind?, status: MailStatus?, limit: Int, after cursor: PageCursor?) async throws -> [Mail] {
+        try await database.withConnection { db in
+            var query: SQLQueryString = "SELECT \(Self.columns) FROM mails WHERE 1 = 1"
+            if let kind { query += " AND kind = \(bind: kind.rawValue)" }
+            if let status { query += " AND status = \(bind: status.rawValue)" }
+            if let cursor {
+                query += " AND (created_at < \(bind: cursor.sortKey) OR (created_at = \(bind: cursor.sortKey) AND id < \(bind: cursor.id)))"
+            }
+            query += " ORDER BY created_at DESC, id DESC LIMIT \(bind: limit + 1)"
+            return try await db.raw(query).all().map(Self.mail)
+        }
+    }
+
+    public func queueState(now: Date) async throws -> (queued: Int, failed: Int, oldestSeconds: Double) {
+        try await database.withConnection { db in
+            let row = try await db.raw("""
+                SELECT (SELECT COUNT(*) FROM mails WHERE status = 'QUEUED') AS queued,
+                       (SELECT COUNT(*) FROM mails WHERE status = 'FAILED') AS failed,
+                       (SELECT MIN(created_at) FROM mails WHERE status = 'QUEUED') AS oldest
+                """).first()
+            let oldest = try row?.decode(column: "oldest", as: String?.self).flatMap(Timestamp.parse)
+            return (
+                try row?.decode(column: "queued", as: Int.self) ?? 0, try row?.decode(column: "failed", as: Int.self) ?? 0,
+                oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0
+            )
+        }
+    }
+
+    /// One line per recipient: the address, then its name after a space (addresses hold none).
+    static func encode(_ recipients: [MailAddress]) -> String {
+        recipients.map { $0.address + ($0.name.map { " " + $0 } ?? "") }.joined(separator: "\n")
+    }
+
+    static func decode(recipients: String) -> [MailAddress] {
+        recipients.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            return parts.first.flatMap { MailAddress(String($0), name: parts.count > 1 ? String(parts[1]) : nil) }
+        }
+    }
+
+    static func mail(_ row: any SQLRow) throws -> Mail {
+        Mail(
+            id: try row.decode(column: "id", as: String.self),
+            eventId: try row.decode(column: "event_id", as: String.self),
+            kind: MailKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .receipt,
+            subjectId: try row.decode(column: "subject_id", as: String.self),
+            recipients: decode(recipients: try row.decode(column: "recipients", as: String.self)),
+            subject: try row.decode(column: "subject", as: String.self),
+            text: try row.decode(column: "text_body", as: String.self),
+            html: try row.decode(column: "html_body", as: String.self),
+            messageId: try row.decode(column: "message_id", as: String.self),
+            status: MailStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .queued,
+            attempts: try row.decode(column: "attempts", as: Int.self),
+            lastError: try row.decode(column: "last_error", as: String?.self),
+            nextAttemptAt: try row.decode(column: "next_attempt_at", as: String.self),
+            delivery: try row.decode(column: "delivery", as: String?.self),
+            sentAt: try row.decode(column: "sent_at", as: String?.self),
+            createdAt: try row.decode(column: "created_at", as: String.self)
+        )
+    }
+}
