@@ -23,3 +23,22 @@ public enum ReceiptToken {
         return zip(candidate, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
+
+/// Receipt tokens made from the pledge id under a key (HMAC-SHA256), so pledge-service can give a
+/// guest's token again later (in the receipt mail's link) while storing only its hash. Without
+/// the key, a token is as unguessable as a random one.
+public struct ReceiptTokens: Sendable {
+    let key: SymmetricKey
+
+    /// The key is derived from `secret` (pledge-service's signing secret): a secret of its own,
+    /// never the secret itself.
+    public init(secret: String) {
+        key = SymmetricKey(data: SHA256.hash(data: Data(("careforall-receipt-tokens|" + secret).utf8)))
+    }
+
+    public func token(for pledgeId: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(pledgeId.utf8), using: key)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+

@@ -39,7 +39,7 @@ public struct GatewayConfig: Sendable {
     }
 
     /// The services behind the gateway.
-    public static let routedRoles: [ServiceRole] = [.user, .campaign, .pledge, .payment]
+    public static let routedRoles: [ServiceRole] = [.user, .campaign, .pledge, .payment, .notification]
 
     public init(_ platform: PlatformConfig) {
         var routes: [String: String] = [:]

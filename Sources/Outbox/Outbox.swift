@@ -40,6 +40,14 @@ public struct OutboxEntry: Sendable {
             traceParent: event.traceParent, destination: destination
         )
     }
+
+    /// An event for notification-service.
+    public init(_ event: NotificationEnvelope, destination: String) throws {
+        self.init(
+            id: event.eventId, type: event.type.rawValue, payload: String(decoding: try Outbox.encoder.encode(event), as: UTF8.self),
+            traceParent: event.traceParent, destination: destination
+        )
+    }
 }
 
 /// Writing to the outbox: always inside the transaction of the state change the event describes,

@@ -27,6 +27,10 @@ public struct PledgeServiceConfig: Sendable {
     public var campaignServiceURL: String
     /// campaign-service's event ingestion (`EVENT_DISPATCH_URL`).
     public var eventDispatchURL: String
+    /// notification-service, told of receipts, failed payments and refunds.
+    public var notificationServiceURL: String
+    /// `PUBLIC_BASE_URL`: the base of receipt links in mail.
+    public var publicBaseURL: String
     /// The largest pledge accepted, in minor units.
     public var maximumMajorUnits: Int64
     public var relay: OutboxRelayConfig
@@ -34,8 +38,9 @@ public struct PledgeServiceConfig: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.pledge.defaultPort, database: DatabaseURL, secrets: InternalSecrets,
-        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", campaignServiceURL: String, eventDispatchURL: String, maximumMajorUnits: Int64 = 1_000_000,
-        relay: OutboxRelayConfig = OutboxRelayConfig(), logLevel: String = "info"
+        jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)", campaignServiceURL: String, eventDispatchURL: String,
+        notificationServiceURL: String = "http://127.0.0.1:\(ServiceRole.notification.defaultPort)", publicBaseURL: String = "http://localhost:8080",
+        maximumMajorUnits: Int64 = 1_000_000, relay: OutboxRelayConfig = OutboxRelayConfig(), logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
@@ -45,6 +50,8 @@ public struct PledgeServiceConfig: Sendable {
         self.userServiceURL = userServiceURL
         self.campaignServiceURL = campaignServiceURL
         self.eventDispatchURL = eventDispatchURL
+        self.notificationServiceURL = notificationServiceURL
+        self.publicBaseURL = publicBaseURL
         self.maximumMajorUnits = maximumMajorUnits
         self.relay = relay
         self.logLevel = logLevel
@@ -56,14 +63,16 @@ public struct PledgeServiceConfig: Sendable {
         self.init(
             host: platform.host, port: platform.port(for: .pledge), database: database, secrets: secrets,
             jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user), campaignServiceURL: campaignURL,
-            eventDispatchURL: platform.eventDispatchURL ?? campaignURL + "/campaigns/events", logLevel: platform.logLevel
+            eventDispatchURL: platform.eventDispatchURL ?? campaignURL + "/campaigns/events",
+            notificationServiceURL: platform.serviceURL(for: .notification), publicBaseURL: platform.publicBaseURL, logLevel: platform.logLevel
         )
     }
 
-    /// `serve pledge`: `DATABASE_URL` and the signing secrets of pledge-, campaign- and user-service are required.
+    /// `serve pledge`: `DATABASE_URL` and the signing secrets of pledge-, campaign-, notification-
+    /// and user-service are required.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        try platform.internalSecrets.require([.pledge, .campaign, .user])
+        try platform.internalSecrets.require([.pledge, .campaign, .notification, .user])
         self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
     }
 }
@@ -84,15 +93,21 @@ public enum PledgeServiceApp {
         let database = try await Databases.open(config.database, logger: logger)
         let migrator = Migrator(service: "pledge", migrations: migrations, logger: logger)
         let signal = OutboxSignal()
-        let store = SQLPledgeStore(database: database, signal: signal)
+        let receiptTokens = ReceiptTokens(secret: config.secrets.secrets(for: .pledge).first ?? "")
+        let store = SQLPledgeStore(
+            database: database, signal: signal, notices: DonationNotices(publicBaseURL: config.publicBaseURL, receiptTokens: receiptTokens)
+        )
         let idempotency = IdempotencyStore(database: database)
         let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
         let background = backgroundPool ?? database
         let relay = OutboxRelay(
             database: background,
-            transport: HTTPEventTransport(
-                urls: [SQLPledgeStore.eventDestination: config.eventDispatchURL], signatures: try config.secrets.scheme(for: .campaign)
-            ),
+            transport: HTTPEventTransport(endpoints: [
+                SQLPledgeStore.eventDestination: .batch(config.eventDispatchURL, signedWith: try config.secrets.scheme(for: .campaign)),
+                DonationNotices.destination: .batch(
+                    config.notificationServiceURL + "/notifications/events", signedWith: try config.secrets.scheme(for: .notification)
+                ),
+            ]),
             signal: signal, config: config.relay, metrics: metrics, logger: logger
         )
         let router = buildRouter(
@@ -104,7 +119,8 @@ public enum PledgeServiceApp {
                 versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
                 logger: logger
             ),
-            metrics: metrics, maximumMajorUnits: config.maximumMajorUnits, ready: { try await migrator.isUpToDate(database) }
+            metrics: metrics, maximumMajorUnits: config.maximumMajorUnits, receiptTokens: receiptTokens,
+            ready: { try await migrator.isUpToDate(database) }
         )
         var app = Application(
             router: router,
@@ -124,14 +140,15 @@ public enum PledgeServiceApp {
 
     public static func buildRouter(
         store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, signatures: SignatureScheme,
-        verifier: TokenVerifier, metrics: ServiceMetrics, maximumMajorUnits: Int64, ready: @escaping ReadinessCheck
+        verifier: TokenVerifier, metrics: ServiceMetrics, maximumMajorUnits: Int64, receiptTokens: ReceiptTokens, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
         PaymentServiceCallsController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
-        PledgeController(store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumMajorUnits: maximumMajorUnits)
-            .addRoutes(to: pledges)
+        PledgeController(
+            store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumMajorUnits: maximumMajorUnits, receiptTokens: receiptTokens
+        ).addRoutes(to: pledges)
         return router
     }
 }

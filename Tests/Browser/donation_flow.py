@@ -142,7 +142,7 @@ def main():
         fill("Password", platform.admin_password)
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#services tbody tr")))
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#services .badge.up")) == 4)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#services .badge.up")) == 5)
         shot("1-admin-panel")
         fill("Title", title)
         fill("Description", "Made by the browser test.")

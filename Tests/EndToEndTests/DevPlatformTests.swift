@@ -33,6 +33,7 @@ struct RunningPlatform: Sendable {
     let userService: String
     let campaignService: String
     let pledgeService: String
+    let notificationService: String
     let paymentService: String
     let dataDirectory: String
     let announcements: Announcements
@@ -54,10 +55,12 @@ func withDevPlatform<Value: Sendable>(
     let campaignPort = try FreePort.next()
     let pledgePort = try FreePort.next()
     let paymentPort = try FreePort.next()
+    let notificationPort = try FreePort.next()
     let platform = try PlatformConfig.load(
         arguments: [
             "--gateway-port", "\(gatewayPort)", "--user-service-port", "\(userPort)", "--campaign-service-port", "\(campaignPort)",
             "--pledge-service-port", "\(pledgePort)", "--payment-service-port", "\(paymentPort)",
+            "--notification-service-port", "\(notificationPort)",
             "--log-level", TestLogging.level,
         ],
         environment: environment.merging(["CAREFORALL_DATA_DIR": dataDirectory]) { _, new in new }
@@ -68,6 +71,7 @@ func withDevPlatform<Value: Sendable>(
     let running = RunningPlatform(
         gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)",
         campaignService: "http://127.0.0.1:\(campaignPort)", pledgeService: "http://127.0.0.1:\(pledgePort)",
+        notificationService: "http://127.0.0.1:\(notificationPort)",
         paymentService: "http://127.0.0.1:\(paymentPort)", dataDirectory: dataDirectory, announcements: announcements
     )
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -79,7 +83,9 @@ func withDevPlatform<Value: Sendable>(
             let campaign = try await HTTPClient.testing.get(running.campaignService + "/health/ready")
             let pledge = try await HTTPClient.testing.get(running.pledgeService + "/health/ready")
             let payment = try await HTTPClient.testing.get(running.paymentService + "/health/ready")
+            let notification = try await HTTPClient.testing.get(running.notificationService + "/health/ready")
             return gateway.status == 200 && user.status == 200 && campaign.status == 200 && pledge.status == 200 && payment.status == 200
+                && notification.status == 200
         }
         #expect(ready, "the platform did not become ready")
         let value = try await body(running)

@@ -115,6 +115,22 @@ struct PaymentFlowTests {
             #expect(receiptBody["refunded_amount"] as? Int == 4000 && (receiptBody["receipt_number"] as? String)?.hasPrefix("CFA-") == true)
             let payment = try await HTTPClient.testing.get(api + "/payments/\(paymentId)", bearer: adminToken).json()
             #expect(payment["status"] as? String == "REFUNDED" && (payment["refunds"] as? [[String: Any]])?.count == 2)
+
+            // Rita's mail: the receipt, then a notice per refund, written as .eml files in dev mode and listed for admins.
+            let mailed = try await eventually(timeout: .seconds(20)) {
+                let mails = try await HTTPClient.testing.get(api + "/notifications", bearer: adminToken).json()["items"] as? [[String: Any]] ?? []
+                return mails.filter { $0["status"] as? String == "SENT" }.count == 3
+            }
+            #expect(mailed)
+            let mails = try await HTTPClient.testing.get(api + "/notifications", bearer: adminToken).json()["items"] as? [[String: Any]] ?? []
+            #expect(Set(mails.compactMap { $0["kind"] as? String }) == ["receipt", "refunded"])
+            #expect(mails.allSatisfy { ($0["recipients"] as? [String]) == ["rita@example.org"] })
+            let receiptMail = try #require(mails.first { $0["kind"] as? String == "receipt" })
+            let file = try #require((receiptMail["delivery"] as? String).map { dataDirectory + "/" + $0 })
+            let eml = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(eml.contains("To: \"Rita\" <rita@example.org>") && eml.contains("Message-ID: \(receiptMail["message_id"] as? String ?? "?")"))
+            let opened = try await HTTPClient.testing.get(api + "/notifications/\(receiptMail["id"] as? String ?? "")", bearer: adminToken).json()
+            #expect((opened["text"] as? String)?.contains("#/receipts/\(pledgeId)/\(receipt)") == true, "the guest's link opens their receipt")
         }
     }
 

@@ -46,7 +46,7 @@ struct PaymentWebhookTests {
             #expect(read.status == "CAPTURED")
             #expect(read.transitions?.map(\.to) == ["PENDING", "AUTHORIZED", "CAPTURED"])
             #expect(read.transitions?.map(\.from) == [nil, "PENDING", "AUTHORIZED"])
-            #expect(try await harness.outboxTypes().sorted() == ["PLEDGE_CREATED", "PLEDGE_STATUS_CHANGED", "PLEDGE_STATUS_CHANGED"])
+            #expect(try await harness.outboxTypes().sorted() == ["DONATION_NOTICE", "PLEDGE_CREATED", "PLEDGE_STATUS_CHANGED", "PLEDGE_STATUS_CHANGED"])
         }
     }
 
@@ -144,7 +144,8 @@ struct PaymentWebhookTests {
 
             let read = try await harness.client.execute(uri: "/pledges/\(first.id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
             #expect(read.transitions?.map(\.to) == ["PENDING", "AUTHORIZED", "CAPTURED"])
-            #expect(try await harness.outboxTypes().sorted() == ["PLEDGE_CREATED", "PLEDGE_CREATED"] + Array(repeating: "PLEDGE_STATUS_CHANGED", count: 3))
+            #expect(try await harness.outboxTypes().sorted() == ["DONATION_NOTICE", "DONATION_NOTICE", "PLEDGE_CREATED", "PLEDGE_CREATED"]
+                + Array(repeating: "PLEDGE_STATUS_CHANGED", count: 3))
         }
     }
 

@@ -26,13 +26,19 @@ public struct PledgeController: Sendable {
     let campaigns: any CampaignDirectory
     let metrics: ServiceMetrics
     let maximumMajorUnits: Int64
+    /// Guests' receipt tokens, made from the pledge id.
+    let receiptTokens: ReceiptTokens
 
-    public init(store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumMajorUnits: Int64) {
+    public init(
+        store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumMajorUnits: Int64,
+        receiptTokens: ReceiptTokens
+    ) {
         self.store = store
         self.idempotency = idempotency
         self.campaigns = campaigns
         self.metrics = metrics
         self.maximumMajorUnits = maximumMajorUnits
+        self.receiptTokens = receiptTokens
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -110,13 +116,15 @@ public struct PledgeController: Sendable {
         traceParent: String
     ) throws -> (NewPledge, String) {
         let now = Timestamp.now()
-        // Guests prove ownership later with an unguessable token; only its hash is kept.
-        let receiptToken = principal == nil ? ReceiptToken.generate() : nil
+        // Guests prove ownership later with an unguessable token (made from the pledge id under a
+        // key, so the receipt mail can carry it); only its hash is kept.
+        let id = UUID().uuidString.lowercased()
+        let receiptToken = principal == nil ? receiptTokens.token(for: id) : nil
         let pledge = Pledge(
-            id: UUID().uuidString.lowercased(), campaignId: campaign.id, userId: principal?.userID,
+            id: id, campaignId: campaign.id, userId: principal?.userID,
             guestEmail: principal == nil ? input.donor?.email : nil, donorName: principal?.name ?? input.donor?.name ?? "",
             amount: input.amount, currency: input.currency, status: .pending, anonymous: input.anonymous, message: input.message,
-            receiptTokenHash: receiptToken.map(ReceiptToken.hash), createdAt: now, updatedAt: now
+            receiptTokenHash: receiptToken.map(ReceiptToken.hash), createdAt: now, updatedAt: now, accountEmail: principal?.email
         )
         let event = EventEnvelope(
             eventId: UUID().uuidString.lowercased(), type: .pledgeCreated, source: "pledge-service", occurredAt: now,
@@ -171,7 +179,7 @@ public struct PledgeController: Sendable {
         // The title is for the reader's benefit only: without campaign-service, the receipt still shows.
         let title = try? await campaigns.campaign(id: pledge.campaignId)?.title
         let ownEmail = context.principal.flatMap { $0.userID == pledge.userId ? $0.email : nil }
-        let answer = ReceiptResponse(pledge: pledge, receipt: receipt, campaignTitle: title ?? nil, donorEmail: pledge.guestEmail ?? ownEmail)
+        let answer = ReceiptResponse(pledge: pledge, receipt: receipt, campaignTitle: title ?? nil, donorEmail: pledge.guestEmail ?? pledge.accountEmail ?? ownEmail)
         if wantsPage { return Self.page(ReceiptPage.html(answer), status: .ok) }
         return Self.json(status: .ok, body: String(decoding: try JSONCoding.encoder.encode(answer), as: UTF8.self), replayed: false)
     }

@@ -110,5 +110,10 @@ public enum PledgeMigrations {
                 "CREATE INDEX pledges_created ON pledges (created_at, id)",
             ]
         }),
+        // Where a signed-in donor's mail goes: their account's email when they pledged (a
+        // guest's is guest_email). Pledges made before have none, and get no mail.
+        SQLMigration(name: "006_account_email", [
+            "ALTER TABLE pledges ADD COLUMN account_email TEXT",
+        ]),
     ]
 }

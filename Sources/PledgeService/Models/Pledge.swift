@@ -18,6 +18,8 @@ public struct Pledge: Sendable, Equatable {
     public var updatedAt: String
     /// The largest cumulative refund reported for its payment.
     public var refundedAmount: Int64 = 0
+    /// A signed-in donor's email when they pledged (a guest's is `guestEmail`): where their mail goes.
+    public var accountEmail: String? = nil
 }
 
 /// A captured pledge's receipt. Its number is made from the sequence the database gave it when

@@ -11,14 +11,17 @@ import SQLKit
 public struct SQLPledgeStore: PledgeStore {
     let database: any DatabaseClient
     let signal: OutboxSignal
+    /// The donation notices for notification-service; nil writes none.
+    let notices: DonationNotices?
     /// Concurrent creates commit together (group commit).
     let creates: GroupCommitter<NewPledge, IdempotencyDecision>
     /// The outbox destination of pledge events (campaign-service's ingestion).
     public static let eventDestination = "campaign-events"
 
-    public init(database: any DatabaseClient, signal: OutboxSignal, maximumCreateWriters: Int = 4) {
+    public init(database: any DatabaseClient, signal: OutboxSignal, notices: DonationNotices? = nil, maximumCreateWriters: Int = 4) {
         self.database = database
         self.signal = signal
+        self.notices = notices
         self.creates = GroupCommitter(
             maximumWriters: maximumCreateWriters, key: { $0.idempotencyScope + "\u{0}" + $0.idempotencyKey },
             write: { try await Self.createAll($0, database: database, signal: signal) }
@@ -27,7 +30,7 @@ public struct SQLPledgeStore: PledgeStore {
 
     static let columns: SQLQueryString = """
         id, campaign_id, user_id, guest_email, donor_name, amount, currency, status, anonymous, message,
-        receipt_token_hash, created_at, updated_at, refunded_amount
+        receipt_token_hash, created_at, updated_at, refunded_amount, account_email
         """
 
     public func create(_ new: NewPledge) async throws -> IdempotencyDecision {
@@ -52,7 +55,7 @@ public struct SQLPledgeStore: PledgeStore {
                 (\(bind: pledge.id), \(bind: pledge.campaignId), \(bind: pledge.userId), \(bind: pledge.guestEmail), \(bind: pledge.donorName),
                  \(bind: pledge.amount), \(bind: pledge.currency.rawValue), \(bind: pledge.status.rawValue), \(bind: pledge.anonymous ? 1 : 0),
                  \(bind: pledge.message), \(bind: pledge.receiptTokenHash), \(bind: pledge.createdAt), \(bind: pledge.updatedAt),
-                 \(bind: pledge.refundedAmount))
+                 \(bind: pledge.refundedAmount), \(bind: pledge.accountEmail))
                 """
             }
             try await db.raw("INSERT INTO pledges (\(Self.columns)) VALUES \(pledges.joined(separator: ", "))").run()
@@ -110,6 +113,7 @@ public struct SQLPledgeStore: PledgeStore {
         guard !notices.isEmpty else { return [] }
         let kind = database.kind
         let now = Timestamp.now()
+        let donationNotices = self.notices
         let (outcomes, applied) = try await database.retryingTransaction { db -> ([NoticeOutcome], Bool) in
             let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
             // The pledges first, in id order: their row locks order every notice about them,
@@ -130,6 +134,8 @@ public struct SQLPledgeStore: PledgeStore {
             var events: [OutboxEntry] = []
             var changed: [String: PledgeStatus] = [:]
             var touched: Set<String> = []
+            // The mails each applied notice calls for, with the trace of the change.
+            var mails: [(pledgeId: String, kind: DonationNotice.Kind, traceParent: String?)] = []
             for notice in notices {
                 guard var pledge = pledges[notice.pledgeId] else {
                     outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .rejected, status: nil, reason: "unknown pledge"))
@@ -140,7 +146,11 @@ public struct SQLPledgeStore: PledgeStore {
                     continue
                 }
                 var state = PledgeState(status: pledge.status, refundedAmount: pledge.refundedAmount, amount: pledge.amount)
+                let before = (status: pledge.status, refunded: pledge.refundedAmount)
                 let change = state.take(notice.status, refunded: notice.refundedAmount)
+                for kind in DonationNotices.kinds(from: before, to: (state.status, state.refundedAmount)) {
+                    mails.append((pledge.id, kind, notice.traceParent))
+                }
                 let result: WebhookResult = change.changed ? .applied : .ignored
                 pledge.status = state.status
                 pledge.refundedAmount = state.refundedAmount
@@ -191,7 +201,16 @@ public struct SQLPledgeStore: PledgeStore {
                 // A refund implies the capture: a pledge refunded before its capture was reported gets its receipt too.
                 try await Self.issueReceipts(for: changed.keys.sorted().filter { [.captured, .refunded].contains(changed[$0]!) }, at: now, on: db)
             }
-            return (outcomes, !changed.isEmpty)
+            if let donationNotices, !mails.isEmpty {
+                let receipts = try await Self.receipts(pledgeIds: Array(Set(mails.map(\.pledgeId))), on: db)
+                let entries = try mails.compactMap { mail in
+                    try donationNotices.entry(
+                        mail.kind, pledge: pledges[mail.pledgeId]!, receiptNumber: receipts[mail.pledgeId]?.number, traceParent: mail.traceParent, now: now
+                    )
+                }
+                try await Outbox.enqueue(entries, on: db, now: now)
+            }
+            return (outcomes, !changed.isEmpty || !mails.isEmpty)
         }
         if applied { signal.notify() }
         return outcomes
@@ -209,21 +228,23 @@ public struct SQLPledgeStore: PledgeStore {
     }
 
     public func receipts(pledgeIds: [String]) async throws -> [String: Receipt] {
+        try await database.withConnection { try await Self.receipts(pledgeIds: pledgeIds, on: $0) }
+    }
+
+    static func receipts(pledgeIds: [String], on db: any SQLDatabase) async throws -> [String: Receipt] {
         guard !pledgeIds.isEmpty else { return [:] }
-        return try await database.withConnection { db in
-            var receipts: [String: Receipt] = [:]
-            for row in try await db.raw("""
-                SELECT pledge_id, sequence, year, captured_at, issued_at FROM receipts WHERE pledge_id IN (\(binds: pledgeIds))
-                """).all() {
-                let receipt = Receipt(
-                    pledgeId: try row.decode(column: "pledge_id", as: String.self), sequence: try row.decode(column: "sequence", as: Int64.self),
-                    year: try row.decode(column: "year", as: Int.self), capturedAt: try row.decode(column: "captured_at", as: String.self),
-                    issuedAt: try row.decode(column: "issued_at", as: String.self)
-                )
-                receipts[receipt.pledgeId] = receipt
-            }
-            return receipts
+        var receipts: [String: Receipt] = [:]
+        for row in try await db.raw("""
+            SELECT pledge_id, sequence, year, captured_at, issued_at FROM receipts WHERE pledge_id IN (\(binds: pledgeIds))
+            """).all() {
+            let receipt = Receipt(
+                pledgeId: try row.decode(column: "pledge_id", as: String.self), sequence: try row.decode(column: "sequence", as: Int64.self),
+                year: try row.decode(column: "year", as: Int.self), capturedAt: try row.decode(column: "captured_at", as: String.self),
+                issuedAt: try row.decode(column: "issued_at", as: String.self)
+            )
+            receipts[receipt.pledgeId] = receipt
         }
+        return receipts
     }
 
     static func transitionRow(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String) -> SQLQueryString {
@@ -245,7 +266,8 @@ public struct SQLPledgeStore: PledgeStore {
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
-            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self)
+            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self),
+            accountEmail: try row.decode(column: "account_email", as: String?.self)
         )
     }
 }
