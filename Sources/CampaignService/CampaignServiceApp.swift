@@ -4,6 +4,7 @@ import HTTPSupport
 import Hummingbird
 import Logging
 import Observability
+import Outbox
 import Persistence
 import PlatformConfig
 import ServiceLifecycle
@@ -21,6 +22,9 @@ public struct CampaignServiceConfig: Sendable {
     public var jwksURL: String
     /// user-service: token versions.
     public var userServiceURL: String
+    /// notification-service, told when a campaign reaches its goal (through the outbox).
+    public var notificationServiceURL: String
+    public var relay: OutboxRelayConfig
     /// Live totals streams (`GET /campaigns/{id}/stream`).
     public var streams: StreamConfig
     /// How long `GET /campaigns/{id}` may answer from memory a campaign this process did not
@@ -31,6 +35,7 @@ public struct CampaignServiceConfig: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.campaign.defaultPort, database: DatabaseURL,
         secrets: InternalSecrets, jwksURL: String, userServiceURL: String = "http://127.0.0.1:\(ServiceRole.user.defaultPort)",
+        notificationServiceURL: String = "http://127.0.0.1:\(ServiceRole.notification.defaultPort)", relay: OutboxRelayConfig = OutboxRelayConfig(),
         streams: StreamConfig = StreamConfig(), logLevel: String = "info"
     ) {
         self.host = host
@@ -39,6 +44,8 @@ public struct CampaignServiceConfig: Sendable {
         self.secrets = secrets
         self.jwksURL = jwksURL
         self.userServiceURL = userServiceURL
+        self.notificationServiceURL = notificationServiceURL
+        self.relay = relay
         self.streams = streams
         self.logLevel = logLevel
     }
@@ -47,14 +54,16 @@ public struct CampaignServiceConfig: Sendable {
     public init(_ platform: PlatformConfig, database: DatabaseURL, secrets: InternalSecrets) {
         self.init(
             host: platform.host, port: platform.port(for: .campaign), database: database, secrets: secrets,
-            jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user), logLevel: platform.logLevel
+            jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user),
+            notificationServiceURL: platform.serviceURL(for: .notification), logLevel: platform.logLevel
         )
     }
 
-    /// `serve campaign`: `DATABASE_URL` and the signing secrets of campaign- and user-service are required.
+    /// `serve campaign`: `DATABASE_URL` and the signing secrets of campaign-, notification- and
+    /// user-service are required.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        try platform.internalSecrets.require([.campaign, .user])
+        try platform.internalSecrets.require([.campaign, .notification, .user])
         self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
     }
 }
@@ -79,9 +88,21 @@ public enum CampaignServiceApp {
             logger: logger
         )
         let changes = CampaignChanges()
+        let goals = OutboxSignal()
+        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
+        let background = backgroundPool ?? database
+        let relay = OutboxRelay(
+            database: background,
+            transport: HTTPEventTransport(endpoints: [
+                GoalWatch.destination: .batch(
+                    config.notificationServiceURL + "/notifications/events", signedWith: try config.secrets.scheme(for: .notification)
+                ),
+            ]),
+            signal: goals, config: config.relay, metrics: metrics, logger: logger
+        )
         let router = buildRouter(
             store: SQLCampaignStore(database: database),
-            ingestor: EventIngestor(database: database, metrics: metrics, changes: changes), changes: changes, streams: config.streams,
+            ingestor: EventIngestor(database: database, metrics: metrics, changes: changes, goals: goals), changes: changes, streams: config.streams,
             readCacheMaximumAge: config.readCacheMaximumAge,
             signatures: try config.secrets.scheme(for: .campaign),
             verifier: verifier, metrics: metrics,
@@ -91,7 +112,9 @@ public enum CampaignServiceApp {
             router: router,
             server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-campaign"),
-            services: [DatabaseService(client: database)],
+            services: [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? []) + [
+                MigratedService(relay, migrator: migrator, database: background),
+            ],
             logger: logger
         )
         app.beforeServerStarts {

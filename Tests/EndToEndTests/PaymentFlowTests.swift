@@ -66,7 +66,7 @@ struct PaymentFlowTests {
             let api = platform.gateway + "/api"
             let adminToken = try await platform.adminToken()
             let campaignId = try #require(try await HTTPClient.testing.send(
-                "POST", api + "/campaigns", json: ["title": "Refunds", "goal_amount": 100_000, "currency": "USD", "status": "active"], bearer: adminToken
+                "POST", api + "/campaigns", json: ["title": "Refunds", "goal_amount": 4000, "currency": "USD", "status": "active"], bearer: adminToken
             ).json()["id"] as? String)
             let pledge = try await HTTPClient.testing.send(
                 "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": 4000, "currency": "USD", "donor": ["name": "Rita", "email": "rita@example.org"]],
@@ -116,15 +116,17 @@ struct PaymentFlowTests {
             let payment = try await HTTPClient.testing.get(api + "/payments/\(paymentId)", bearer: adminToken).json()
             #expect(payment["status"] as? String == "REFUNDED" && (payment["refunds"] as? [[String: Any]])?.count == 2)
 
-            // Rita's mail: the receipt, then a notice per refund, written as .eml files in dev mode and listed for admins.
+            // Rita's mail: the receipt, then a notice per refund; the admin's: the goal reached by her donation.
+            // Written as .eml files in dev mode and listed for admins.
             let mailed = try await eventually(timeout: .seconds(20)) {
                 let mails = try await HTTPClient.testing.get(api + "/notifications", bearer: adminToken).json()["items"] as? [[String: Any]] ?? []
-                return mails.filter { $0["status"] as? String == "SENT" }.count == 3
+                return mails.filter { $0["status"] as? String == "SENT" }.count == 4
             }
             #expect(mailed)
             let mails = try await HTTPClient.testing.get(api + "/notifications", bearer: adminToken).json()["items"] as? [[String: Any]] ?? []
-            #expect(Set(mails.compactMap { $0["kind"] as? String }) == ["receipt", "refunded"])
-            #expect(mails.allSatisfy { ($0["recipients"] as? [String]) == ["rita@example.org"] })
+            #expect(mails.compactMap { $0["kind"] as? String }.sorted() == ["goal_reached", "receipt", "refunded", "refunded"])
+            #expect(mails.filter { $0["kind"] as? String != "goal_reached" }.allSatisfy { ($0["recipients"] as? [String]) == ["rita@example.org"] })
+            #expect(mails.first { $0["kind"] as? String == "goal_reached" }?["recipients"] as? [String] == [PlatformConfig.defaultAdminEmail])
             let receiptMail = try #require(mails.first { $0["kind"] as? String == "receipt" })
             let file = try #require((receiptMail["delivery"] as? String).map { dataDirectory + "/" + $0 })
             let eml = try String(contentsOfFile: file, encoding: .utf8)

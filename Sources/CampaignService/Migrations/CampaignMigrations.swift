@@ -1,3 +1,4 @@
+import Outbox
 import Persistence
 
 /// campaign-service's schema, in order. Released migrations never change; add new ones at the end.
@@ -109,6 +110,17 @@ public enum CampaignMigrations {
         SQLMigration(name: "005_refunds", [
             "ALTER TABLE campaign_pledges ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE campaign_rollups ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0)",
+        ]),
+        // campaign-service publishes too: CAMPAIGN_GOAL_REACHED, once per campaign, through its own outbox.
+        OutboxSchema.migration,
+        OutboxSchema.deadLetters,
+        // When the captured total first reached the goal; campaigns there already count as told.
+        SQLMigration(name: "006_goal_reached", [
+            "ALTER TABLE campaigns ADD COLUMN goal_reached_at TEXT",
+            """
+            UPDATE campaigns SET goal_reached_at = updated_at
+            WHERE goal_amount <= (SELECT captured_amount FROM campaign_rollups WHERE campaign_rollups.campaign_id = campaigns.id)
+            """,
         ]),
     ]
 }

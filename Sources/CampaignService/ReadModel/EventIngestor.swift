@@ -3,6 +3,7 @@ import Foundation
 import HTTPSupport
 import Logging
 import Observability
+import Outbox
 import Persistence
 import SQLKit
 import CoreMetrics
@@ -16,19 +17,25 @@ public struct EventIngestor: Sendable {
     let database: any DatabaseClient
     let metrics: ServiceMetrics
     let changes: CampaignChanges?
+    /// Wakes the outbox relay when a goal was reached.
+    let goals: OutboxSignal?
     let projector = EventProjector()
     /// Concurrent requests' batches, applied together; each gets its own events' outcomes back.
     let batches: GroupCommitter<[BatchItem], [Outcome]>
 
-    public init(database: any DatabaseClient, metrics: ServiceMetrics, changes: CampaignChanges? = nil, maximumWriters: Int = 2) {
+    public init(
+        database: any DatabaseClient, metrics: ServiceMetrics, changes: CampaignChanges? = nil, goals: OutboxSignal? = nil, maximumWriters: Int = 2
+    ) {
         self.database = database
         self.metrics = metrics
         self.changes = changes
+        self.goals = goals
         let projector = projector
         self.batches = GroupCommitter(maximumBatch: 16, maximumWriters: maximumWriters) { requests in
-            let outcomes = try await database.retryingTransaction { db in
+            let (outcomes, reached) = try await database.retryingTransaction { db in
                 try await Self.apply(requests.flatMap { $0 }, checkingCampaigns: true, projector: projector, on: db, kind: database.kind)
             }
+            if reached > 0 { goals?.notify() }
             // Back to each request, in its order.
             var rest = outcomes[...]
             return requests.map { items in
@@ -68,18 +75,21 @@ public struct EventIngestor: Sendable {
             outcomes = try await batches.submit(items)
         } else {
             let (projector, kind) = (self.projector, database.kind)
-            outcomes = try await database.retryingTransaction { db in
+            let reached: Int
+            (outcomes, reached) = try await database.retryingTransaction { db in
                 try await Self.apply(items, checkingCampaigns: false, projector: projector, on: db, kind: kind)
             }
+            if reached > 0 { goals?.notify() }
         }
         record(items, outcomes, logger: logger)
         return outcomes
     }
 
-    /// The batch's outcomes, in order, applied on `db` (the caller's transaction).
+    /// The batch's outcomes, in order, applied on `db` (the caller's transaction), and how many
+    /// campaigns reached their goal with it.
     static func apply(
         _ items: [BatchItem], checkingCampaigns: Bool, projector: EventProjector, on db: any SQLDatabase, kind: DatabaseKind
-    ) async throws -> [Outcome] {
+    ) async throws -> ([Outcome], goalsReached: Int) {
         var outcomes = items.map { item -> Outcome? in
             if case .rejected(let eventId, let reason) = item { return Outcome(eventId: eventId, result: .rejected, reason: reason) }
             return nil
@@ -97,10 +107,15 @@ public struct EventIngestor: Sendable {
             }
         }
         let results = try await projector.apply(accepted.map(\.event), on: db, kind: kind)
+        var moved = Set<String>()
         for (position, (index, event)) in accepted.enumerated() {
             outcomes[index] = Outcome(eventId: event.eventId, result: results[position])
+            // Only news of a capture can raise a captured total.
+            let fact = event.data.pledgeFact
+            if results[position] == .applied && fact.status == .captured { moved.insert(fact.campaignId) }
         }
-        return outcomes.map { $0! }
+        let reached = try await GoalWatch.check(moved, on: db, now: Timestamp.now())
+        return (outcomes.map { $0! }, reached)
     }
 
     /// Why events cannot count for their campaign: it does not exist, or it counts another currency.
