@@ -97,9 +97,9 @@ public struct PlatformConfig: Sendable {
         guard publicBaseURL.hasPrefix("http://") || publicBaseURL.hasPrefix("https://") else {
             throw ConfigError.invalidValue(key: "public.base.url", reason: "must be an http(s) address")
         }
-        self.smtpURL = reader.string(forKey: "smtp.url", isSecret: true)
+        self.smtpURL = reader.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         self.mailFrom = reader.string(forKey: "mail.from", default: "CareForAll <no-reply@careforall.local>")
-        self.notifyAdminEmails = reader.string(forKey: "notify.admin.emails")
+        self.notifyAdminEmails = reader.string(forKey: "notify.admin.emails").flatMap { $0.isEmpty ? nil : $0 }
         func rateLimit(_ key: String, default value: Int) throws -> Int {
             let perMinute = reader.int(forKey: ConfigKey(key), default: value)
             guard perMinute >= 0 else { throw ConfigError.invalidValue(key: key, reason: "a rate limit must be 0 (off) or more") }

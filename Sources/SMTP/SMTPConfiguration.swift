@@ -5,7 +5,8 @@ import NIOSSL
 ///
 /// - `smtp://host:587`: STARTTLS when the server offers it; `?starttls=required` refuses a
 ///   server that does not, `?starttls=never` never asks (a mail catcher on the same machine);
-/// - `smtps://host:465`: TLS from the first byte.
+/// - `smtps://host:465`: TLS from the first byte;
+/// - `?ca_file=/path/ca.pem` trusts a private CA instead of the system's roots.
 ///
 /// Credentials (`smtp://user:password@host`, percent-decoded) are only ever sent encrypted,
 /// unless `?starttls=never` says the connection is trusted as it is.
@@ -73,6 +74,11 @@ public struct SMTPConfiguration: Sendable {
         self.heloName = query["helo"].flatMap { $0.isEmpty ? nil : $0 } ?? "careforall.local"
         self.timeout = .seconds(30)
         self.tls = .makeClientConfiguration()
+        // A relay whose certificate a private CA signed: trust that CA (and only it).
+        if let caFile = query["ca_file"], !caFile.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw .invalidConfiguration("ca_file \(caFile) cannot be read") }
+            tls.trustRoots = .file(caFile)
+        }
     }
 }
 

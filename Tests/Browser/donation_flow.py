@@ -273,6 +273,10 @@ def main():
         fill("Password", platform.admin_password)
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#services tbody tr")))
+        # The mail sent so far: the guest's receipt, written as an .eml file in dev mode.
+        mail = wait.until(EC.presence_of_element_located((By.XPATH, "//div[@id='mails']//tr[contains(., 'guest@example.org')]")))
+        assert "Your donation receipt CFA-" in mail.text and "sent" in mail.text and ".eml" in mail.text, mail.text
+        shot("8-admin-mail")
         admin_tab = driver.current_window_handle
         # A second tab watches the campaign while the admin refunds in the first.
         driver.switch_to.new_window("tab")
@@ -370,7 +374,7 @@ def main():
         step("the campaign page fits a phone screen", phone_sized)
         step("a new donor registers, donates signed in, sees it with its receipt on their page; signing out ends the token",
              donor_registers_and_donates)
-        step("an admin refunds part of a donation; another tab sees the total drop live", admin_refunds_donation)
+        step("an admin sees the receipt mail sent, refunds part of a donation; another tab sees the total drop live", admin_refunds_donation)
         step("the admin edits, pauses and closes the campaign", admin_edits_pauses_closes)
         step("a guest donates 1.25 KWD: amounts in the currency's own minor units", kwd_donation)
     finally:

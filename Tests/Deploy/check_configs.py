@@ -19,7 +19,7 @@ from edge_rules import INTERNAL_ROUTES, RATE_LIMITED, spellings  # noqa: E402
 
 ROLES = {  # role -> (Kubernetes / Compose name, port), as DESIGN.md's table
     "user": ("user-service", 3004), "campaign": ("campaign-service", 3001), "pledge": ("pledge-service", 3003),
-    "payment": ("payment-service", 3002), "gateway": ("gateway", 8080),
+    "payment": ("payment-service", 3002), "notification": ("notification-service", 3005), "gateway": ("gateway", 8080),
 }
 # DESIGN.md's configuration table: these exact names must stay.
 DESIGN_KEYS = {
@@ -29,16 +29,19 @@ DESIGN_KEYS = {
     "PAYMENT_SERVICE_URL", "USER_SERVICE_URL", "PAYMENT_PROVIDER", "STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
     "SANDBOX_WEBHOOK_CHAOS", "LOG_LEVEL", "LOG_FORMAT", "GATEWAY_LOGIN_RATE_LIMIT", "GATEWAY_REGISTER_RATE_LIMIT",
     "GATEWAY_PLEDGE_RATE_LIMIT", "GATEWAY_PAYMENT_RATE_LIMIT", "USER_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET",
-    "PLEDGE_SERVICE_SIGNING_SECRET", "PAYMENT_SERVICE_SIGNING_SECRET",
+    "PLEDGE_SERVICE_SIGNING_SECRET", "PAYMENT_SERVICE_SIGNING_SECRET", "NOTIFICATION_SERVICE_PORT", "NOTIFICATION_SERVICE_URL",
+    "NOTIFICATION_SERVICE_SIGNING_SECRET", "PUBLIC_BASE_URL", "SMTP_URL", "MAIL_FROM", "NOTIFY_ADMIN_EMAILS",
 }
 # The secrets each service may hold (deploy/k8s and docker-compose agree): the signing secret of a
 # service goes to it and to its callers; the JWT key and the admin password to user-service only.
 SECRETS_OF = {
     "user": {"USER_SERVICE_SIGNING_SECRET", "JWT_PRIVATE_KEY", "ADMIN_PASSWORD", "DATABASE_URL"},
-    "campaign": {"CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL"},
-    "pledge": {"PLEDGE_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL"},
+    "campaign": {"CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "NOTIFICATION_SERVICE_SIGNING_SECRET", "DATABASE_URL"},
+    "pledge": {"PLEDGE_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET",
+               "NOTIFICATION_SERVICE_SIGNING_SECRET", "DATABASE_URL"},
     "payment": {"PLEDGE_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL",
                 "STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY"},
+    "notification": {"NOTIFICATION_SERVICE_SIGNING_SECRET", "USER_SERVICE_SIGNING_SECRET", "DATABASE_URL", "SMTP_URL"},
     "gateway": set(),
 }
 SECRET_KEYS = set().union(*SECRETS_OF.values()) | {"INTERNAL_SIGNING_SECRET"}
@@ -179,7 +182,7 @@ def check_compose_secrets(compose):
         check("compose: %s mounts only its own secrets" % name, volumes == expected, volumes)
     script = open("deploy/secrets/init-secrets.sh").read()
     shares = {role: body for body, role in re.findall(r'\{\n((?:(?!\n\}).)*)\n\} >"\$dir/(\w+)/service\.env"', script, re.S)}
-    for role in ["user", "campaign", "pledge", "payment"]:
+    for role in ["user", "campaign", "pledge", "payment", "notification"]:
         body = shares.get(role, "")
         written = set(re.findall(r"keep ([A-Z_]+)", body)) | ({"DATABASE_URL"} if "url %s " % role in body else set())
         check("secrets: %s-service's share holds exactly its secrets" % role, written == SECRETS_OF[role], sorted(written ^ SECRETS_OF[role]))

@@ -6,6 +6,10 @@ Usage: python3 donation_through_proxy.py --name nginx --url http://127.0.0.1:POR
 """
 
 import argparse
+import email
+import email.policy
+import email.utils
+import mailbox
 import json
 import re
 import sys
@@ -45,6 +49,7 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--admin-email", required=True)
     parser.add_argument("--admin-password", required=True)
+    parser.add_argument("--maildir", help="where the SMTP server keeps what notification-service sent it")
     args = parser.parse_args()
     base = args.url
     results = []
@@ -113,7 +118,7 @@ def main():
         status, _, raw = call(base, "POST", "/api/campaigns", {"title": "Yen through " + args.name, "goal_amount": 1000000, "currency": "JPY"}, token=admin)
         assert status == 201 and as_json(raw)["minor_units"] == 0, (status, raw)
         campaign = as_json(raw)["id"]
-        body = {"campaign_id": campaign, "amount": 3000, "currency": "JPY", "donor": {"name": "Yen Guest", "email": "yen@example.org"}}
+        body = {"campaign_id": campaign, "amount": 3000, "currency": "JPY", "donor": {"name": "Yen Gäst", "email": "yen-%s@example.org" % args.name}}
         status, _, raw = call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": str(uuid.uuid4())})
         assert status == 201, (status, raw)
         pledge = as_json(raw)
@@ -138,6 +143,31 @@ def main():
         assert status == 200 and re.match(r"^CFA-\d{4}-\d{6,}$", receipt["receipt_number"]) and receipt["amount"] == 3000, (status, raw)
         status, headers, page = call(base, "GET", receipt_path, headers={"Accept": "text/html"})
         assert status == 200 and receipt["receipt_number"].encode() in page and b"3000 JPY" in page, (status, page[:300])
+        state["yen"] = (pledge, receipt["receipt_number"])
+
+    def receipt_mail():
+        # notification-service sent it through a real SMTP server (aiosmtpd: STARTTLS and AUTH
+        # PLAIN required), which kept it in a Maildir; Python's own MIME parser reads it.
+        pledge, number = state["yen"]
+        recipient = "yen-%s@example.org" % args.name
+        deadline, found = time.time() + 30, None
+        while time.time() < deadline and found is None:
+            for message in mailbox.Maildir(args.maildir, create=False):
+                parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+                if recipient in str(parsed["To"]):
+                    found = parsed
+            time.sleep(0.3)
+        assert found is not None, "no mail to %s" % recipient
+        assert str(found["Subject"]) == "Your donation receipt " + number, found["Subject"]
+        assert str(found["To"]) == "Yen Gäst <%s>" % recipient, found["To"]
+        assert re.match(r"^<[0-9a-f-]{36}@[^>]+>$", str(found["Message-ID"])), found["Message-ID"]
+        assert email.utils.parsedate_to_datetime(str(found["Date"])).tzinfo is not None, found["Date"]
+        assert found.get_content_type() == "multipart/alternative", found.get_content_type()
+        text = found.get_body(("plain",)).get_content()
+        html = found.get_body(("html",)).get_content()
+        link = "/#/receipts/%s/%s" % (pledge["id"], pledge["receipt_token"])
+        assert "3000 JPY" in text and number in text and link in text, text
+        assert "Dear Yen Gäst," in html and link in html, html
 
     def live_stream():
         request = urllib.request.Request(base + "/api/campaigns/" + state["campaign"] + "/stream")
@@ -172,6 +202,8 @@ def main():
     step("a pledge (replayed by its Idempotency-Key) and its payment", pledge_and_pay)
     step("the campaign total and the pledge settle", totals_settle)
     step("a guest's yen donation is counted in yen (no minor units), and its receipt is issued", yen_donation)
+    if args.maildir:
+        step("its receipt mail reaches a real SMTP server (STARTTLS, AUTH PLAIN) as a MIME message with both parts", receipt_mail)
     step("live totals stream through", live_stream)
     step("internal and unknown routes are 404 not_found", internal_routes_refused)
     step("login is rate-limited: 429 rate_limited with Retry-After", login_rate_limited)

@@ -19,7 +19,7 @@ import urllib.request
 
 import yaml
 
-NAMES = {"user": "user-service", "campaign": "campaign-service", "pledge": "pledge-service", "payment": "payment-service", "gateway": "gateway"}
+NAMES = {"user": "user-service", "campaign": "campaign-service", "pledge": "pledge-service", "payment": "payment-service", "notification": "notification-service", "gateway": "gateway"}
 
 
 def free_port():

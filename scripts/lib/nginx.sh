@@ -18,14 +18,15 @@ start_nginx() {
         -e "s/server campaign-service:3001;/server 127.0.0.1:${SERVICE_PORTS[campaign]};/" \
         -e "s/server pledge-service:3003;/server 127.0.0.1:${SERVICE_PORTS[pledge]};/" \
         -e "s/server payment-service:3002;/server 127.0.0.1:${SERVICE_PORTS[payment]};/" \
+        -e "s/server notification-service:3005;/server 127.0.0.1:${SERVICE_PORTS[notification]};/" \
         -e "s/server gateway:8080;/server 127.0.0.1:${SERVICE_PORTS[gateway]};/" \
         -e "s/listen 8080;/listen 127.0.0.1:$port;/" \
         deploy/nginx/nginx.conf >"$NGINX_DIR/nginx.conf"
     # Only those lines may differ from the repository's file.
     local changed
     changed=$(diff deploy/nginx/nginx.conf "$NGINX_DIR/nginx.conf" | grep -c '^>' || true)
-    if [ "$changed" -ne 6 ]; then
-        echo "error: adapting nginx.conf changed $changed lines, expected 6 (5 upstreams and the listen port)" >&2
+    if [ "$changed" -ne 7 ]; then
+        echo "error: adapting nginx.conf changed $changed lines, expected 7 (6 upstreams and the listen port)" >&2
         return 1
     fi
     "$nginx_bin" -t -q -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e stderr

@@ -5,7 +5,7 @@
 //   #/receipts/<pledge>[/<receipt token>]  a donation's receipt (guests: with their token)
 //   #/donations             a signed-in donor's own donations
 //   #/login, #/register     sign in or up
-//   #/admin                 campaigns and the services' health (admins)
+//   #/admin                 campaigns, the services' health and the mail sent (admins)
 "use strict";
 
 const main = () => document.getElementById("main");
@@ -576,11 +576,40 @@ async function adminView() {
       h("p", { class: "muted" }, "Checked " + new Date(answer.data.checked_at).toLocaleTimeString() + "; refreshed every 5 seconds."));
   }
 
+  // Mail from notification-service: receipts, failed payments, refunds, goals reached. In dev
+  // mode without SMTP each one is an .eml file in the data folder, named in "Sent to".
+  const mails = h("div", { class: "table-wrap", id: "mails" });
+  const mailFilter = h("select", { name: "mail-status", "aria-label": "Show mail" },
+    [["", "All mail"], ["QUEUED", "Waiting"], ["FAILED", "Refused"], ["SENT", "Sent"]].map(([value, label]) => h("option", { value }, label)));
+  mailFilter.addEventListener("change", () => drawMails());
+  async function drawMails() {
+    const answer = await api("GET", "/notifications?limit=50" + (mailFilter.value ? "&status=" + mailFilter.value : ""));
+    if (answer.status !== 200) { mails.replaceChildren(notice("error", errorText(answer))); return; }
+    if (!answer.data.items.length) { mails.replaceChildren(h("p", { class: "muted" }, "No mail yet.")); return; }
+    mails.replaceChildren(h("table", {},
+      h("thead", {}, h("tr", {}, ["When", "Kind", "To", "Subject", "Status", "Sent to", ""].map((label) => h("th", { scope: "col" }, label)))),
+      h("tbody", {}, answer.data.items.map((mail) => h("tr", { "data-mail": mail.id },
+        h("td", {}, new Date(mail.created_at).toLocaleString()),
+        h("td", {}, mail.kind.replace("_", " ")),
+        h("td", {}, mail.recipients.join(", ")),
+        h("td", {}, mail.subject),
+        h("td", {}, h("span", { class: "badge " + (mail.status === "SENT" ? "up" : mail.status === "FAILED" ? "down" : "") }, mail.status.toLowerCase()),
+          mail.last_error ? h("div", { class: "muted" }, mail.last_error + " (" + mail.attempts + " attempts)") : null),
+        h("td", {}, mail.delivery || "—"),
+        h("td", {}, mail.status === "SENT" ? null : h("button", { type: "button", class: "secondary", onclick: async () => {
+          const retried = await api("POST", "/notifications/" + encodeURIComponent(mail.id) + "/retry");
+          status.replaceChildren(retried.status === 200 ? notice("ok", "“" + mail.subject + "” is being sent again.") : notice("error", errorText(retried)));
+          drawMails();
+        } }, "Send again")))))));
+  }
+
   show("Admin", h("h1", {}, "Admin"), status,
     h("h2", {}, "Services"), services,
-    h("h2", {}, "Campaigns"), createForm, campaigns);
+    h("h2", {}, "Campaigns"), createForm, campaigns,
+    h("h2", {}, "Mail"), h("p", {}, mailFilter), mails);
   drawServices();
   drawCampaigns();
+  drawMails();
   const timer = setInterval(drawServices, 5000);
   stopLive = () => clearInterval(timer);
 }
