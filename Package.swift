@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "NotificationService",
             dependencies: [
-                "SMTP", "Outbox",
+                "SMTP", "Outbox", "ServiceClient",
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -307,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NotificationServiceTests",
-            dependencies: ["NotificationService", "SMTP", "Events", "TestSupport", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
+            dependencies: ["NotificationService", "SMTP", "Events", "TestSupport", "ServiceClient", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],
             swiftSettings: swiftSettings

@@ -7,6 +7,7 @@ import Observability
 import Outbox
 import Persistence
 import PlatformConfig
+import ServiceClient
 import ServiceLifecycle
 import Signatures
 import SMTP
@@ -21,6 +22,8 @@ public struct NotificationServiceConfig: Sendable {
     public var secrets: InternalSecrets
     public var jwksURL: String
     public var userServiceURL: String
+    /// campaign-service: the titles of campaigns, for the mail's words.
+    public var campaignServiceURL: String?
     /// `SMTP_URL`; nil writes each mail as an `.eml` file in `mailDirectory` instead.
     public var smtpURL: String?
     public var mailDirectory: String
@@ -45,6 +48,7 @@ public struct NotificationServiceConfig: Sendable {
         self.secrets = secrets
         self.jwksURL = jwksURL
         self.userServiceURL = userServiceURL
+        self.campaignServiceURL = nil
         self.smtpURL = smtpURL
         self.mailDirectory = mailDirectory
         self.from = from
@@ -79,6 +83,7 @@ public struct NotificationServiceConfig: Sendable {
             mailDirectory: URL(fileURLWithPath: platform.dataDirectory).appendingPathComponent("mail").path, from: from, adminEmails: admins,
             publicBaseURL: platform.publicBaseURL, logLevel: platform.logLevel
         )
+        self.campaignServiceURL = platform.serviceURL(for: .campaign)
     }
 
     /// `serve notification`: `DATABASE_URL` and the signing secrets of notification- and user-service are required.
@@ -99,6 +104,7 @@ public enum NotificationServiceApp {
         jwks: (any JWKSSource)? = nil,
         tokenVersions: (any TokenVersionSource)? = nil,
         transport: (any MailTransport)? = nil,
+        campaigns: (any CampaignDirectory)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "notification", level: config.logLevel)
@@ -123,6 +129,7 @@ public enum NotificationServiceApp {
         )
         let router = buildRouter(
             store: store, composer: MailComposer(publicBaseURL: config.publicBaseURL, adminEmails: config.adminEmails),
+            campaigns: campaigns ?? config.campaignServiceURL.map { HTTPCampaignDirectory(baseURL: $0, cacheFor: .seconds(300)) },
             messageDomain: String(config.from.address.split(separator: "@").last ?? "careforall.local"),
             signatures: try config.secrets.scheme(for: .notification), signal: signal,
             verifier: TokenVerifier.checkingRevocation(
@@ -148,8 +155,8 @@ public enum NotificationServiceApp {
     }
 
     public static func buildRouter(
-        store: any NotificationStore, composer: MailComposer, messageDomain: String, signatures: SignatureScheme, signal: OutboxSignal,
-        verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
+        store: any NotificationStore, composer: MailComposer, campaigns: (any CampaignDirectory)?, messageDomain: String, signatures: SignatureScheme,
+        signal: OutboxSignal, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(
             service: ServiceRole.notification.serviceName, version: ServiceRole.notification.version, metrics: metrics, ready: ready
@@ -157,7 +164,8 @@ public enum NotificationServiceApp {
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let notifications = router.group("notifications")
         NotificationEventsController(
-            store: store, composer: composer, messageDomain: messageDomain, signatures: signatures, signal: signal, metrics: metrics
+            store: store, composer: composer, campaigns: campaigns, messageDomain: messageDomain, signatures: signatures, signal: signal,
+            metrics: metrics
         ).addRoutes(to: notifications)
         NotificationAdminController(store: store, signal: signal).addRoutes(to: notifications)
         return router

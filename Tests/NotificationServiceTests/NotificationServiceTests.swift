@@ -62,6 +62,18 @@ struct NotificationServiceTests {
         }
     }
 
+    @Test("a donation mail names its campaign, asked of campaign-service; one campaign-service cannot tell about is left unnamed")
+    func campaignTitles() async throws {
+        try await withNotificationService(.sqlite, campaigns: StubTitles(titles: ["campaign-1": "Clean <water>"])) { service in
+            _ = try await service.send([notice(.receipt), notice(.paymentFailed, campaignId: "campaign-unknown")])
+            #expect(try await eventually(timeout: .seconds(10)) { service.transport.sent.count == 2 })
+            let receipt = try #require(service.transport.sent.first { $0.subject.hasPrefix("Your donation receipt") })
+            #expect(receipt.text.contains("25.00 USD to \u{201C}Clean <water>\u{201D}") && receipt.html?.contains("Clean &lt;water&gt;") == true)
+            let failed = try #require(service.transport.sent.first { $0.subject == "Your donation could not be completed" })
+            #expect(failed.text.contains("to a CareForAll campaign"))
+        }
+    }
+
     @Test("one unreadable or invalid event is rejected alone; an event with no usable address is ignored; unsigned is 401")
     func rejections() async throws {
         try await withNotificationService(.sqlite) { service in

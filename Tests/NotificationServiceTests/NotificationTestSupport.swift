@@ -8,6 +8,7 @@ import HummingbirdTesting
 import NIOCore
 import NIOFoundationEssentialsCompat
 import Persistence
+import ServiceClient
 import PlatformConfig
 import Signatures
 import SMTP
@@ -44,6 +45,17 @@ final class RecordingTransport: MailTransport {
         case .down: throw .connectionFailed("connection refused")
         case .refuse: throw .rejected(command: "RCPT", code: 550, message: "5.1.1 no such user")
         }
+    }
+}
+
+/// campaign-service as the titles' source: a title per campaign id; any other id cannot be asked.
+struct StubTitles: CampaignDirectory {
+    let titles: [String: String]
+    struct Unavailable: Error {}
+
+    func campaign(id: String) async throws -> CampaignSummary? {
+        guard let title = titles[id] else { throw Unavailable() }
+        return CampaignSummary(id: id, status: "active", currency: "USD", title: title)
     }
 }
 
@@ -86,12 +98,12 @@ struct Results: Decodable {
 
 func notice(
     _ kind: DonationNotice.Kind = .receipt, pledgeId: String = UUID().uuidString.lowercased(), email: String = "dora@example.org",
-    refunded: Int64 = 0, receiptUrl: String? = "http://localhost:8080/#/receipts/p-1/tok"
+    refunded: Int64 = 0, receiptUrl: String? = "http://localhost:8080/#/receipts/p-1/tok", campaignId: String = "campaign-1"
 ) -> NotificationEnvelope {
     NotificationEnvelope(
         eventId: UUID().uuidString.lowercased(), source: "pledge-service", occurredAt: Timestamp.now(),
         data: .donationNotice(DonationNotice(
-            pledgeId: pledgeId, campaignId: "campaign-1", kind: kind, donorEmail: email, donorName: "Dora <Donor>", amount: 2500,
+            pledgeId: pledgeId, campaignId: campaignId, kind: kind, donorEmail: email, donorName: "Dora <Donor>", amount: 2500,
             refundedAmount: refunded, currency: Currency(rawValue: "USD")!, receiptNumber: kind == .paymentFailed ? nil : "CFA-2026-000042",
             receiptUrl: receiptUrl
         ))
@@ -101,6 +113,7 @@ func notice(
 func withNotificationService<Value: Sendable>(
     _ database: TestDatabase,
     adminEmails: [String] = ["ops@example.org", "lead@example.org"],
+    campaigns: StubTitles = StubTitles(titles: [:]),
     _ test: @escaping @Sendable (NotificationHarness) async throws -> Value
 ) async throws -> Value {
     let issuer = try await TokenIssuer(privateKeyPEM: TestKeys.signingKeyPEM, timeToLive: 900)
@@ -119,7 +132,7 @@ func withNotificationService<Value: Sendable>(
         )
         let transport = RecordingTransport()
         let app = try await NotificationServiceApp.buildApplication(
-            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), transport: transport
+            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), transport: transport, campaigns: campaigns
         )
         return try await app.test(.live) { client in
             try await test(NotificationHarness(client: client, transport: transport, adminToken: adminToken, donorToken: donorToken, databaseURL: url))

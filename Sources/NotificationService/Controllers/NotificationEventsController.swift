@@ -6,6 +6,7 @@ import NIOFoundationEssentialsCompat
 import Observability
 import Outbox
 import Persistence
+import ServiceClient
 import Signatures
 import CoreMetrics
 
@@ -16,6 +17,8 @@ import CoreMetrics
 public struct NotificationEventsController: Sendable {
     let store: any NotificationStore
     let composer: MailComposer
+    /// Where a donation notice without its campaign's title finds it; nil: mail names no campaign.
+    let campaigns: (any CampaignDirectory)?
     let messageDomain: String
     let signatures: SignatureScheme
     /// Wakes the dispatcher once mails are queued.
@@ -25,11 +28,12 @@ public struct NotificationEventsController: Sendable {
     static let maximumBatchSize = 1000
 
     public init(
-        store: any NotificationStore, composer: MailComposer, messageDomain: String, signatures: SignatureScheme, signal: OutboxSignal,
-        metrics: ServiceMetrics
+        store: any NotificationStore, composer: MailComposer, campaigns: (any CampaignDirectory)? = nil, messageDomain: String,
+        signatures: SignatureScheme, signal: OutboxSignal, metrics: ServiceMetrics
     ) {
         self.store = store
         self.composer = composer
+        self.campaigns = campaigns
         self.messageDomain = messageDomain
         self.signatures = signatures
         self.signal = signal
@@ -57,11 +61,16 @@ public struct NotificationEventsController: Sendable {
         }
         var rejected: [Int: EventOutcome] = [:]
         var incoming: [IncomingEvent] = []
+        let titles = await titles(of: batch.elements)
         for (index, element) in batch.elements.enumerated() {
             switch element {
             case .unreadable(let eventId, let reason):
                 rejected[index] = EventOutcome(eventId: eventId ?? "", result: "rejected", reason: reason)
-            case .decoded(let event):
+            case .decoded(var event):
+                if case .donationNotice(var notice) = event.data, notice.campaignTitle == nil, let title = titles[notice.campaignId] {
+                    notice.campaignTitle = title
+                    event.data = .donationNotice(notice)
+                }
                 if let problem = Self.problem(with: event) {
                     rejected[index] = EventOutcome(eventId: event.eventId, result: "rejected", reason: problem)
                     continue
@@ -84,6 +93,29 @@ public struct NotificationEventsController: Sendable {
             metrics.counter("notification_events_total", [("result", result.result)]).increment()
         }
         return IngestResponse(results: results)
+    }
+
+    /// The titles of the campaigns the batch's donation notices name without one, asked of
+    /// campaign-service (its answers are cached); a campaign it cannot tell is left out, and its
+    /// mail names no campaign rather than wait.
+    func titles(of elements: [EnvelopeBatch<NotificationEnvelope>.Element]) async -> [String: String] {
+        guard let campaigns else { return [:] }
+        var ids = Set<String>()
+        for case .decoded(let event) in elements {
+            if case .donationNotice(let notice) = event.data, notice.campaignTitle == nil, !notice.campaignId.isEmpty, notice.campaignId.count <= 100 {
+                ids.insert(notice.campaignId)
+            }
+        }
+        return await withTaskGroup(of: (String, String?).self) { group in
+            for id in ids.prefix(50) {
+                group.addTask { (id, try? await campaigns.campaign(id: id)?.title) }
+            }
+            var titles: [String: String] = [:]
+            for await (id, title) in group {
+                if let title { titles[id] = title }
+            }
+            return titles
+        }
     }
 
     /// What makes a decoded event unusable, if anything.
