@@ -53,13 +53,18 @@ public struct MailDispatcher: Service {
     }
 
     public func run() async throws {
+        var gaugesAt = ContinuousClock.now - .seconds(60)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var claimed = 0
             do {
                 let due = try await store.claimDue(limit: config.batchSize, now: Date(), lease: config.lease)
                 claimed = due.count
-                for mail in due { await send(mail) }
-                try await recordQueue()
+                try await send(due)
+                // The gauges cost a count of the waiting mail: every few seconds, not every batch.
+                if ContinuousClock.now - gaugesAt >= .seconds(5) {
+                    try await recordQueue()
+                    gaugesAt = .now
+                }
             } catch {
                 logger.warning("mail queue unavailable; trying again", metadata: ["error": "\(error)"])
             }
@@ -69,8 +74,25 @@ public struct MailDispatcher: Service {
         }
     }
 
-    /// Sends one claimed mail and records what came of it.
-    func send(_ mail: Mail) async {
+    /// Sends a claimed batch at once (each mail its own SMTP conversation), then marks every mail
+    /// that went in one statement; each that did not is queued again or kept as FAILED.
+    func send(_ mails: [Mail]) async throws {
+        guard !mails.isEmpty else { return }
+        let sent = await withTaskGroup(of: (String, String)?.self) { group in
+            for mail in mails {
+                group.addTask { await self.send(mail) }
+            }
+            var sent: [(id: String, delivery: String)] = []
+            for await result in group {
+                if let (id, delivery) = result { sent.append((id, delivery)) }
+            }
+            return sent
+        }
+        try await store.markSent(sent, at: Timestamp.now())
+    }
+
+    /// Sends one claimed mail; returns its id and where it went, or nil after recording why not.
+    func send(_ mail: Mail) async -> (String, String)? {
         var logger = logger
         logger[metadataKey: "mail_id"] = .string(mail.id)
         logger[metadataKey: "kind"] = .string(mail.kind.rawValue)
@@ -79,21 +101,22 @@ public struct MailDispatcher: Service {
         let name = mail.createdAt.filter { $0.isNumber } + "-" + mail.kind.rawValue + "-" + mail.id
         do {
             let delivery = try await transport.deliver(message, name: name)
-            try await store.markSent(id: mail.id, delivery: delivery, at: Timestamp.now())
             metrics.counter("mails_sent_total", [("kind", mail.kind.rawValue)]).increment()
             logger.info("mail sent", metadata: ["delivery": .string(delivery), "attempt": .stringConvertible(mail.attempts)])
-        } catch let error as SMTPError where !error.isTemporary {
+            return (mail.id, delivery)
+        } catch where !error.isTemporary {
             try? await store.markFailed(id: mail.id, error: error.description)
             metrics.counter("mails_failed_total", [("kind", mail.kind.rawValue)]).increment()
             logger.error("mail refused for good; kept as FAILED", metadata: ["error": .string(error.description)])
         } catch {
             let wait = Self.backoff(attempt: mail.attempts, config: config)
-            try? await store.markRetry(id: mail.id, error: "\(error)", nextAttempt: Timestamp.format(Date().addingTimeInterval(wait)))
+            try? await store.markRetry(id: mail.id, error: error.description, nextAttempt: Timestamp.format(Date().addingTimeInterval(wait)))
             metrics.counter("mail_attempts_failed_total", [("kind", mail.kind.rawValue)]).increment()
             logger.warning("mail not sent; queued again", metadata: [
-                "error": "\(error)", "attempt": .stringConvertible(mail.attempts), "retry_in_seconds": .stringConvertible(Int(wait)),
+                "error": .string(error.description), "attempt": .stringConvertible(mail.attempts), "retry_in_seconds": .stringConvertible(Int(wait)),
             ])
         }
+        return nil
     }
 
     func recordQueue() async throws {

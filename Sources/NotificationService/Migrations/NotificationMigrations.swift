@@ -37,6 +37,8 @@ public enum NotificationMigrations {
             )
             """,
             "CREATE INDEX mails_due ON mails (next_attempt_at) WHERE status = 'QUEUED'",
+            // The queue's gauges count only what waits or was refused, never the history.
+            "CREATE INDEX mails_waiting ON mails (status, created_at) WHERE status IN ('QUEUED', 'FAILED')",
             "CREATE INDEX mails_created ON mails (created_at, id)",
             "CREATE INDEX mails_subject ON mails (subject_id)",
         ]),

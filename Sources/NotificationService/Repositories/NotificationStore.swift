@@ -36,7 +36,8 @@ public protocol NotificationStore: Sendable {
     /// Claims up to `limit` queued mails that are due, each for `lease` (another sender skips
     /// them meanwhile), counting the attempt.
     func claimDue(limit: Int, now: Date, lease: TimeInterval) async throws -> [Mail]
-    func markSent(id: String, delivery: String, at time: String) async throws
+    /// Marks mails SENT, each with where it went, in one statement.
+    func markSent(_ deliveries: [(id: String, delivery: String)], at time: String) async throws
     /// A temporary failure: queued again for `nextAttempt`, with the error.
     func markRetry(id: String, error: String, nextAttempt: String) async throws
     /// A permanent refusal: FAILED, kept with the error.

@@ -21,34 +21,44 @@ public struct SQLNotificationStore: NotificationStore {
     public func accept(_ events: [IncomingEvent], messageDomain: String, at time: String) async throws -> [EventOutcome] {
         guard !events.isEmpty else { return [] }
         return try await database.retryingTransaction { db in
-            var outcomes: [EventOutcome] = []
-            for event in events {
-                let result = event.mail == nil ? "ignored" : "applied"
-                let recorded = try await db.raw("""
-                    INSERT INTO notification_events (event_id, type, result, received_at)
-                    VALUES (\(bind: event.eventId), \(bind: event.type), \(bind: result), \(bind: time))
-                    ON CONFLICT (event_id) DO NOTHING
-                    RETURNING event_id
-                    """).all()
-                guard !recorded.isEmpty else {
-                    outcomes.append(EventOutcome(eventId: event.eventId, result: "duplicate"))
-                    continue
-                }
-                guard let mail = event.mail else {
-                    outcomes.append(EventOutcome(eventId: event.eventId, result: "ignored", reason: event.skipped))
-                    continue
-                }
+            // The events first, in one statement: those it returns are new; the rest were seen before
+            // (or appear twice in the batch, and only the first counts).
+            var firstIndex: [String: Int] = [:]
+            for (index, event) in events.enumerated() where firstIndex[event.eventId] == nil { firstIndex[event.eventId] = index }
+            let rows = firstIndex.values.sorted().map { index -> SQLQueryString in
+                let event = events[index]
+                return "(\(bind: event.eventId), \(bind: event.type), \(bind: event.mail == nil ? "ignored" : "applied"), \(bind: time))"
+            }
+            let new = Set(try await db.raw("""
+                INSERT INTO notification_events (event_id, type, result, received_at) VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (event_id) DO NOTHING
+                RETURNING event_id
+                """).all().map { try $0.decode(column: "event_id", as: String.self) })
+            // Their mails, in one statement; the (event, kind) key keeps each to one.
+            let mails = firstIndex.values.sorted().compactMap { index -> SQLQueryString? in
+                let event = events[index]
+                guard new.contains(event.eventId), let mail = event.mail else { return nil }
+                return """
+                    (\(bind: UUID().uuidString.lowercased()), \(bind: event.eventId), \(bind: mail.kind.rawValue), \(bind: mail.subjectId),
+                     \(bind: Self.encode(mail.recipients)), \(bind: mail.subject), \(bind: mail.text), \(bind: mail.html),
+                     \(bind: MailMessage.makeMessageId(domain: messageDomain)), 'QUEUED', 0, \(bind: time), \(bind: time))
+                    """
+            }
+            if !mails.isEmpty {
                 try await db.raw("""
                     INSERT INTO mails (id, event_id, kind, subject_id, recipients, subject, text_body, html_body, message_id, status,
                                        attempts, next_attempt_at, created_at)
-                    VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: event.eventId), \(bind: mail.kind.rawValue), \(bind: mail.subjectId),
-                            \(bind: Self.encode(mail.recipients)), \(bind: mail.subject), \(bind: mail.text),
-                            \(bind: mail.html), \(bind: MailMessage.makeMessageId(domain: messageDomain)), 'QUEUED', 0, \(bind: time), \(bind: time))
+                    VALUES \(mails.joined(separator: ", "))
                     ON CONFLICT (event_id, kind) DO NOTHING
                     """).run()
-                outcomes.append(EventOutcome(eventId: event.eventId, result: "applied"))
             }
-            return outcomes
+            return events.enumerated().map { index, event in
+                guard firstIndex[event.eventId] == index, new.contains(event.eventId) else {
+                    return EventOutcome(eventId: event.eventId, result: "duplicate")
+                }
+                return event.mail == nil
+                    ? EventOutcome(eventId: event.eventId, result: "ignored", reason: event.skipped) : EventOutcome(eventId: event.eventId, result: "applied")
+            }
         }
     }
 
@@ -68,11 +78,14 @@ public struct SQLNotificationStore: NotificationStore {
         }
     }
 
-    public func markSent(id: String, delivery: String, at time: String) async throws {
+    public func markSent(_ deliveries: [(id: String, delivery: String)], at time: String) async throws {
+        guard !deliveries.isEmpty else { return }
+        let cases = deliveries.map { "WHEN \(bind: $0.id) THEN \(bind: $0.delivery)" as SQLQueryString }
         try await database.withConnection { db in
             try await db.raw("""
-                UPDATE mails SET status = 'SENT', delivery = \(bind: delivery), sent_at = \(bind: time), last_error = NULL, locked_until = NULL
-                WHERE id = \(bind: id)
+                UPDATE mails SET status = 'SENT', delivery = CASE id \(cases.joined(separator: " ")) END, sent_at = \(bind: time),
+                       last_error = NULL, locked_until = NULL
+                WHERE id IN (\(binds: deliveries.map(\.id)))
                 """).run()
         }
     }
