@@ -80,7 +80,8 @@ public enum CampaignServiceApp {
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "campaign", level: config.logLevel)
-        let database = try await Databases.open(config.database, logger: logger)
+        let pools = try await Databases.openPools(config.database, logger: logger)
+        let database = pools.requests
         let migrator = Migrator(service: "campaign", migrations: migrations, logger: logger)
         let verifier = TokenVerifier.checkingRevocation(
             jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
@@ -89,8 +90,7 @@ public enum CampaignServiceApp {
         )
         let changes = CampaignChanges()
         let goals = OutboxSignal()
-        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
-        let background = backgroundPool ?? database
+        let background = pools.background
         let relay = OutboxRelay(
             database: background,
             transport: HTTPEventTransport(endpoints: [
@@ -112,7 +112,7 @@ public enum CampaignServiceApp {
             router: router,
             server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-campaign"),
-            services: [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? []) + [
+            services: pools.services + [
                 MigratedService(relay, migrator: migrator, database: background),
             ],
             logger: logger

@@ -9,23 +9,39 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     case paymentRefunded = "PAYMENT_REFUNDED"
 }
 
+/// What an envelope can carry: a closed set of event bodies, each named by a type, decoded by it.
+public protocol EnvelopeBody: Sendable, Equatable {
+    associatedtype Kind: Codable, Sendable, Equatable, RawRepresentable where Kind.RawValue == String
+    var type: Kind { get }
+    /// The body of an event of `type`.
+    init(type: Kind, from decoder: any Decoder) throws
+    func encode(to encoder: any Encoder) throws
+}
+
 /// `{event_id, type, source, occurred_at, trace_parent?, data}` as publishers write it to their
-/// outbox and campaign-service ingests it.
-public struct EventEnvelope: Codable, Sendable, Equatable {
+/// outbox and consumers read it: `EventEnvelope` for campaign-service's pledge and payment events,
+/// `NotificationEnvelope` for notification-service's. `data` is decoded as the body its `type`
+/// names, once.
+public struct Envelope<Body: EnvelopeBody>: Codable, Sendable, Equatable {
     public var eventId: String
-    public var type: EventType
+    public var type: Body.Kind
     public var source: String
     public var occurredAt: String
     public var traceParent: String?
-    public var data: EventData
+    public var data: Body
 
-    public init(eventId: String, type: EventType, source: String, occurredAt: String, traceParent: String? = nil, data: EventData) {
+    public init(eventId: String, type: Body.Kind, source: String, occurredAt: String, traceParent: String? = nil, data: Body) {
         self.eventId = eventId
         self.type = type
         self.source = source
         self.occurredAt = occurredAt
         self.traceParent = traceParent
         self.data = data
+    }
+
+    /// The type is the body's.
+    public init(eventId: String, source: String, occurredAt: String, traceParent: String? = nil, data: Body) {
+        self.init(eventId: eventId, type: data.type, source: source, occurredAt: occurredAt, traceParent: traceParent, data: data)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -35,18 +51,11 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.eventId = try container.decode(String.self, forKey: .eventId)
-        self.type = try container.decode(EventType.self, forKey: .type)
+        self.type = try container.decode(Body.Kind.self, forKey: .type)
         self.source = try container.decode(String.self, forKey: .source)
         self.occurredAt = try container.decode(String.self, forKey: .occurredAt)
         self.traceParent = try container.decodeIfPresent(String.self, forKey: .traceParent)
-        let nested = try container.superDecoder(forKey: .data)
-        switch type {
-        case .pledgeCreated: self.data = .pledgeCreated(try PledgeCreated(from: nested))
-        case .pledgeStatusChanged: self.data = .pledgeStatusChanged(try PledgeStatusChanged(from: nested))
-        case .paymentCaptured: self.data = .paymentCaptured(try PaymentCaptured(from: nested))
-        case .paymentFailed: self.data = .paymentFailed(try PaymentFailed(from: nested))
-        case .paymentRefunded: self.data = .paymentRefunded(try PaymentRefunded(from: nested))
-        }
+        self.data = try Body(type: type, from: try container.superDecoder(forKey: .data))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -56,18 +65,14 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
         try container.encode(source, forKey: .source)
         try container.encode(occurredAt, forKey: .occurredAt)
         try container.encodeIfPresent(traceParent, forKey: .traceParent)
-        let nested = container.superEncoder(forKey: .data)
-        switch data {
-        case .pledgeCreated(let value): try value.encode(to: nested)
-        case .pledgeStatusChanged(let value): try value.encode(to: nested)
-        case .paymentCaptured(let value): try value.encode(to: nested)
-        case .paymentFailed(let value): try value.encode(to: nested)
-        case .paymentRefunded(let value): try value.encode(to: nested)
-        }
+        try data.encode(to: container.superEncoder(forKey: .data))
     }
 }
 
-public enum EventData: Sendable, Equatable {
+/// The pledge and payment events campaign-service ingests.
+public typealias EventEnvelope = Envelope<EventData>
+
+public enum EventData: EnvelopeBody {
     case pledgeCreated(PledgeCreated)
     case pledgeStatusChanged(PledgeStatusChanged)
     case paymentCaptured(PaymentCaptured)
@@ -81,6 +86,26 @@ public enum EventData: Sendable, Equatable {
         case .paymentCaptured: .paymentCaptured
         case .paymentFailed: .paymentFailed
         case .paymentRefunded: .paymentRefunded
+        }
+    }
+
+    public init(type: EventType, from decoder: any Decoder) throws {
+        switch type {
+        case .pledgeCreated: self = .pledgeCreated(try PledgeCreated(from: decoder))
+        case .pledgeStatusChanged: self = .pledgeStatusChanged(try PledgeStatusChanged(from: decoder))
+        case .paymentCaptured: self = .paymentCaptured(try PaymentCaptured(from: decoder))
+        case .paymentFailed: self = .paymentFailed(try PaymentFailed(from: decoder))
+        case .paymentRefunded: self = .paymentRefunded(try PaymentRefunded(from: decoder))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .pledgeCreated(let value): try value.encode(to: encoder)
+        case .pledgeStatusChanged(let value): try value.encode(to: encoder)
+        case .paymentCaptured(let value): try value.encode(to: encoder)
+        case .paymentFailed(let value): try value.encode(to: encoder)
+        case .paymentRefunded(let value): try value.encode(to: encoder)
         }
     }
 }

@@ -6,59 +6,10 @@ public enum NotificationEventType: String, Codable, Sendable, CaseIterable {
     case campaignGoalReached = "CAMPAIGN_GOAL_REACHED"
 }
 
-/// The same envelope as `EventEnvelope` (`{event_id, type, source, occurred_at, trace_parent?,
-/// data}`), for the events meant for notification-service; campaign-service never sees these.
-public struct NotificationEnvelope: Codable, Sendable, Equatable {
-    public var eventId: String
-    public var type: NotificationEventType
-    public var source: String
-    public var occurredAt: String
-    public var traceParent: String?
-    public var data: NotificationData
+/// The events notification-service consumes.
+public typealias NotificationEnvelope = Envelope<NotificationData>
 
-    public init(eventId: String, source: String, occurredAt: String, traceParent: String? = nil, data: NotificationData) {
-        self.eventId = eventId
-        self.type = data.type
-        self.source = source
-        self.occurredAt = occurredAt
-        self.traceParent = traceParent
-        self.data = data
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case eventId = "event_id", type, source, occurredAt = "occurred_at", traceParent = "trace_parent", data
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        eventId = try container.decode(String.self, forKey: .eventId)
-        type = try container.decode(NotificationEventType.self, forKey: .type)
-        source = try container.decode(String.self, forKey: .source)
-        occurredAt = try container.decode(String.self, forKey: .occurredAt)
-        traceParent = try container.decodeIfPresent(String.self, forKey: .traceParent)
-        let nested = try container.superDecoder(forKey: .data)
-        switch type {
-        case .donationNotice: data = .donationNotice(try DonationNotice(from: nested))
-        case .campaignGoalReached: data = .campaignGoalReached(try CampaignGoalReached(from: nested))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(eventId, forKey: .eventId)
-        try container.encode(type, forKey: .type)
-        try container.encode(source, forKey: .source)
-        try container.encode(occurredAt, forKey: .occurredAt)
-        try container.encodeIfPresent(traceParent, forKey: .traceParent)
-        let nested = container.superEncoder(forKey: .data)
-        switch data {
-        case .donationNotice(let value): try value.encode(to: nested)
-        case .campaignGoalReached(let value): try value.encode(to: nested)
-        }
-    }
-}
-
-public enum NotificationData: Sendable, Equatable {
+public enum NotificationData: EnvelopeBody {
     case donationNotice(DonationNotice)
     case campaignGoalReached(CampaignGoalReached)
 
@@ -66,6 +17,20 @@ public enum NotificationData: Sendable, Equatable {
         switch self {
         case .donationNotice: .donationNotice
         case .campaignGoalReached: .campaignGoalReached
+        }
+    }
+
+    public init(type: NotificationEventType, from decoder: any Decoder) throws {
+        switch type {
+        case .donationNotice: self = .donationNotice(try DonationNotice(from: decoder))
+        case .campaignGoalReached: self = .campaignGoalReached(try CampaignGoalReached(from: decoder))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .donationNotice(let value): try value.encode(to: encoder)
+        case .campaignGoalReached(let value): try value.encode(to: encoder)
         }
     }
 }

@@ -108,7 +108,8 @@ public enum NotificationServiceApp {
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "notification", level: config.logLevel)
-        let database = try await Databases.open(config.database, logger: logger)
+        let pools = try await Databases.openPools(config.database, logger: logger)
+        let database = pools.requests
         let migrator = Migrator(service: "notification", migrations: migrations, logger: logger)
         let signal = OutboxSignal()
         let store = SQLNotificationStore(database: database)
@@ -121,8 +122,7 @@ public enum NotificationServiceApp {
             logger.notice("no SMTP_URL: mail is written as .eml files", metadata: ["directory": .string(config.mailDirectory)])
             mailTransport = FileMailTransport(directory: config.mailDirectory)
         }
-        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
-        let background = backgroundPool ?? database
+        let background = pools.background
         let dispatcher = MailDispatcher(
             store: SQLNotificationStore(database: background), transport: mailTransport, from: config.from, signal: signal,
             config: config.dispatcher, metrics: metrics, logger: logger
@@ -143,7 +143,7 @@ public enum NotificationServiceApp {
             router: router,
             server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-notification"),
-            services: [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? []) + [
+            services: pools.services + [
                 MigratedService(dispatcher, migrator: migrator, database: background),
             ],
             logger: logger

@@ -34,15 +34,7 @@ public struct OutboxEntry: Sendable {
     }
 
     /// An event envelope as its row: the row id is the event id.
-    public init(_ event: EventEnvelope, destination: String) throws {
-        self.init(
-            id: event.eventId, type: event.type.rawValue, payload: String(decoding: try Outbox.encoder.encode(event), as: UTF8.self),
-            traceParent: event.traceParent, destination: destination
-        )
-    }
-
-    /// An event for notification-service.
-    public init(_ event: NotificationEnvelope, destination: String) throws {
+    public init<Body>(_ event: Envelope<Body>, destination: String) throws {
         self.init(
             id: event.eventId, type: event.type.rawValue, payload: String(decoding: try Outbox.encoder.encode(event), as: UTF8.self),
             traceParent: event.traceParent, destination: destination

@@ -116,16 +116,16 @@ public enum PaymentServiceApp {
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "payment", level: config.logLevel)
-        let database = try await Databases.open(config.database, logger: logger)
+        let pools = try await Databases.openPools(config.database, logger: logger)
+        let database = pools.requests
         let migrator = Migrator(service: "payment", migrations: migrations, logger: logger)
         let toPledges = try config.secrets.scheme(for: .pledge)
         let signal = OutboxSignal()
         let store = SQLPaymentStore(database: database, signal: signal)
         // The relay and the recovery service work on connections of their own.
-        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
-        let backgroundDatabase = backgroundPool ?? database
+        let backgroundDatabase = pools.background
 
-        var background: [any Service] = [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? [])
+        var background: [any Service] = pools.services
         var provider: any PaymentProvider
         switch config.provider {
         case .sandbox(let chaos, let sendsWebhooks):

@@ -35,13 +35,24 @@ public enum Databases {
         }
     }
 
-    /// Connections of their own for background work (outbox relays, recovery, purging), so it
-    /// never waits behind requests for a connection, nor they behind it: a small second pool on
-    /// PostgreSQL; nil on SQLite, whose writers take turns anyway (use the requests' client).
-    public static func openBackground(_ url: DatabaseURL, logger: Logger, maxConnections: Int = 3) async throws -> (any DatabaseClient)? {
-        guard case .postgres = url else { return nil }
-        return try await open(url, logger: logger, maxConnections: maxConnections)
+    /// The requests' pool and, for background work (outbox relays, recovery, purging, mail), a
+    /// pool of its own, so that work never waits behind requests for a connection, nor they
+    /// behind it: a small second pool on PostgreSQL; the same client on SQLite, whose writers
+    /// take turns anyway.
+    public static func openPools(_ url: DatabaseURL, logger: Logger, backgroundConnections: Int = 3) async throws -> DatabasePools {
+        let requests = try await open(url, logger: logger)
+        guard case .postgres = url else { return DatabasePools(requests: requests, background: requests, services: [DatabaseService(client: requests)]) }
+        let background = try await open(url, logger: logger, maxConnections: backgroundConnections)
+        return DatabasePools(requests: requests, background: background, services: [DatabaseService(client: requests), DatabaseService(client: background)])
     }
+}
+
+/// A service's database clients and the services that keep them running.
+public struct DatabasePools: Sendable {
+    public let requests: any DatabaseClient
+    public let background: any DatabaseClient
+    /// Add them to the application's services.
+    public let services: [any Service]
 }
 
 /// Runs a database client as part of a service group.

@@ -90,7 +90,8 @@ public enum PledgeServiceApp {
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "pledge", level: config.logLevel)
-        let database = try await Databases.open(config.database, logger: logger)
+        let pools = try await Databases.openPools(config.database, logger: logger)
+        let database = pools.requests
         let migrator = Migrator(service: "pledge", migrations: migrations, logger: logger)
         let signal = OutboxSignal()
         let receiptTokens = ReceiptTokens(secret: config.secrets.secrets(for: .pledge).first ?? "")
@@ -98,8 +99,7 @@ public enum PledgeServiceApp {
             database: database, signal: signal, notices: DonationNotices(publicBaseURL: config.publicBaseURL, receiptTokens: receiptTokens)
         )
         let idempotency = IdempotencyStore(database: database)
-        let backgroundPool = try await Databases.openBackground(config.database, logger: logger)
-        let background = backgroundPool ?? database
+        let background = pools.background
         let relay = OutboxRelay(
             database: background,
             transport: HTTPEventTransport(endpoints: [
@@ -126,7 +126,7 @@ public enum PledgeServiceApp {
             router: router,
             server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-pledge"),
-            services: [DatabaseService(client: database)] + (backgroundPool.map { [DatabaseService(client: $0)] } ?? []) + [
+            services: pools.services + [
                 MigratedService(relay, migrator: migrator, database: background),
                 MigratedService(IdempotencyPurger(store: IdempotencyStore(database: background), logger: logger), migrator: migrator, database: background),
             ],

@@ -90,11 +90,18 @@ struct BackgroundPoolTests {
     @Test("on PostgreSQL background work has a pool of its own: it gets a connection while every request connection is busy; on SQLite it shares the client", arguments: TestDatabase.all)
     func ownPool(database: TestDatabase) async throws {
         try await database.withFreshDatabase { url in
-            let background = try await Databases.openBackground(url, logger: TestLogging.logger)
-            guard let background else {
+            let pools = try await Databases.openPools(url, logger: TestLogging.logger)
+            guard pools.services.count == 2 else {
                 #expect(database == .sqlite)
+                // One client for both; running it and stopping it closes it.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await pools.background.run() }
+                    try await pools.background.ping()
+                    group.cancelAll()
+                }
                 return
             }
+            let background = pools.background
             #expect(database == .postgres)
             try await Databases.withClient(url, logger: TestLogging.logger, maxConnections: 1) { requests in
                 try await withThrowingTaskGroup(of: Void.self) { group in
