@@ -49,7 +49,7 @@ struct OutboxToCampaignTests {
                 let start = Date()
                 let claimed = try await relay().claim(now: start)
                 #expect(claimed.count == 20)
-                try await transport.deliver(claimed, to: "campaign-events")
+                _ = try await transport.deliver(claimed, to: "campaign-events")
                 // The next one picks the rows up once the lease is over and sends them all again.
                 #expect(try await relay().relayOnce(now: start.addingTimeInterval(31)) == 20)
             }

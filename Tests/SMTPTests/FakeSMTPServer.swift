@@ -180,7 +180,7 @@ enum TestCertificate {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw CertificateError.opensslFailed }
         return (
-            try NIOSSLCertificate(file: directory.appendingPathComponent("cert.pem").path, format: .pem),
+            try NIOSSLCertificate.fromPEMFile(directory.appendingPathComponent("cert.pem").path)[0],
             try NIOSSLPrivateKey(file: directory.appendingPathComponent("key.pem").path, format: .pem)
         )
     }

@@ -38,7 +38,7 @@ public struct PaymentReconciler: Sendable {
             logger.error("provider intent does not match the payment; ignored", metadata: [
                 "intent_amount": .stringConvertible(intent.amount), "intent_currency": .string(intent.currency),
             ])
-            if let event { try await store.recordEvent(event, result: "mismatch") }
+            if let event { _ = try await store.recordEvent(event, result: "mismatch") }
             return (.ignored, payment)
         }
         let target = intent.pledgeStatus
@@ -103,7 +103,7 @@ public struct PaymentReconciler: Sendable {
     @discardableResult
     public func reconcileRefunds(_ payment: Payment, event: ProviderEventRecord? = nil, traceParent: String?) async throws -> (AdvanceResult, Payment) {
         guard let intentId = payment.providerPaymentId else {
-            if let event { try await store.recordEvent(event, result: "ignored") }
+            if let event { _ = try await store.recordEvent(event, result: "ignored") }
             return (.ignored, payment)
         }
         return try await recordRefunds(payment, provider: try await provider.refunds(intentId: intentId), event: event, traceParent: traceParent)
