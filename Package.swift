@@ -210,7 +210,8 @@ let package = Package(
         .target(
             name: "Outbox",
             dependencies: [
-                "ServiceClient",
+                "ServiceClient", "HTTPSupport", "Auth",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 "Persistence", "Observability", "Events", "Signatures",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -343,7 +344,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutboxTests",
-            dependencies: ["Outbox", "TestSupport", "Persistence", "Observability", "Events", "Signatures",
+            dependencies: ["Outbox", "TestSupport", "Persistence", "Observability", "Events", "Signatures", "HTTPSupport",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings

@@ -101,7 +101,7 @@ public enum CampaignServiceApp {
             signal: goals, config: config.relay, metrics: metrics, logger: logger
         )
         let router = buildRouter(
-            store: SQLCampaignStore(database: database),
+            store: SQLCampaignStore(database: database), outbox: OutboxRows(database: database, signal: goals),
             ingestor: EventIngestor(database: database, metrics: metrics, changes: changes, goals: goals), changes: changes, streams: config.streams,
             readCacheMaximumAge: config.readCacheMaximumAge,
             signatures: try config.secrets.scheme(for: .campaign),
@@ -124,13 +124,14 @@ public enum CampaignServiceApp {
     }
 
     public static func buildRouter(
-        store: any CampaignStore, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
+        store: any CampaignStore, outbox: OutboxRows? = nil, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
         readCacheMaximumAge: Duration = .seconds(1),
         signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
+        if let outbox { OutboxAdminController(rows: outbox).addRoutes(to: campaigns) }
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
         CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes, maximumAge: readCacheMaximumAge)).addRoutes(to: campaigns)
         CampaignAdminController(store: store, changes: changes).addRoutes(to: campaigns)

@@ -158,7 +158,7 @@ public enum PaymentServiceApp {
         background.append(MigratedService(recovery, migrator: migrator, database: backgroundDatabase))
 
         let router = buildRouter(
-            store: store, provider: provider, reconciler: reconciler,
+            store: store, provider: provider, reconciler: reconciler, outbox: OutboxRows(database: database, signal: signal),
             pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: toPledges),
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, cacheFor: .zero),
             webhookSignatures: .stripe(secret: config.webhookSecret),
@@ -185,13 +185,14 @@ public enum PaymentServiceApp {
 
     /// The routes: `/payments` (pay, read, list, refund) and the provider's webhook, behind the token check.
     public static func buildRouter(
-        store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
+        store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, outbox: OutboxRows, pledges: any PledgeDirectory,
         campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
         afterProviderCall: AfterProviderCall?, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let payments = router.group("payments")
+        OutboxAdminController(rows: outbox).addRoutes(to: payments)
         StripeWebhookController(store: store, provider: provider, reconciler: reconciler, signatures: webhookSignatures, metrics: metrics)
             .addRoutes(to: payments)
         PaymentController(

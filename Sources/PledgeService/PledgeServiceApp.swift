@@ -111,7 +111,7 @@ public enum PledgeServiceApp {
             signal: signal, config: config.relay, metrics: metrics, logger: logger
         )
         let router = buildRouter(
-            store: store, idempotency: idempotency,
+            store: store, idempotency: idempotency, outbox: OutboxRows(database: database, signal: signal),
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL),
             signatures: try config.secrets.scheme(for: .pledge),
             verifier: TokenVerifier.checkingRevocation(
@@ -139,12 +139,13 @@ public enum PledgeServiceApp {
     }
 
     public static func buildRouter(
-        store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, signatures: SignatureScheme,
+        store: any PledgeStore, idempotency: IdempotencyStore, outbox: OutboxRows, campaigns: any CampaignDirectory, signatures: SignatureScheme,
         verifier: TokenVerifier, metrics: ServiceMetrics, maximumMajorUnits: Int64, receiptTokens: ReceiptTokens, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
+        OutboxAdminController(rows: outbox).addRoutes(to: pledges)
         PaymentServiceCallsController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
         PledgeController(
             store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumMajorUnits: maximumMajorUnits, receiptTokens: receiptTokens

@@ -33,6 +33,7 @@ final class RecordingTransport: OutboxTransport {
     var received: [String] { state.withLock { $0.received } }
     func setDown(_ down: Bool) { state.withLock { $0.down = down } }
     func refuse(_ id: String) { state.withLock { _ = $0.refusing.insert(id) } }
+    func accept(_ id: String) { state.withLock { _ = $0.refusing.remove(id) } }
     struct Unavailable: Error {}
 }
 

@@ -5,7 +5,7 @@
 //   #/receipts/<pledge>[/<receipt token>]  a donation's receipt (guests: with their token)
 //   #/donations             a signed-in donor's own donations
 //   #/login, #/register     sign in or up
-//   #/admin                 campaigns, the services' health and the mail sent (admins)
+//   #/admin                 the services' health, events not delivered, campaigns, mail (admins)
 "use strict";
 
 const main = () => document.getElementById("main");
@@ -603,14 +603,68 @@ async function adminView() {
         } }, "Send again")))))));
   }
 
+  // Each publisher's outbox: events refused for good (dead) and events waiting for their next
+  // attempt, with the last error; an admin sends one again, or parks one with a reason.
+  const outboxes = h("div", { id: "outboxes" });
+  const publishers = [["campaigns", "campaign-service"], ["pledges", "pledge-service"], ["payments", "payment-service"]];
+  async function outboxAction(segment, row, verb) {
+    let body;
+    if (verb === "park") {
+      const reason = prompt("Why park this event? It stays dead until someone retries it.");
+      if (!reason || !reason.trim()) return;
+      body = { reason: reason.trim() };
+    }
+    const path = "/" + segment + "/admin/outbox/" + encodeURIComponent(row.id);
+    const answer = await api("POST", path + "/" + verb, { body: body || {} });
+    if (answer.status !== 200) { status.replaceChildren(notice("error", errorText(answer))); return; }
+    if (verb === "park") {
+      status.replaceChildren(notice("ok", row.event_type + " parked."));
+    } else {
+      // Sent again: follow it until it is delivered or refused again.
+      status.replaceChildren(notice("info", row.event_type + " is being sent again…"));
+      for (let tries = 0; tries < 40; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        const now = await api("GET", path);
+        if (now.status !== 200) break;
+        if (now.data.delivered_at) { status.replaceChildren(notice("ok", row.event_type + " " + row.id + " delivered.")); break; }
+        if (now.data.dead_at) { status.replaceChildren(notice("error", row.event_type + " was refused again: " + (now.data.last_error || ""))); break; }
+      }
+    }
+    drawOutboxes();
+  }
+  async function drawOutboxes() {
+    const sections = await Promise.all(publishers.map(async ([segment, name]) => {
+      const [dead, pending] = await Promise.all(["dead", "pending"].map((state) => api("GET", "/" + segment + "/admin/outbox?limit=20&state=" + state)));
+      if (dead.status !== 200 || pending.status !== 200) return h("section", {}, h("h3", {}, name), notice("error", errorText(dead.status !== 200 ? dead : pending)));
+      const rows = dead.data.items.map((row) => [row, "dead"]).concat(pending.data.items.map((row) => [row, "waiting"]));
+      return h("section", { "data-outbox": segment }, h("h3", {}, name + " outbox"),
+        rows.length ? h("table", {},
+          h("thead", {}, h("tr", {}, ["Event", "To", "State", "Attempts", "Last error", ""].map((label) => h("th", { scope: "col" }, label)))),
+          h("tbody", {}, rows.map(([row, state]) => h("tr", { "data-event": row.event_id },
+            h("td", {}, row.event_type, h("div", { class: "muted" }, row.event_id)),
+            h("td", {}, row.destination),
+            h("td", {}, h("span", { class: "badge " + (state === "dead" ? "down" : "") }, state),
+              state === "waiting" && row.next_attempt_at ? h("div", { class: "muted" }, "next " + new Date(row.next_attempt_at).toLocaleTimeString()) : null),
+            h("td", {}, String(row.attempts)),
+            h("td", {}, row.last_error || "—"),
+            h("td", {}, h("div", { class: "row-actions" },
+              h("button", { type: "button", class: "secondary", onclick: () => outboxAction(segment, row, "retry") }, "Retry"),
+              state === "waiting" ? h("button", { type: "button", class: "danger", onclick: () => outboxAction(segment, row, "park") }, "Park") : null))))))
+          : h("p", { class: "muted" }, "Nothing waiting, nothing dead."));
+    }));
+    outboxes.replaceChildren(...sections);
+  }
+
   show("Admin", h("h1", {}, "Admin"), status,
     h("h2", {}, "Services"), services,
+    h("h2", {}, "Events not delivered"), outboxes,
     h("h2", {}, "Campaigns"), createForm, campaigns,
     h("h2", {}, "Mail"), h("p", {}, mailFilter), mails);
   drawServices();
+  drawOutboxes();
   drawCampaigns();
   drawMails();
-  const timer = setInterval(drawServices, 5000);
+  const timer = setInterval(() => { drawServices(); drawOutboxes(); }, 5000);
   stopLive = () => clearInterval(timer);
 }
 
