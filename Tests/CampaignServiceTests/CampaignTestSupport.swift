@@ -152,7 +152,7 @@ extension CampaignResponse {
     var totals: CampaignTotals {
         CampaignTotals(
             pendingAmount: pendingAmount, authorizedAmount: authorizedAmount, capturedAmount: capturedAmount,
-            failedAmount: failedAmount, totalPledges: totalPledges, totalPayments: totalPayments
+            failedAmount: failedAmount, totalPledges: totalPledges, totalPayments: totalPayments, refundedAmount: refundedAmount
         )
     }
 }

@@ -260,7 +260,7 @@ struct EventIngestionTests {
             #expect(totals.failedAmount == 700 && totals.refundedAmount == 5300)
 
             // The rollup agrees with a recompute from the projection.
-            let rebuilt = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild", method: .post, headers: .bearer(harness.adminToken))
+            let rebuilt = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild?from=projection", method: .post, headers: .bearer(harness.adminToken))
             #expect(rebuilt.text.contains("\"drift_corrected\":false"), "\(rebuilt.text)")
         }
     }
@@ -309,6 +309,59 @@ struct EventIngestionTests {
             #expect(report.before.capturedAmount == 1 && report.before.totalPayments == 9)
             #expect(report.after == expected)
             #expect(try await harness.campaign(campaign.id).totals == expected)
+        }
+    }
+
+    @Test("rebuild from the event log: a dry run names every difference and changes nothing; the real one swaps the replayed read model in", arguments: TestDatabase.all)
+    func rebuildFromEvents(database: TestDatabase) async throws {
+        try await withCampaignService(database) { harness in
+            let campaign = try await harness.createCampaign()
+            let a = PledgeEvents(campaignId: campaign.id, amount: 400)
+            let b = PledgeEvents(campaignId: campaign.id, amount: 600)
+            _ = try await harness.send([a.created(), b.created(), b.captured(), b.refunded(cumulative: 100)], batch: true)
+            let live = try await harness.campaign(campaign.id).totals
+            func rebuild(_ query: String) async throws -> TestResponse {
+                try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild" + query, method: .post, headers: .bearer(harness.adminToken))
+            }
+            struct Report: Decodable {
+                struct Difference: Decodable, Equatable { let pledgeId: String; let field: String; let before: String?; let after: String? }
+                let from: String
+                let dryRun: Bool
+                let before: CampaignTotals
+                let after: CampaignTotals
+                let differences: [Difference]
+                let swapped: Bool
+                let events: Int?
+            }
+            let clean = try await rebuild("?dry_run=true").json(Report.self)
+            #expect(clean.from == "events" && clean.dryRun && clean.differences.isEmpty && clean.before == live && clean.after == live && clean.events == 4)
+
+            // A projection row and the rollup damaged behind the service's back.
+            try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                try await client.withConnection { db in
+                    try await db.raw("UPDATE campaign_pledges SET status = 'FAILED', refunded_amount = 0 WHERE pledge_id = \(bind: b.pledgeId)").run()
+                    try await db.raw("UPDATE campaign_rollups SET captured_amount = 0 WHERE campaign_id = \(bind: campaign.id)").run()
+                }
+            }
+            let dry = try await rebuild("?from=events&dry_run=true").json(Report.self)
+            #expect(dry.differences == [
+                .init(pledgeId: b.pledgeId, field: "refunded_amount", before: "0", after: "100"),
+                .init(pledgeId: b.pledgeId, field: "status", before: "FAILED", after: "CAPTURED"),
+            ])
+            #expect(dry.before.capturedAmount == 0 && dry.after == live && !dry.swapped)
+            #expect(try await rebuild("?dry_run=true").json(Report.self).before.capturedAmount == 0, "a dry run changes nothing")
+
+            let real = try await rebuild("").json(Report.self)
+            #expect(real.swapped && real.differences.count == 2 && real.after == live)
+            #expect(try await rebuild("").json(Report.self).swapped == false, "a second rebuild finds nothing")
+            let donations = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(PageBody<DonationResponse>.self)
+            #expect(donations.items.first { $0.pledgeId == b.pledgeId }?.status == "CAPTURED")
+
+            #expect(try await rebuild("?from=nowhere").status == .badRequest)
+            #expect(try await rebuild("?dry_run=maybe").status == .badRequest)
+            #expect(try await rebuild("?from=projection&dry_run=true").status == .badRequest)
+            let events = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/events?limit=100", method: .get, headers: .bearer(harness.adminToken))
+            #expect(try events.json(PageBody<IngestedEventResponse>.self).items.count == 4, "the log is kept, event for event")
         }
     }
 

@@ -234,6 +234,32 @@ struct ReadModelPropertyTests {
         }
     }
 
+    @Test("replaying a campaign's event log, whatever order and duplication it arrived in, gives the live projection and rollup", arguments: TestDatabase.all)
+    func replayEqualsLive(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let ingestor = try await migratedIngestor(client)
+            let store = SQLCampaignStore(database: client)
+            await propertyCheck(count: 20, input: scenarioGenerator, Gen.int(in: 0...Int(Int32.max))) { scenario, seed in
+                var rng = SplitMix64(seed: seed)
+                let campaign = UUID().uuidString.lowercased()
+                var stream = shuffledWithDuplicates(events(for: scenario, campaignId: campaign), using: &rng)[...]
+                while !stream.isEmpty {
+                    let size = Int.random(in: 1...8, using: &rng)
+                    _ = try await ingestor.ingest(Array(stream.prefix(size)), logger: TestLogging.logger)
+                    stream = stream.dropFirst(size)
+                }
+                let live = try await projection(client, campaign)
+                let dry = try await store.rebuildFromEvents(campaignId: campaign, dryRun: true, at: Timestamp.now())
+                #expect(dry.differences.isEmpty && dry.before == dry.after && dry.after == expectedTotals(scenario) && !dry.swapped)
+                let real = try await store.rebuildFromEvents(campaignId: campaign, dryRun: false, at: Timestamp.now())
+                #expect(real.differences.isEmpty && !real.swapped)
+                #expect(try await rollup(client, campaign) == expectedTotals(scenario))
+                #expect(try await projection(client, campaign) == live)
+                #expect(try await historyCount(client, campaign) == events(for: scenario, campaignId: campaign).count)
+            }
+        }
+    }
+
     @Test("the same 200 events sent from 8 tasks at once give exact totals", arguments: TestDatabase.all)
     func concurrentIngestion(database: TestDatabase) async throws {
         try await database.withFreshDatabase { url in

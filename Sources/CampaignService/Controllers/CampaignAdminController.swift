@@ -5,7 +5,8 @@ import Hummingbird
 import Persistence
 import Logging
 
-/// Operator tools: rebuild a rollup from the projection, and look at the ingested events.
+/// Operator tools: rebuild a campaign's read model (from its event log, or the rollup from the
+/// projection), and look at the ingested events.
 public struct CampaignAdminController: Sendable {
     let store: any CampaignStore
     /// Told when a rebuild moved a campaign's totals (streams wake, the read cache re-reads).
@@ -24,22 +25,58 @@ public struct CampaignAdminController: Sendable {
 
     struct RebuildResponse: ResponseEncodable {
         let campaignId: String
-        let driftCorrected: Bool
+        let from: String
+        let dryRun: Bool
         let before: CampaignTotals
         let after: CampaignTotals
+        let differences: [PledgeDifference]
+        /// The replayed (or recomputed) read model replaced the live one.
+        let swapped: Bool
+        /// The totals differed.
+        let driftCorrected: Bool
+        let events: Int?
     }
 
-    /// Works for a campaign id that only events know, too (a replay ahead of the campaign's data).
+    /// `POST /campaigns/{id}/rebuild?from=events|projection&dry_run=`: `events` (the default)
+    /// replays the campaign's event log into a fresh projection and rollup; `projection`
+    /// recomputes the rollup from the projection. Works for a campaign id that only events know,
+    /// too (a replay ahead of the campaign's data).
     @Sendable func rebuild(_ request: Request, context: AppRequestContext) async throws -> RebuildResponse {
         let id = try context.parameters.require("id")
-        let result = try await store.rebuildRollup(campaignId: id, at: Timestamp.now())
-        if result.driftCorrected {
+        let query = request.uri.queryParameters
+        let from = query["from"].map(String.init) ?? "events"
+        let dryRun: Bool
+        switch query["dry_run"].map(String.init) {
+        case nil, "false", "0": dryRun = false
+        case "true", "1": dryRun = true
+        default: throw APIError.invalidParameter("dry_run", "must be true or false")
+        }
+        let response: RebuildResponse
+        switch from {
+        case "events":
+            let result = try await store.rebuildFromEvents(campaignId: id, dryRun: dryRun, at: Timestamp.now())
+            response = RebuildResponse(
+                campaignId: id, from: from, dryRun: dryRun, before: result.before, after: result.after, differences: result.differences,
+                swapped: result.swapped, driftCorrected: !dryRun && result.before != result.after, events: result.events
+            )
+        case "projection":
+            guard !dryRun else { throw APIError.invalidParameter("dry_run", "is only for from=events") }
+            let result = try await store.rebuildRollup(campaignId: id, at: Timestamp.now())
+            response = RebuildResponse(
+                campaignId: id, from: from, dryRun: false, before: result.before, after: result.after, differences: [],
+                swapped: result.driftCorrected, driftCorrected: result.driftCorrected, events: nil
+            )
+        default:
+            throw APIError.invalidParameter("from", "must be events or projection")
+        }
+        if response.swapped {
             changes.changed(campaignId: id)
-            context.logger.warning("rollup drift corrected", metadata: [
-                "campaign_id": .string(id), "before": "\(result.before)", "after": "\(result.after)",
+            context.logger.warning("campaign read model rebuilt with changes", metadata: [
+                "campaign_id": .string(id), "from": .string(from), "before": "\(response.before)", "after": "\(response.after)",
+                "differences": .stringConvertible(response.differences.count),
             ])
         }
-        return RebuildResponse(campaignId: id, driftCorrected: result.driftCorrected, before: result.before, after: result.after)
+        return response
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Page<IngestedEventResponse> {

@@ -18,6 +18,9 @@ public protocol CampaignStore: Sendable {
     func events(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse]
     /// Recomputes the rollup from the per-pledge projection and returns what it had to correct.
     func rebuildRollup(campaignId: String, at time: String) async throws -> RollupRebuild
+    /// Replays the campaign's event log into a fresh projection and rollup; with `dryRun`, only
+    /// reports what would change.
+    func rebuildFromEvents(campaignId: String, dryRun: Bool, at time: String) async throws -> EventLogRebuild
 }
 
 /// What a rebuild found: the totals before, the totals recomputed, and whether they differed.

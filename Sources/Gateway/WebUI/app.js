@@ -539,6 +539,33 @@ async function adminView() {
     editTitle.focus();
   }
 
+  // Replays the campaign's event log without keeping the result (a dry run), and shows what it
+  // would change; rebuilding for real swaps the replayed read model in.
+  async function checkReadModel(campaign) {
+    status.replaceChildren(notice("info", "Replaying the events of “" + campaign.title + "”…"));
+    const path = "/campaigns/" + encodeURIComponent(campaign.id) + "/rebuild";
+    const dry = await api("POST", path + "?from=events&dry_run=true", { body: {} });
+    if (dry.status !== 200) { status.replaceChildren(notice("error", errorText(dry))); return; }
+    const report = dry.data;
+    if (!report.differences.length && JSON.stringify(report.before) === JSON.stringify(report.after)) {
+      status.replaceChildren(notice("ok", "“" + campaign.title + "”: " + report.events + " events replayed; the totals and every donation match."));
+      return;
+    }
+    const rebuild = h("button", { type: "button", class: "danger", onclick: async () => {
+      const real = await api("POST", path + "?from=events", { body: {} });
+      status.replaceChildren(real.status === 200 ? notice("ok", "“" + campaign.title + "” rebuilt from its " + real.data.events + " events.") : notice("error", errorText(real)));
+      drawCampaigns();
+    } }, "Rebuild from the events");
+    const totals = ["pending_amount", "authorized_amount", "captured_amount", "failed_amount", "refunded_amount", "total_pledges", "total_payments"]
+      .filter((key) => report.before[key] !== report.after[key])
+      .map((key) => h("li", {}, key.replace(/_/g, " ") + ": " + report.before[key] + " → " + report.after[key]));
+    status.replaceChildren(h("div", { class: "notice error", id: "rebuild-report", role: "alert" },
+      h("p", {}, "“" + campaign.title + "”: replaying its " + report.events + " events gives a different read model."),
+      totals.length ? h("ul", {}, totals) : null,
+      report.differences.length ? h("ul", {}, report.differences.map((d) => h("li", {}, "pledge " + d.pledge_id + ": " + d.field + " " + d.before + " → " + d.after))) : null,
+      rebuild));
+  }
+
   async function drawCampaigns() {
     const answer = await api("GET", "/campaigns?limit=100");
     if (answer.status !== 200) { campaigns.replaceChildren(notice("error", errorText(answer))); return; }
@@ -548,6 +575,7 @@ async function adminView() {
         const row = h("tr", {});
         const actions = h("div", { class: "row-actions" },
           h("button", { type: "button", class: "secondary", onclick: () => editRow(campaign, row) }, "Edit"),
+          h("button", { type: "button", class: "secondary", onclick: () => checkReadModel(campaign) }, "Check totals"),
           campaign.status === "active" ? h("button", { type: "button", class: "secondary", onclick: () => change(campaign, { status: "paused" }, "paused") }, "Pause") : null,
           campaign.status === "paused" || campaign.status === "draft" ? h("button", { type: "button", class: "secondary", onclick: () => change(campaign, { status: "active" }, "opened") }, "Open") : null,
           campaign.status !== "closed" ? h("button", { type: "button", class: "danger", onclick: () => { if (confirm("Close “" + campaign.title + "”? Its history stays.")) change(campaign, null, "closed"); } }, "Close") : null);
