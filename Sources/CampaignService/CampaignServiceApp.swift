@@ -25,6 +25,13 @@ public struct CampaignServiceConfig: Sendable {
     /// notification-service, told when a campaign reaches its goal (through the outbox).
     public var notificationServiceURL: String
     public var relay: OutboxRelayConfig
+    /// pledge- and payment-service, asked for their summaries by reconciliation.
+    public var pledgeServiceURL: String = "http://127.0.0.1:\(ServiceRole.pledge.defaultPort)"
+    public var paymentServiceURL: String = "http://127.0.0.1:\(ServiceRole.payment.defaultPort)"
+    /// `RECONCILE_INTERVAL_SECONDS`: how often reconciliation runs on its own (zero: only on demand).
+    public var reconcileInterval: Duration = .seconds(300)
+    /// How long a difference must last to count as drift (events still on their way are not).
+    public var reconcileConfirmAfter: Duration = .seconds(3)
     /// Live totals streams (`GET /campaigns/{id}/stream`).
     public var streams: StreamConfig
     /// How long `GET /campaigns/{id}` may answer from memory a campaign this process did not
@@ -57,13 +64,16 @@ public struct CampaignServiceConfig: Sendable {
             jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user),
             notificationServiceURL: platform.serviceURL(for: .notification), logLevel: platform.logLevel
         )
+        pledgeServiceURL = platform.serviceURL(for: .pledge)
+        paymentServiceURL = platform.serviceURL(for: .payment)
+        reconcileInterval = .seconds(platform.reconcileIntervalSeconds)
     }
 
-    /// `serve campaign`: `DATABASE_URL` and the signing secrets of campaign-, notification- and
-    /// user-service are required.
+    /// `serve campaign`: `DATABASE_URL` and the signing secrets of campaign-, pledge-, payment-,
+    /// notification- and user-service are required (reconciliation asks pledge- and payment-service).
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        try platform.internalSecrets.require([.campaign, .notification, .user])
+        try platform.internalSecrets.require([.campaign, .pledge, .payment, .notification, .user])
         self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
     }
 }
@@ -77,6 +87,7 @@ public enum CampaignServiceApp {
         config: CampaignServiceConfig,
         jwks: (any JWKSSource)? = nil,
         tokenVersions: (any TokenVersionSource)? = nil,
+        ledgers: (any CampaignLedgers)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "campaign", level: config.logLevel)
@@ -100,8 +111,16 @@ public enum CampaignServiceApp {
             ]),
             signal: goals, config: config.relay, metrics: metrics, logger: logger
         )
+        let reconciler = Reconciler(
+            database: background,
+            ledgers: try ledgers ?? HTTPCampaignLedgers(
+                pledgeServiceURL: config.pledgeServiceURL, pledgeSignatures: config.secrets.scheme(for: .pledge),
+                paymentServiceURL: config.paymentServiceURL, paymentSignatures: config.secrets.scheme(for: .payment)
+            ),
+            confirmAfter: config.reconcileConfirmAfter, signal: goals, metrics: metrics, logger: logger
+        )
         let router = buildRouter(
-            store: SQLCampaignStore(database: database), outbox: OutboxRows(database: database, signal: goals),
+            store: SQLCampaignStore(database: database), outbox: OutboxRows(database: database, signal: goals), reconciler: reconciler,
             ingestor: EventIngestor(database: database, metrics: metrics, changes: changes, goals: goals), changes: changes, streams: config.streams,
             readCacheMaximumAge: config.readCacheMaximumAge,
             signatures: try config.secrets.scheme(for: .campaign),
@@ -114,6 +133,7 @@ public enum CampaignServiceApp {
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-campaign"),
             services: pools.services + [
                 MigratedService(relay, migrator: migrator, database: background),
+                MigratedService(ReconciliationService(reconciler: reconciler, interval: config.reconcileInterval, logger: logger), migrator: migrator, database: background),
             ],
             logger: logger
         )
@@ -124,7 +144,7 @@ public enum CampaignServiceApp {
     }
 
     public static func buildRouter(
-        store: any CampaignStore, outbox: OutboxRows? = nil, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
+        store: any CampaignStore, outbox: OutboxRows? = nil, reconciler: Reconciler? = nil, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
         readCacheMaximumAge: Duration = .seconds(1),
         signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
@@ -132,6 +152,7 @@ public enum CampaignServiceApp {
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
         if let outbox { OutboxAdminController(rows: outbox).addRoutes(to: campaigns) }
+        if let reconciler { ReconciliationController(reconciler: reconciler).addRoutes(to: campaigns) }
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
         CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes, maximumAge: readCacheMaximumAge)).addRoutes(to: campaigns)
         CampaignAdminController(store: store, changes: changes).addRoutes(to: campaigns)

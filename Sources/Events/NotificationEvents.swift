@@ -4,6 +4,7 @@ import Foundation
 public enum NotificationEventType: String, Codable, Sendable, CaseIterable {
     case donationNotice = "DONATION_NOTICE"
     case campaignGoalReached = "CAMPAIGN_GOAL_REACHED"
+    case reconciliationDrift = "RECONCILIATION_DRIFT"
 }
 
 /// The events notification-service consumes.
@@ -12,11 +13,13 @@ public typealias NotificationEnvelope = Envelope<NotificationData>
 public enum NotificationData: EnvelopeBody {
     case donationNotice(DonationNotice)
     case campaignGoalReached(CampaignGoalReached)
+    case reconciliationDrift(ReconciliationDrift)
 
     public var type: NotificationEventType {
         switch self {
         case .donationNotice: .donationNotice
         case .campaignGoalReached: .campaignGoalReached
+        case .reconciliationDrift: .reconciliationDrift
         }
     }
 
@@ -24,6 +27,7 @@ public enum NotificationData: EnvelopeBody {
         switch type {
         case .donationNotice: self = .donationNotice(try DonationNotice(from: decoder))
         case .campaignGoalReached: self = .campaignGoalReached(try CampaignGoalReached(from: decoder))
+        case .reconciliationDrift: self = .reconciliationDrift(try ReconciliationDrift(from: decoder))
         }
     }
 
@@ -31,6 +35,7 @@ public enum NotificationData: EnvelopeBody {
         switch self {
         case .donationNotice(let value): try value.encode(to: encoder)
         case .campaignGoalReached(let value): try value.encode(to: encoder)
+        case .reconciliationDrift(let value): try value.encode(to: encoder)
         }
     }
 }
@@ -101,5 +106,42 @@ public struct CampaignGoalReached: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case campaignId = "campaign_id", title, goalAmount = "goal_amount", capturedAmount = "captured_amount", currency
+    }
+}
+
+/// `RECONCILIATION_DRIFT`: campaign-service, once per reconciliation run that found drift.
+public struct ReconciliationDrift: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var campaignId: String
+        public var field: String
+        public var expected: Int64
+        public var actual: Int64
+        public var pledgeIds: [String]
+
+        public init(campaignId: String, field: String, expected: Int64, actual: Int64, pledgeIds: [String]) {
+            self.campaignId = campaignId
+            self.field = field
+            self.expected = expected
+            self.actual = actual
+            self.pledgeIds = pledgeIds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case campaignId = "campaign_id", field, expected, actual, pledgeIds = "pledge_ids"
+        }
+    }
+
+    public var runId: String
+    public var startedAt: String
+    public var drift: [Entry]
+
+    public init(runId: String, startedAt: String, drift: [Entry]) {
+        self.runId = runId
+        self.startedAt = startedAt
+        self.drift = drift
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runId = "run_id", startedAt = "started_at", drift
     }
 }

@@ -13,7 +13,7 @@ extension HTTPField.Name {
 
 extension Request {
     /// The raw body, after checking its signature header (`X-CareForAll-Signature` unless told
-    /// otherwise) against `scheme`, for this request's method and path (v2 binds both; Stripe's
+    /// otherwise) against `scheme`, for this request's method and path with its query (v2 binds both; Stripe's
     /// v1 only the body). A missing, wrong or stale signature is refused with
     /// `invalid_signature` and `refusal` (401 for internal calls; Stripe's webhooks expect 400).
     /// Refusals are counted in `signature_failures_total{reason}`.
@@ -23,7 +23,9 @@ extension Request {
     ) async throws -> ByteBuffer {
         let body = try await collectBody(context: context)
         do {
-            try scheme.verify(header: headers[header], method: method.rawValue, path: uri.path, body: body.readableBytesView)
+            // The query is signed with the path (a summary's campaign_id cannot be swapped).
+            let target = uri.query.map { uri.path + "?" + $0 } ?? uri.path
+            try scheme.verify(header: headers[header], method: method.rawValue, path: target, body: body.readableBytesView)
         } catch {
             metrics.counter("signature_failures_total", [("reason", "\(error)")]).increment()
             context.logger.warning("signature refused", metadata: ["reason": "\(error)", "header": .string(header.canonicalName)])

@@ -119,6 +119,30 @@ public struct OutboxRows: Sendable {
         return parked
     }
 
+    /// Puts every row to `destination` about these pledges back to be sent again now, delivered
+    /// or dead (how a reconciliation repairs an event lost between services: the consumer drops
+    /// what it had already). Returns how many rows go again.
+    public func resend(pledgeIds: [String], destination: String, now: Date = Date()) async throws -> Int {
+        let time = Timestamp.format(now)
+        var total = 0
+        for pledgeId in pledgeIds.prefix(1000) where !pledgeId.isEmpty && pledgeId.count <= 100 {
+            // The payload holds `"pledge_id":"<id>"` exactly as the encoder wrote it; LIKE's own
+            // wildcards in an id are escaped.
+            let escaped = pledgeId.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            let pattern = "%\"pledge_id\":\"" + escaped + "\"%"
+            total += try await database.withConnection { db in
+                try await db.raw("""
+                    UPDATE outbox SET delivered_at = NULL, dead_at = NULL, next_attempt_at = \(bind: time), claimed_until = NULL
+                    WHERE destination = \(bind: destination) AND payload LIKE \(bind: pattern) ESCAPE '\\'
+                    RETURNING id
+                    """).all().count
+            }
+        }
+        if total > 0 { signal.notify() }
+        return total
+    }
+
     /// Why a row could not be changed.
     func why(id: String) async -> Refusal {
         guard let row = try? await find(id: id) else { return .notFound }

@@ -83,12 +83,12 @@ public struct PaymentServiceConfig: Sendable {
         )
     }
 
-    /// `serve payment`: `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET` and the signing secrets of pledge-,
-    /// campaign- and user-service are required.
+    /// `serve payment`: `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET` and the signing secrets of payment-,
+    /// pledge-, campaign- and user-service are required.
     public init(serving platform: PlatformConfig) throws {
         guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
         guard let webhookSecret = platform.stripeWebhookSecret else { throw ConfigError.missing(key: "stripe.webhook.secret") }
-        try platform.internalSecrets.require([.pledge, .campaign, .user])
+        try platform.internalSecrets.require([.payment, .pledge, .campaign, .user])
         try self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets, webhookSecret: webhookSecret)
     }
 
@@ -161,7 +161,7 @@ public enum PaymentServiceApp {
             store: store, provider: provider, reconciler: reconciler, outbox: OutboxRows(database: database, signal: signal),
             pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: toPledges),
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, cacheFor: .zero),
-            webhookSignatures: .stripe(secret: config.webhookSecret),
+            webhookSignatures: .stripe(secret: config.webhookSecret), signatures: try config.secrets.scheme(for: .payment),
             verifier: TokenVerifier.checkingRevocation(
                 jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
                 versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
@@ -186,13 +186,17 @@ public enum PaymentServiceApp {
     /// The routes: `/payments` (pay, read, list, refund) and the provider's webhook, behind the token check.
     public static func buildRouter(
         store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, outbox: OutboxRows, pledges: any PledgeDirectory,
-        campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
+        campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
         afterProviderCall: AfterProviderCall?, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: ready)
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let payments = router.group("payments")
         OutboxAdminController(rows: outbox).addRoutes(to: payments)
+        LedgerController(
+            ledger: LedgerQuery(table: "payments", pledgeColumn: "pledge_id"), outbox: outbox, destination: SQLPaymentStore.campaignEvents,
+            signatures: signatures, metrics: metrics
+        ).addRoutes(to: payments)
         StripeWebhookController(store: store, provider: provider, reconciler: reconciler, signatures: webhookSignatures, metrics: metrics)
             .addRoutes(to: payments)
         PaymentController(

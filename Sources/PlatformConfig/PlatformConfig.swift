@@ -34,6 +34,8 @@ public struct PlatformConfig: Sendable {
     public var smtpURL: String?
     public var mailFrom: String
     public var notifyAdminEmails: String?
+    /// `RECONCILE_INTERVAL_SECONDS`: campaign-service's reconciliation on its own (0: on demand only).
+    public var reconcileIntervalSeconds: Int
     /// Built-in gateway: logins, registrations, pledges and payments per client and minute (0: unlimited).
     public var loginRateLimitPerMinute: Int
     public var registerRateLimitPerMinute: Int
@@ -100,6 +102,10 @@ public struct PlatformConfig: Sendable {
         self.smtpURL = reader.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         self.mailFrom = reader.string(forKey: "mail.from", default: "CareForAll <no-reply@careforall.local>")
         self.notifyAdminEmails = reader.string(forKey: "notify.admin.emails").flatMap { $0.isEmpty ? nil : $0 }
+        self.reconcileIntervalSeconds = reader.int(forKey: "reconcile.interval.seconds", default: 300)
+        guard reconcileIntervalSeconds >= 0 else {
+            throw ConfigError.invalidValue(key: "reconcile.interval.seconds", reason: "must be 0 (on demand only) or more")
+        }
         func rateLimit(_ key: String, default value: Int) throws -> Int {
             let perMinute = reader.int(forKey: ConfigKey(key), default: value)
             guard perMinute >= 0 else { throw ConfigError.invalidValue(key: key, reason: "a rate limit must be 0 (off) or more") }

@@ -146,6 +146,10 @@ public enum PledgeServiceApp {
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
         OutboxAdminController(rows: outbox).addRoutes(to: pledges)
+        LedgerController(
+            ledger: LedgerQuery(table: "pledges", pledgeColumn: "id"), outbox: outbox, destination: SQLPledgeStore.eventDestination,
+            signatures: signatures, metrics: metrics
+        ).addRoutes(to: pledges)
         PaymentServiceCallsController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
         PledgeController(
             store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumMajorUnits: maximumMajorUnits, receiptTokens: receiptTokens

@@ -27,8 +27,12 @@ extension HTTPClient {
     ) async throws -> (status: Int, body: ByteBuffer) {
         var request = HTTPClientRequest(url: url)
         request.method = method
-        let path = URLComponents(string: url)?.percentEncodedPath ?? ""
-        request.headers.add(name: header, value: signatures.sign(method: method.rawValue, path: path.isEmpty ? "/" : path, body: body ?? Data()))
+        let components = URLComponents(string: url)
+        var path = components?.percentEncodedPath ?? ""
+        if path.isEmpty { path = "/" }
+        // The query is signed with the path.
+        if let query = components?.percentEncodedQuery { path += "?" + query }
+        request.headers.add(name: header, value: signatures.sign(method: method.rawValue, path: path, body: body ?? Data()))
         if let traceParent { request.headers.add(name: "traceparent", value: traceParent) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")

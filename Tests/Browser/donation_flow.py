@@ -321,13 +321,18 @@ def main():
         payload = {"event_id": event_id, "type": "PLEDGE_CREATED", "source": "pledge-service", "occurred_at": now,
                    "data": {"pledge_id": pledge_id, "campaign_id": campaign_id, "user_id": None, "amount": 1500, "currency": "USD",
                             "status": "PENDING", "anonymous": False, "donor_name": "Restored Donor", "message": None}}
-        with sqlite3.connect(os.path.join(platform.data, "pledge.sqlite"), timeout=10) as db:
-            db.execute("INSERT INTO outbox (id, destination, event_type, payload, created_at, next_attempt_at, attempts) VALUES (?, ?, ?, ?, ?, ?, 0)",
-                       (event_id, "campaign-events", "PLEDGE_CREATED", json.dumps(payload), now, now))
         driver.get(platform.base + "/#/login")
         fill("Email", platform.admin_email)
         fill("Password", platform.admin_password)
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        # Reconciliation across the services first: nothing differs.
+        wait.until(EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Run reconciliation']"))).click()
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "no drift."))
+        wait.until(EC.text_to_be_present_in_element((By.ID, "reconciliations"), "no drift"))
+        shot("8b2-admin-reconciled")
+        with sqlite3.connect(os.path.join(platform.data, "pledge.sqlite"), timeout=10) as db:
+            db.execute("INSERT INTO outbox (id, destination, event_type, payload, created_at, next_attempt_at, attempts) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                       (event_id, "campaign-events", "PLEDGE_CREATED", json.dumps(payload), now, now))
         row_path = "//section[@data-outbox='pledges']//tr[@data-event='%s']" % event_id
         WebDriverWait(driver, 40).until(EC.text_to_be_present_in_element((By.XPATH, row_path), "unknown campaign"))
         assert "dead" in driver.find_element(By.XPATH, row_path).text, driver.find_element(By.XPATH, row_path).text

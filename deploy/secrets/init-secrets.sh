@@ -5,7 +5,8 @@
 #   $SECRETS_DIR/<role>/service.env     user, campaign, pledge, payment, notification: that service's keys
 #   $SECRETS_DIR/postgres/              the superuser's password and the services' database roles
 # The signing secret of a service goes to it and to the services that call it (user: all the
-# others; campaign: pledge and payment; pledge: payment; notification: campaign and pledge); the
+# others; campaign: pledge and payment; pledge: payment and campaign; payment: campaign;
+# notification: campaign and pledge); the
 # JWT key and the admin password to user-service only; Stripe's to payment-service only; SMTP_URL
 # (it holds the mail server's password) to notification-service only. Each service connects as its own database
 # role, owner of its own database only. The admin password is printed once, when it is generated.
@@ -61,6 +62,8 @@ keep() { printf '%s="${%s:-%s}"\n' "$1" "$1" "$2"; }
     keep CAMPAIGN_SERVICE_SIGNING_SECRET "$CAMPAIGN_SERVICE_SIGNING_SECRET"
     keep USER_SERVICE_SIGNING_SECRET "$USER_SERVICE_SIGNING_SECRET"
     keep NOTIFICATION_SERVICE_SIGNING_SECRET "$NOTIFICATION_SERVICE_SIGNING_SECRET"
+    keep PLEDGE_SERVICE_SIGNING_SECRET "$PLEDGE_SERVICE_SIGNING_SECRET"
+    keep PAYMENT_SERVICE_SIGNING_SECRET "$PAYMENT_SERVICE_SIGNING_SECRET"
     url campaign "$CAMPAIGN_DB_PASSWORD" campaigns
 } >"$dir/campaign/service.env"
 {
@@ -73,6 +76,7 @@ keep() { printf '%s="${%s:-%s}"\n' "$1" "$1" "$2"; }
 {
     keep STRIPE_WEBHOOK_SECRET "$STRIPE_WEBHOOK_SECRET"
     keep STRIPE_API_KEY ""
+    keep PAYMENT_SERVICE_SIGNING_SECRET "$PAYMENT_SERVICE_SIGNING_SECRET"
     keep PLEDGE_SERVICE_SIGNING_SECRET "$PLEDGE_SERVICE_SIGNING_SECRET"
     keep CAMPAIGN_SERVICE_SIGNING_SECRET "$CAMPAIGN_SERVICE_SIGNING_SECRET"
     keep USER_SERVICE_SIGNING_SECRET "$USER_SERVICE_SIGNING_SECRET"

@@ -122,5 +122,22 @@ public enum CampaignMigrations {
             WHERE goal_amount <= (SELECT captured_amount FROM campaign_rollups WHERE campaign_rollups.campaign_id = campaigns.id)
             """,
         ]),
+        // Reconciliation runs, kept and listed: what was compared, and each difference found.
+        SQLMigration(name: "007_reconciliation_runs", [
+            """
+            CREATE TABLE reconciliation_runs (
+                id TEXT PRIMARY KEY,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                campaigns_checked INTEGER NOT NULL,
+                drift_count INTEGER NOT NULL,
+                drift TEXT NOT NULL,
+                repaired INTEGER NOT NULL,
+                resent INTEGER NOT NULL,
+                errors TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX reconciliation_runs_started ON reconciliation_runs (started_at, id)",
+        ]),
     ]
 }

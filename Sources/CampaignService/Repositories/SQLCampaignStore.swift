@@ -138,26 +138,7 @@ public struct SQLCampaignStore: CampaignStore {
             let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
             let row = try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)\(lock)").first()
             let before = try Self.totals(row!)
-            // The same shares ingestion keeps, summed by status in the database.
-            var sum = RollupDelta()
-            for group in try await db.raw("""
-                SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(refunded_amount) AS BIGINT) AS refunded, COUNT(*) AS pledges
-                FROM campaign_pledges WHERE campaign_id = \(bind: campaignId) GROUP BY status
-                """).all() {
-                guard let status = PledgeStatus(rawValue: try group.decode(column: "status", as: String.self)) else { continue }
-                var share = RollupDelta.of(
-                    status: status, amount: try group.decode(column: "amount", as: Int64.self),
-                    refunded: try group.decode(column: "refunded", as: Int64.self)
-                )
-                let pledges = try group.decode(column: "pledges", as: Int64.self)
-                share.totalPayments *= pledges
-                share.totalPledges = pledges
-                sum = sum + share
-            }
-            let after = CampaignTotals(
-                pendingAmount: sum.pending, authorizedAmount: sum.authorized, capturedAmount: sum.captured, failedAmount: sum.failed,
-                totalPledges: sum.totalPledges, totalPayments: sum.totalPayments, refundedAmount: sum.refunded
-            )
+            let after = try await Self.totalsFromProjection(campaignId, on: db)
             if after != before {
                 try await db.raw("""
                     UPDATE campaign_rollups SET pending_amount = \(bind: after.pendingAmount), authorized_amount = \(bind: after.authorizedAmount),
@@ -169,6 +150,29 @@ public struct SQLCampaignStore: CampaignStore {
             }
             return RollupRebuild(campaignId: campaignId, before: before, after: after)
         }
+    }
+
+    /// The totals the per-pledge projection adds up to: the same shares ingestion keeps, summed by
+    /// status in the database.
+    static func totalsFromProjection(_ campaignId: String, on db: any SQLDatabase) async throws -> CampaignTotals {
+        var sum = RollupDelta()
+        for group in try await db.raw("""
+            SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(refunded_amount) AS BIGINT) AS refunded, COUNT(*) AS pledges
+            FROM campaign_pledges WHERE campaign_id = \(bind: campaignId) GROUP BY status
+            """).all() {
+            guard let status = PledgeStatus(rawValue: try group.decode(column: "status", as: String.self)) else { continue }
+            var share = RollupDelta.of(
+                status: status, amount: try group.decode(column: "amount", as: Int64.self), refunded: try group.decode(column: "refunded", as: Int64.self)
+            )
+            let pledges = try group.decode(column: "pledges", as: Int64.self)
+            share.totalPayments *= pledges
+            share.totalPledges = pledges
+            sum = sum + share
+        }
+        return CampaignTotals(
+            pendingAmount: sum.pending, authorizedAmount: sum.authorized, capturedAmount: sum.captured, failedAmount: sum.failed,
+            totalPledges: sum.totalPledges, totalPayments: sum.totalPayments, refundedAmount: sum.refunded
+        )
     }
 
     static func campaign(_ row: any SQLRow) throws -> Campaign {

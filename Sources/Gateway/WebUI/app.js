@@ -683,12 +683,48 @@ async function adminView() {
     outboxes.replaceChildren(...sections);
   }
 
+  // Reconciliation: the kept runs, each difference they found, and running one now.
+  const reconciliations = h("div", { id: "reconciliations" });
+  async function reconcile(repair) {
+    status.replaceChildren(notice("info", repair ? "Reconciling and repairing…" : "Reconciling…"));
+    const answer = await api("POST", "/campaigns/admin/reconcile" + (repair ? "?repair=true" : ""), { body: {} });
+    if (answer.status !== 200) { status.replaceChildren(notice("error", errorText(answer))); return; }
+    const run = answer.data;
+    status.replaceChildren(run.drift.length
+      ? notice("error", "Reconciliation found " + run.drift.length + " difference(s)" + (repair ? "; " + run.resent + " event(s) sent again." : "."))
+      : notice("ok", "Reconciliation checked " + run.campaigns_checked + " campaign(s): no drift."));
+    drawReconciliations();
+  }
+  async function drawReconciliations() {
+    const answer = await api("GET", "/campaigns/admin/reconciliations?limit=10");
+    if (answer.status !== 200) { reconciliations.replaceChildren(notice("error", errorText(answer))); return; }
+    const runs = answer.data.items;
+    reconciliations.replaceChildren(
+      h("div", { class: "row-actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => reconcile(false) }, "Run reconciliation"),
+        h("button", { type: "button", class: "danger", onclick: () => reconcile(true) }, "Run and repair")),
+      runs.length ? h("table", {},
+        h("thead", {}, h("tr", {}, ["Started", "Campaigns", "Drift", "Repaired"].map((label) => h("th", { scope: "col" }, label)))),
+        h("tbody", {}, runs.map((run) => h("tr", { "data-run": run.run_id },
+          h("td", {}, new Date(run.started_at).toLocaleString()),
+          h("td", {}, String(run.campaigns_checked)),
+          h("td", {}, run.drift.length
+            ? h("ul", {}, run.drift.map((d) => h("li", {}, d.field + " in " + d.campaign_id + ": " + d.actual + ", expected " + d.expected
+              + (d.pledge_ids.length ? " (pledges " + d.pledge_ids.join(", ") + ")" : ""))))
+            : h("span", { class: "badge up" }, "no drift"),
+            run.errors.length ? h("div", { class: "muted" }, run.errors.join("; ")) : null),
+          h("td", {}, run.repaired ? "yes, " + run.resent + " event(s) sent again" : "no")))))
+        : h("p", { class: "muted" }, "No reconciliation has run yet."));
+  }
+
   show("Admin", h("h1", {}, "Admin"), status,
     h("h2", {}, "Services"), services,
+    h("h2", {}, "Reconciliation"), reconciliations,
     h("h2", {}, "Events not delivered"), outboxes,
     h("h2", {}, "Campaigns"), createForm, campaigns,
     h("h2", {}, "Mail"), h("p", {}, mailFilter), mails);
   drawServices();
+  drawReconciliations();
   drawOutboxes();
   drawCampaigns();
   drawMails();

@@ -141,6 +141,10 @@ public struct NotificationEventsController: Sendable {
             guard !goal.campaignId.isEmpty, goal.campaignId.count <= 100, TextLimit(characters: 200).allows(goal.title), goal.goalAmount > 0 else {
                 return "campaign_id, title and goal_amount are required"
             }
+        case .reconciliationDrift(let run):
+            guard !run.runId.isEmpty, run.runId.count <= 100, !run.drift.isEmpty, run.drift.count <= 10_000 else {
+                return "run_id and 1 to 10,000 drift entries are required"
+            }
         }
         return nil
     }

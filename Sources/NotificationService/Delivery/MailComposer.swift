@@ -33,6 +33,7 @@ public struct MailComposer: Sendable {
         switch event.data {
         case .donationNotice(let notice): try donation(notice)
         case .campaignGoalReached(let goal): try goalReached(goal)
+        case .reconciliationDrift(let drift): try reconciliationDrift(drift)
         }
     }
 
@@ -77,6 +78,23 @@ public struct MailComposer: Sendable {
         ]
         return render(
             kind: .goalReached, subjectId: goal.campaignId, to: adminEmails, subject: "Goal reached: \(goal.title)", greeting: "Hello,", paragraphs
+        )
+    }
+
+    func reconciliationDrift(_ run: ReconciliationDrift) throws(Skip) -> ComposedMail {
+        guard !adminEmails.isEmpty else { throw .noRecipient("NOTIFY_ADMIN_EMAILS names nobody") }
+        let campaigns = Set(run.drift.map(\.campaignId)).count
+        var paragraphs: [Paragraph] = [
+            .text("The reconciliation of \(run.startedAt) found \(run.drift.count) difference(s) in \(campaigns) campaign(s) between what pledge- and payment-service record and the campaign totals:"),
+        ]
+        for entry in run.drift.prefix(50) {
+            let pledges = entry.pledgeIds.isEmpty ? "" : " (pledges \(entry.pledgeIds.prefix(10).joined(separator: ", "))\(entry.pledgeIds.count > 10 ? ", ..." : ""))"
+            paragraphs.append(.text("Campaign \(entry.campaignId): \(entry.field) is \(entry.actual), expected \(entry.expected)\(pledges)."))
+        }
+        paragraphs.append(.link("See the run and repair it in the admin panel", publicBaseURL + "/#/admin"))
+        return render(
+            kind: .reconciliationDrift, subjectId: run.runId, to: adminEmails, subject: "Reconciliation found drift in \(campaigns) campaign(s)",
+            greeting: "Hello,", paragraphs
         )
     }
 

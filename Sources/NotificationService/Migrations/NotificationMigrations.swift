@@ -18,7 +18,7 @@ public enum NotificationMigrations {
             CREATE TABLE mails (
                 id TEXT PRIMARY KEY,
                 event_id TEXT NOT NULL,
-                kind TEXT NOT NULL CHECK (kind IN ('receipt', 'payment_failed', 'refunded', 'goal_reached')),
+                kind TEXT NOT NULL CHECK (kind IN ('receipt', 'payment_failed', 'refunded', 'goal_reached', 'reconciliation_drift')),
                 subject_id TEXT NOT NULL,
                 recipients TEXT NOT NULL,
                 subject TEXT NOT NULL,

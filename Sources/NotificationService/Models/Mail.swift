@@ -3,12 +3,13 @@ import Hummingbird
 import SMTP
 
 /// What a mail is about: the donor's receipt, their failed payment, their refund, or (to the
-/// admins) a campaign that reached its goal.
+/// admins) a campaign that reached its goal, or drift a reconciliation found.
 public enum MailKind: String, Sendable, Codable, CaseIterable {
     case receipt
     case paymentFailed = "payment_failed"
     case refunded
     case goalReached = "goal_reached"
+    case reconciliationDrift = "reconciliation_drift"
 
     init(_ kind: DonationNotice.Kind) {
         switch kind {

@@ -127,5 +127,9 @@ public enum PaymentMigrations {
             return statements
         }),
         SandboxSchema.refunds,
+        // A campaign's payments, for reconciliation's summaries.
+        SQLMigration(name: "004_payments_by_campaign", [
+            "CREATE INDEX payments_campaign ON payments (campaign_id, pledge_id)",
+        ]),
     ]
 }

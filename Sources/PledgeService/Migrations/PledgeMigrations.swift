@@ -115,5 +115,9 @@ public enum PledgeMigrations {
         SQLMigration(name: "006_account_email", [
             "ALTER TABLE pledges ADD COLUMN account_email TEXT",
         ]),
+        // A campaign's pledges, for reconciliation's summaries.
+        SQLMigration(name: "007_pledges_by_campaign", [
+            "CREATE INDEX pledges_campaign ON pledges (campaign_id, id)",
+        ]),
     ]
 }
