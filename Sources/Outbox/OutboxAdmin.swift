@@ -30,6 +30,8 @@ public struct OutboxRows: Sendable {
         /// Not delivered and not dead: waiting for its next attempt (backoff) or in flight.
         case pending
         case dead
+        /// Delivered ones too (a pledge's whole history), oldest first.
+        case all
     }
 
     public enum Refusal: Error, Equatable {
@@ -52,19 +54,23 @@ public struct OutboxRows: Sendable {
 
     static let columns: SQLQueryString = "id, destination, event_type, attempts, last_error, next_attempt_at, created_at, dead_at, delivered_at"
 
-    /// Pending rows oldest first (what is stuck comes first); dead rows newest first.
-    public func list(_ state: State, limit: Int, after cursor: PageCursor?) async throws -> [OutboxRow] {
+    /// Pending rows oldest first (what is stuck comes first); dead rows newest first; all of them
+    /// oldest first. With `pledgeId`, only the rows about that pledge.
+    public func list(_ state: State, pledgeId: String? = nil, limit: Int, after cursor: PageCursor?) async throws -> [OutboxRow] {
         try await database.withConnection { db in
-            var query: SQLQueryString = "SELECT \(Self.columns) FROM outbox WHERE delivered_at IS NULL"
+            var query: SQLQueryString = "SELECT \(Self.columns) FROM outbox WHERE 1 = 1"
+            if let pledgeId {
+                query += " AND payload LIKE \(bind: Self.pledgePattern(pledgeId)) ESCAPE '\\'"
+            }
             switch state {
-            case .pending:
-                query += " AND dead_at IS NULL"
+            case .pending, .all:
+                if state == .pending { query += " AND delivered_at IS NULL AND dead_at IS NULL" }
                 if let cursor {
                     query += " AND (created_at > \(bind: cursor.sortKey) OR (created_at = \(bind: cursor.sortKey) AND id > \(bind: cursor.id)))"
                 }
                 query += " ORDER BY created_at, id"
             case .dead:
-                query += " AND dead_at IS NOT NULL"
+                query += " AND delivered_at IS NULL AND dead_at IS NOT NULL"
                 if let cursor {
                     query += " AND (dead_at < \(bind: cursor.sortKey) OR (dead_at = \(bind: cursor.sortKey) AND id < \(bind: cursor.id)))"
                 }
@@ -72,6 +78,14 @@ public struct OutboxRows: Sendable {
             }
             return try await db.raw(query + " LIMIT \(bind: limit + 1)").all().map(Self.row)
         }
+    }
+
+    /// `LIKE` for the rows whose payload names the pledge (`"pledge_id":"<id>"`, as the encoder
+    /// writes it), its own wildcards escaped.
+    static func pledgePattern(_ pledgeId: String) -> String {
+        let escaped = pledgeId.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return "%\"pledge_id\":\"" + escaped + "\"%"
     }
 
     public func find(id: String) async throws -> OutboxRow? {
@@ -126,11 +140,7 @@ public struct OutboxRows: Sendable {
         let time = Timestamp.format(now)
         var total = 0
         for pledgeId in pledgeIds.prefix(1000) where !pledgeId.isEmpty && pledgeId.count <= 100 {
-            // The payload holds `"pledge_id":"<id>"` exactly as the encoder wrote it; LIKE's own
-            // wildcards in an id are escaped.
-            let escaped = pledgeId.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_")
-            let pattern = "%\"pledge_id\":\"" + escaped + "\"%"
+            let pattern = Self.pledgePattern(pledgeId)
             total += try await database.withConnection { db in
                 try await db.raw("""
                     UPDATE outbox SET delivered_at = NULL, dead_at = NULL, next_attempt_at = \(bind: time), claimed_until = NULL
@@ -164,7 +174,7 @@ public struct OutboxRows: Sendable {
     }
 }
 
-/// `GET /<segment>/admin/outbox?state=pending|dead&limit=&cursor=`, `GET .../{id}`,
+/// `GET /<segment>/admin/outbox?state=pending|dead|all&pledge_id=&limit=&cursor=`, `GET .../{id}`,
 /// `POST .../{id}/retry`, `POST .../{id}/park {reason}`: admins only, on every service that publishes.
 public struct OutboxAdminController: Sendable {
     let rows: OutboxRows
@@ -184,8 +194,9 @@ public struct OutboxAdminController: Sendable {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<OutboxRow> {
         let page = try PageRequest(request: request)
         let raw = request.uri.queryParameters["state"].map(String.init) ?? "pending"
-        guard let state = OutboxRows.State(rawValue: raw) else { throw APIError.invalidParameter("state", "must be pending or dead") }
-        let found = try await rows.list(state, limit: page.limit, after: page.cursor)
+        guard let state = OutboxRows.State(rawValue: raw) else { throw APIError.invalidParameter("state", "must be pending, dead or all") }
+        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let found = try await rows.list(state, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
         return Page(rows: found, limit: page.limit, item: { $0 }) { PageCursor(sortKey: state == .dead ? ($0.deadAt ?? "") : $0.createdAt, id: $0.id) }
     }
 

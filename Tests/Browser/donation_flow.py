@@ -330,6 +330,18 @@ def main():
         wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "no drift."))
         wait.until(EC.text_to_be_present_in_element((By.ID, "reconciliations"), "no drift"))
         shot("8b2-admin-reconciled")
+        # A guest's donation looked up by their email: its transitions, payment, refund and every service's events.
+        fill("Pledge id or donor email", "guest@example.org")
+        driver.find_element(By.XPATH, "//form[@id='lookup-form']//button[normalize-space()='Look up']").click()
+        found = wait.until(EC.presence_of_element_located((By.XPATH, "//div[@id='lookup']//tr[contains(., 'Browser Guest')]")))
+        assert "$25.00" in found.text and "captured" in found.text, found.text
+        found.find_element(By.TAG_NAME, "a").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "lookup"), "Events payment-service sent"))
+        details = driver.find_element(By.ID, "lookup").text
+        for expected in ["$10.00 refunded", "CFA-", "AUTHORIZED", "asked by the donor", "PLEDGE_CREATED", "PAYMENT_CAPTURED",
+                         "PAYMENT_REFUNDED", "DONATION_NOTICE", "delivered"]:
+            assert expected in details, (expected, details)
+        shot("8b3-admin-lookup")
         with sqlite3.connect(os.path.join(platform.data, "pledge.sqlite"), timeout=10) as db:
             db.execute("INSERT INTO outbox (id, destination, event_type, payload, created_at, next_attempt_at, attempts) VALUES (?, ?, ?, ?, ?, ?, 0)",
                        (event_id, "campaign-events", "PLEDGE_CREATED", json.dumps(payload), now, now))

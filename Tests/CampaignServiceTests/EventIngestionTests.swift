@@ -362,6 +362,8 @@ struct EventIngestionTests {
             #expect(try await rebuild("?from=projection&dry_run=true").status == .badRequest)
             let events = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/events?limit=100", method: .get, headers: .bearer(harness.adminToken))
             #expect(try events.json(PageBody<IngestedEventResponse>.self).items.count == 4, "the log is kept, event for event")
+            let mine = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/events?pledge_id=\(b.pledgeId)", method: .get, headers: .bearer(harness.adminToken))
+            #expect(try mine.json(PageBody<IngestedEventResponse>.self).items.map(\.pledgeId) == [b.pledgeId, b.pledgeId, b.pledgeId])
         }
     }
 

@@ -48,7 +48,14 @@ struct OutboxAdminRouteTests {
             #expect(try retried.json(OutboxRow.self).deadAt == nil)
             #expect(try await get("?state=dead").json(PageBody<OutboxRow>.self).items.isEmpty)
             #expect(try await post("no-such-row/retry").status == .notFound)
-            _ = pledge
+
+            // A pledge's whole history, delivered or not, and an admin's look-up by email.
+            let other = try await harness.pledge().json(PledgeResponse.self)
+            let history = try await get("?state=all&pledge_id=\(pledge.id)").json(PageBody<OutboxRow>.self).items
+            #expect(history.map(\.id) == [row.id] && !history.map(\.id).contains(other.id))
+            let byEmail = try await harness.client.execute(uri: "/pledges?email=GITA@example.org", method: .get, headers: .bearer(harness.adminToken))
+            #expect(Set(try byEmail.json(PageBody<PledgeResponse>.self).items.map(\.id)) == [pledge.id, other.id])
+            #expect(try await harness.client.execute(uri: "/pledges?email=gita@example.org", method: .get, headers: .bearer(harness.donorToken)).status == .forbidden)
         }
     }
 }

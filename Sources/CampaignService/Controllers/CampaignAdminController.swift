@@ -82,7 +82,8 @@ public struct CampaignAdminController: Sendable {
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Page<IngestedEventResponse> {
         let id = try context.parameters.require("id")
         let page = try PageRequest(request: request)
-        let rows = try await store.events(campaignId: id, limit: page.limit, after: page.cursor)
+        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let rows = try await store.events(campaignId: id, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
         return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.receivedAt, id: $0.eventId) }
     }
 }

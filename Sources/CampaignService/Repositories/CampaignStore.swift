@@ -14,8 +14,8 @@ public protocol CampaignStore: Sendable {
     func update(id: String, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign?
     /// The public history, newest first, `limit + 1` rows after `cursor`.
     func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse]
-    /// Ingested events for the campaign, newest first, `limit + 1` rows after `cursor`.
-    func events(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse]
+    /// Ingested events for the campaign (of one pledge, if named), newest first, `limit + 1` rows after `cursor`.
+    func events(campaignId: String, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse]
     /// Recomputes the rollup from the per-pledge projection and returns what it had to correct.
     func rebuildRollup(campaignId: String, at time: String) async throws -> RollupRebuild
     /// Replays the campaign's event log into a fresh projection and rollup; with `dryRun`, only

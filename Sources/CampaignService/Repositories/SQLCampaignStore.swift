@@ -107,12 +107,13 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
-    public func events(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse] {
+    public func events(campaignId: String, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse] {
         try await database.withConnection { db in
             var query: SQLQueryString = """
                 SELECT event_id, type, source, pledge_id, occurred_at, received_at, effect
                 FROM campaign_event_log WHERE campaign_id = \(bind: campaignId)
                 """
+            if let pledgeId { query += " AND pledge_id = \(bind: pledgeId)" }
             if let cursor {
                 query += " AND (received_at < \(bind: cursor.sortKey) OR (received_at = \(bind: cursor.sortKey) AND event_id < \(bind: cursor.id)))"
             }

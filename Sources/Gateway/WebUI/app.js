@@ -717,8 +717,70 @@ async function adminView() {
         : h("p", { class: "muted" }, "No reconciliation has run yet."));
   }
 
+  // Look up a donation by its pledge id or the donor's email: the pledge and its transitions,
+  // its payment and refunds, and the events each service recorded about it.
+  const lookupInput = h("input", { type: "text", name: "lookup", placeholder: "pledge id or donor email" });
+  const lookupResult = h("div", { id: "lookup" });
+  const lookupForm = h("form", { class: "card", id: "lookup-form" }, field("Pledge id or donor email", lookupInput),
+    h("button", { type: "submit" }, "Look up"));
+  lookupForm.addEventListener("submit", (event) => { event.preventDefault(); lookup(lookupInput.value.trim()); });
+  function eventRows(items, columns) {
+    return items.length ? h("table", {}, h("thead", {}, h("tr", {}, columns.map(([label]) => h("th", { scope: "col" }, label)))),
+      h("tbody", {}, items.map((item) => h("tr", {}, columns.map(([, value]) => h("td", {}, value(item)))))))
+      : h("p", { class: "muted" }, "None.");
+  }
+  function outboxState(row) {
+    return row.delivered_at ? "delivered " + new Date(row.delivered_at).toLocaleTimeString() : row.dead_at ? "dead: " + (row.last_error || "") : "waiting";
+  }
+  async function lookup(query) {
+    if (!query) return;
+    lookupResult.replaceChildren(h("p", { class: "muted" }, "Looking…"));
+    if (query.includes("@")) {
+      const found = await api("GET", "/pledges?limit=50&email=" + encodeURIComponent(query));
+      if (found.status !== 200) { lookupResult.replaceChildren(notice("error", errorText(found))); return; }
+      lookupResult.replaceChildren(h("h3", {}, "Donations by " + query),
+        eventRows(found.data.items, [
+          ["Pledge", (p) => h("a", { href: "#/admin", onclick: (e) => { e.preventDefault(); lookup(p.id); } }, p.id)],
+          ["Donor", (p) => p.donor_name], ["Amount", (p) => money(p.amount, p.currency)],
+          ["Status", (p) => h("span", { class: "badge " + p.status }, p.status.toLowerCase())],
+          ["Made", (p) => new Date(p.created_at).toLocaleString()]]));
+      return;
+    }
+    const pledge = await api("GET", "/pledges/" + encodeURIComponent(query));
+    if (pledge.status !== 200) { lookupResult.replaceChildren(notice("error", errorText(pledge))); return; }
+    const p = pledge.data;
+    const [payments, campaignEvents, pledgeRows, paymentRows] = await Promise.all([
+      api("GET", "/payments?pledge_id=" + encodeURIComponent(p.id)),
+      api("GET", "/campaigns/" + encodeURIComponent(p.campaign_id) + "/events?limit=100&pledge_id=" + encodeURIComponent(p.id)),
+      api("GET", "/pledges/admin/outbox?state=all&limit=100&pledge_id=" + encodeURIComponent(p.id)),
+      api("GET", "/payments/admin/outbox?state=all&limit=100&pledge_id=" + encodeURIComponent(p.id))]);
+    const paymentSummary = payments.status === 200 && payments.data.items[0];
+    const payment = paymentSummary ? (await api("GET", "/payments/" + encodeURIComponent(paymentSummary.id))).data : null;
+    const outboxColumns = [["Event", (r) => r.event_type], ["To", (r) => r.destination], ["State", outboxState], ["Attempts", (r) => String(r.attempts)]];
+    lookupResult.replaceChildren(
+      h("h3", {}, "Pledge " + p.id),
+      h("p", {}, p.donor_name, " · ", money(p.amount, p.currency), " · ", h("span", { class: "badge " + p.status }, p.status.toLowerCase()),
+        p.refunded_amount > 0 ? " · " + money(p.refunded_amount, p.currency) + " refunded" : "",
+        p.receipt_number ? " · receipt " + p.receipt_number : ""),
+      h("h4", {}, "Transitions"),
+      eventRows(p.transitions || [], [["From", (t) => t.from || "—"], ["To", (t) => t.to], ["At", (t) => new Date(t.at).toLocaleString()]]),
+      h("h4", {}, "Payment"),
+      payment ? h("div", {},
+        h("p", {}, payment.id, " · ", payment.status.toLowerCase(), " · ", payment.provider, " ", payment.provider_payment_id || ""),
+        eventRows(payment.refunds || [], [["Refund", (r) => money(r.amount, r.currency)], ["Reason", (r) => r.reason], ["Status", (r) => r.status.toLowerCase()]]))
+        : h("p", { class: "muted" }, "No payment."),
+      h("h4", {}, "Events campaign-service ingested"),
+      campaignEvents.status === 200 ? eventRows(campaignEvents.data.items, [["Event", (e) => e.type], ["From", (e) => e.source], ["Effect", (e) => e.effect],
+        ["Received", (e) => new Date(e.received_at).toLocaleString()]]) : notice("error", errorText(campaignEvents)),
+      h("h4", {}, "Events pledge-service sent"),
+      pledgeRows.status === 200 ? eventRows(pledgeRows.data.items, outboxColumns) : notice("error", errorText(pledgeRows)),
+      h("h4", {}, "Events payment-service sent"),
+      paymentRows.status === 200 ? eventRows(paymentRows.data.items, outboxColumns) : notice("error", errorText(paymentRows)));
+  }
+
   show("Admin", h("h1", {}, "Admin"), status,
     h("h2", {}, "Services"), services,
+    h("h2", {}, "Look up a donation"), lookupForm, lookupResult,
     h("h2", {}, "Reconciliation"), reconciliations,
     h("h2", {}, "Events not delivered"), outboxes,
     h("h2", {}, "Campaigns"), createForm, campaigns,

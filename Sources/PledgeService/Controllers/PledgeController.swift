@@ -209,8 +209,11 @@ public struct PledgeController: Sendable {
             }
             status = parsed
         }
+        // Admins look a donor's pledges up by email (a guest's, or an account's when they pledged).
+        let email = request.uri.queryParameters["email"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        if email != nil && !principal.isAdmin { throw APIError.forbidden }
         let rows = try await store.list(
-            userId: principal.isAdmin ? nil : principal.userID, campaignId: campaignId, status: status, limit: page.limit, after: page.cursor
+            userId: principal.isAdmin ? nil : principal.userID, campaignId: campaignId, status: status, email: email, limit: page.limit, after: page.cursor
         )
         let receipts = try await store.receipts(pledgeIds: rows.filter { $0.status == .captured }.map(\.id))
         return Page(rows: rows, limit: page.limit, item: { PledgeResponse.read($0, receipt: receipts[$0.id]) }) {

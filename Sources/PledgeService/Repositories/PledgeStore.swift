@@ -63,7 +63,8 @@ public protocol PledgeStore: Sendable {
     /// The pledge with its transitions, oldest first.
     func find(id: String) async throws -> (Pledge, [TransitionResponse])?
     /// Pledges newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.
-    func list(userId: String?, campaignId: String?, status: PledgeStatus?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge]
+    /// `email` matches a guest's email or a signed-in donor's account email, whatever the case.
+    func list(userId: String?, campaignId: String?, status: PledgeStatus?, email: String?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge]
     /// Applies payment notices as one set, in one transaction: the pledges they name are locked
     /// in id order, notices seen before are `duplicate`, the rest go through the state machine in
     /// the order given, and every applied one writes its transition and PLEDGE_STATUS_CHANGED

@@ -95,9 +95,13 @@ public struct SQLPledgeStore: PledgeStore {
         }
     }
 
-    public func list(userId: String?, campaignId: String?, status: PledgeStatus?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge] {
+    public func list(userId: String?, campaignId: String?, status: PledgeStatus?, email: String?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge] {
         try await database.withConnection { db in
             var query: SQLQueryString = "SELECT \(Self.columns) FROM pledges WHERE 1 = 1"
+            if let email {
+                let lowered = email.lowercased()
+                query += " AND (LOWER(guest_email) = \(bind: lowered) OR LOWER(account_email) = \(bind: lowered))"
+            }
             if let userId { query += " AND user_id = \(bind: userId)" }
             if let campaignId { query += " AND campaign_id = \(bind: campaignId)" }
             if let status { query += " AND status = \(bind: status.rawValue)" }
