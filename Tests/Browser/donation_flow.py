@@ -376,6 +376,11 @@ def main():
             captured = api("GET", "/campaigns/" + campaign_id)["captured_amount"]
             time.sleep(0.3)
         assert captured == 2250, captured
+        # The campaign's event log, as campaign-service ingested it.
+        driver.find_element(By.XPATH, row_path + "//button[normalize-space()='Events']").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "lookup"), "PAYMENT_REFUNDED"))
+        log = driver.find_element(By.ID, "lookup").text
+        assert "PLEDGE_CREATED" in log and "new_pledge" in log and "PAYMENT_CAPTURED" in log, log
         driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
         wait.until(EC.presence_of_element_located((By.XPATH, "//a[normalize-space()='Sign in']")))
 

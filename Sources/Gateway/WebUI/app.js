@@ -539,6 +539,16 @@ async function adminView() {
     editTitle.focus();
   }
 
+  // The campaign's event log, newest first: every event campaign-service ingested and what it did.
+  async function showEventLog(campaign) {
+    const answer = await api("GET", "/campaigns/" + encodeURIComponent(campaign.id) + "/events?limit=50");
+    if (answer.status !== 200) { lookupResult.replaceChildren(notice("error", errorText(answer))); return; }
+    lookupResult.replaceChildren(h("h3", {}, "Events of “" + campaign.title + "”"),
+      eventRows(answer.data.items, [["Event", (e) => e.type], ["Pledge", (e) => h("a", { href: "#/admin", onclick: (ev) => { ev.preventDefault(); lookup(e.pledge_id); } }, e.pledge_id)],
+        ["From", (e) => e.source], ["Effect", (e) => e.effect], ["Received", (e) => new Date(e.received_at).toLocaleString()]]));
+    lookupResult.scrollIntoView();
+  }
+
   // Replays the campaign's event log without keeping the result (a dry run), and shows what it
   // would change; rebuilding for real swaps the replayed read model in.
   async function checkReadModel(campaign) {
@@ -575,6 +585,7 @@ async function adminView() {
         const row = h("tr", {});
         const actions = h("div", { class: "row-actions" },
           h("button", { type: "button", class: "secondary", onclick: () => editRow(campaign, row) }, "Edit"),
+          h("button", { type: "button", class: "secondary", onclick: () => showEventLog(campaign) }, "Events"),
           h("button", { type: "button", class: "secondary", onclick: () => checkReadModel(campaign) }, "Check totals"),
           campaign.status === "active" ? h("button", { type: "button", class: "secondary", onclick: () => change(campaign, { status: "paused" }, "paused") }, "Pause") : null,
           campaign.status === "paused" || campaign.status === "draft" ? h("button", { type: "button", class: "secondary", onclick: () => change(campaign, { status: "active" }, "opened") }, "Open") : null,
