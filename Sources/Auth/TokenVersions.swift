@@ -117,4 +117,16 @@ extension TokenVerifier {
     public static func checkingRevocation(jwks: any JWKSSource, versions: any TokenVersionSource, logger: Logger) -> TokenVerifier {
         TokenVerifier(source: jwks, versions: TokenVersionCache(source: versions), logger: logger)
     }
+
+    /// What every service but user-service verifies with: user-service's public keys from
+    /// `jwksURL` and its token versions over a signed call (tests give their own `jwks` and `versions`).
+    public static func forService(
+        jwksURL: String, userServiceURL: String, userSignatures: SignatureScheme, jwks: (any JWKSSource)?, versions: (any TokenVersionSource)?,
+        logger: Logger
+    ) -> TokenVerifier {
+        checkingRevocation(
+            jwks: jwks ?? HTTPJWKSSource(url: jwksURL),
+            versions: versions ?? HTTPTokenVersions(userServiceURL: userServiceURL, signatures: userSignatures), logger: logger
+        )
+    }
 }

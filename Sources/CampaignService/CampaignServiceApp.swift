@@ -94,10 +94,9 @@ public enum CampaignServiceApp {
         let pools = try await Databases.openPools(config.database, logger: logger)
         let database = pools.requests
         let migrator = Migrator(service: "campaign", migrations: migrations, logger: logger)
-        let verifier = TokenVerifier.checkingRevocation(
-            jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
-            versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
-            logger: logger
+        let verifier = TokenVerifier.forService(
+            jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
+            jwks: jwks, versions: tokenVersions, logger: logger
         )
         let changes = CampaignChanges()
         let goals = OutboxSignal()

@@ -132,10 +132,9 @@ public enum NotificationServiceApp {
             campaigns: campaigns ?? config.campaignServiceURL.map { HTTPCampaignDirectory(baseURL: $0, cacheFor: .seconds(300)) },
             messageDomain: String(config.from.address.split(separator: "@").last ?? "careforall.local"),
             signatures: try config.secrets.scheme(for: .notification), signal: signal,
-            verifier: TokenVerifier.checkingRevocation(
-                jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
-                versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
-                logger: logger
+            verifier: TokenVerifier.forService(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
+                jwks: jwks, versions: tokenVersions, logger: logger
             ),
             metrics: metrics, ready: { try await migrator.isUpToDate(database) }
         )

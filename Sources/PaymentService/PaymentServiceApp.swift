@@ -162,10 +162,9 @@ public enum PaymentServiceApp {
             pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: toPledges),
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, cacheFor: .zero),
             webhookSignatures: .stripe(secret: config.webhookSecret), signatures: try config.secrets.scheme(for: .payment),
-            verifier: TokenVerifier.checkingRevocation(
-                jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
-                versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
-                logger: logger
+            verifier: TokenVerifier.forService(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
+                jwks: jwks, versions: tokenVersions, logger: logger
             ),
             metrics: metrics, afterProviderCall: afterProviderCall, ready: { try await migrator.isUpToDate(database) }
         )

@@ -114,10 +114,9 @@ public enum PledgeServiceApp {
             store: store, idempotency: idempotency, outbox: OutboxRows(database: database, signal: signal),
             campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL),
             signatures: try config.secrets.scheme(for: .pledge),
-            verifier: TokenVerifier.checkingRevocation(
-                jwks: jwks ?? HTTPJWKSSource(url: config.jwksURL),
-                versions: try tokenVersions ?? HTTPTokenVersions(userServiceURL: config.userServiceURL, signatures: config.secrets.scheme(for: .user)),
-                logger: logger
+            verifier: TokenVerifier.forService(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
+                jwks: jwks, versions: tokenVersions, logger: logger
             ),
             metrics: metrics, maximumMajorUnits: config.maximumMajorUnits, receiptTokens: receiptTokens,
             ready: { try await migrator.isUpToDate(database) }
