@@ -10,17 +10,28 @@ public struct TokenIssuer: Sendable {
     public let timeToLive: TimeInterval
     let keys: JWTKeyCollection
     let publicJWK: PublicJWK
+    /// Keys that signed before a rotation, still published so their tokens verify until they expire.
+    let previousJWKs: [PublicJWK]
 
-    /// - Parameter privateKeyPEM: a P-256 private key in PEM (PKCS#8 or SEC1).
-    public init(privateKeyPEM: String, timeToLive: TimeInterval) async throws {
+    /// - Parameters:
+    ///   - privateKeyPEM: a P-256 private key in PEM (PKCS#8 or SEC1).
+    ///   - previousPublicKeyPEMs: public keys (PEM) of keys that signed before a rotation
+    ///     (`JWT_PREVIOUS_PUBLIC_KEYS`): published in the JWKS beside the current one, never used to sign.
+    public init(privateKeyPEM: String, previousPublicKeyPEMs: [String] = [], timeToLive: TimeInterval) async throws {
         let privateKey = try ES256PrivateKey(pem: privateKeyPEM)
         guard let parameters = privateKey.publicKey.parameters else {
             throw TokenIssuerError.unusableKey
         }
         let jwk = PublicJWK(kid: "", x: parameters.x, y: parameters.y)
-        self.keyID = jwk.thumbprint
+        let currentKeyID = jwk.thumbprint
+        self.keyID = currentKeyID
         self.publicJWK = PublicJWK(kid: keyID, x: parameters.x, y: parameters.y)
         self.timeToLive = timeToLive
+        self.previousJWKs = try previousPublicKeyPEMs.map { pem in
+            guard let previous = try ES256PublicKey(pem: pem).parameters else { throw TokenIssuerError.unusableKey }
+            let jwk = PublicJWK(kid: "", x: previous.x, y: previous.y)
+            return PublicJWK(kid: jwk.thumbprint, x: previous.x, y: previous.y)
+        }.filter { $0.kid != currentKeyID }
         self.keys = JWTKeyCollection()
         await keys.add(ecdsa: privateKey, kid: JWKIdentifier(string: keyID))
     }
@@ -41,9 +52,22 @@ public struct TokenIssuer: Sendable {
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyID))
     }
 
-    /// The document served at `/users/.well-known/jwks.json`.
+    /// The document served at `/users/.well-known/jwks.json`: the current key first, then the
+    /// previous ones.
     public var jwks: JWKSDocument {
-        JWKSDocument(keys: [publicJWK])
+        JWKSDocument(keys: [publicJWK] + previousJWKs)
+    }
+
+    /// The PEM blocks in `text` (`JWT_PREVIOUS_PUBLIC_KEYS` may hold several, one after another).
+    public static func pemBlocks(_ text: String) -> [String] {
+        var blocks: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "-----BEGIN "), let end = rest.range(of: "-----END ", range: start.upperBound..<rest.endIndex),
+            let close = rest.range(of: "-----", range: end.upperBound..<rest.endIndex) {
+            blocks.append(String(rest[start.lowerBound..<close.upperBound]))
+            rest = rest[close.upperBound...]
+        }
+        return blocks
     }
 }
 

@@ -1,3 +1,4 @@
+import Auth
 import Foundation
 import Gateway
 import Hummingbird
@@ -33,12 +34,13 @@ public enum DevPlatform {
         let generatedPassword = platform.adminPassword == nil ? DataDirectory.randomPassword() : nil
         let admin = AdminBootstrap(email: adminEmail, password: platform.adminPassword ?? generatedPassword!)
 
-        let userConfig = UserServiceConfig(
+        var userConfig = UserServiceConfig(
             host: platform.host, port: platform.port(for: .user),
             database: try DatabaseURL(dataDirectory.sqliteURL(for: .user)),
             signingKeyPEM: signingKey, accessTokenTTLSeconds: platform.accessTokenTTLSeconds,
             admin: admin, bcryptCost: bcryptCost, secrets: secrets, logLevel: platform.logLevel
         )
+        userConfig.previousPublicKeyPEMs = TokenIssuer.pemBlocks(platform.jwtPreviousPublicKeys ?? "")
         let gatewayURL = "http://localhost:\(platform.port(for: .gateway))"
         let userService = try await UserServiceApp.buildApplication(config: userConfig) { outcome in
             switch outcome {

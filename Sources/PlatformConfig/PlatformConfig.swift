@@ -15,6 +15,8 @@ public struct PlatformConfig: Sendable {
     public var adminEmail: String?
     public var adminPassword: String?
     public var jwtPrivateKeyPEM: String?
+    /// `JWT_PREVIOUS_PUBLIC_KEYS`: PEMs still published in the JWKS after a key rotation.
+    public var jwtPreviousPublicKeys: String?
     public var jwksURL: String?
     public var accessTokenTTLSeconds: Int
     /// `INTERNAL_SIGNING_SECRET` and the `<ROLE>_SERVICE_SIGNING_SECRET`s, each `new,old` while rotating.
@@ -68,6 +70,7 @@ public struct PlatformConfig: Sendable {
         self.adminEmail = reader.string(forKey: "admin.email")
         self.adminPassword = reader.string(forKey: "admin.password", isSecret: true)
         self.jwtPrivateKeyPEM = reader.string(forKey: "jwt.private.key", isSecret: true)
+        self.jwtPreviousPublicKeys = reader.string(forKey: "jwt.previous.public.keys").flatMap { $0.isEmpty ? nil : $0 }
         self.jwksURL = reader.string(forKey: "jwks.url")
         self.accessTokenTTLSeconds = reader.int(forKey: "access.token.ttl.seconds", default: 900)
         guard self.accessTokenTTLSeconds > 0 else {

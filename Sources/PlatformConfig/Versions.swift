@@ -6,7 +6,7 @@ public enum Versions {
 
     public static func version(of role: ServiceRole) -> String {
         switch role {
-        case .user: "0.2.0"
+        case .user: "0.3.0"
         case .campaign: "0.5.0"
         case .pledge: "0.6.0"
         case .payment: "0.4.0"

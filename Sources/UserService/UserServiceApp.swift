@@ -15,6 +15,8 @@ public struct UserServiceConfig: Sendable {
     public var port: Int
     public var database: DatabaseURL
     public var signingKeyPEM: String
+    /// Public keys (PEM) of signing keys before a rotation, still published in the JWKS.
+    public var previousPublicKeyPEMs: [String] = []
     public var accessTokenTTLSeconds: Int
     public var admin: AdminBootstrap?
     public var bcryptCost: UInt8
@@ -54,6 +56,7 @@ public struct UserServiceConfig: Sendable {
             signingKeyPEM: key, accessTokenTTLSeconds: platform.accessTokenTTLSeconds, admin: admin,
             secrets: platform.internalSecrets, logLevel: platform.logLevel
         )
+        previousPublicKeyPEMs = TokenIssuer.pemBlocks(platform.jwtPreviousPublicKeys ?? "")
     }
 }
 
@@ -72,7 +75,9 @@ public enum UserServiceApp {
         let migrator = Migrator(service: "user", migrations: migrations, logger: logger)
         let store = SQLUserStore(database: database)
         let hasher = PasswordHasher(cost: config.bcryptCost)
-        let issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, timeToLive: TimeInterval(config.accessTokenTTLSeconds))
+        let issuer = try await TokenIssuer(
+            privateKeyPEM: config.signingKeyPEM, previousPublicKeyPEMs: config.previousPublicKeyPEMs, timeToLive: TimeInterval(config.accessTokenTTLSeconds)
+        )
         // Its own tokens' versions straight from the table: a logout ends them here at once.
         let verifier = TokenVerifier(
             source: StaticJWKSSource(issuer.jwks), versions: TokenVersionCache(source: StoreTokenVersions(store: store), freshFor: .zero),
