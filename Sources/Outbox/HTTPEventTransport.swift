@@ -91,7 +91,10 @@ public struct HTTPEventTransport: OutboxTransport {
         let body = "{\"" + key + "\":[" + messages.map(\.payload).joined(separator: ",") + "]}"
         let answer: Answer
         do {
-            answer = try await post(body, traceParent: messages.first?.traceParent, to: endpoint)
+            // Each event carries its own trace in its envelope; the request's header names a trace
+            // only when every event of the batch shares it, so no event lends its trace to others.
+            let traces = Set(messages.map(\.traceParent))
+            answer = try await post(body, traceParent: traces.count == 1 ? messages.first?.traceParent : nil, to: endpoint)
         } catch {
             if results.isEmpty { throw error }
             for message in messages { results[message.id] = .retry(reason: "\(error)") }

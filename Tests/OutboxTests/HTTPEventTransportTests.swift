@@ -34,6 +34,7 @@ struct HTTPEventTransportTests {
             }
             if state.withLock({ $0.failing }) { return Response(status: .serviceUnavailable) }
             state.withLock { $0.requests += 1 }
+            state.withLock { $0.traceHeaders.append(request.headers[HTTPField.Name("traceparent")!] ?? "") }
             let batch = try JSONDecoder().decode([String: [EventEnvelope]].self, from: Data(buffer: body))
             let rejecting = state.withLock { $0.rejecting }
             var results: [[String: String]] = []
@@ -53,7 +54,7 @@ struct HTTPEventTransportTests {
         }
     }
 
-    func messages(_ count: Int, padding: [Int: Int] = [:]) throws -> [OutboxMessage] {
+    func messages(_ count: Int, padding: [Int: Int] = [:], traces: [String?] = []) throws -> [OutboxMessage] {
         try (0..<count).map { index in
             var envelope = event(index)
             if let bytes = padding[index], case .paymentCaptured(var captured) = envelope.data {
@@ -63,7 +64,7 @@ struct HTTPEventTransportTests {
             }
             return OutboxMessage(
                 id: envelope.eventId, destination: "campaign-events", eventType: envelope.type.rawValue,
-                payload: String(decoding: try JSONEncoder().encode(envelope), as: UTF8.self), traceParent: nil,
+                payload: String(decoding: try JSONEncoder().encode(envelope), as: UTF8.self), traceParent: index < traces.count ? traces[index] : nil,
                 createdAt: Timestamp.now(), attempts: 1
             )
         }
@@ -82,6 +83,17 @@ struct HTTPEventTransportTests {
             let results = try await transport(url).deliver(batch, to: "campaign-events")
             #expect(state.withLock { $0.events } == batch.map(\.id))
             #expect(results == Dictionary(uniqueKeysWithValues: batch.map { ($0.id, DeliveryResult.delivered) }))
+        }
+    }
+
+    @Test("a batch's request names a trace only when every event in it shares that trace; each event keeps its own")
+    func traceHeader() async throws {
+        try await withDestination { url, state in
+            let one = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            _ = try await transport(url).deliver(try messages(2, traces: [one, one]), to: "campaign-events")
+            _ = try await transport(url).deliver(try messages(2, traces: [one, other]), to: "campaign-events")
+            #expect(state.withLock { $0.traceHeaders } == [one, ""])
         }
     }
 
@@ -154,6 +166,8 @@ final class DestinationState: Sendable {
         var failing = false
         var rejecting: Set<String> = []
         var requests = 0
+        /// The `traceparent` header of each request ("" for none).
+        var traceHeaders: [String] = []
     }
 
     private let state = Mutex(Values())

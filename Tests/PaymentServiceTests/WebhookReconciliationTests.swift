@@ -2,6 +2,7 @@ import Events
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Testing
 import TestSupport
 import SQLKit
@@ -120,6 +121,28 @@ struct WebhookReconciliationTests {
             #expect(answer.status == .ok && answer.text.contains("\"applied\""))
             #expect(try await service.count("SELECT COUNT(*) AS n FROM payments WHERE status = 'CAPTURED' AND provider_payment_id IS NOT NULL") == 1)
             #expect(service.provider.count("create") == 1)
+        }
+    }
+
+    @Test("a webhook carries no trace: what it moves continues the trace the payment was created under", arguments: TestDatabase.all)
+    func webhookContinuesTrace(database: TestDatabase) async throws {
+        try await withPaymentService(database, provider: .sandbox(chaos: false, sendsWebhooks: false), afterProviderCall: { _ in throw SimulatedCrash() }) { service in
+            let pledgeId = service.pledges.add(userId: "donor-1")
+            let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+            var headers: HTTPFields = .bearer(service.donorToken)
+            headers[HTTPField.Name("traceparent")!] = "00-\(trace)-00f067aa0ba902b7-01"
+            let created = try await service.client.execute(
+                uri: "/payments", method: .post, headers: headers, body: ByteBuffer(json: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"])
+            )
+            #expect(created.status == .internalServerError)
+            let intentId = try #require(try await service.rows("SELECT id FROM sandbox_intents") { try $0.decode(column: "id", as: String.self) }.first)
+            // The provider's webhook, as Stripe sends it: no traceparent.
+            #expect(try await service.webhook(stripeEvent(type: "payment_intent.amount_capturable_updated", intentId: intentId)).status == .ok)
+            let traces = try await service.rows("SELECT event_type, trace_parent FROM outbox ORDER BY created_at") {
+                (try $0.decode(column: "event_type", as: String.self), try $0.decode(column: "trace_parent", as: String?.self) ?? "")
+            }
+            #expect(traces.map(\.0).contains("PAYMENT_CAPTURED"))
+            #expect(!traces.isEmpty && traces.allSatisfy { $0.1.contains(trace) }, "\(traces)")
         }
     }
 

@@ -97,7 +97,7 @@ public struct PaymentController: Sendable {
             id: UUID().uuidString.lowercased(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
             receiptTokenHash: pledge.userId == nil ? receiptToken.map(ReceiptToken.hash) : nil, amount: pledge.amount, currency: pledge.currency,
             status: .pending, provider: provider.name, providerPaymentId: nil, paymentMethod: paymentMethod, chargeKey: chargeKey,
-            clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now
+            clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now, traceParent: context.traceParent
         )
         // The row first: of any number of concurrent requests, one creates it and calls the provider.
         let (payment, created) = try await store.insertIfAbsent(new)

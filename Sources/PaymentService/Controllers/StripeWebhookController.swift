@@ -84,6 +84,8 @@ public struct StripeWebhookController: Sendable {
         guard let payment else {
             return try await settle(record, as: "unknown_intent")
         }
+        // The provider sends no trace: what the webhook moves continues the trace the payment was created under.
+        let traceParent = payment.traceParent ?? traceParent
         guard event.isRefund else {
             let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)
             return result.rawValue

@@ -131,5 +131,10 @@ public enum PaymentMigrations {
         SQLMigration(name: "004_payments_by_campaign", [
             "CREATE INDEX payments_campaign ON payments (campaign_id, pledge_id)",
         ]),
+        // The trace a payment was created under: its webhooks and recovery continue it, so a
+        // donation's capture carries the donation's trace id.
+        SQLMigration(name: "005_payment_trace", [
+            "ALTER TABLE payments ADD COLUMN trace_parent TEXT",
+        ]),
     ]
 }

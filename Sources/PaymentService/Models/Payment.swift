@@ -23,6 +23,8 @@ public struct Payment: Sendable, Equatable {
     public var updatedAt: String
     /// The provider's cumulative refunded amount, as last recorded: it only grows.
     public var refundedAmount: Int64 = 0
+    /// The W3C `traceparent` of the request that created it; webhooks, which carry none, continue it.
+    public var traceParent: String? = nil
 
     /// What may still be refunded.
     public var refundable: Int64 { amount - refundedAmount }

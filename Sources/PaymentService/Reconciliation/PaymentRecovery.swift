@@ -88,7 +88,7 @@ public struct PaymentRecovery: Service {
                 // It never can succeed: settle it as failed rather than asking again every round.
                 _ = try await store.settle(
                     payment, with: Settlement(intentId: nil, status: .failed, failureReason: "invalid_payment_method"),
-                    traceParent: nil, event: nil
+                    traceParent: payment.traceParent, event: nil
                 )
                 metrics.counter("payments_recovered_total", [("how", "failed")]).increment()
                 return
@@ -98,6 +98,6 @@ public struct PaymentRecovery: Service {
         logger.info("reconciling an unsettled payment", metadata: [
             "payment_id": .string(payment.id), "status": .string(payment.status.rawValue), "intent_status": .string(intent.status.rawValue),
         ])
-        try await reconciler.settle(payment, with: intent, captureAuthorized: true)
+        try await reconciler.settle(payment, with: intent, traceParent: payment.traceParent, captureAuthorized: true)
     }
 }

@@ -23,7 +23,7 @@ public struct SQLPaymentStore: PaymentStore {
 
     static let columns: SQLQueryString = """
         id, pledge_id, campaign_id, user_id, receipt_token_hash, amount, currency, status, provider, provider_payment_id,
-        payment_method, charge_key, client_secret, failure_reason, created_at, updated_at, refunded_amount
+        payment_method, charge_key, client_secret, failure_reason, created_at, updated_at, refunded_amount, trace_parent
         """
 
     public func start(pledgeId: String) async throws -> PaymentStart {
@@ -48,7 +48,7 @@ public struct SQLPaymentStore: PaymentStore {
                         \(bind: payment.status.rawValue), \(bind: payment.provider), \(bind: payment.providerPaymentId),
                         \(bind: payment.paymentMethod), \(bind: payment.chargeKey), \(bind: payment.clientSecret),
                         \(bind: payment.failureReason), \(bind: payment.createdAt), \(bind: payment.updatedAt),
-                        \(bind: payment.refundedAmount))
+                        \(bind: payment.refundedAmount), \(bind: payment.traceParent))
                 ON CONFLICT (pledge_id) DO NOTHING
                 RETURNING \(Self.columns)
                 """).first() {
@@ -154,7 +154,8 @@ public struct SQLPaymentStore: PaymentStore {
             failureReason: try row.decode(column: "failure_reason", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
-            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self)
+            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self),
+            traceParent: try row.decode(column: "trace_parent", as: String?.self)
         )
     }
 }
