@@ -195,7 +195,7 @@ let package = Package(
         .target(
             name: "HTTPSupport",
             dependencies: [
-                "Observability", "Persistence", "Signatures",
+                "Observability", "Persistence", "Signatures", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),

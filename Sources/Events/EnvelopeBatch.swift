@@ -11,6 +11,9 @@ public struct EnvelopeBatch<Envelope: Decodable & Sendable>: Decodable, Sendable
 
     public let elements: [Element]
 
+    /// The most events one request may carry (the relays size their batches to it).
+    public static var maximumCount: Int { 1000 }
+
     /// `events` is there and is not an array.
     public struct NotAnArray: Error {}
 

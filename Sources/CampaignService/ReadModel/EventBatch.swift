@@ -15,7 +15,7 @@ public enum BatchItem: Sendable {
 /// (and its `event_id`, when it has one); only a body that is neither an envelope nor a batch, or
 /// a batch over 1,000 events, refuses the whole request (400).
 public enum EventBatch {
-    static let maximumBatchSize = 1000
+    static let maximumBatchSize = EnvelopeBatch<EventEnvelope>.maximumCount
 
     public static func parse(_ data: Data) throws -> [BatchItem] {
         let body: EnvelopeBatch<EventEnvelope>
@@ -48,9 +48,7 @@ public enum EventBatch {
 
     static func validate(_ event: EventEnvelope, index: Int) throws {
         func fail(_ reason: String) -> CampaignServiceError { .invalidEvent(index: index, reason: reason) }
-        guard UUID(uuidString: event.eventId) != nil else { throw fail("event_id must be a UUID") }
-        guard !event.source.isEmpty, event.source.count <= 100 else { throw fail("source must be 1 to 100 characters") }
-        guard Timestamp.normalize(event.occurredAt) != nil else { throw fail("occurred_at must be an RFC 3339 time") }
+        if let problem = event.headerProblem { throw fail(problem) }
         let fact = event.data.pledgeFact
         guard isIdentifier(fact.pledgeId) else { throw fail("pledge_id is missing or too long") }
         guard isIdentifier(fact.campaignId) else { throw fail("campaign_id is missing or too long") }

@@ -25,7 +25,7 @@ public struct NotificationEventsController: Sendable {
     let signal: OutboxSignal
     let metrics: ServiceMetrics
 
-    static let maximumBatchSize = 1000
+    static let maximumBatchSize = EnvelopeBatch<NotificationEnvelope>.maximumCount
 
     public init(
         store: any NotificationStore, composer: MailComposer, campaigns: (any CampaignDirectory)? = nil, messageDomain: String,
@@ -120,9 +120,7 @@ public struct NotificationEventsController: Sendable {
 
     /// What makes a decoded event unusable, if anything.
     static func problem(with event: NotificationEnvelope) -> String? {
-        guard UUID(uuidString: event.eventId) != nil else { return "event_id must be a UUID" }
-        guard !event.source.isEmpty, event.source.count <= 100 else { return "source must be 1 to 100 characters" }
-        guard Timestamp.normalize(event.occurredAt) != nil else { return "occurred_at must be an RFC 3339 time" }
+        if let problem = event.headerProblem { return problem }
         switch event.data {
         case .donationNotice(let notice):
             guard !notice.pledgeId.isEmpty, notice.pledgeId.count <= 100, !notice.campaignId.isEmpty, notice.campaignId.count <= 100 else {

@@ -35,12 +35,11 @@ public struct RefundController: Sendable {
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.post(":id/refunds", use: create)
+        group.group().add(middleware: RequireRoleMiddleware(.admin)).post(":id/refunds", use: create)
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<RefundResponse> {
-        guard let principal = context.principal else { throw APIError.unauthorized }
-        guard principal.isAdmin else { throw APIError.forbidden }
+        let principal = try context.requirePrincipal()
         let paymentId = try context.parameters.require("id")
         guard let key = request.headers[Self.idempotencyKey] else { throw PaymentServiceError.idempotencyKeyRequired }
         guard IdempotencyKey.isValid(key) else { throw PaymentServiceError.invalidIdempotencyKey }
