@@ -25,7 +25,7 @@ public struct HTTPJWKSSource: JWKSSource {
     }
 
     public func fetch() async throws -> JWKSDocument {
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        let response = try await client.tracedExecute(HTTPClientRequest(url: url), timeout: .seconds(5))
         guard response.status == .ok else { throw JWKSFetchError.status(Int(response.status.code)) }
         let body = try await response.body.collect(upTo: 1 << 16)
         return try JSONDecoder().decode(JWKSDocument.self, from: Data(buffer: body))

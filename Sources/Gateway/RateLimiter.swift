@@ -78,7 +78,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         guard let limit = rules[route] else { return try await next(request, context) }
         let client = context.clientAddress ?? "unknown"
         if let wait = limiter.take("\(route)|\(client)", limit: limit) {
-            metrics.counter("rate_limited_total", [("route", route)]).increment()
+            metrics.counter(.rateLimitedTotal, [("route", route)]).increment()
             let seconds = max(1, Int(wait.inSeconds.rounded(.up)))
             context.logger.info("rate limited", metadata: ["route": .string(route), "retry_after_s": .stringConvertible(seconds)])
             var error = APIError(.tooManyRequests, code: "rate_limited", message: "Too many requests; try again in \(seconds) s.")

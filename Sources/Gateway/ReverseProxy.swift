@@ -59,7 +59,7 @@ public struct ReverseProxy: Sendable {
         do {
             // The timeout covers the wait for the answer's head; its body then streams through
             // (Server-Sent Events stay open as long as both ends do).
-            response = try await (isStream ? streamClient : client).execute(upstream, timeout: timeout)
+            response = try await (isStream ? streamClient : client).tracedExecute(upstream, timeout: timeout)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             context.logger.warning("upstream timed out", metadata: ["upstream": .string(segment)])
             throw APIError(.gatewayTimeout, code: "upstream_timeout", message: "The \(segment) service did not answer in time.")

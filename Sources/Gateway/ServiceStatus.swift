@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPSupport
 import Hummingbird
+import Observability
 import NIOCore
 import NIOFoundationEssentialsCompat
 import PlatformConfig
@@ -52,13 +53,14 @@ struct ServiceStatusController: Sendable {
         let (liveAnswer, readyAnswer, metricsAnswer) = await (live, ready, metrics)
         let version = liveAnswer.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.body.utf8))["version"] }
         let figures = metricsAnswer.map { Self.figures(fromPrometheusText: $0.body) } ?? [:]
+        let pending = figures[.outboxPendingRows]
         return ServiceState(
             name: name, ready: readyAnswer?.status == 200, version: version,
-            outboxPending: figures["outbox_pending_rows"].map { Int($0) },
-            outboxOldestPendingSeconds: figures["outbox_oldest_pending_seconds"],
-            outboxDead: figures["outbox_dead_rows"].map { Int($0) },
-            deliveryFailures: figures["outbox_delivery_failures_total"].map { Int($0) } ?? (figures["outbox_pending_rows"] != nil ? 0 : nil),
-            serverErrors: metricsAnswer == nil ? nil : Int(figures["http_server_errors"] ?? 0)
+            outboxPending: pending.map { Int($0) },
+            outboxOldestPendingSeconds: figures[.outboxOldestPendingSeconds],
+            outboxDead: figures[.outboxDeadRows].map { Int($0) },
+            deliveryFailures: figures[.outboxDeliveryFailuresTotal].map { Int($0) } ?? (pending != nil ? 0 : nil),
+            serverErrors: metricsAnswer == nil ? nil : Int(figures[.httpRequestsTotal] ?? 0)
         )
     }
 
@@ -72,22 +74,18 @@ struct ServiceStatusController: Sendable {
         }
     }
 
-    /// Sums the samples the panel shows: gauges as they are, counters over their labels, and
-    /// `http_requests_total` with a 5xx status as `http_server_errors`.
-    static func figures(fromPrometheusText text: String) -> [String: Double] {
-        var figures: [String: Double] = [:]
+    /// The metrics the panel shows, summed over their labels; `http_requests_total` counts only
+    /// the answers with a 5xx status (the server errors).
+    static let shown: Set<Metric> = [.outboxPendingRows, .outboxOldestPendingSeconds, .outboxDeadRows, .outboxDeliveryFailuresTotal, .httpRequestsTotal]
+
+    static func figures(fromPrometheusText text: String) -> [Metric: Double] {
+        var figures: [Metric: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
             let series = line[..<space]
-            let name = String(series.prefix { $0 != "{" })
-            switch name {
-            case "outbox_pending_rows", "outbox_oldest_pending_seconds", "outbox_dead_rows", "outbox_delivery_failures_total":
-                figures[name, default: 0] += value
-            case "http_requests_total" where series.contains("status=\"5"):
-                figures["http_server_errors", default: 0] += value
-            default:
-                break
-            }
+            guard let metric = Metric(rawValue: String(series.prefix { $0 != "{" })), shown.contains(metric) else { continue }
+            if metric == .httpRequestsTotal && !series.contains("status=\"5") { continue }
+            figures[metric, default: 0] += value
         }
         return figures
     }

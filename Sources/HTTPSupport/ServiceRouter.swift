@@ -6,12 +6,13 @@ import Logging
 public typealias ReadinessCheck = @Sendable () async throws -> Bool
 
 public enum ServiceRouter {
-    /// A router with the middleware every service shares, outermost first: request id, metrics,
-    /// access log, JSON errors, body limit. `/health/live`, `/health/ready` and `/metrics` are added
+    /// A router with the middleware every service shares, outermost first: request id, the
+    /// request's span, metrics, access log, JSON errors, body limit. `/health/live`, `/health/ready` and `/metrics` are added
     /// here; the service adds its own routes after.
     public static func make(service: String, version: String, metrics: ServiceMetrics, ready: @escaping ReadinessCheck) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ErrorMiddleware())

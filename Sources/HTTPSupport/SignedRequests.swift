@@ -27,7 +27,7 @@ extension Request {
             let target = uri.query.map { uri.path + "?" + $0 } ?? uri.path
             try scheme.verify(header: headers[header], method: method.rawValue, path: target, body: body.readableBytesView)
         } catch {
-            metrics.counter("signature_failures_total", [("reason", "\(error)")]).increment()
+            metrics.counter(.signatureFailuresTotal, [("reason", "\(error)")]).increment()
             context.logger.warning("signature refused", metadata: ["reason": "\(error)", "header": .string(header.canonicalName)])
             throw APIError(refusal, code: "invalid_signature", message: "The request signature is missing, wrong or stale.")
         }

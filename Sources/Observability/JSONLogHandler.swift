@@ -1,4 +1,5 @@
 import Foundation
+import Instrumentation
 import Logging
 import Synchronization
 
@@ -27,6 +28,11 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        // Under a span (tracing on), the span's own ids.
+        if let traceParent = InstrumentationContext.current?.traceParent, let ids = TraceIDs(traceParent) {
+            merged["trace_id"] = .string(ids.traceID)
+            merged["span_id"] = .string(ids.spanID)
+        }
         // Hummingbird's own request id is replaced by ours (`request_id`).
         merged["hb.request.id"] = nil
         merged["timestamp"] = .string(RFC3339.format(Date()))
@@ -40,6 +46,19 @@ public struct JSONLogHandler: LogHandler {
         line.object(merged, redacting: LogRedaction.isSensitive)
         line.bytes.append(0x0A)
         output.write(Data(line.bytes))
+    }
+}
+
+/// The trace and span ids of a well-formed `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
+struct TraceIDs {
+    let traceID: String
+    let spanID: String
+
+    init?(_ traceParent: String) {
+        let utf8 = Array(traceParent.utf8)
+        guard utf8.count == 55 else { return nil }
+        traceID = String(decoding: utf8[3..<35], as: UTF8.self)
+        spanID = String(decoding: utf8[36..<52], as: UTF8.self)
     }
 }
 

@@ -135,14 +135,26 @@ public struct OutboxRelay: Service {
         return try await withThrowingTaskGroup(of: Int.self) { group in
             for (destination, messages) in Dictionary(grouping: claimed, by: \.destination) {
                 group.addTask {
-                    metrics.counter("outbox_delivery_attempts_total", [("destination", destination)]).increment(by: messages.count)
-                    var results: [String: DeliveryResult]
-                    do {
-                        results = try await transport.deliver(messages, to: destination)
-                    } catch {
-                        results = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, .retry(reason: "\(error)")) })
+                    // A batch of one trace is part of it; a batch of many starts its own and links to each.
+                    let traces = Set(messages.compactMap(\.traceParent))
+                    return try await Trace.span(
+                        "outbox.deliver \(destination)", kind: .producer, parent: traces.count == 1 ? traces.first : nil,
+                        links: traces.count > 1 ? Array(traces.prefix(128)) : []
+                    ) { span in
+                        span.set("messaging.destination.name", destination)
+                        span.set("messaging.batch.message_count", messages.count)
+                        metrics.counter(.outboxDeliveryAttemptsTotal, [("destination", destination)]).increment(by: messages.count)
+                        var results: [String: DeliveryResult]
+                        do {
+                            results = try await transport.deliver(messages, to: destination)
+                        } catch {
+                            results = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, .retry(reason: "\(error)")) })
+                        }
+                        let delivered = try await settle(messages, results: results, destination: destination, now: now)
+                        span.set("outbox.delivered", delivered)
+                        if delivered < messages.count { span.fail("\(messages.count - delivered) not delivered") }
+                        return delivered
                     }
-                    return try await settle(messages, results: results, destination: destination, now: now)
                 }
             }
             return try await group.reduce(0, +)
@@ -166,18 +178,18 @@ public struct OutboxRelay: Service {
         }
         if !delivered.isEmpty {
             try await markDelivered(delivered)
-            metrics.counter("outbox_delivered_total", [("destination", destination)]).increment(by: delivered.count)
+            metrics.counter(.outboxDeliveredTotal, [("destination", destination)]).increment(by: delivered.count)
         }
         for (message, reason) in dead {
             try await markDead(message.id, reason: reason, now: now)
-            metrics.counter("outbox_dead_total", [("destination", destination)]).increment()
+            metrics.counter(.outboxDeadTotal, [("destination", destination)]).increment()
             logger.error("outbox message refused for good; kept as dead", metadata: [
                 "destination": .string(destination), "event_id": .string(message.id), "event_type": .string(message.eventType),
                 "reason": .string(String(reason.prefix(300))),
             ])
         }
         if !retry.isEmpty {
-            metrics.counter("outbox_delivery_failures_total", [("destination", destination)]).increment(by: retry.count)
+            metrics.counter(.outboxDeliveryFailuresTotal, [("destination", destination)]).increment(by: retry.count)
             logger.warning("outbox delivery failed; will retry", metadata: [
                 "destination": .string(destination), "messages": .stringConvertible(retry.count), "error": .string(String(retryReason.prefix(300))),
             ])
@@ -262,9 +274,9 @@ public struct OutboxRelay: Service {
             let dead = try await db.raw("SELECT COUNT(*) AS dead FROM outbox WHERE dead_at IS NOT NULL").first()?.decode(column: "dead", as: Int.self) ?? 0
             return (count, oldest, dead)
         }
-        metrics.gauge("outbox_pending_rows").record(count)
-        metrics.gauge("outbox_dead_rows").record(dead)
+        metrics.gauge(.outboxPendingRows).record(count)
+        metrics.gauge(.outboxDeadRows).record(dead)
         let age = oldest.flatMap(Timestamp.parse).map { max(0, now.timeIntervalSince($0)) } ?? 0
-        metrics.gauge("outbox_oldest_pending_seconds").record(age)
+        metrics.gauge(.outboxOldestPendingSeconds).record(age)
     }
 }

@@ -139,6 +139,7 @@ public enum PaymentServiceApp {
             provider = StripeProvider(apiKey: apiKey, baseURL: apiBase)
         }
         if let decorateProvider { provider = decorateProvider(provider) }
+        provider = TracedProvider(base: provider)
         let reconciler = PaymentReconciler(store: store, provider: provider, metrics: metrics, logger: logger)
         let relay = OutboxRelay(
             database: backgroundDatabase,

@@ -1,4 +1,7 @@
 import Logging
+import NIOCore
+import Observability
+import Synchronization
 import SQLKit
 import ServiceLifecycle
 
@@ -94,8 +97,21 @@ extension Databases {
 }
 
 extension SQLDatabase {
-    /// Runs `body` between `begin` and COMMIT on this one session; ROLLBACK when it throws.
+    /// Runs `body` between `begin` and COMMIT on this one session; ROLLBACK when it throws. A
+    /// `db.transaction` span when tracing is on, with the number of statements (never their values).
     func inTransaction<Result: Sendable>(
+        begin: SQLQueryString, _ body: @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await Trace.span("db.transaction") { span in
+            guard span.isRecording else { return try await run(begin: begin, body) }
+            span.set("db.system.name", dialect.name)
+            let counting = CountingSQLDatabase(base: self)
+            defer { span.set("db.statement_count", counting.statements) }
+            return try await counting.run(begin: begin, body)
+        }
+    }
+
+    private func run<Result: Sendable>(
         begin: SQLQueryString, _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await raw(begin).run()
@@ -109,5 +125,33 @@ extension SQLDatabase {
         }
         try await raw("COMMIT").run()
         return result
+    }
+}
+
+/// A session that counts the statements sent through it, for a transaction's span.
+final class CountingSQLDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    private let count = Mutex(0)
+
+    init(base: any SQLDatabase) {
+        self.base = base
+    }
+
+    var statements: Int { count.withLock { $0 } }
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        count.withLock { $0 += 1 }
+        return base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        count.withLock { $0 += 1 }
+        try await base.execute(sql: query, onRow)
     }
 }

@@ -20,6 +20,7 @@ public enum DevPlatform {
     public static func makeServices(
         platform: PlatformConfig,
         bcryptCost: UInt8 = 12,
+        tracing: TracingBackend? = nil,
         announce: @escaping @Sendable (String) -> Void
     ) async throws -> [any Service] {
         let dataDirectory = try DataDirectory(path: platform.dataDirectory)
@@ -77,7 +78,12 @@ public enum DevPlatform {
         if platform.smtpURL == nil {
             announce("Mail is written to \(dataDirectory.path)/mail as .eml files (set SMTP_URL to send it)")
         }
-        return [userService, campaignService, pledgeService, paymentService, notificationService, gateway]
+        let roles: [ServiceRole] = [.user, .campaign, .pledge, .payment, .notification, .gateway]
+        let tracing = try tracing ?? TracingBackend.fromEnvironment(roles: roles, logger: Logger(label: "careforall.tracing"))
+        if !tracing.tracers.isEmpty { announce("Traces are exported over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)") }
+        let services: [any Service] = [userService, campaignService, pledgeService, paymentService, notificationService, gateway]
+        // The exporters first: a group stops its services in reverse order, so they flush last.
+        return tracing.services + zip(services, roles).map { tracing.traced($0, as: $1) }
     }
 }
 

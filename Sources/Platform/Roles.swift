@@ -13,8 +13,14 @@ import NotificationService
 
 /// `careforall serve <role>` and `careforall migrate <service>`.
 public enum Roles {
-    /// The one service `role` runs as in a container, configured from the environment.
-    public static func makeService(_ role: ServiceRole, platform: PlatformConfig) async throws -> any Service {
+    /// The one service `role` runs as in a container, configured from the environment, with the
+    /// trace exporter the environment asks for (first: it stops last).
+    public static func makeServices(_ role: ServiceRole, platform: PlatformConfig) async throws -> [any Service] {
+        let tracing = try TracingBackend.fromEnvironment(roles: [role], logger: LoggingSetup.logger(service: role.rawValue, level: platform.logLevel))
+        return tracing.services + [tracing.traced(try await makeService(role, platform: platform), as: role)]
+    }
+
+    static func makeService(_ role: ServiceRole, platform: PlatformConfig) async throws -> any Service {
         switch role {
         case .user:
             return try await UserServiceApp.buildApplication(config: UserServiceConfig(serving: platform))

@@ -56,7 +56,7 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
             var request = HTTPClientRequest(url: "\(baseURL)/campaigns/\(escaped)")
             // Not cached here: not from campaign-service's read cache either.
             if cacheFor == .zero { request.headers.add(name: "Cache-Control", value: "no-cache") }
-            let response = try await client.execute(request, timeout: timeout)
+            let response = try await client.tracedExecute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 1 << 20)
             switch response.status.code {
             case 200: summary = try Self.decoder.decode(CampaignSummary.self, from: Data(buffer: body))

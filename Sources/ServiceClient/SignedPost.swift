@@ -38,7 +38,7 @@ extension HTTPClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))
         }
-        let response = try await execute(request, timeout: timeout)
+        let response = try await tracedExecute(request, timeout: timeout)
         let answer = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), answer)
     }

@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("name a role (user, campaign, pledge, payment, gateway) or set CAREFORALL_ROLE")
         }
         let platform = try flags.load()
-        try await runUntilSignalled([try await Roles.makeService(role, platform: platform)])
+        try await runUntilSignalled(try await Roles.makeServices(role, platform: platform))
     }
 }
 

@@ -48,6 +48,7 @@ final class Announcements: Sendable {
 func withDevPlatform<Value: Sendable>(
     dataDirectory: String,
     environment: [String: String] = [:],
+    tracing: TracingBackend? = nil,
     _ body: @escaping @Sendable (RunningPlatform) async throws -> Value
 ) async throws -> Value {
     let gatewayPort = try FreePort.next()
@@ -66,7 +67,7 @@ func withDevPlatform<Value: Sendable>(
         environment: environment.merging(["CAREFORALL_DATA_DIR": dataDirectory]) { _, new in new }
     )
     let announcements = Announcements()
-    let services = try await DevPlatform.makeServices(platform: platform, bcryptCost: 4) { announcements.append($0) }
+    let services = try await DevPlatform.makeServices(platform: platform, bcryptCost: 4, tracing: tracing) { announcements.append($0) }
     let group = ServiceGroup(configuration: .init(services: services, logger: TestLogging.logger))
     let running = RunningPlatform(
         gateway: "http://127.0.0.1:\(gatewayPort)", userService: "http://127.0.0.1:\(userPort)",

@@ -30,6 +30,15 @@ public struct EventIngestionController: Sendable {
     @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
         let items = try EventBatch.parse(Data(buffer: body))
-        return IngestResponse(results: try await ingestor.ingest(items, checkingCampaigns: true, logger: context.logger))
+        let events = items.compactMap { item -> TracedEvent? in
+            guard case .event(let event) = item else { return nil }
+            return TracedEvent(id: event.eventId, type: event.type.rawValue, traceParent: event.traceParent)
+        }
+        let results = try await Trace.consume(batch: "events.ingest_batch", each: "ingest", events: events) { _ in
+            try await ingestor.ingest(items, checkingCampaigns: true, logger: context.logger)
+        } outcomes: { results in
+            Dictionary(results.map { ($0.eventId, $0.result.rawValue) }, uniquingKeysWith: { first, _ in first })
+        }
+        return IngestResponse(results: results)
     }
 }

@@ -169,7 +169,7 @@ public struct EventIngestor: Sendable {
             counts["\(type)|\(outcome.result.rawValue)", default: (type, outcome.result.rawValue, 0)].count += 1
         }
         for (_, entry) in counts {
-            metrics.counter("events_ingested_total", [("type", entry.type), ("result", entry.result)]).increment(by: entry.count)
+            metrics.counter(.eventsIngestedTotal, [("type", entry.type), ("result", entry.result)]).increment(by: entry.count)
         }
         for campaignId in moved { changes?.changed(campaignId: campaignId) }
         logger.info("events ingested", metadata: [

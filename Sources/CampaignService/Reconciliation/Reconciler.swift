@@ -70,7 +70,19 @@ public struct Reconciler: Sendable {
         self.logger = logger
     }
 
+    /// One run, in a `reconciliation.run` span (its ledger calls are client spans under it).
     public func run(repair: Bool) async throws -> ReconciliationRun {
+        try await Trace.span("reconciliation.run") { span in
+            span.set("reconciliation.repair", repair)
+            let run = try await check(repair: repair)
+            span.set("reconciliation.campaigns", run.campaignsChecked)
+            span.set("reconciliation.drift", run.drift.count)
+            span.set("reconciliation.resent", run.resent)
+            return run
+        }
+    }
+
+    func check(repair: Bool) async throws -> ReconciliationRun {
         let started = Timestamp.now()
         let campaignIds = try await database.withConnection { db in
             try await db.raw("SELECT id FROM campaigns ORDER BY id").all().map { try $0.decode(column: "id", as: String.self) }
@@ -109,8 +121,8 @@ public struct Reconciler: Sendable {
             drift: drift, repaired: repair, resent: resent, errors: errors
         )
         try await keep(run)
-        metrics.gauge("reconciliation_drift").record(drift.count)
-        metrics.counter("reconciliation_runs_total", [("result", drift.isEmpty ? "clean" : "drift")]).increment()
+        metrics.gauge(.reconciliationDrift).record(drift.count)
+        metrics.counter(.reconciliationRunsTotal, [("result", drift.isEmpty ? "clean" : "drift")]).increment()
         if drift.isEmpty {
             logger.info("reconciliation found no drift", metadata: ["campaigns": .stringConvertible(campaignIds.count), "run_id": .string(run.runId)])
         } else {

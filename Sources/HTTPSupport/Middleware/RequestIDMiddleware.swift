@@ -8,8 +8,8 @@ extension HTTPField.Name {
     public static let requestID = HTTPField.Name("X-Request-ID")!
 }
 
-/// Accepts a well-formed `X-Request-ID` or makes one, puts it and the trace id (of the caller's
-/// W3C `traceparent`, or of a new trace) into the request's logger, and echoes the id on the response.
+/// Accepts a well-formed `X-Request-ID` or makes one, puts it into the request's logger, and
+/// echoes it on the response.
 public struct RequestIDMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
@@ -20,13 +20,6 @@ public struct RequestIDMiddleware: RouterMiddleware {
         let requestID = request.headers[.requestID].flatMap(Self.accept) ?? UUID().uuidString.lowercased()
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
-        let traceID: String
-        if let incoming = request.headers[.traceparent], let id = TraceParent.traceID(from: incoming) {
-            (context.traceParent, traceID) = (incoming, id)
-        } else {
-            (context.traceParent, traceID) = TraceParent.generateWithID()
-        }
-        context.logger[metadataKey: "trace_id"] = .string(traceID)
         var response = try await next(request, context)
         response.headers[.requestID] = requestID
         return response

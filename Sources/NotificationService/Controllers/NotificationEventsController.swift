@@ -76,21 +76,31 @@ public struct NotificationEventsController: Sendable {
                     continue
                 }
                 do {
-                    incoming.append(IncomingEvent(eventId: event.eventId, type: event.type.rawValue, mail: try composer.compose(event), skipped: nil))
+                    incoming.append(IncomingEvent(
+                        eventId: event.eventId, type: event.type.rawValue, mail: try composer.compose(event), skipped: nil, traceParent: event.traceParent
+                    ))
                 } catch {
                     guard case .noRecipient(let reason) = error else { continue }
-                    incoming.append(IncomingEvent(eventId: event.eventId, type: event.type.rawValue, mail: nil, skipped: reason))
+                    incoming.append(IncomingEvent(eventId: event.eventId, type: event.type.rawValue, mail: nil, skipped: reason, traceParent: event.traceParent))
                 }
             }
         }
-        var accepted = try await store.accept(incoming, messageDomain: messageDomain, at: Timestamp.now())[...]
+        // Each event in a span of its own trace; its mail is sent under that span's context.
+        let traced = incoming.map { TracedEvent(id: $0.eventId, type: $0.type, traceParent: $0.traceParent) }
+        var accepted = try await Trace.consume(batch: "events.accept_batch", each: "accept", events: traced) { traceParents in
+            var incoming = incoming
+            for index in incoming.indices { incoming[index].traceParent = traceParents[index] }
+            return try await store.accept(incoming, messageDomain: messageDomain, at: Timestamp.now())
+        } outcomes: { results in
+            Dictionary(results.map { ($0.eventId, $0.result) }, uniquingKeysWith: { first, _ in first })
+        }[...]
         if accepted.contains(where: { $0.result == "applied" }) { signal.notify() }
         // Back in the batch's order.
         let results = batch.elements.indices.map { index in
             rejected[index] ?? accepted.popFirst() ?? EventOutcome(eventId: "", result: "rejected", reason: "lost")
         }
         for result in results {
-            metrics.counter("notification_events_total", [("result", result.result)]).increment()
+            metrics.counter(.notificationEventsTotal, [("result", result.result)]).increment()
         }
         return IngestResponse(results: results)
     }

@@ -91,8 +91,19 @@ public struct MailDispatcher: Service {
         try await store.markSent(sent, at: Timestamp.now())
     }
 
-    /// Sends one claimed mail; returns its id and where it went, or nil after recording why not.
+    /// Sends one claimed mail, in a span of the trace of the event it was written for; returns its
+    /// id and where it went, or nil after recording why not.
     func send(_ mail: Mail) async -> (String, String)? {
+        await Trace.span("mail.send \(mail.kind.rawValue)", kind: .client, parent: mail.traceParent) { span in
+            span.set("mail_id", mail.id)
+            span.set("mail.attempt", mail.attempts)
+            let sent = await deliver(mail)
+            if sent == nil { span.fail("not sent") }
+            return sent
+        }
+    }
+
+    func deliver(_ mail: Mail) async -> (String, String)? {
         var logger = logger
         logger[metadataKey: "mail_id"] = .string(mail.id)
         logger[metadataKey: "kind"] = .string(mail.kind.rawValue)
@@ -101,17 +112,17 @@ public struct MailDispatcher: Service {
         let name = mail.createdAt.filter { $0.isNumber } + "-" + mail.kind.rawValue + "-" + mail.id
         do {
             let delivery = try await transport.deliver(message, name: name)
-            metrics.counter("mails_sent_total", [("kind", mail.kind.rawValue)]).increment()
+            metrics.counter(.mailsSentTotal, [("kind", mail.kind.rawValue)]).increment()
             logger.info("mail sent", metadata: ["delivery": .string(delivery), "attempt": .stringConvertible(mail.attempts)])
             return (mail.id, delivery)
         } catch where !error.isTemporary {
             try? await store.markFailed(id: mail.id, error: error.description)
-            metrics.counter("mails_failed_total", [("kind", mail.kind.rawValue)]).increment()
+            metrics.counter(.mailsFailedTotal, [("kind", mail.kind.rawValue)]).increment()
             logger.error("mail refused for good; kept as FAILED", metadata: ["error": .string(error.description)])
         } catch {
             let wait = Self.backoff(attempt: mail.attempts, config: config)
             try? await store.markRetry(id: mail.id, error: error.description, nextAttempt: Timestamp.format(Date().addingTimeInterval(wait)))
-            metrics.counter("mail_attempts_failed_total", [("kind", mail.kind.rawValue)]).increment()
+            metrics.counter(.mailAttemptsFailedTotal, [("kind", mail.kind.rawValue)]).increment()
             logger.warning("mail not sent; queued again", metadata: [
                 "error": .string(error.description), "attempt": .stringConvertible(mail.attempts), "retry_in_seconds": .stringConvertible(Int(wait)),
             ])
@@ -121,9 +132,9 @@ public struct MailDispatcher: Service {
 
     func recordQueue() async throws {
         let state = try await store.queueState(now: Date())
-        metrics.gauge("mail_queue_size").record(state.queued)
-        metrics.gauge("mail_failed_size").record(state.failed)
-        metrics.gauge("mail_queue_oldest_age_seconds").record(state.oldestSeconds)
+        metrics.gauge(.mailQueueSize).record(state.queued)
+        metrics.gauge(.mailFailedSize).record(state.failed)
+        metrics.gauge(.mailQueueOldestAgeSeconds).record(state.oldestSeconds)
     }
 
     /// `firstRetry * 2^(attempt - 1)`, at most `maximumRetry`, less up to a fifth at random.

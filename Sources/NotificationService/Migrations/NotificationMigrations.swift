@@ -42,5 +42,9 @@ public enum NotificationMigrations {
             "CREATE INDEX mails_created ON mails (created_at, id)",
             "CREATE INDEX mails_subject ON mails (subject_id)",
         ]),
+        // The trace context of the event a mail was written for: its sending continues that trace.
+        SQLMigration(name: "002_mail_trace", [
+            "ALTER TABLE mails ADD COLUMN trace_parent TEXT",
+        ]),
     ]
 }

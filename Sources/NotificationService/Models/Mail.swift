@@ -49,6 +49,8 @@ public struct Mail: Sendable, Equatable {
     public var delivery: String?
     public var sentAt: String?
     public var createdAt: String
+    /// The `traceparent` of the event's handling: sending the mail is part of that trace.
+    public var traceParent: String? = nil
 }
 
 /// A mail in the admin's list; with `body`, the text and HTML too.

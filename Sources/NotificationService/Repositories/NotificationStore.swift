@@ -8,6 +8,8 @@ public struct IncomingEvent: Sendable {
     public let type: String
     public let mail: ComposedMail?
     public let skipped: String?
+    /// The trace context its mail is sent under.
+    public var traceParent: String? = nil
 }
 
 /// What became of one event: `applied` (its mail is queued), `duplicate` (seen before),

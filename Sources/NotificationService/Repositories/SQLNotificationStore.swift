@@ -15,7 +15,7 @@ public struct SQLNotificationStore: NotificationStore {
 
     static let columns: SQLQueryString = """
         id, event_id, kind, subject_id, recipients, subject, text_body, html_body, message_id, status, attempts, last_error,
-        next_attempt_at, delivery, sent_at, created_at
+        next_attempt_at, delivery, sent_at, created_at, trace_parent
         """
 
     public func accept(_ events: [IncomingEvent], messageDomain: String, at time: String) async throws -> [EventOutcome] {
@@ -41,13 +41,13 @@ public struct SQLNotificationStore: NotificationStore {
                 return """
                     (\(bind: UUID().uuidString.lowercased()), \(bind: event.eventId), \(bind: mail.kind.rawValue), \(bind: mail.subjectId),
                      \(bind: Self.encode(mail.recipients)), \(bind: mail.subject), \(bind: mail.text), \(bind: mail.html),
-                     \(bind: MailMessage.makeMessageId(domain: messageDomain)), 'QUEUED', 0, \(bind: time), \(bind: time))
+                     \(bind: MailMessage.makeMessageId(domain: messageDomain)), 'QUEUED', 0, \(bind: time), \(bind: time), \(bind: event.traceParent))
                     """
             }
             if !mails.isEmpty {
                 try await db.raw("""
                     INSERT INTO mails (id, event_id, kind, subject_id, recipients, subject, text_body, html_body, message_id, status,
-                                       attempts, next_attempt_at, created_at)
+                                       attempts, next_attempt_at, created_at, trace_parent)
                     VALUES \(mails.joined(separator: ", "))
                     ON CONFLICT (event_id, kind) DO NOTHING
                     """).run()
@@ -181,7 +181,8 @@ public struct SQLNotificationStore: NotificationStore {
             nextAttemptAt: try row.decode(column: "next_attempt_at", as: String.self),
             delivery: try row.decode(column: "delivery", as: String?.self),
             sentAt: try row.decode(column: "sent_at", as: String?.self),
-            createdAt: try row.decode(column: "created_at", as: String.self)
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            traceParent: try row.decode(column: "trace_parent", as: String?.self)
         )
     }
 }

@@ -102,7 +102,7 @@ public struct PaymentController: Sendable {
         // The row first: of any number of concurrent requests, one creates it and calls the provider.
         let (payment, created) = try await store.insertIfAbsent(new)
         guard created else { return try await answerExisting(payment) }
-        metrics.counter("payments_created_total", [("provider", provider.name)]).increment()
+        metrics.counter(.paymentsCreatedTotal, [("provider", provider.name)]).increment()
         var logger = context.logger
         logger[metadataKey: "payment_id"] = .string(payment.id)
         logger[metadataKey: "pledge_id"] = .string(payment.pledgeId)
@@ -138,7 +138,7 @@ public struct PaymentController: Sendable {
 
     func recordRefusal(_ payment: Payment, logger: Logger) async throws {
         let refused = try await store.discardRefused(paymentId: payment.id, pledgeId: payment.pledgeId, at: Timestamp.now())
-        metrics.counter("payment_methods_refused_total", [("provider", provider.name)]).increment()
+        metrics.counter(.paymentMethodsRefusedTotal, [("provider", provider.name)]).increment()
         logger.warning("payment method refused", metadata: ["refused_so_far": .stringConvertible(refused)])
     }
 

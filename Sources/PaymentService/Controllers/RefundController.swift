@@ -116,7 +116,7 @@ public struct RefundController: Sendable {
         var refunds = (try? await provider.refunds(intentId: intentId)) ?? []
         if !refunds.contains(where: { $0.id == made.id }) { refunds.append(made) }
         let (result, updated) = try await reconciler.recordRefunds(payment, provider: refunds, traceParent: traceParent, logger: logger)
-        metrics.counter("refunds_total", [("result", made.failed ? "failed" : made.succeeded ? "succeeded" : "pending")]).increment()
+        metrics.counter(.refundsTotal, [("result", made.failed ? "failed" : made.succeeded ? "succeeded" : "pending")]).increment()
         logger.info("refund made", metadata: [
             "amount": .stringConvertible(refund.amount), "provider_refund_id": .string(made.id), "result": .string(result.rawValue),
             "refunded_amount": .stringConvertible(updated.refundedAmount),
@@ -126,7 +126,7 @@ public struct RefundController: Sendable {
 
     func refuse(_ refund: Refund, _ message: String, logger: Logger) async throws -> Refund {
         _ = try await store.failRefund(id: refund.id, reason: message, at: Timestamp.now())
-        metrics.counter("refunds_total", [("result", "refused")]).increment()
+        metrics.counter(.refundsTotal, [("result", "refused")]).increment()
         logger.warning("provider refused the refund", metadata: ["reason": .string(message)])
         throw PaymentServiceError.refundRefused(message)
     }

@@ -51,7 +51,7 @@ public struct StripeWebhookController: Sendable {
             throw PaymentServiceError.invalidEvent(reason)
         }
         let result = try await handle(event, traceParent: context.traceParent, logger: context.logger)
-        metrics.counter("provider_webhooks_total", [("type", event.type), ("result", result)]).increment()
+        metrics.counter(.providerWebhooksTotal, [("type", event.type), ("result", result)]).increment()
         context.logger.info("provider webhook", metadata: [
             "provider_event_id": .string(event.id), "type": .string(event.type), "intent_id": .string(event.paymentIntentId ?? "-"),
             "result": .string(result),
@@ -84,20 +84,30 @@ public struct StripeWebhookController: Sendable {
         guard let payment else {
             return try await settle(record, as: "unknown_intent")
         }
-        // The provider sends no trace: what the webhook moves continues the trace the payment was created under.
-        let traceParent = payment.traceParent ?? traceParent
-        guard event.isRefund else {
-            let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)
-            return result.rawValue
-        }
-        // A refund implies the capture: the intent is settled first (a capture we have not
-        // recorded yet), then the refunds the provider lists, with the event.
-        let (_, settled) = try await reconciler.settle(payment, with: intent, traceParent: traceParent)
-        do {
-            return try await reconciler.reconcileRefunds(settled, event: record, traceParent: traceParent).0.rawValue
-        } catch let error as ProviderError {
-            logger.warning("could not list the refunds; the provider will redeliver", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
+        // The provider sends no trace: what the webhook moves continues the trace the payment was
+        // created under, in a span linked to the webhook request's own.
+        return try await Trace.span(
+            "webhook.apply \(event.type)", kind: .consumer, parent: payment.traceParent, links: [traceParent]
+        ) { span in
+            span.set("provider_event_id", event.id)
+            span.set("payment_id", payment.id)
+            let traceParent = span.traceParent ?? payment.traceParent ?? traceParent
+            guard event.isRefund else {
+                let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)
+                span.set("careforall.outcome", result.rawValue)
+                return result.rawValue
+            }
+            // A refund implies the capture: the intent is settled first (a capture we have not
+            // recorded yet), then the refunds the provider lists, with the event.
+            let (_, settled) = try await reconciler.settle(payment, with: intent, traceParent: traceParent)
+            do {
+                let result = try await reconciler.reconcileRefunds(settled, event: record, traceParent: traceParent).0.rawValue
+                span.set("careforall.outcome", result)
+                return result
+            } catch let error as ProviderError {
+                logger.warning("could not list the refunds; the provider will redeliver", metadata: ["error": "\(error)"])
+                throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
+            }
         }
     }
 

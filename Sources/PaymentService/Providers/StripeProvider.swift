@@ -5,6 +5,7 @@ import HTTPSupport
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
+import ServiceClient
 
 /// The Stripe REST API over AsyncHTTPClient: form-encoded PaymentIntents with manual capture,
 /// confirmed at creation, an `Idempotency-Key` on every create and capture. `baseURL` is
@@ -150,7 +151,7 @@ public struct StripeProvider: PaymentProvider {
             request.body = .bytes(ByteBuffer(string: form.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")))
         }
         do {
-            let response = try await client.execute(request, timeout: timeout)
+            let response = try await client.tracedExecute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 4 << 20)
             if response.status.code >= 500 { throw ProviderError.unavailable("stripe answered \(response.status.code)") }
             return (Int(response.status.code), Data(buffer: body))

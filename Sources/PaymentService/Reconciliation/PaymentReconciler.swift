@@ -88,7 +88,7 @@ public struct PaymentReconciler: Sendable {
         _ payment: Payment, provider refunds: [ProviderRefund], event: ProviderEventRecord? = nil, traceParent: String?, logger: Logger? = nil
     ) async throws -> (AdvanceResult, Payment) {
         let (result, updated) = try await store.recordRefunds(payment, provider: refunds, traceParent: traceParent, event: event)
-        metrics.counter("payment_refund_updates_total", [("result", result.rawValue)]).increment()
+        metrics.counter(.paymentRefundUpdatesTotal, [("result", result.rawValue)]).increment()
         if result == .applied {
             (logger ?? self.logger).info("payment refunded", metadata: [
                 "payment_id": .string(payment.id), "pledge_id": .string(payment.pledgeId),
@@ -110,10 +110,10 @@ public struct PaymentReconciler: Sendable {
     }
 
     func record(_ result: AdvanceResult, from: PledgeStatus, to: PledgeStatus, payment: Payment, logger: Logger) {
-        metrics.counter("payment_transitions_total", [("result", result.rawValue), ("to", to.rawValue)]).increment()
+        metrics.counter(.paymentTransitionsTotal, [("result", result.rawValue), ("to", to.rawValue)]).increment()
         if result == .applied && to == .captured {
             // Money captured, in minor units per currency: the dashboard's "captured amount".
-            metrics.counter("payments_captured_minor_units_total", [("currency", payment.currency.rawValue)]).increment(by: Int(payment.amount))
+            metrics.counter(.paymentsCapturedMinorUnitsTotal, [("currency", payment.currency.rawValue)]).increment(by: Int(payment.amount))
         }
         if result == .applied {
             logger.info("payment status changed", metadata: ["from": .string(from.rawValue), "to": .string(to.rawValue)])

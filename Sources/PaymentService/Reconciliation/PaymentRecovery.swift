@@ -59,10 +59,16 @@ public struct PaymentRecovery: Service {
     public func recoverOnce(now: Date = Date()) async throws -> Int {
         let cutoff = Timestamp.format(now.addingTimeInterval(-Double(config.settleAfter.components.seconds)))
         let stale = try await store.unsettled(changedBefore: cutoff, limit: config.batchSize)
-        metrics.gauge("payments_unsettled_stale").record(stale.count)
+        metrics.gauge(.paymentsUnsettledStale).record(stale.count)
         for payment in stale {
             do {
-                try await recover(payment)
+                // Recovery continues the trace the payment was created under.
+                try await Trace.span("payment.recover", parent: payment.traceParent) { span in
+                    span.set("payment_id", payment.id)
+                    var payment = payment
+                    if let traceParent = span.traceParent { payment.traceParent = traceParent }
+                    try await recover(payment)
+                }
             } catch {
                 logger.warning("payment not recovered yet", metadata: ["payment_id": .string(payment.id), "error": "\(error)"])
             }
@@ -76,7 +82,7 @@ public struct PaymentRecovery: Service {
             intent = try await provider.retrieve(intentId: intentId)
         } else if let found = try await provider.findIntent(idempotencyKey: payment.chargeKey, pledgeId: payment.pledgeId) {
             intent = found
-            metrics.counter("payments_recovered_total", [("how", "found")]).increment()
+            metrics.counter(.paymentsRecoveredTotal, [("how", "found")]).increment()
         } else {
             // The provider never got the create: send it now, under the same key.
             do {
@@ -90,10 +96,10 @@ public struct PaymentRecovery: Service {
                     payment, with: Settlement(intentId: nil, status: .failed, failureReason: "invalid_payment_method"),
                     traceParent: payment.traceParent, event: nil
                 )
-                metrics.counter("payments_recovered_total", [("how", "failed")]).increment()
+                metrics.counter(.paymentsRecoveredTotal, [("how", "failed")]).increment()
                 return
             }
-            metrics.counter("payments_recovered_total", [("how", "created")]).increment()
+            metrics.counter(.paymentsRecoveredTotal, [("how", "created")]).increment()
         }
         logger.info("reconciling an unsettled payment", metadata: [
             "payment_id": .string(payment.id), "status": .string(payment.status.rawValue), "intent_status": .string(intent.status.rawValue),

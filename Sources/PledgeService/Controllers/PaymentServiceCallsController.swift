@@ -89,7 +89,18 @@ public struct PaymentServiceCallsController: Sendable {
                 return .failure(NoticeRefusal(eventId: fields["event_id"]?.stringValue ?? "", reason: reason))
             }
         }
-        var applied = try await store.applyPaymentNotices(parsed.compactMap { try? $0.get() }, source: "pledge-service").makeIterator()
+        let notices = parsed.compactMap { try? $0.get() }
+        // Each notice is handled in a span of its own trace (the payment's); what it writes
+        // (events for campaign-service, mail) carries that span's trace context.
+        let traced = notices.map { TracedEvent(id: $0.eventId, type: $0.status.rawValue, traceParent: $0.traceParent) }
+        let results = try await Trace.consume(batch: "notices.apply_batch", each: "notice", events: traced) { traceParents in
+            var notices = notices
+            for index in notices.indices { notices[index].traceParent = traceParents[index] }
+            return try await store.applyPaymentNotices(notices, source: "pledge-service")
+        } outcomes: { results in
+            Dictionary(results.map { ($0.eventId, $0.result.rawValue) }, uniquingKeysWith: { first, _ in first })
+        }
+        var applied = results.makeIterator()
         let outcomes = parsed.map { notice -> NoticeOutcome in
             switch notice {
             case .success: applied.next()!
@@ -97,7 +108,7 @@ public struct PaymentServiceCallsController: Sendable {
             }
         }
         for (outcome, notice) in zip(outcomes, parsed) {
-            metrics.counter("pledge_transitions_total", [("result", outcome.result.rawValue)]).increment()
+            metrics.counter(.pledgeTransitionsTotal, [("result", outcome.result.rawValue)]).increment()
             var metadata: Logger.Metadata = ["event_id": .string(outcome.eventId), "result": .string(outcome.result.rawValue)]
             if case .success(let notice) = notice {
                 metadata["pledge_id"] = .string(notice.pledgeId)

@@ -85,7 +85,7 @@ public struct PledgeController: Sendable {
     func answer(_ decision: IdempotencyDecision) throws -> Response {
         switch decision {
         case .replay(let status, let stored):
-            metrics.counter("idempotent_replays_total").increment()
+            metrics.counter(.idempotentReplaysTotal).increment()
             return Self.json(status: HTTPResponse.Status(code: status), body: stored, replayed: true)
         case .inFlight:
             throw PledgeServiceError.idempotencyKeyInUse

@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import Foundation
+import Platform
+import PlatformConfig
+import Testing
+import TestSupport
+
+/// Tracing on, exporting OTLP/HTTP to an in-process receiver: one donation is one trace.
+@Suite("End to end: one donation, one trace", .serialized)
+struct TracingTests {
+    static let roles: [ServiceRole] = [.user, .campaign, .pledge, .payment, .notification, .gateway]
+
+    @Test("a guest's pledge and payment under one traceparent: spans from every service it touches, one connected tree")
+    func donationIsOneTrace() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let receiver = OTLPReceiver(port: try FreePort.next())
+        let tracing = try TracingBackend.make(
+            roles: Self.roles, endpoint: receiver.endpoint, scheduleDelay: .milliseconds(50), logger: TestLogging.logger
+        )
+        let traceID = (0..<32).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        let callerSpan = "00f067aa0ba902b7"
+        let traceParent = "00-\(traceID)-\(callerSpan)-01"
+
+        try await receiver.run {
+            try await withDevPlatform(dataDirectory: dataDirectory, tracing: tracing) { platform in
+                let api = platform.gateway + "/api"
+                let adminToken = try await platform.adminToken()
+                let campaignId = try #require(try await HTTPClient.testing.send(
+                    "POST", api + "/campaigns", json: ["title": "Traced", "goal_amount": 100_000, "currency": "USD", "status": "active"], bearer: adminToken
+                ).json()["id"] as? String)
+                let pledge = try await HTTPClient.testing.send(
+                    "POST", api + "/pledges",
+                    json: ["campaign_id": campaignId, "amount": 2500, "currency": "USD", "donor": ["name": "Tracy", "email": "tracy@example.org"]],
+                    headers: ["Idempotency-Key": "trace-1", "traceparent": traceParent]
+                )
+                #expect(pledge.status == 201)
+                let pledgeId = try #require(try pledge.json()["id"] as? String)
+                let receipt = try #require(try pledge.json()["receipt_token"] as? String)
+                let paid = try await HTTPClient.testing.send(
+                    "POST", api + "/payments?receipt_token=\(receipt)", json: ["pledge_id": pledgeId, "payment_method": "pm_card_visa"],
+                    headers: ["traceparent": traceParent]
+                )
+                #expect(try paid.json()["status"] as? String == "CAPTURED")
+
+                // Wait for the trace's far ends: the capture counted by campaign-service, the
+                // sandbox's webhooks applied, the receipt mailed.
+                let complete = try await eventually(timeout: .seconds(30)) {
+                    let names = Set(receiver.spans.filter { $0.traceID == traceID }.map { "\($0.service) \($0.name)" })
+                    return names.contains("campaign-service ingest PAYMENT_CAPTURED") && names.contains("notification-service mail.send receipt")
+                        && names.contains { $0.hasPrefix("payment-service webhook.apply") }
+                }
+                let trace = receiver.spans.filter { $0.traceID == traceID }
+                #expect(complete, "the trace misses spans: \(trace.map(\.description).sorted())")
+
+                // Every service the donation touches, under the one trace id.
+                #expect(Set(trace.map(\.service)).isSuperset(of: ["gateway", "pledge-service", "payment-service", "campaign-service", "notification-service"]))
+                // No orphans: each span's parent is in the trace, or is the caller's span.
+                let ids = Set(trace.map(\.spanID))
+                let orphans = trace.filter { !ids.contains($0.parentSpanID) && $0.parentSpanID != callerSpan }
+                #expect(orphans.isEmpty, "spans whose parent is not in the trace: \(orphans)")
+                #expect(trace.filter { $0.parentSpanID == callerSpan }.allSatisfy { $0.service == "gateway" && $0.kind == 2 })
+
+                // The names that make the tree readable.
+                func spans(_ service: String, _ prefix: String) -> [ReceivedSpan] {
+                    trace.filter { $0.service == service && $0.name.hasPrefix(prefix) }
+                }
+                #expect(trace.contains { $0.service == "gateway" && $0.kind == 2 && $0.attributes["url.path"] == "/api/pledges" })
+                #expect(!spans("pledge-service", "POST /pledges").isEmpty)
+                #expect(!spans("payment-service", "payment_provider.create_intent").isEmpty)
+                let transactions = trace.filter { $0.name == "db.transaction" }
+                #expect(!transactions.isEmpty && transactions.allSatisfy { Int($0.attributes["db.statement_count"] ?? "") ?? 0 > 0 })
+                #expect(!spans("pledge-service", "outbox.deliver").isEmpty)
+                // Ingestion of the pledge's events is a child of the event's trace and links to its batch.
+                let ingested = spans("campaign-service", "ingest ")
+                #expect(ingested.contains { $0.name == "ingest PLEDGE_CREATED" })
+                let batches = Set(receiver.spans.filter { $0.name == "events.ingest_batch" }.map { "\($0.traceID)-\($0.spanID)" })
+                #expect(ingested.allSatisfy { !$0.links.isEmpty && batches.isSuperset(of: $0.links) })
+                // The sandbox's webhook carried no trace header: its handling continues the payment's trace.
+                let webhook = try #require(spans("payment-service", "webhook.apply").first)
+                #expect(webhook.links.count == 1 && !webhook.links[0].hasPrefix(traceID))
+                #expect(!spans("pledge-service", "notice CAPTURED").isEmpty)
+                #expect(spans("notification-service", "mail.send receipt").count == 1)
+                // No span carries values: no e-mail address in any attribute.
+                #expect(!receiver.spans.contains { $0.attributes.values.contains { $0.contains("tracy@example.org") } })
+            }
+        }
+    }
+}
