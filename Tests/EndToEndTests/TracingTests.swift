@@ -45,10 +45,16 @@ struct TracingTests {
 
                 // Wait for the trace's far ends: the capture counted by campaign-service, the
                 // sandbox's webhooks applied, the receipt mailed.
+                // (A parent span ends, and is exported, after its children: wait for the orphans to go too.)
+                @Sendable func orphans(_ trace: [ReceivedSpan]) -> [ReceivedSpan] {
+                    let ids = Set(trace.map(\.spanID))
+                    return trace.filter { !ids.contains($0.parentSpanID) && $0.parentSpanID != callerSpan }
+                }
                 let complete = try await eventually(timeout: .seconds(30)) {
-                    let names = Set(receiver.spans.filter { $0.traceID == traceID }.map { "\($0.service) \($0.name)" })
+                    let trace = receiver.spans.filter { $0.traceID == traceID }
+                    let names = Set(trace.map { "\($0.service) \($0.name)" })
                     return names.contains("campaign-service ingest PAYMENT_CAPTURED") && names.contains("notification-service mail.send receipt")
-                        && names.contains { $0.hasPrefix("payment-service webhook.apply") }
+                        && names.contains { $0.hasPrefix("payment-service webhook.apply") } && orphans(trace).isEmpty
                 }
                 let trace = receiver.spans.filter { $0.traceID == traceID }
                 #expect(complete, "the trace misses spans: \(trace.map(\.description).sorted())")
@@ -56,9 +62,7 @@ struct TracingTests {
                 // Every service the donation touches, under the one trace id.
                 #expect(Set(trace.map(\.service)).isSuperset(of: ["gateway", "pledge-service", "payment-service", "campaign-service", "notification-service"]))
                 // No orphans: each span's parent is in the trace, or is the caller's span.
-                let ids = Set(trace.map(\.spanID))
-                let orphans = trace.filter { !ids.contains($0.parentSpanID) && $0.parentSpanID != callerSpan }
-                #expect(orphans.isEmpty, "spans whose parent is not in the trace: \(orphans)")
+                #expect(orphans(trace).isEmpty, "spans whose parent is not in the trace: \(orphans(trace))")
                 #expect(trace.filter { $0.parentSpanID == callerSpan }.allSatisfy { $0.service == "gateway" && $0.kind == 2 })
 
                 // The names that make the tree readable.
