@@ -27,12 +27,12 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        // Under a span (tracing on), the span's own ids.
+        // Under a span (tracing on), the span's own ids; a line about one event names its trace itself.
         if let traceParent = InstrumentationContext.current?.traceParent, let ids = TraceIDs(traceParent) {
             merged["trace_id"] = .string(ids.traceID)
             merged["span_id"] = .string(ids.spanID)
         }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         // Hummingbird's own request id is replaced by ours (`request_id`).
         merged["hb.request.id"] = nil
         merged["timestamp"] = .string(RFC3339.format(Date()))

@@ -32,6 +32,10 @@ DESIGN_KEYS = {
     "PLEDGE_SERVICE_SIGNING_SECRET", "PAYMENT_SERVICE_SIGNING_SECRET", "NOTIFICATION_SERVICE_PORT", "NOTIFICATION_SERVICE_URL",
     "NOTIFICATION_SERVICE_SIGNING_SECRET", "PUBLIC_BASE_URL", "SMTP_URL", "MAIL_FROM", "NOTIFY_ADMIN_EMAILS", "RECONCILE_INTERVAL_SECONDS",
     "JWT_PREVIOUS_PUBLIC_KEYS",
+} | {
+    # OpenTelemetry's standard variables, read by the tracing SDK (swift-otel) itself.
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_EXPORTER", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_SDK_DISABLED",
 }
 # The secrets each service may hold (deploy/k8s and docker-compose agree): the signing secret of a
 # service goes to it and to its callers; the JWT key and the admin password to user-service only.
@@ -90,10 +94,8 @@ def swift_config_keys():
 
 
 def emitted_metrics():
-    names = set()
-    for path in glob.glob("Sources/**/*.swift", recursive=True):
-        names.update(re.findall(r'metrics\.(?:counter|gauge|timer)\("([a-z_]+)"', open(path).read()))
-    return names
+    """The names of Sources/Observability/Metric.swift, the one place every metric is named."""
+    return set(re.findall(r'case \w+ = "([a-z_]+)"', open("Sources/Observability/Metric.swift").read()))
 
 
 def metric_names(expr):
@@ -244,6 +246,8 @@ def main():
         check(name + ": env names are configuration keys", env_names <= allowed, sorted(env_names - allowed))
         check(name + ": secret references exist", all(r["name"] == secret["metadata"]["name"] and r["key"] in secret_keys for r in refs), refs)
         check(name + ": reads the ConfigMap", any(s.get("configMapRef", {}).get("name") == "careforall-config" for s in container.get("envFrom", [])))
+        check(name + ": reads the tracing ConfigMap when there is one", any(
+            s.get("configMapRef", {}).get("name") == "careforall-tracing" and s["configMapRef"].get("optional") is True for s in container.get("envFrom", [])))
         needs_database = role != "gateway"
         check(name + ": DATABASE_URL " + ("from the Secret" if needs_database else "not needed"), ("DATABASE_URL" in env_names) == needs_database)
         secret_env = {e["name"] for e in env if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]}
@@ -279,6 +283,23 @@ def main():
           all(os.path.exists(os.path.join("deploy/k8s", r)) for r in kustomization["resources"])
           and set(kustomization["resources"]) == {os.path.basename(p) for p in glob.glob("deploy/k8s/*.yaml")} - {"kustomization.yaml", "secret.example.yaml"})
 
+    # ---- the optional tracing overlay: Jaeger, and the variables pointing every service at it ----
+    overlay = yaml.safe_load(open("deploy/k8s/tracing/kustomization.yaml"))
+    check("k8s tracing: the overlay's files exist", all(os.path.exists(os.path.join("deploy/k8s/tracing", r)) for r in overlay["resources"])
+          and all(os.path.exists(os.path.join("deploy/k8s/tracing", f)) for g in overlay.get("configMapGenerator", []) for f in g["files"]))
+    overlay_documents = [d for r in overlay["resources"] for d in yaml.safe_load_all(open(os.path.join("deploy/k8s/tracing", r))) if d]
+    tracing_config = next((d["data"] for d in overlay_documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "careforall-tracing"), {})
+    check("k8s tracing: the ConfigMap holds only OpenTelemetry variables", tracing_config and all(k.startswith("OTEL_") and k in DESIGN_KEYS for k in tracing_config),
+          sorted(tracing_config))
+    jaeger_ports = {p["port"] for d in overlay_documents if d["kind"] == "Service" and d["metadata"]["name"] == "jaeger" for p in d["spec"]["ports"]}
+    check("k8s tracing: the endpoint is the jaeger Service's OTLP/HTTP port", tracing_config.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://jaeger:4318"
+          and 4318 in jaeger_ports, (tracing_config.get("OTEL_EXPORTER_OTLP_ENDPOINT"), jaeger_ports))
+    jaeger = yaml.safe_load(open("deploy/k8s/tracing/jaeger.yml"))
+    check("jaeger: receives OTLP over HTTP on 4318 and serves its UI on 16686",
+          jaeger["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+          and jaeger["extensions"]["jaeger_query"]["http"]["endpoint"].endswith(":16686")
+          and "otlp" in jaeger["service"]["pipelines"]["traces"]["receivers"])
+
     # ---- Docker Compose ----
     compose = yaml.safe_load(open("docker-compose.yml"))
     observability = yaml.safe_load(open("docker-compose.observability.yml"))
@@ -295,6 +316,12 @@ def main():
     check_compose_secrets(compose)
     for path in re.findall(r"\./([\w./-]+):", open("docker-compose.yml").read() + open("docker-compose.observability.yml").read()):
         check("compose: mounted file %s exists" % path, os.path.exists(path))
+    for role, (name, _) in ROLES.items():
+        traced = observability["services"].get(name, {}).get("environment", {})
+        check("compose observability: " + name + " sends its spans to Jaeger", traced.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://jaeger:4318"
+              and set(traced) <= DESIGN_KEYS, traced)
+    check("compose observability: Jaeger runs with deploy/observability/jaeger.yml",
+          "./deploy/observability/jaeger.yml:/etc/jaeger/jaeger.yml:ro" in observability["services"].get("jaeger", {}).get("volumes", []))
     for name, service in everything.items():
         for dependency in service.get("depends_on", {}) or {}:
             check("compose: %s depends on an existing service %s" % (name, dependency), dependency in everything)
@@ -322,6 +349,11 @@ def main():
               any(sd.get("names") == [name] and sd.get("port") == port for sd in job.get("dns_sd_configs", [])))
     datasources = yaml.safe_load(open("deploy/observability/grafana/provisioning/datasources/datasources.yml"))
     uids = {d["uid"] for d in datasources["datasources"]}
+    by_uid = {d["uid"]: d for d in datasources["datasources"]}
+    check("grafana: a Jaeger datasource on Jaeger's query port", by_uid.get("jaeger", {}).get("url") == "http://jaeger:16686")
+    derived = by_uid.get("loki", {}).get("jsonData", {}).get("derivedFields", [])
+    check("grafana: a log line's trace_id links to its trace in Jaeger",
+          any(f.get("datasourceUid") == "jaeger" and re.search(f["matcherRegex"], '{"trace_id":"%s"}' % ("ab" * 16)) for f in derived), derived)
     for path in glob.glob("deploy/observability/grafana/dashboards/*.json"):
         dashboard = json.load(open(path))
         panels = dashboard["panels"]

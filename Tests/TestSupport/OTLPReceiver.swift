@@ -8,6 +8,8 @@ import Synchronization
 /// One span as an OTLP/HTTP receiver got it, with the `service.name` of its resource.
 public struct ReceivedSpan: Sendable, CustomStringConvertible {
     public var service = ""
+    /// The role that made it (`careforall.service`): in dev mode every role shares one `service.name`.
+    public var role: String { attributes["careforall.service"] ?? "" }
     public var traceID = ""
     public var spanID = ""
     public var parentSpanID = ""
@@ -22,7 +24,7 @@ public struct ReceivedSpan: Sendable, CustomStringConvertible {
     public var durationMilliseconds: Double { Double(endNanoseconds &- startNanoseconds) / 1_000_000 }
 
     public var description: String {
-        "\(service) \(name) [\(spanID) <- \(parentSpanID.isEmpty ? "root" : parentSpanID)] \(String(format: "%.1f", durationMilliseconds)) ms"
+        "\(role) \(name) [\(spanID) <- \(parentSpanID.isEmpty ? "root" : parentSpanID)] \(String(format: "%.1f", durationMilliseconds)) ms"
     }
 }
 

@@ -118,6 +118,9 @@ def main():
         assert done, (sorted(names), orphans)
         services = {s["service"] for s in trace}
         assert {"gateway", "pledge-service", "payment-service", "campaign-service", "notification-service"} <= services, services
+        # In serve mode each process is its role's service; every span also names the role.
+        assert all(s["service"] == s["attributes"].get("careforall.service", "?") + ("" if s["service"] == "gateway" else "-service") for s in trace), \
+            {(s["service"], s["attributes"].get("careforall.service")) for s in trace}
         roots = [s for s in trace if s["parent_span_id"] == caller_span]
         assert roots and all(s["service"] == "gateway" and s["kind"] == 2 for s in roots), roots
         transactions = [s for s in trace if s["name"] == "db.transaction"]

@@ -28,6 +28,14 @@ check_configs() {
     else
         status=1
     fi
+    # The Kubernetes manifests and the tracing overlay, built by kustomize (kubectl's), when present.
+    if command -v kubectl >/dev/null 2>&1; then
+        for dir in deploy/k8s deploy/k8s/tracing; do
+            if kubectl kustomize "$dir" >/dev/null; then echo "  SUCCESS: kubectl kustomize $dir"; else status=1; fi
+        done
+    else
+        echo "  (kubectl not installed: the kustomizations are checked by check_configs.py only)"
+    fi
     python3 Tests/Deploy/check_configs.py || status=1
     python3 Tests/Deploy/secrets_init.py --binary "$1" || status=1
     return $status

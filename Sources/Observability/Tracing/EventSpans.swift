@@ -42,7 +42,7 @@ extension Trace {
                 let span = tracer.tracer.startSpan(
                     "\(each) \(event.type)", context: parent, ofKind: .consumer, at: DefaultTracerClock.now, function: #function, file: #fileID, line: #line
                 )
-                span.attributes["service.name"] = tracer.service
+                span.attributes["careforall.service"] = tracer.service
                 span.attributes["event_id"] = event.id
                 span.addLink(SpanLink(context: batchContext, attributes: [:]))
                 return span

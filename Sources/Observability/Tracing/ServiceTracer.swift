@@ -3,14 +3,15 @@ import Tracing
 
 /// The tracer of the service whose code is running, or none (tracing off).
 ///
-/// Each service runs under its own tracer, so that in dev mode, where every service shares one
-/// process, each still reports as itself (its own `service.name`). The tracer is a task-local set
-/// around the service's `run()` (see `TracedService`): everything the service does, its request
-/// handlers, relays and background loops, inherits it. With no tracer, `Trace.span` runs its body
-/// directly, so tracing off costs one task-local read per would-be span.
+/// Each service runs under its own, so that in dev mode, where every service shares one process
+/// and one exporter, each span still names its service (`careforall.service` = the role). The
+/// tracer is a task-local set around the service's `run()` (see `TracedService`): everything the
+/// service does, its request handlers, relays and background loops, inherits it. With no tracer,
+/// `Trace.span` runs its body directly, so tracing off costs one task-local read per would-be span.
 public struct ServiceTracer: Sendable {
     @TaskLocal public static var current: ServiceTracer?
 
+    /// The role, recorded on every span as `careforall.service`.
     public let service: String
     let tracer: any Tracer
 

@@ -29,7 +29,7 @@ public enum Trace {
         for link in links {
             if let context = tracer.context(fromTraceParent: link) { span.addLink(SpanLink(context: context, attributes: [:])) }
         }
-        span.attributes["service.name"] = tracer.service
+        span.attributes["careforall.service"] = tracer.service
         var context = span.context
         context.traceParent = tracer.traceParent(of: context)
         defer { span.end() }

@@ -114,6 +114,8 @@ public struct PaymentServiceCallsController: Sendable {
                 metadata["pledge_id"] = .string(notice.pledgeId)
                 metadata["payment_id"] = .string(notice.paymentId)
                 metadata["reported_status"] = .string(notice.status.rawValue)
+                // The notice's own trace: the donation's, whichever batch carried it.
+                if let traceID = notice.traceParent.flatMap(TraceParent.traceID(from:)) { metadata["trace_id"] = .string(traceID) }
             }
             if let status = outcome.status { metadata["status"] = .string(status.rawValue) }
             if let reason = outcome.reason { metadata["reason"] = .string(reason) }
