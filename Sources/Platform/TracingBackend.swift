@@ -62,7 +62,12 @@ public struct TracingBackend: Sendable {
         configuration.traces.exporter = .otlp
         configuration.traces.otlpExporter.protocol = .httpProtobuf
         if let endpoint { configuration.traces.otlpExporter.endpoint = endpoint.hasSuffix("/v1/traces") ? endpoint : endpoint + "/v1/traces" }
-        if let scheduleDelay { configuration.traces.batchSpanProcessor.scheduleDelay = scheduleDelay }
+        // A donation makes about ten spans in each service: bigger batches, sent every second, keep
+        // up with hundreds a second where the SDK's defaults (512 every 5 s, 2,048 queued) drop
+        // spans. The OTEL_BSP_* variables still override these.
+        configuration.traces.batchSpanProcessor.scheduleDelay = scheduleDelay ?? .seconds(1)
+        configuration.traces.batchSpanProcessor.maxQueueSize = 16384
+        configuration.traces.batchSpanProcessor.maxExportBatchSize = 2048
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         let tracers = Dictionary(uniqueKeysWithValues: roles.map { ($0, ServiceTracer(service: $0.rawValue, tracer: backend.factory)) })
         return TracingBackend(tracers: tracers, services: [backend.service])

@@ -2,7 +2,8 @@
 """An OTLP/HTTP trace receiver for the tests: POST /v1/traces takes an ExportTraceServiceRequest in
 protobuf, decoded with the OpenTelemetry project's own definitions (PyPI opentelemetry-proto);
 GET /spans answers every span received so far as JSON (ids in hex, attributes as text, links as
-"<trace id>-<span id>", the resource's service.name as "service")."""
+"<trace id>-<span id>", the resource's service.name as "service"). With --count-only (for the
+benchmark) it keeps no span: GET /count answers {"spans": N, "requests": N}."""
 import argparse
 import json
 import threading
@@ -11,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 
 SPANS = []
+COUNTS = {"spans": 0, "requests": 0}
+COUNT_ONLY = False
 LOCK = threading.Lock()
 
 
@@ -50,12 +53,20 @@ class Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         try:
-            spans = decode(body)
+            if COUNT_ONLY:
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                spans = [None] * sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+            else:
+                spans = decode(body)
         except Exception as error:  # a malformed export is the exporter's bug: answer 400 and say so
             self.send_error(400, str(error))
             return
         with LOCK:
-            SPANS.extend(spans)
+            COUNTS["spans"] += len(spans)
+            COUNTS["requests"] += 1
+            if not COUNT_ONLY:
+                SPANS.extend(spans)
         answer = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
@@ -64,11 +75,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(answer)
 
     def do_GET(self):
-        if self.path != "/spans":
+        if self.path not in ("/spans", "/count"):
             self.send_error(404)
             return
         with LOCK:
-            body = json.dumps(SPANS).encode()
+            body = json.dumps(SPANS if self.path == "/spans" else COUNTS).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -82,7 +93,10 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--count-only", action="store_true")
     args = parser.parse_args()
+    global COUNT_ONLY
+    COUNT_ONLY = args.count_only
     ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
 
 

@@ -1,7 +1,7 @@
 # An OTLP/HTTP trace receiver for scripts (Tests/Tracing/otlp_receiver.py): `start_otlp_receiver`
 # installs opentelemetry-proto from PyPI into a virtualenv under .build/tools (once), starts the
-# receiver on a free loopback port and sets OTLP_URL (exporters' OTEL_EXPORTER_OTLP_ENDPOINT) and
-# OTLP_PYTHON; `stop_otlp_receiver` stops it. Needs pg_log and free_port from postgres.sh.
+# receiver on a free loopback port (arguments are passed on: `--count-only` keeps no span) and sets
+# OTLP_URL (exporters' OTEL_EXPORTER_OTLP_ENDPOINT) and OTLP_PYTHON; `stop_otlp_receiver` stops it. Needs pg_log and free_port from postgres.sh.
 
 OTLP_PROTO_VERSION=1.38.0
 OTLP_VENV=".build/tools/opentelemetry-proto-$OTLP_PROTO_VERSION"
@@ -25,11 +25,11 @@ start_otlp_receiver() {
     local port
     port=$(free_port)
     OTLP_LOG=$(mktemp /tmp/careforall-otlp.XXXXXX)
-    "$OTLP_PYTHON" Tests/Tracing/otlp_receiver.py --port "$port" >"$OTLP_LOG" 2>&1 &
+    "$OTLP_PYTHON" Tests/Tracing/otlp_receiver.py --port "$port" "$@" >"$OTLP_LOG" 2>&1 &
     OTLP_PID=$!
     OTLP_URL="http://127.0.0.1:$port"
     for _ in $(seq 1 100); do
-        if python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/spans', timeout=2)" "$OTLP_URL" 2>/dev/null; then
+        if python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/count', timeout=2)" "$OTLP_URL" 2>/dev/null; then
             pg_log "OTLP receiver on $OTLP_URL"
             return 0
         fi
