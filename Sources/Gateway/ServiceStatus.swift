@@ -66,7 +66,7 @@ struct ServiceStatusController: Sendable {
 
     func fetch(_ url: String) async -> (status: Int, body: String)? {
         do {
-            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
+            let response = try await client.tracedExecute(HTTPClientRequest(url: url), timeout: .seconds(2))
             let body = try await response.body.collect(upTo: 4 << 20)
             return (Int(response.status.code), String(buffer: body))
         } catch {
@@ -111,7 +111,7 @@ struct AdminOnlyMiddleware: RouterMiddleware {
         let status: Int
         let body: ByteBuffer
         do {
-            let response = try await client.execute(me, timeout: .seconds(5))
+            let response = try await client.tracedExecute(me, timeout: .seconds(5))
             status = Int(response.status.code)
             body = try await response.body.collect(upTo: 1 << 16)
         } catch {
