@@ -10,32 +10,46 @@ definitions). Checks, through the gateway:
   outbox delivers their events in one batch: each event's ingestion is in its donation's trace,
   and the batch's span links to every trace it carried.
 Prints the first donation's span tree (service, span name, duration) and 'tracing: N passed, N failed'.
-Usage: trace_tree.py --url GATEWAY --receiver OTLP_URL --admin-email E --admin-password P
+Usage: trace_tree.py --url GATEWAY --receiver OTLP_URL --admin-email E --admin-password P [--block 40]
 """
 import argparse
 import concurrent.futures
+import http.client
+import itertools
 import json
 import secrets
 import sys
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 
 
-def call(base, method, path, body=None, token=None, headers=None):
+SOURCES = itertools.count(1)
+BLOCK = 40
+
+
+def next_source():
+    """A loopback address of its own (127.BLOCK.x.y) for each donor: the gateway's per-client rate
+    limits count each apart, as they would count real donors."""
+    number = next(SOURCES)
+    return "127.%d.%d.%d" % (BLOCK, number // 250, number % 250 + 1)
+
+
+def call(base, method, path, body=None, token=None, headers=None, source="127.0.0.1"):
+    url = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(source, 0))
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
+    all_headers = dict(headers or {})
     if body is not None:
-        request.add_header("Content-Type", "application/json")
+        all_headers["Content-Type"] = "application/json"
     if token:
-        request.add_header("Authorization", "Bearer " + token)
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
+        all_headers["Authorization"] = "Bearer " + token
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        connection.request(method, path, body=data, headers=all_headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
 
 
 def spans(receiver):
@@ -49,11 +63,12 @@ def traceparent():
 
 def donate(base, campaign_id, parent, amount):
     headers = {"traceparent": parent, "Idempotency-Key": secrets.token_hex(8)}
+    source = next_source()
     status, pledge = call(base, "POST", "/api/pledges", {"campaign_id": campaign_id, "amount": amount, "currency": "USD",
-                                                          "donor": {"name": "Tracy", "email": "tracy@example.org"}}, headers=headers)
+                                                          "donor": {"name": "Tracy", "email": "tracy@example.org"}}, headers=headers, source=source)
     assert status == 201, (status, pledge)
     status, paid = call(base, "POST", "/api/payments?receipt_token=" + pledge["receipt_token"],
-                        {"pledge_id": pledge["id"], "payment_method": "pm_card_visa"}, headers={"traceparent": parent})
+                        {"pledge_id": pledge["id"], "payment_method": "pm_card_visa"}, headers={"traceparent": parent}, source=source)
     assert status == 201 and paid.get("status") == "CAPTURED", (status, paid)
     return pledge["id"]
 
@@ -79,7 +94,10 @@ def main():
     parser.add_argument("--admin-email", required=True)
     parser.add_argument("--admin-password", required=True)
     parser.add_argument("--tree", help="write the first donation's span tree to this file")
+    parser.add_argument("--block", type=int, default=40, help="second octet of the 127.x.y.z client addresses")
     args = parser.parse_args()
+    global BLOCK
+    BLOCK = args.block
     base = args.url
     results = []
 
@@ -92,10 +110,10 @@ def main():
             results.append(False)
             print("  FAIL  %s: %r" % (name, error), flush=True)
 
-    status, login = call(base, "POST", "/api/users/login", {"email": args.admin_email, "password": args.admin_password})
+    status, login = call(base, "POST", "/api/users/login", {"email": args.admin_email, "password": args.admin_password}, source=next_source())
     assert status == 200, (status, login)
     status, campaign = call(base, "POST", "/api/campaigns", {"title": "Traced", "goal_amount": 10_000_000, "currency": "USD", "status": "active"},
-                            token=login["access_token"])
+                            token=login["access_token"], source=next_source())
     assert status == 201, (status, campaign)
     campaign_id = campaign["id"]
 
