@@ -26,6 +26,7 @@ let package = Package(
     products: [
         .executable(name: "careforall", targets: ["careforall"]),
         .executable(name: "benchmark", targets: ["Benchmarks"]),
+        .executable(name: "careforall-fuzz", targets: ["Fuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -74,6 +75,21 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Fuzzing (scripts/fuzz builds it with -sanitize=fuzzer; plainly built, it replays inputs)
+        .executableTarget(
+            name: "Fuzzer",
+            dependencies: ["FuzzTargets"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Events", "Signatures", "GatewayPaths",
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -152,7 +168,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "ServiceClient",
+                "ServiceClient", "GatewayPaths",
                 "PlatformConfig", "Observability", "HTTPSupport", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -165,6 +181,10 @@ let package = Package(
         ),
 
         // MARK: Building blocks
+        .target(
+            name: "GatewayPaths",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PlatformConfig",
             dependencies: [
@@ -333,6 +353,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FuzzTests",
+            dependencies: ["FuzzTargets"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EventsTests",
             dependencies: ["Events"],
             swiftSettings: swiftSettings
@@ -360,7 +385,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "TestSupport", "HTTPSupport", "Observability",
+            dependencies: ["Gateway", "GatewayPaths", "TestSupport", "HTTPSupport", "Observability",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings

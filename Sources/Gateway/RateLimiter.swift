@@ -1,3 +1,4 @@
+import GatewayPaths
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -72,7 +73,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = try GatewayPath(raw: request.uri.path)
+        let path = try GatewayPath.judging(request.uri.path)
         guard path.folded.first == "api" else { return try await next(request, context) }
         let route = GatewayRules.routeKey(request.method.rawValue, path.droppingFirst)
         guard let limit = rules[route] else { return try await next(request, context) }

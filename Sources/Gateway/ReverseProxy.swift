@@ -1,3 +1,4 @@
+import GatewayPaths
 import AsyncHTTPClient
 import ServiceClient
 import Foundation
@@ -34,7 +35,7 @@ public struct ReverseProxy: Sendable {
     }
 
     func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let full = try GatewayPath(raw: request.uri.path)
+        let full = try GatewayPath.judging(request.uri.path)
         guard full.folded.first == "api" else { throw APIError.notFound }
         let path = full.droppingFirst
         let segment = path.folded.first ?? ""

@@ -1,6 +1,7 @@
 import HTTPSupport
 import Testing
 @testable import Gateway
+import GatewayPaths
 
 @Suite("The gateway's normalized paths: every rule is matched on what the service will route")
 struct GatewayPathTests {
@@ -22,7 +23,15 @@ struct GatewayPathTests {
         "/api/users/login%3Fx=1", "/api/users/login%23x", "/api/users/%0alogin",
     ])
     func refused(raw: String) {
-        #expect(throws: GatewayPath.invalid) { try GatewayPath(raw: raw) }
+        #expect(throws: GatewayPath.Invalid.self) { try GatewayPath(raw: raw) }
+    }
+
+    @Test("a combining mark after a slash does not hide the slash (found by fuzzing)")
+    func combiningMarkAfterSlash() throws {
+        let path = try GatewayPath(raw: "/api/pledges/\u{0301}internal/lookup")
+        #expect(path.segments == ["api", "pledges", "\u{0301}internal", "lookup"])
+        #expect(try GatewayPath(raw: path.encoded) == path)
+        #expect(try GatewayPath(raw: "\u{0486}x/y").segments == ["\u{0486}x", "y"])
     }
 
     @Test("internal routes are recognized in any case, with any method, and nothing else is")

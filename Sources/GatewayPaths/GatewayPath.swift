@@ -1,13 +1,12 @@
-import HTTPSupport
-import HTTPTypes
-
 /// A request path as the gateway judges and forwards it: percent-decoded (`%2F` is a slash, as
 /// nginx decodes it), dot segments resolved, empty segments dropped. Every rule (internal routes,
 /// rate limits, streams) is matched on these segments, compared case-insensitively, and the
 /// upstream URL is built from them, so what was judged is exactly what the service routes.
-/// What cannot be read that way is refused (400 `invalid_path`): a fragment (`#` has no place in
-/// a request), a bad escape, bytes that are not UTF-8, control characters, `\`, `;` (matrix
-/// parameters), or `..` above the root.
+/// What cannot be read that way is refused (`GatewayPath.Invalid`, which the gateway answers with
+/// 400 `invalid_path`): a fragment (`#` has no place in a request), a bad escape, bytes that are
+/// not UTF-8, control characters, `\`, `;` (matrix parameters), or `..` above the root.
+///
+/// No dependency: the fuzzers (`scripts/fuzz`) build it alone.
 public struct GatewayPath: Sendable, Equatable {
     /// Decoded segments, as sent (case kept).
     public let segments: [String]
@@ -29,7 +28,10 @@ public struct GatewayPath: Sendable, Equatable {
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else { throw Self.invalid }
         var segments: [String] = []
-        for segment in decoded.split(separator: "/", omittingEmptySubsequences: true) {
+        // Split on the byte, not on characters: a combining mark after a slash makes one
+        // character of the two, and the slash would stay inside a segment (found by fuzzing).
+        for bytes in decoded.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            let segment = String(decoding: bytes, as: UTF8.self)
             guard !segment.unicodeScalars.contains(where: Self.isRefused) else { throw Self.invalid }
             switch segment {
             case ".":
@@ -38,13 +40,13 @@ public struct GatewayPath: Sendable, Equatable {
                 guard !segments.isEmpty else { throw Self.invalid }
                 segments.removeLast()
             default:
-                segments.append(String(segment))
+                segments.append(segment)
             }
         }
         self.segments = segments
     }
 
-    init(segments: [String]) {
+    public init(segments: [String]) {
         self.segments = segments
     }
 
@@ -59,9 +61,12 @@ public struct GatewayPath: Sendable, Equatable {
     /// The path after its first segment (`/api/users/login` -> `/users/login`).
     public var droppingFirst: GatewayPath { GatewayPath(segments: Array(segments.dropFirst())) }
 
-    static let invalid = APIError(.badRequest, code: "invalid_path", message: "The request path cannot be read as a plain path.")
+    /// A path that cannot be read as a plain path.
+    public struct Invalid: Error, Equatable {}
 
-    static func isRefused(_ scalar: Unicode.Scalar) -> Bool {
+    static let invalid = Invalid()
+
+    public static func isRefused(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || scalar.value == 0x7f || scalar == "\\" || scalar == ";" || scalar == "#" || scalar == "?"
     }
 
