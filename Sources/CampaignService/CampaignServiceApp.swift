@@ -147,7 +147,9 @@ public enum CampaignServiceApp {
         readCacheMaximumAge: Duration = .seconds(1),
         signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(
+            service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
+        )
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let campaigns = router.group("campaigns")
         if let outbox { OutboxAdminController(rows: outbox).addRoutes(to: campaigns) }

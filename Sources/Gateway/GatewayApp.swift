@@ -93,6 +93,7 @@ public enum GatewayApp {
             api.group("admin").add(middleware: AdminOnlyMiddleware(userService: users, client: proxy.client))
                 .get("status") { request, context in try await status.overview(request, context: context) }
         }
+        OpenAPIDocuments(services: proxy.routes, client: proxy.client).addRoutes(to: api)
         for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete, .head, .options] {
             api.on("**", method: method) { request, context in
                 try await proxy.forward(request, context: context)

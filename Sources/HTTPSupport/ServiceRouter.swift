@@ -7,9 +7,11 @@ public typealias ReadinessCheck = @Sendable () async throws -> Bool
 
 public enum ServiceRouter {
     /// A router with the middleware every service shares, outermost first: request id, the
-    /// request's span, metrics, access log, JSON errors, body limit. `/health/live`, `/health/ready` and `/metrics` are added
-    /// here; the service adds its own routes after.
-    public static func make(service: String, version: String, metrics: ServiceMetrics, ready: @escaping ReadinessCheck) -> Router<AppRequestContext> {
+    /// request's span, metrics, access log, JSON errors, body limit. `/health/live`, `/health/ready`, `/metrics` and
+    /// the service's OpenAPI document at `/openapi.json` are added here; the service adds its own routes after.
+    public static func make(
+        service: String, version: String, metrics: ServiceMetrics, openAPI: [UInt8]? = nil, ready: @escaping ReadinessCheck
+    ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: TracingMiddleware())
@@ -18,6 +20,12 @@ public enum ServiceRouter {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware())
         HealthController(service: service, version: version, metrics: metrics, ready: ready).addRoutes(to: router)
+        if let openAPI {
+            // The document as written (OpenAPI 3.1, JSON), embedded in the binary.
+            router.get("/openapi.json") { _, _ -> Response in
+                Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+            }
+        }
         return router
     }
 }

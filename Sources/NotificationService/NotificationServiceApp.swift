@@ -158,7 +158,8 @@ public enum NotificationServiceApp {
         signal: OutboxSignal, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(
-            service: ServiceRole.notification.serviceName, version: ServiceRole.notification.version, metrics: metrics, ready: ready
+            service: ServiceRole.notification.serviceName, version: ServiceRole.notification.version, metrics: metrics,
+            openAPI: PackageResources.openapi_json, ready: ready
         )
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let notifications = router.group("notifications")

@@ -189,7 +189,9 @@ public enum PaymentServiceApp {
         campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
         afterProviderCall: AfterProviderCall?, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(
+            service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
+        )
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let payments = router.group("payments")
         OutboxAdminController(rows: outbox).addRoutes(to: payments)

@@ -141,7 +141,9 @@ public enum PledgeServiceApp {
         store: any PledgeStore, idempotency: IdempotencyStore, outbox: OutboxRows, campaigns: any CampaignDirectory, signatures: SignatureScheme,
         verifier: TokenVerifier, metrics: ServiceMetrics, maximumMajorUnits: Int64, receiptTokens: ReceiptTokens, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(
+            service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
+        )
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let pledges = router.group("pledges")
         OutboxAdminController(rows: outbox).addRoutes(to: pledges)

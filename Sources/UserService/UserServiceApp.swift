@@ -109,7 +109,9 @@ public enum UserServiceApp {
         store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher, decoyHash: String,
         signatures: SignatureScheme, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(service: ServiceRole.user.serviceName, version: ServiceRole.user.version, metrics: metrics, ready: ready)
+        let router = ServiceRouter.make(
+            service: ServiceRole.user.serviceName, version: ServiceRole.user.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
+        )
         let users = router.group("users")
         TokenVersionController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: users)
         let authenticated = router.group("users").add(middleware: AuthMiddleware(verifier: verifier))

@@ -231,6 +231,27 @@ struct DevPlatformTests {
         }
     }
 
+    @Test("every service serves its OpenAPI 3.1 document; the gateway serves each under /api/openapi and lists them")
+    func apiDocuments() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try await withDevPlatform(dataDirectory: dataDirectory) { platform in
+            for (service, segment) in [(platform.userService, "users"), (platform.campaignService, "campaigns"), (platform.pledgeService, "pledges"),
+                                       (platform.paymentService, "payments"), (platform.notificationService, "notifications")] {
+                let served = try await HTTPClient.testing.get(service + "/openapi.json")
+                let through = try await HTTPClient.testing.get(platform.gateway + "/api/openapi/\(segment).json")
+                #expect(served.status == 200 && through.status == 200 && served.body == through.body, "\(segment)")
+                let document = try served.json()
+                #expect((document["openapi"] as? String)?.hasPrefix("3.1") == true)
+                let paths = document["paths"] as? [String: Any] ?? [:]
+                #expect(paths.keys.contains { $0.hasPrefix("/\(segment)") } && paths["/health/live"] != nil, "\(segment)")
+            }
+            let page = try await HTTPClient.testing.get(platform.gateway + "/api/openapi")
+            #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("/api/openapi/payments.json"))
+            #expect(try await HTTPClient.testing.get(platform.gateway + "/api/openapi/secrets.json").status == 404)
+        }
+    }
+
     @Test("a guest's pledge and its payment webhooks move the campaign's public totals, through the outbox")
     func donationFlow() async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("careforall-e2e-\(UUID().uuidString)").path
