@@ -91,16 +91,21 @@ role_share() {
 }
 
 # Starts one process of `role` on `port` with its share and no other secret; its log is NAME.log.
+# NAME.launch (in the private SERVICES_DIR) starts it again the same way, and NAME.pid names the
+# process: scripts/chaos kills and restarts services with them.
 launch_role() {
     local bin=$1 role=$2 port=$3 name=$4 port_key
     role_share "$role"
     port_key=$(echo "$role" | tr a-z A-Z)_SERVICE_PORT
     [ "$role" = gateway ] && port_key=GATEWAY_PORT
-    env -u USER_SERVICE_SIGNING_SECRET -u CAMPAIGN_SERVICE_SIGNING_SECRET -u PLEDGE_SERVICE_SIGNING_SECRET -u PAYMENT_SERVICE_SIGNING_SECRET \
-        -u NOTIFICATION_SERVICE_SIGNING_SECRET -u INTERNAL_SIGNING_SECRET -u USER_DB_PASSWORD -u CAMPAIGN_DB_PASSWORD -u PLEDGE_DB_PASSWORD \
-        -u PAYMENT_DB_PASSWORD -u NOTIFICATION_DB_PASSWORD -u SMTP_URL \
-        "${SHARE[@]}" "$port_key=$port" "$bin" serve "$role" >"$SERVICES_DIR/$name.log" 2>&1 &
+    local command=(env -u USER_SERVICE_SIGNING_SECRET -u CAMPAIGN_SERVICE_SIGNING_SECRET -u PLEDGE_SERVICE_SIGNING_SECRET -u PAYMENT_SERVICE_SIGNING_SECRET
+        -u NOTIFICATION_SERVICE_SIGNING_SECRET -u INTERNAL_SIGNING_SECRET -u USER_DB_PASSWORD -u CAMPAIGN_DB_PASSWORD -u PLEDGE_DB_PASSWORD
+        -u PAYMENT_DB_PASSWORD -u NOTIFICATION_DB_PASSWORD -u SMTP_URL
+        "${SHARE[@]}" "$port_key=$port" "$bin" serve "$role")
+    (umask 077; printf 'exec' >"$SERVICES_DIR/$name.launch"; printf ' %q' "${command[@]}" >>"$SERVICES_DIR/$name.launch"; echo >>"$SERVICES_DIR/$name.launch")
+    "${command[@]}" >"$SERVICES_DIR/$name.log" 2>&1 &
     SERVICE_PIDS+=($!)
+    echo $! >"$SERVICES_DIR/$name.pid"
 }
 
 # Another replica of `role` (its relays share the outbox with the first); prints nothing, waits until ready.
@@ -112,7 +117,15 @@ start_replica() {
 }
 
 stop_services() {
-    local pid
+    local pid file
+    # Processes started again from their launch file (scripts/chaos) are found by their pid file.
+    if [ -n "${SERVICES_DIR:-}" ]; then
+        for file in "$SERVICES_DIR"/*.pid; do
+            [ -f "$file" ] || continue
+            pid=$(cat "$file")
+            case " ${SERVICE_PIDS[*]} " in *" $pid "*) ;; *) kill -INT "$pid" 2>/dev/null || true ;; esac
+        done
+    fi
     for pid in "${SERVICE_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
     for pid in "${SERVICE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     SERVICE_PIDS=()
