@@ -14,14 +14,7 @@ ensure_browser() {
     fi
     if [ ! -x "$BROWSER_VENV/bin/python" ] || ! "$BROWSER_VENV/bin/python" -c 'import selenium' 2>/dev/null; then
         pg_log "installing selenium $SELENIUM_VERSION from PyPI into $BROWSER_VENV"
-        if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-            export DEBIAN_FRONTEND=noninteractive
-            apt-get update -qq
-            apt-get install -y -qq python3-venv >/dev/null
-        fi
-        rm -rf "$BROWSER_VENV"
-        python3 -m venv "$BROWSER_VENV"
-        "$BROWSER_VENV/bin/pip" install --quiet --disable-pip-version-check "selenium==$SELENIUM_VERSION"
+        make_venv "$BROWSER_VENV" "selenium==$SELENIUM_VERSION"
     fi
     BROWSER_PYTHON="$BROWSER_VENV/bin/python"
 }

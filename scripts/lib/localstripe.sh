@@ -9,14 +9,7 @@ LOCALSTRIPE_VENV=".build/tools/localstripe-$LOCALSTRIPE_VERSION"
 ensure_localstripe() {
     if [ -x "$LOCALSTRIPE_VENV/bin/localstripe" ]; then return 0; fi
     pg_log "installing localstripe $LOCALSTRIPE_VERSION from PyPI into $LOCALSTRIPE_VENV"
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq python3-venv >/dev/null
-    fi
-    rm -rf "$LOCALSTRIPE_VENV"
-    python3 -m venv "$LOCALSTRIPE_VENV"
-    "$LOCALSTRIPE_VENV/bin/pip" install --quiet --disable-pip-version-check "localstripe==$LOCALSTRIPE_VERSION"
+    make_venv "$LOCALSTRIPE_VENV" "localstripe==$LOCALSTRIPE_VERSION"
 }
 
 start_localstripe() {

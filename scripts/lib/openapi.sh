@@ -9,14 +9,7 @@ OPENAPI_VENV=".build/tools/schemathesis-$SCHEMATHESIS_VERSION"
 ensure_openapi_tools() {
     if [ -x "$OPENAPI_VENV/bin/schemathesis" ] && [ -x "$OPENAPI_VENV/bin/openapi-spec-validator" ]; then return 0; fi
     pg_log "installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI into $OPENAPI_VENV"
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq python3-venv >/dev/null
-    fi
-    rm -rf "$OPENAPI_VENV"
-    python3 -m venv "$OPENAPI_VENV"
-    "$OPENAPI_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    make_venv "$OPENAPI_VENV" \
         "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
 }
 

@@ -10,14 +10,7 @@ ensure_otlp_receiver() {
     OTLP_PYTHON="$OTLP_VENV/bin/python"
     if "$OTLP_PYTHON" -c 'import opentelemetry.proto.trace.v1.trace_pb2' >/dev/null 2>&1; then return 0; fi
     pg_log "installing opentelemetry-proto $OTLP_PROTO_VERSION from PyPI into $OTLP_VENV"
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq python3-venv >/dev/null
-    fi
-    rm -rf "$OTLP_VENV"
-    python3 -m venv "$OTLP_VENV"
-    "$OTLP_VENV/bin/pip" install --quiet --disable-pip-version-check "opentelemetry-proto==$OTLP_PROTO_VERSION"
+    make_venv "$OTLP_VENV" "opentelemetry-proto==$OTLP_PROTO_VERSION"
 }
 
 start_otlp_receiver() {

@@ -23,6 +23,22 @@ ensure_postgres() {
     fi
 }
 
+# A fresh virtualenv at DIR with the given PyPI packages (apt-get adds python3-venv when missing):
+# how every script's Python tool (localstripe, aiosmtpd, selenium, opentelemetry-proto,
+# schemathesis) is installed, under .build/tools.
+make_venv() {
+    local dir=$1
+    shift
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq python3-venv >/dev/null
+    fi
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

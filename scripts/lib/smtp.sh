@@ -10,18 +10,11 @@ AIOSMTPD_VENV=".build/tools/aiosmtpd-$AIOSMTPD_VERSION"
 ensure_aiosmtpd() {
     if [ -x "$AIOSMTPD_VENV/bin/python" ] && "$AIOSMTPD_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then return 0; fi
     pg_log "installing aiosmtpd $AIOSMTPD_VERSION from PyPI into $AIOSMTPD_VENV"
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq python3-venv >/dev/null
-    fi
     if ! command -v openssl >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get install -y -qq openssl >/dev/null
     fi
-    rm -rf "$AIOSMTPD_VENV"
-    python3 -m venv "$AIOSMTPD_VENV"
-    "$AIOSMTPD_VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+    make_venv "$AIOSMTPD_VENV" "aiosmtpd==$AIOSMTPD_VERSION"
 }
 
 start_smtp() {
