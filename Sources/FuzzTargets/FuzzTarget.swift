@@ -47,21 +47,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static func checkEnvelope(_ input: [UInt8]) throws(FuzzFailure) {
         let decoder = JSONDecoder()
         let encoder = JSONEncoder()
-        for batch in [
-            try? decoder.decode(EnvelopeBatch<EventEnvelope>.self, from: Data(input)).elements.compactMap(\.decodedEnvelope),
-        ] {
-            for envelope in batch ?? [] {
-                guard let data = try? encoder.encode(envelope) else { throw FuzzFailure("a decoded envelope does not encode") }
-                guard let again = try? decoder.decode(EventEnvelope.self, from: data), again == envelope else {
-                    throw FuzzFailure("an envelope changes through encoding: \(String(decoding: data, as: UTF8.self).prefix(200))")
-                }
-            }
-        }
-        if let batch = try? decoder.decode(EnvelopeBatch<NotificationEnvelope>.self, from: Data(input)) {
-            for case .decoded(let envelope) in batch.elements {
-                guard let data = try? encoder.encode(envelope), let again = try? decoder.decode(NotificationEnvelope.self, from: data), again == envelope else {
-                    throw FuzzFailure("a notification envelope changes through encoding")
-                }
+        try roundTrips(EventEnvelope.self, input, decoder: decoder, encoder: encoder)
+        try roundTrips(NotificationEnvelope.self, input, decoder: decoder, encoder: encoder)
+    }
+
+    static func roundTrips<Envelope: Codable & Equatable & Sendable>(
+        _ type: Envelope.Type, _ input: [UInt8], decoder: JSONDecoder, encoder: JSONEncoder
+    ) throws(FuzzFailure) {
+        guard let batch = try? decoder.decode(EnvelopeBatch<Envelope>.self, from: Data(input)) else { return }
+        for case .decoded(let envelope) in batch.elements {
+            guard let data = try? encoder.encode(envelope), let again = try? decoder.decode(Envelope.self, from: data), again == envelope else {
+                throw FuzzFailure("\(Envelope.self) changes through encoding")
             }
         }
     }
@@ -93,11 +89,4 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 public struct FuzzFailure: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension EnvelopeBatch.Element {
-    var decodedEnvelope: Envelope? {
-        if case .decoded(let envelope) = self { return envelope }
-        return nil
-    }
 }
