@@ -118,14 +118,20 @@ start_replica() {
 
 stop_services() {
     local pid file
-    # Processes started again from their launch file (scripts/chaos) are found by their pid file.
+    # Processes started again from their launch file (scripts/chaos) are found by their pid file;
+    # they are not this shell's children, so they are waited for here (and killed after 15 s).
+    local restarted=()
     if [ -n "${SERVICES_DIR:-}" ]; then
         for file in "$SERVICES_DIR"/*.pid; do
             [ -f "$file" ] || continue
             pid=$(cat "$file")
-            case " ${SERVICE_PIDS[*]} " in *" $pid "*) ;; *) kill -INT "$pid" 2>/dev/null || true ;; esac
+            case " ${SERVICE_PIDS[*]} " in *" $pid "*) ;; *) kill -INT "$pid" 2>/dev/null && restarted+=("$pid") ;; esac
         done
     fi
+    for pid in "${restarted[@]}"; do
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     for pid in "${SERVICE_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
     for pid in "${SERVICE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     SERVICE_PIDS=()
