@@ -78,12 +78,17 @@ class Platform:
         except ProcessLookupError:
             pass
         deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                os.kill(self.pid(role), 0)
-                time.sleep(0.05)
-            except ProcessLookupError:
-                return
+        while time.time() < deadline and self.alive(self.pid(role)):
+            time.sleep(0.05)
+
+    @staticmethod
+    def alive(pid):
+        """Running: a killed process its parent has not reaped yet (a zombie) counts as gone."""
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return False
 
     def start(self, role):
         log = open(os.path.join(self.services_dir, role + ".log"), "ab")
