@@ -7,7 +7,8 @@ import FuzzTargets
 // inputs: `careforall-fuzz <target> <file>...` checks each file as the fuzzer would.
 
 #if FUZZING
-nonisolated(unsafe) var target = FuzzTarget.path
+/// The target `CAREFORALL_FUZZ_TARGET` names, read once (a global `let` is initialized once, safely).
+let target: FuzzTarget? = ProcessInfo.processInfo.environment["CAREFORALL_FUZZ_TARGET"].flatMap(FuzzTarget.init(rawValue:))
 
 typealias TestOneInput = @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 
@@ -26,18 +27,17 @@ public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutableP
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>>>) -> CInt {
-    guard let name = ProcessInfo.processInfo.environment["CAREFORALL_FUZZ_TARGET"], let named = FuzzTarget(rawValue: name) else {
+    guard target != nil else {
         FileHandle.standardError.write(Data("set CAREFORALL_FUZZ_TARGET to one of: \(FuzzTarget.allCases.map(\.rawValue))\n".utf8))
         exit(2)
     }
-    target = named
     return 0
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
-    let target = target
+    let target = target!
     // libFuzzer calls from its own thread, outside Swift's pool: waiting here blocks no task.
     let done = DispatchSemaphore(value: 0)
     Task.detached {
@@ -57,19 +57,24 @@ struct Replay {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
-            print("usage: careforall-fuzz <\(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|"))> <file>...")
+            say("usage: careforall-fuzz <\(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|"))> <file>...")
             exit(2)
         }
         for path in arguments.dropFirst() {
             let input = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             do {
                 try await target.check(input)
-                print("ok    \(path)")
+                say("ok    \(path)")
             } catch {
-                print("FAIL  \(path): \(error)")
+                say("FAIL  \(path): \(error)")
                 exit(1)
             }
         }
+    }
+
+    /// A line for the person replaying inputs (this is a command-line tool, not a service: no logger).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
 #endif
