@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -26,7 +27,7 @@ public struct PostgresDatabaseClient: DatabaseClient {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+            try await body(LiveConnection(connection, logger: logger))
         }
     }
 
@@ -34,11 +35,49 @@ public struct PostgresDatabaseClient: DatabaseClient {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            try await connection.sql(queryLogLevel: .trace, logger: logger).inTransaction(begin: "BEGIN", body)
+            try await LiveConnection(connection, logger: logger).inTransaction(begin: "BEGIN", body)
         }
     }
 
     public func run() async throws {
         await client.run()
+    }
+}
+
+/// Thrown instead of sending a statement on a connection that is already closed (the server went
+/// away, or was restarted, while the connection was leased).
+public struct DatabaseConnectionClosed: Error, CustomStringConvertible {
+    public var description: String { "the database connection is closed" }
+}
+
+/// A leased connection that refuses statements once it is closed. PostgresNIO (1.33) never answers
+/// a statement written to a connection whose channel has been torn down, so without this check
+/// the ROLLBACK after a statement failed by a server restart, or the next statement of a batch,
+/// waits forever: the lease is never returned, and whatever waits on that work (a group commit,
+/// a relay round) with it. Once the channel is inactive the check refuses at once; a connection
+/// that closes after the check fails its statements through PostgresNIO's own state machine.
+struct LiveConnection: SQLDatabase {
+    let connection: PostgresConnection
+    let base: any SQLDatabase
+
+    init(_ connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.base = connection.sql(queryLogLevel: .trace, logger: logger)
+    }
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        guard !connection.isClosed else { return eventLoop.makeFailedFuture(DatabaseConnectionClosed()) }
+        return base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        guard !connection.isClosed else { throw DatabaseConnectionClosed() }
+        try await base.execute(sql: query, onRow)
     }
 }

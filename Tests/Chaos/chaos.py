@@ -103,7 +103,7 @@ class Platform:
             try:
                 if self.request("GET", "/health/ready", base="http://127.0.0.1:%s" % self.ports[role], timeout=2)[0] == 200:
                     return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 pass
             time.sleep(0.2)
         raise RuntimeError(role + " did not come back")
@@ -129,7 +129,8 @@ class Donors:
                     return status, answer
                 if status == 409 and answer.get("error", {}).get("code") not in ("idempotency_key_in_use",):
                     return status, answer
-            except OSError:
+            except (OSError, http.client.HTTPException):
+                # refused, reset, timed out, or cut off mid-answer (a killed gateway): retry
                 if time.time() > deadline:
                     return None, {}
             time.sleep(0.3)

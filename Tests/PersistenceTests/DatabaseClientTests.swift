@@ -136,6 +136,33 @@ struct DatabaseClientTests {
             try await client.ping()
         }
     }
+
+    /// PostgreSQL restarted under load left transactions waiting forever on their ROLLBACK (a
+    /// statement written to a torn-down connection is never answered), and the group commits and
+    /// relays behind them with them.
+    @Test("a statement on a connection the server closed fails at once; the pool goes on", arguments: TestDatabase.all.filter { $0 == .postgres })
+    func closedConnection(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let outcome: Result<Void, any Error> = try await within(seconds: 20) {
+                do {
+                    try await client.transaction { db in
+                        let pid = try #require(try await db.raw("SELECT pg_backend_pid() AS pid").first()).decode(column: "pid", as: Int32.self)
+                        _ = try await client.withConnection { other in
+                            try await other.raw("SELECT pg_terminate_backend(\(bind: pid)) AS done").all()
+                        }
+                        // Until the client has seen the connection go and torn it down.
+                        try await Task.sleep(for: .milliseconds(500))
+                        _ = try await db.raw("SELECT 1 AS one").all()
+                    }
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            #expect(throws: DatabaseConnectionClosed.self) { try outcome.get() }
+            try await within(seconds: 20) { try await client.ping() }
+        }
+    }
 }
 
 @Suite("DATABASE_URL parsing")
