@@ -64,6 +64,7 @@ public struct CampaignServiceConfig: Sendable {
             jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user),
             notificationServiceURL: platform.serviceURL(for: .notification), logLevel: platform.logLevel
         )
+        relay.exitAfterDeliveries = platform.relayExitAfterDeliveries
         pledgeServiceURL = platform.serviceURL(for: .pledge)
         paymentServiceURL = platform.serviceURL(for: .payment)
         reconcileInterval = .seconds(platform.reconcileIntervalSeconds)

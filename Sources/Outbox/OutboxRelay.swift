@@ -3,6 +3,7 @@ import Logging
 import Observability
 import Persistence
 import SQLKit
+import Synchronization
 import ServiceLifecycle
 import CoreMetrics
 
@@ -41,8 +42,15 @@ public struct OutboxRelayConfig: Sendable {
     /// The first retry waits about this long; each failure doubles it, up to `maximumBackoff`.
     public var initialBackoff: Duration = .milliseconds(500)
     public var maximumBackoff: Duration = .seconds(60)
+    /// Chaos testing only (`OUTBOX_RELAY_EXIT_AFTER_DELIVERIES`, scripts/chaos): the process exits
+    /// right after its n-th delivered batch, before the relay records the delivery, as a crash at
+    /// that worst moment would. The rows go out again once their lease ends; consumers drop the
+    /// copies. Nil (never) unless set.
+    public var exitAfterDeliveries: Int?
 
-    public init() {}
+    public init(exitAfterDeliveries: Int? = nil) {
+        self.exitAfterDeliveries = exitAfterDeliveries
+    }
 
     /// `initialBackoff * 2^(attempts-1)`, capped, times a random 0.5...1.0 so that many rows that
     /// failed together do not all come back at once.
@@ -67,6 +75,8 @@ public struct OutboxRelay: Service {
     let config: OutboxRelayConfig
     let metrics: ServiceMetrics
     let logger: Logger
+    /// Deliveries left before the chaos exit (`OutboxRelayConfig.exitAfterDeliveries`).
+    let deliveriesBeforeExit: Countdown?
 
     public init(
         database: any DatabaseClient, transport: any OutboxTransport, signal: OutboxSignal,
@@ -78,6 +88,7 @@ public struct OutboxRelay: Service {
         self.config = config
         self.metrics = metrics
         self.logger = logger
+        self.deliveriesBeforeExit = config.exitAfterDeliveries.map(Countdown.init)
     }
 
     public func run() async throws {
@@ -149,6 +160,13 @@ public struct OutboxRelay: Service {
                             results = try await transport.deliver(messages, to: destination)
                         } catch {
                             results = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, .retry(reason: "\(error)")) })
+                        }
+                        if let deliveriesBeforeExit, results.values.contains(.delivered),
+                           deliveriesBeforeExit.tick() {
+                            logger.critical("chaos: exiting between delivery and marking", metadata: ["destination": .string(destination)])
+                            // At once, as a crash would: no exit handlers, nothing else finishes.
+                            fflush(nil)
+                            _exit(86)
                         }
                         let delivered = try await settle(messages, results: results, destination: destination, now: now)
                         span.set("outbox.delivered", delivered)
@@ -278,5 +296,18 @@ public struct OutboxRelay: Service {
         metrics.gauge(.outboxDeadRows).record(dead)
         let age = oldest.flatMap(Timestamp.parse).map { max(0, now.timeIntervalSince($0)) } ?? 0
         metrics.gauge(.outboxOldestPendingSeconds).record(age)
+    }
+}
+
+/// Counts down from `start`; `tick()` is true once, when it reaches zero.
+final class Countdown: Sendable {
+    private let left: Atomic<Int>
+
+    init(_ start: Int) {
+        left = Atomic(start)
+    }
+
+    func tick() -> Bool {
+        left.subtract(1, ordering: .relaxed).newValue == 0
     }
 }

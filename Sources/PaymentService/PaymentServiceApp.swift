@@ -81,6 +81,7 @@ public struct PaymentServiceConfig: Sendable {
             eventDispatchURL: platform.eventDispatchURL ?? platform.serviceURL(for: .campaign) + "/campaigns/events",
             provider: provider, webhookSecret: webhookSecret, logLevel: platform.logLevel
         )
+        relay.exitAfterDeliveries = platform.relayExitAfterDeliveries
     }
 
     /// `serve payment`: `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET` and the signing secrets of payment-,

@@ -29,6 +29,9 @@ public struct PlatformConfig: Sendable {
     public var stripeAPIBase: String
     public var stripeWebhookSecret: String?
     public var sandboxWebhookChaos: Bool
+    /// `OUTBOX_RELAY_EXIT_AFTER_DELIVERIES`, chaos testing only: the process exits between its n-th
+    /// delivery and recording it (nil: never).
+    public var relayExitAfterDeliveries: Int?
     /// `PUBLIC_BASE_URL`: the platform's public address, the base of links in mail.
     public var publicBaseURL: String
     /// `SMTP_URL` (nil: mail is written as `.eml` files in the data folder), `MAIL_FROM`, and
@@ -98,6 +101,11 @@ public struct PlatformConfig: Sendable {
         self.stripeAPIBase = reader.string(forKey: "stripe.api.base", default: "https://api.stripe.com")
         self.stripeWebhookSecret = reader.string(forKey: "stripe.webhook.secret", isSecret: true)
         self.sandboxWebhookChaos = reader.string(forKey: "sandbox.webhook.chaos", default: "0") == "1"
+        let exitAfter = reader.string(forKey: "outbox.relay.exit.after.deliveries") ?? ""
+        guard exitAfter.isEmpty || (Int(exitAfter) ?? 0) >= 1 else {
+            throw ConfigError.invalidValue(key: "outbox.relay.exit.after.deliveries", reason: "must be empty (never) or 1 or more")
+        }
+        self.relayExitAfterDeliveries = Int(exitAfter)
         self.publicBaseURL = reader.string(forKey: "public.base.url", default: "http://localhost:8080")
         guard publicBaseURL.hasPrefix("http://") || publicBaseURL.hasPrefix("https://") else {
             throw ConfigError.invalidValue(key: "public.base.url", reason: "must be an http(s) address")

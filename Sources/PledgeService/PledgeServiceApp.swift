@@ -66,6 +66,7 @@ public struct PledgeServiceConfig: Sendable {
             eventDispatchURL: platform.eventDispatchURL ?? campaignURL + "/campaigns/events",
             notificationServiceURL: platform.serviceURL(for: .notification), publicBaseURL: platform.publicBaseURL, logLevel: platform.logLevel
         )
+        relay.exitAfterDeliveries = platform.relayExitAfterDeliveries
     }
 
     /// `serve pledge`: `DATABASE_URL` and the signing secrets of pledge-, campaign-, notification-

@@ -6,13 +6,19 @@ scenario and seed: a fresh campaign, guest donors pledging and paying at once th
 then the invariants, polled until they hold or the time runs out:
 - every pledge that got a 201 exists;
 - at most one provider charge per pledge (the sandbox's intents);
-- the campaign's pending, authorized, captured and failed totals equal pledge-service's sums by
-  status, captured also payment-service's captured payments; its pledge count is exact;
+- the campaign's pending, authorized, captured (net of refunds), failed and refunded totals
+  equal pledge-service's sums by status, captured and refunded also payment-service's; no bucket
+  is negative; its pledge count is exact (an admin refunds part or all of some captured payments
+  while the donors pledge, in every scenario);
 - nothing left AUTHORIZED (pledges or payments) once settled; no dead outbox row;
 - reconciliation reports no drift for the campaign.
 One line per scenario and seed; exit 1 on any violation.
 """
 import argparse
+import collections
+import email.utils
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -25,7 +31,7 @@ import time
 import uuid
 
 SCENARIOS = ["kill-pledge", "kill-payment", "kill-campaign", "kill-notification", "kill-gateway", "kill-user",
-             "campaign-down", "postgres-restart", "idempotency-race"]
+             "relay-crash", "campaign-down", "postgres-restart", "webhook-storm", "clock-skew", "idempotency-race"]
 
 
 class Platform:
@@ -37,6 +43,8 @@ class Platform:
         self.pg_restart = args.pg_restart
         self.admin = None
         self.admin_email, self.admin_password = args.admin_email, args.admin_password
+        self.webhook_secret = args.webhook_secret
+        self.faketime = args.faketime_lib
 
     def request(self, method, path, body=None, token=None, headers=None, base=None, timeout=10):
         host, port = (base or self.gateway).replace("http://", "").split(":")
@@ -46,7 +54,8 @@ class Platform:
             all_headers["Authorization"] = "Bearer " + token
         all_headers.update(headers or {})
         try:
-            connection.request(method, path, body=None if body is None else json.dumps(body), headers=all_headers)
+            data = body if isinstance(body, bytes) or body is None else json.dumps(body)
+            connection.request(method, path, body=data, headers=all_headers)
             response = connection.getresponse()
             raw = response.read()
             try:
@@ -81,6 +90,22 @@ class Platform:
         while time.time() < deadline and self.alive(self.pid(role)):
             time.sleep(0.05)
 
+    def clock_offset(self, role):
+        """How far `role`'s clock is from ours, in seconds, from its HTTP Date header."""
+        connection = http.client.HTTPConnection("127.0.0.1", int(self.ports[role]), timeout=5)
+        try:
+            connection.request("GET", "/health/live")
+            response = connection.getresponse()
+            response.read()
+            return email.utils.parsedate_to_datetime(response.getheader("Date")).timestamp() - time.time()
+        finally:
+            connection.close()
+
+    def skewed(self, skew):
+        """The environment that runs a service with its wall clock `skew` seconds off (libfaketime;
+        its monotonic clock, timers and sleeps, untouched)."""
+        return {"LD_PRELOAD": self.faketime, "FAKETIME": "%+ds" % skew, "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"}
+
     @staticmethod
     def alive(pid):
         """Running: a killed process its parent has not reaped yet (a zombie) counts as gone."""
@@ -90,12 +115,15 @@ class Platform:
         except (FileNotFoundError, ProcessLookupError, IndexError):
             return False
 
-    def start(self, role):
+    def start(self, role, env=None, wait=True):
         log = open(os.path.join(self.services_dir, role + ".log"), "ab")
-        process = subprocess.Popen(["bash", os.path.join(self.services_dir, role + ".launch")], stdout=log, stderr=log, start_new_session=True)
+        process = subprocess.Popen(["bash", os.path.join(self.services_dir, role + ".launch")], stdout=log, stderr=log, start_new_session=True,
+                                   env=dict(os.environ, **(env or {})))
         with open(os.path.join(self.services_dir, role + ".pid"), "w") as f:
             f.write(str(process.pid))
-        self.wait_ready(role)
+        if wait:
+            self.wait_ready(role)
+        return process
 
     def wait_ready(self, role, seconds=90):
         deadline = time.time() + seconds
@@ -116,9 +144,11 @@ class Donors:
     def __init__(self, platform, campaign, rng, count):
         self.platform, self.campaign = platform, campaign
         self.created = []
+        self.refunds = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(random.Random(rng.random()),), daemon=True) for _ in range(count)]
+        self.threads.append(threading.Thread(target=self.refund, args=(random.Random(rng.random()), platform.admin_token()), daemon=True))
 
     def send(self, method, path, body, headers=None, give_up=60):
         deadline = time.time() + give_up
@@ -148,6 +178,25 @@ class Donors:
             card = "pm_card_visa" if rng.random() < 0.85 else "pm_card_chargeDeclined"
             self.send("POST", "/api/payments?receipt_token=" + pledge["receipt_token"], {"pledge_id": pledge["id"], "payment_method": card})
 
+    def refund(self, rng, token):
+        """An admin refunding part or all of a captured payment now and then, through the gateway,
+        retried with the same Idempotency-Key as the donors' requests."""
+        while not self.stop.wait(rng.uniform(0.2, 0.6)):
+            try:
+                rows = self.platform.sql("payments", "SELECT id, amount - refunded_amount FROM payments WHERE campaign_id = '%s' "
+                                                     "AND status = 'CAPTURED' AND refunded_amount < amount ORDER BY random() LIMIT 1" % self.campaign)
+            except (RuntimeError, subprocess.TimeoutExpired):
+                continue  # PostgreSQL is being restarted
+            if not rows:
+                continue
+            payment, left = rows[0][0], int(rows[0][1])
+            body = {"reason": "chaos"} if left < 2 or rng.random() < 0.5 else {"amount": rng.randint(1, left - 1), "reason": "chaos"}
+            status, _ = self.send("POST", "/api/payments/%s/refunds" % payment, body, {"Idempotency-Key": uuid.uuid4().hex,
+                                                                                      "Authorization": "Bearer " + token})
+            if status == 201:
+                with self.lock:
+                    self.refunds += 1
+
     def __enter__(self):
         for thread in self.threads:
             thread.start()
@@ -157,6 +206,86 @@ class Donors:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=120)
+
+
+class Forger(threading.Thread):
+    """Provider webhooks that lie, repeat or come late, sent straight to payment-service's webhook
+    route while the sandbox's own (duplicated, shuffled, late) flow: a signed one about a real
+    intent may claim any state (succeeded, capturable, failed, canceled, refunded) and must be
+    answered 200 yet move nothing the provider does not say; an event sent twice is `duplicate`
+    the second time; a stale or wrong signature is refused with 400; an unknown intent is
+    recorded and ignored. The invariants afterwards show nothing moved that should not have."""
+
+    CLAIMS = {"succeeded": ("payment_intent.succeeded", "succeeded"), "capturable": ("payment_intent.amount_capturable_updated", "requires_capture"),
+              "failed": ("payment_intent.payment_failed", "requires_payment_method"), "canceled": ("payment_intent.canceled", "canceled")}
+    KINDS = list(CLAIMS) + ["refunded", "replayed", "stale-signature", "bad-signature", "unknown-intent"]
+
+    def __init__(self, platform, campaign, rng):
+        super().__init__(daemon=True)
+        self.platform, self.campaign, self.rng = platform, campaign, rng
+        self.base = "http://127.0.0.1:%s" % platform.ports["payment"]
+        self.sent = collections.Counter()
+        self.problems = []
+        self.halt = threading.Event()
+
+    def sign(self, body, at=None, secret=None):
+        at = int(time.time()) if at is None else at
+        mac = hmac.new((secret or self.platform.webhook_secret).encode(), b"%d." % at + body, hashlib.sha256).hexdigest()
+        return "t=%d,v1=%s" % (at, mac)
+
+    def event(self, kind, intent, pledge, amount):
+        if kind == "refunded":
+            kind_type, data = "charge.refunded", {"id": "ch_" + intent[3:], "object": "charge", "payment_intent": intent, "amount": amount,
+                                                  "amount_refunded": amount, "currency": "usd", "refunded": True, "status": "succeeded"}
+        else:
+            kind_type, status = self.CLAIMS.get(kind, self.CLAIMS["succeeded"])
+            data = {"id": intent, "object": "payment_intent", "amount": amount, "currency": "usd", "status": status, "capture_method": "manual",
+                    "metadata": {"pledge_id": pledge}, "last_payment_error": None}
+        return json.dumps({"id": "evt_chaos_" + uuid.uuid4().hex[:16], "object": "event", "type": kind_type, "created": int(time.time()),
+                           "livemode": False, "data": {"object": data}}).encode()
+
+    def post(self, body, signature):
+        try:
+            return self.platform.request("POST", "/payments/webhooks/stripe", body, headers={"Stripe-Signature": signature}, base=self.base)
+        except (OSError, http.client.HTTPException) as error:
+            return None, {"error": repr(error)}
+
+    def expect(self, kind, answer, status, result=None):
+        self.sent[kind] += 1
+        if answer[0] != status or (result and answer[1].get("result") != result):
+            self.problems.append("%s webhook answered %s %s (expected %d%s)" % (kind, answer[0], answer[1], status, " " + result if result else ""))
+
+    def run(self):
+        while not self.halt.wait(0.3):
+            try:
+                rows = self.platform.sql("payments", "SELECT provider_payment_id, pledge_id, amount FROM payments WHERE campaign_id = '%s' "
+                                                     "AND provider_payment_id IS NOT NULL ORDER BY random() LIMIT 12" % self.campaign)
+            except (RuntimeError, subprocess.TimeoutExpired):
+                continue
+            for intent, pledge, amount in rows:
+                kind = self.rng.choice(self.KINDS)
+                if kind == "unknown-intent":
+                    self.expect(kind, self.post(body := self.event("succeeded", "pi_chaos_" + uuid.uuid4().hex[:20], pledge, int(amount)),
+                                                self.sign(body)), 200, "unknown_intent")
+                    continue
+                body = self.event(kind if kind in self.CLAIMS or kind == "refunded" else self.rng.choice(list(self.CLAIMS)), intent, pledge, int(amount))
+                if kind == "stale-signature":
+                    self.expect(kind, self.post(body, self.sign(body, at=int(time.time()) - 600)), 400)
+                elif kind == "bad-signature":
+                    self.expect(kind, self.post(body, self.sign(body, secret="whsec_not_ours")), 400)
+                elif kind == "replayed":
+                    first = self.post(body, self.sign(body))
+                    if first[0] != 200:
+                        self.expect(kind, first, 200)
+                        continue
+                    self.expect(kind, self.post(body, self.sign(body)), 200, "duplicate")
+                else:
+                    self.expect(kind, self.post(body, self.sign(body)), 200)
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=60)
+        return self.problems[:5] + (["... and %d more" % (len(self.problems) - 5)] if len(self.problems) > 5 else [])
 
 
 def violations(platform, campaign, created):
@@ -170,23 +299,43 @@ def violations(platform, campaign, created):
                                        % (",".join("('%s')" % p for p in created) or "('none')"))
     if doubled:
         found.append("charged twice: %s" % doubled[:3])
-    sums = {status: (int(count), int(total)) for status, count, total in platform.sql(
-        "pledges", "SELECT status, count(*), coalesce(sum(amount), 0) FROM pledges WHERE campaign_id = '%s' GROUP BY status" % campaign)}
-    rollup = platform.sql("campaigns", "SELECT pending_amount, authorized_amount, captured_amount, failed_amount, total_pledges "
+    # Per status: count, amount net of refunds (what a captured bucket holds), refunded.
+    sums = {status: (int(count), int(net), int(refunded)) for status, count, net, refunded in platform.sql(
+        "pledges", "SELECT status, count(*), coalesce(sum(amount - refunded_amount), 0), coalesce(sum(refunded_amount), 0) "
+                   "FROM pledges WHERE campaign_id = '%s' GROUP BY status" % campaign)}
+    rollup = platform.sql("campaigns", "SELECT pending_amount, authorized_amount, captured_amount, failed_amount, refunded_amount, total_pledges "
                                        "FROM campaign_rollups WHERE campaign_id = '%s'" % campaign)
-    pending, authorized, captured, failed, total = map(int, rollup[0]) if rollup else (0, 0, 0, 0, 0)
+    pending, authorized, captured, failed, refunded, total = map(int, rollup[0]) if rollup else (0, 0, 0, 0, 0, 0)
+    if min(pending, authorized, captured, failed, refunded) < 0:
+        found.append("a negative bucket: %s" % rollup[0])
     for name, status, value in [("pending", "PENDING", pending), ("authorized", "AUTHORIZED", authorized), ("captured", "CAPTURED", captured),
                                 ("failed", "FAILED", failed)]:
-        if sums.get(status, (0, 0))[1] != value:
-            found.append("%s: pledges %d, campaign %d" % (name, sums.get(status, (0, 0))[1], value))
-    if sum(count for count, _ in sums.values()) != total:
-        found.append("pledges %d, campaign counts %d" % (sum(c for c, _ in sums.values()), total))
-    paid = platform.sql("payments", "SELECT status, count(*), coalesce(sum(amount), 0) FROM payments WHERE campaign_id = '%s' GROUP BY status" % campaign)
-    paid = {status: (int(count), int(total)) for status, count, total in paid}
-    if paid.get("CAPTURED", (0, 0))[1] != captured:
-        found.append("captured: payments %d, campaign %d" % (paid.get("CAPTURED", (0, 0))[1], captured))
+        if sums.get(status, (0, 0, 0))[1] != value:
+            found.append("%s: pledges %d, campaign %d" % (name, sums.get(status, (0, 0, 0))[1], value))
+    pledges_refunded = sum(r for _, _, r in sums.values())
+    if pledges_refunded != refunded:
+        found.append("refunded: pledges %d, campaign %d" % (pledges_refunded, refunded))
+    if sum(count for count, _, _ in sums.values()) != total:
+        found.append("pledges %d, campaign counts %d" % (sum(c for c, _, _ in sums.values()), total))
+    paid = platform.sql("payments", "SELECT status, count(*), coalesce(sum(amount - refunded_amount), 0), coalesce(sum(refunded_amount), 0) "
+                                    "FROM payments WHERE campaign_id = '%s' GROUP BY status" % campaign)
+    paid = {status: (int(count), int(net), int(refunded)) for status, count, net, refunded in paid}
+    if paid.get("CAPTURED", (0, 0, 0))[1] != captured:
+        found.append("captured: payments %d, campaign %d" % (paid.get("CAPTURED", (0, 0, 0))[1], captured))
+    if sum(r for _, _, r in paid.values()) != refunded:
+        found.append("refunded: payments %d, campaign %d" % (sum(r for _, _, r in paid.values()), refunded))
     if authorized or paid.get("AUTHORIZED") or paid.get("PENDING"):
         found.append("not settled: %d authorized, payments %s" % (authorized, {k: v for k, v in paid.items() if k in ("AUTHORIZED", "PENDING")}))
+    # The provider's word and ours agree: captured (or refunded) exactly when the intent succeeded,
+    # and refunded as much as the provider refunded.
+    disagree = platform.sql("payments", "SELECT p.id, p.status, i.status, p.refunded_amount, "
+                                        "(SELECT coalesce(sum(r.amount), 0) FROM sandbox_refunds r WHERE r.intent_id = i.id) "
+                                        "FROM payments p JOIN sandbox_intents i ON i.id = p.provider_payment_id WHERE p.campaign_id = '%s' "
+                                        "AND ((p.status IN ('CAPTURED', 'REFUNDED')) <> (i.status = 'succeeded') "
+                                        "OR p.refunded_amount <> (SELECT coalesce(sum(r.amount), 0) FROM sandbox_refunds r WHERE r.intent_id = i.id))"
+                            % campaign)
+    if disagree:
+        found.append("payments and the provider disagree: %s" % disagree[:3])
     for database in ("pledges", "payments", "campaigns"):
         dead = platform.sql(database, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL")
         if int(dead[0][0]):
@@ -194,10 +343,16 @@ def violations(platform, campaign, created):
     return found, sums
 
 
-def settle(platform, campaign, created, seconds):
+def settle(platform, campaign, created, seconds, drained=()):
+    """Polls the invariants until they hold (and the outboxes of `drained` have nothing left to
+    send) or `seconds` pass."""
     deadline = time.time() + seconds
     while True:
         found, sums = violations(platform, campaign, created)
+        for database in drained:
+            left = int(platform.sql(database, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL")[0][0])
+            if left:
+                found.append("%s: %d outbox rows not yet delivered" % (database, left))
         if not found:
             status, run = platform.request("POST", "/api/campaigns/admin/reconcile", token=platform.admin_token())
             drift = [d for d in run.get("drift", []) if d.get("campaign_id") == campaign] if status == 200 else ["reconcile answered %d" % status]
@@ -233,9 +388,40 @@ def run_scenario(platform, scenario, seed, args):
         found, _ = settle(platform, campaign, list(ids), 30)
         return problems + found, "16 at once: %d created, %d told to wait" % (sum(1 for s, _ in answers if s == 201), 16 - sum(1 for s, _ in answers if s == 201))
     fault_at = rng.uniform(0.2, 0.6) * args.seconds
+    problems, note, drained = [], "", []
     with Donors(platform, campaign, rng, args.donors) as donors:
+        forger = Forger(platform, campaign, random.Random(rng.random())) if scenario == "webhook-storm" else None
+        if forger:
+            forger.start()
         time.sleep(fault_at)
-        if scenario.startswith("kill-"):
+        if scenario == "relay-crash":
+            # The service exits right after its relay's n-th delivery, before it records it: the
+            # destination has the events, the outbox still says pending; they go out again.
+            role, deliveries = ("pledge", "payment")[seed % 2 == 0], rng.randint(1, 20)
+            platform.kill(role)
+            process = platform.start(role, env={"OUTBOX_RELAY_EXIT_AFTER_DELIVERIES": str(deliveries)}, wait=False)
+            try:
+                code = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                code = None
+                platform.kill(role)
+            if code != 86:
+                problems.append("%s did not exit between delivery and marking (exit %s)" % (role, code))
+            platform.start(role)
+            note = "; %s exited after delivery %d" % (role, deliveries)
+            drained = [role + "s"]
+        elif scenario == "clock-skew":
+            # One service's wall clock minutes off, either way, within the signatures' 300 s
+            # tolerance, from now until the invariants hold: its signed calls, the webhooks it
+            # checks, the tokens it verifies and the rows it dates must all still agree.
+            role, skew = ("pledge", "payment", "campaign")[seed % 3], rng.choice([-1, 1]) * rng.randint(60, 240)
+            platform.kill(role, signal.SIGTERM)
+            platform.start(role, env=platform.skewed(skew))
+            offset = platform.clock_offset(role)
+            if abs(offset - skew) > 5:
+                problems.append("%s's clock is %+.0f s off, not %+d s" % (role, offset, skew))
+            note = "; %s's clock %+d s" % (role, skew)
+        elif scenario.startswith("kill-"):
             role = scenario[len("kill-"):]
             platform.kill(role)
             time.sleep(rng.uniform(0.2, 1.5))
@@ -247,11 +433,19 @@ def run_scenario(platform, scenario, seed, args):
         elif scenario == "postgres-restart":
             subprocess.run(["sh", "-c", platform.pg_restart], check=True, capture_output=True, timeout=120)
         time.sleep(max(0, args.seconds - fault_at))
+        if forger:
+            problems += forger.stop()
+            note = "; forged webhooks: " + ", ".join("%d %s" % (n, kind) for kind, n in sorted(forger.sent.items()))
     created = list(donors.created)
-    wait = 100 if scenario in ("kill-payment", "postgres-restart") else 45
-    found, sums = settle(platform, campaign, created, wait)
-    summary = "%d pledges: %s" % (len(created), ", ".join("%d %s" % (count, status.lower()) for status, (count, _) in sorted(sums.items())))
-    return found, summary
+    # A restarted payment-service settles what it lost after 60 s; a crashed relay's rows go out after their 30 s lease.
+    wait = 100 if scenario in ("kill-payment", "postgres-restart", "relay-crash") else 45
+    found, sums = settle(platform, campaign, created, wait, drained)
+    if scenario == "clock-skew":
+        platform.kill(role, signal.SIGTERM)
+        platform.start(role)
+    summary = "%d pledges: %s; %d refunds%s" % (len(created), ", ".join("%d %s" % (count, status.lower()) for status, (count, _, _) in sorted(sums.items())),
+                                                donors.refunds, note)
+    return problems + found, summary
 
 
 def main():
@@ -263,6 +457,8 @@ def main():
     parser.add_argument("--pg-restart", required=True, help="a shell command stopping PostgreSQL with -m immediate and starting it again")
     parser.add_argument("--admin-email", required=True)
     parser.add_argument("--admin-password", required=True)
+    parser.add_argument("--webhook-secret", required=True, help="payment-service's STRIPE_WEBHOOK_SECRET, for webhook-storm")
+    parser.add_argument("--faketime-lib", required=True, help="libfaketime.so.1, for clock-skew")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8, help="how long donors pledge in each scenario")
     parser.add_argument("--outage", type=float, default=5, help="how long campaign-service stays down in campaign-down")

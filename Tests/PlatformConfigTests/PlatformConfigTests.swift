@@ -18,6 +18,7 @@ struct PlatformConfigTests {
         #expect(config.paymentProvider == "sandbox")
         #expect(config.stripeAPIBase == "https://api.stripe.com")
         #expect(config.sandboxWebhookChaos == false)
+        #expect(config.relayExitAfterDeliveries == nil)
         #expect(config.logLevel == "info")
         #expect(config.logFormat == .json)
         #expect(config.serviceURL(for: .user) == "http://127.0.0.1:3004")
@@ -36,6 +37,7 @@ struct PlatformConfigTests {
             "PAYMENT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_test", "STRIPE_API_BASE": "http://127.0.0.1:8420",
             "STRIPE_WEBHOOK_SECRET": "whsec", "SANDBOX_WEBHOOK_CHAOS": "1", "LOG_LEVEL": "debug", "LOG_FORMAT": "text",
             "CAMPAIGN_SERVICE_SIGNING_SECRET": "new-c, old-c", "GATEWAY_REGISTER_RATE_LIMIT": "5", "GATEWAY_PAYMENT_RATE_LIMIT": "0",
+            "OUTBOX_RELAY_EXIT_AFTER_DELIVERIES": "7",
         ])
         #expect(config.dataDirectory == "/tmp/cfa")
         #expect(config.host == "0.0.0.0")
@@ -63,6 +65,7 @@ struct PlatformConfigTests {
         #expect(config.stripeAPIBase == "http://127.0.0.1:8420")
         #expect(config.stripeWebhookSecret == "whsec")
         #expect(config.sandboxWebhookChaos)
+        #expect(config.relayExitAfterDeliveries == 7)
         #expect(config.logLevel == "debug")
         #expect(config.logFormat == .text)
     }
@@ -91,6 +94,8 @@ struct PlatformConfigTests {
         #expect(throws: ConfigError.self) { try PlatformConfig.load(environment: ["LOG_FORMAT": "xml"]) }
         #expect(throws: ConfigError.self) { try PlatformConfig.load(environment: ["PAYMENT_PROVIDER": "paypal"]) }
         #expect(throws: ConfigError.self) { try PlatformConfig.load(environment: ["ACCESS_TOKEN_TTL_SECONDS": "0"]) }
+        #expect(throws: ConfigError.self) { try PlatformConfig.load(environment: ["OUTBOX_RELAY_EXIT_AFTER_DELIVERIES": "0"]) }
+        #expect(throws: ConfigError.self) { try PlatformConfig.load(environment: ["OUTBOX_RELAY_EXIT_AFTER_DELIVERIES": "soon"]) }
         #expect(ConfigError.missing(key: "database.url").description == "missing configuration DATABASE_URL")
     }
 }
