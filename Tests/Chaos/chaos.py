@@ -10,8 +10,15 @@ then the invariants, polled until they hold or the time runs out:
   equal pledge-service's sums by status, captured and refunded also payment-service's; no bucket
   is negative; its pledge count is exact (an admin refunds part or all of some captured payments
   while the donors pledge, in every scenario);
-- nothing left AUTHORIZED (pledges or payments) once settled; no dead outbox row;
+- every payment captured exactly when the provider's intent succeeded, and refunded exactly what
+  the provider refunded;
+- nothing left AUTHORIZED (pledges or payments) once settled; no dead outbox row (and, after a
+  relay crash, none left to send);
 - reconciliation reports no drift for the campaign.
+The scenarios (SCENARIOS; docs/operations.md has the table): kill -9 of each service, a relay's
+process exiting between delivery and marking, campaign-service down, PostgreSQL restarted at
+once, a TCP fault proxy between a service and PostgreSQL and between two services, forged and
+replayed webhooks, a service's clock skewed, one Idempotency-Key raced.
 One line per scenario and seed; exit 1 on any violation.
 """
 import argparse
@@ -30,8 +37,10 @@ import threading
 import time
 import uuid
 
+from faultproxy import FaultProxy
+
 SCENARIOS = ["kill-pledge", "kill-payment", "kill-campaign", "kill-notification", "kill-gateway", "kill-user",
-             "relay-crash", "campaign-down", "postgres-restart", "webhook-storm", "clock-skew", "idempotency-race"]
+             "relay-crash", "campaign-down", "postgres-restart", "db-proxy", "service-proxy", "webhook-storm", "clock-skew", "idempotency-race"]
 
 
 class Platform:
@@ -45,6 +54,7 @@ class Platform:
         self.admin_email, self.admin_password = args.admin_email, args.admin_password
         self.webhook_secret = args.webhook_secret
         self.faketime = args.faketime_lib
+        self.pg_port = args.psql[args.psql.index("-p") + 1]
 
     def request(self, method, path, body=None, token=None, headers=None, base=None, timeout=10):
         host, port = (base or self.gateway).replace("http://", "").split(":")
@@ -115,9 +125,19 @@ class Platform:
         except (FileNotFoundError, ProcessLookupError, IndexError):
             return False
 
-    def start(self, role, env=None, wait=True):
+    def start(self, role, env=None, wait=True, database_port=None):
+        """Starts `role` again from its launch file, with `env` added; with `database_port`, its
+        DATABASE_URL names that port instead of PostgreSQL's (a fault proxy's)."""
         log = open(os.path.join(self.services_dir, role + ".log"), "ab")
-        process = subprocess.Popen(["bash", os.path.join(self.services_dir, role + ".launch")], stdout=log, stderr=log, start_new_session=True,
+        launch = os.path.join(self.services_dir, role + ".launch")
+        if database_port:
+            with open(launch) as f:
+                text = f.read()
+            assert "@127.0.0.1:%s/" % self.pg_port in text, "no DATABASE_URL on PostgreSQL's port in " + launch
+            launch = os.path.join(self.services_dir, role + "-proxied.launch")
+            with open(os.open(launch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(text.replace("@127.0.0.1:%s/" % self.pg_port, "@127.0.0.1:%s/" % database_port))
+        process = subprocess.Popen(["bash", launch], stdout=log, stderr=log, start_new_session=True,
                                    env=dict(os.environ, **(env or {})))
         with open(os.path.join(self.services_dir, role + ".pid"), "w") as f:
             f.write(str(process.pid))
@@ -410,6 +430,30 @@ def run_scenario(platform, scenario, seed, args):
             platform.start(role)
             note = "; %s exited after delivery %d" % (role, deliveries)
             drained = [role + "s"]
+        elif scenario in ("db-proxy", "service-proxy"):
+            # A misbehaving network, through a TCP proxy of ours: between pledge- or payment-service
+            # (by seed) and PostgreSQL (latency, then every connection reset mid-statement and new
+            # ones refused), or between payment-service and pledge-service, which its notices and
+            # its pledge lookups go to (latency, answers dropped, half-open, resets).
+            if scenario == "db-proxy":
+                role = ("pledge", "payment")[seed % 2 == 0]
+                proxy = FaultProxy(platform.pg_port)
+                platform.kill(role, signal.SIGTERM)
+                platform.start(role, database_port=proxy.port)
+                faults = [("latency", 2), ("reset", 1), ("pass", 1), ("latency", 1), ("reset", 0.5)]
+            else:
+                role = "payment"
+                proxy = FaultProxy(platform.ports["pledge"])
+                platform.kill(role, signal.SIGTERM)
+                platform.start(role, env={"PLEDGE_SERVICE_URL": "http://127.0.0.1:%d" % proxy.port})
+                faults = [("latency", 2), ("drop-responses", 3), ("pass", 1), ("half-open", 3), ("reset", 1)]
+            proxy.delay = rng.uniform(0.05, 0.3)
+            for mode, seconds in faults:
+                proxy.mode = mode
+                time.sleep(seconds)
+            proxy.mode = "pass"
+            note = "; %s behind a proxy: %s, %d ms latency, %d connections" % (
+                role, " ".join(mode for mode, _ in faults), proxy.delay * 1000, proxy.accepted)
         elif scenario == "clock-skew":
             # One service's wall clock minutes off, either way, within the signatures' 300 s
             # tolerance, from now until the invariants hold: its signed calls, the webhooks it
@@ -437,12 +481,15 @@ def run_scenario(platform, scenario, seed, args):
             problems += forger.stop()
             note = "; forged webhooks: " + ", ".join("%d %s" % (n, kind) for kind, n in sorted(forger.sent.items()))
     created = list(donors.created)
-    # A restarted payment-service settles what it lost after 60 s; a crashed relay's rows go out after their 30 s lease.
-    wait = 100 if scenario in ("kill-payment", "postgres-restart", "relay-crash") else 45
+    # A restarted payment-service settles what it lost after 60 s (its recovery looks every 15 s); a
+    # crashed relay's rows go out after their 30 s lease; a call cut off waits for its 10 s deadline.
+    wait = 150 if scenario in ("kill-payment", "postgres-restart", "relay-crash", "db-proxy", "service-proxy") else 45
     found, sums = settle(platform, campaign, created, wait, drained)
-    if scenario == "clock-skew":
+    if scenario in ("clock-skew", "db-proxy", "service-proxy"):
         platform.kill(role, signal.SIGTERM)
         platform.start(role)
+    if scenario in ("db-proxy", "service-proxy"):
+        proxy.close()
     summary = "%d pledges: %s; %d refunds%s" % (len(created), ", ".join("%d %s" % (count, status.lower()) for status, (count, _, _) in sorted(sums.items())),
                                                 donors.refunds, note)
     return problems + found, summary
