@@ -128,8 +128,22 @@ extension SQLDatabase {
     }
 }
 
+/// A session that does something with each statement, then hands it to `base`, which answers
+/// everything else.
+protocol ForwardingSQLDatabase: SQLDatabase {
+    var base: any SQLDatabase { get }
+}
+
+extension ForwardingSQLDatabase {
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+}
+
 /// A session that counts the statements sent through it, for a transaction's span.
-final class CountingSQLDatabase: SQLDatabase {
+final class CountingSQLDatabase: ForwardingSQLDatabase {
     let base: any SQLDatabase
     private let count = Mutex(0)
 
@@ -138,12 +152,6 @@ final class CountingSQLDatabase: SQLDatabase {
     }
 
     var statements: Int { count.withLock { $0 } }
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
         count.withLock { $0 += 1 }

@@ -56,7 +56,7 @@ public struct DatabaseConnectionClosed: Error, CustomStringConvertible {
 /// waits forever: the lease is never returned, and whatever waits on that work (a group commit,
 /// a relay round) with it. Once the channel is inactive the check refuses at once; a connection
 /// that closes after the check fails its statements through PostgresNIO's own state machine.
-struct LiveConnection: SQLDatabase {
+struct LiveConnection: ForwardingSQLDatabase {
     let connection: PostgresConnection
     let base: any SQLDatabase
 
@@ -64,12 +64,6 @@ struct LiveConnection: SQLDatabase {
         self.connection = connection
         self.base = connection.sql(queryLogLevel: .trace, logger: logger)
     }
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
         guard !connection.isClosed else { return eventLoop.makeFailedFuture(DatabaseConnectionClosed()) }
