@@ -15,7 +15,8 @@ import sys
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Security"))
-from edge_rules import INTERNAL_ROUTES, RATE_LIMITED, spellings  # noqa: E402
+from edge_rules import INTERNAL_ROUTES, RATE_LIMITED  # noqa: E402
+from lib import spellings  # noqa: E402
 
 ROLES = {  # role -> (Kubernetes / Compose name, port), as DESIGN.md's table
     "user": ("user-service", 3004), "campaign": ("campaign-service", 3001), "pledge": ("pledge-service", 3003),

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 
-from lib import Sources, Steps, as_json, call, error_code, new_email, raw_request, split_url
+from lib import Sources, Steps, as_json, call, error_code, new_email, raw_request, spellings, split_url
 
 # Internal routes (method, path): services call them directly; no spelling may pass the edge.
 INTERNAL_ROUTES = [
@@ -43,40 +43,6 @@ RATE_LIMITED = [
     ("/api/pledges", 30, {}, {}, (400, "idempotency_key_required")),
     ("/api/payments", 30, {}, {}, (400, "invalid_pledge_id")),
 ]
-
-
-def spellings(path):
-    """Other ways to write `path` that a lenient router might still route to it."""
-    segments = path.strip("/").split("/")
-    head, last = "/" + "/".join(segments[:-1]), segments[-1]
-    return [
-        path,
-        path + "/",
-        path + "//",
-        "/" + path,
-        head + "//" + last,
-        head + "/./" + last,
-        head + "/x/../" + last,
-        head + "/%2e/" + last,
-        head + "/x/%2E%2E/" + last,
-        head + "/%" + "%02x" % ord(last[0]) + last[1:],
-        head + "/%" + "%02X" % ord(last[0]) + last[1:],
-        head + "%2F" + last,
-        head + "%2f" + last,
-        head + "%5C" + last,
-        head + "/" + last.upper(),
-        "/" + "/".join(s[:1].upper() + s[1:] for s in segments),
-        path + "#x",
-        path + "/#/x",
-        path + "?x=1",
-        path + "/?x=1",
-        path + ";x=1",
-        head + "/" + last + ";jsessionid=1/",
-        path + "/.",
-        path + "/%2e",
-        path + "%00",
-        path + "%20",
-    ]
 
 
 class HalfSentRequests:

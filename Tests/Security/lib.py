@@ -103,3 +103,37 @@ class Steps:
         passed = sum(self.results)
         print("%s: %d passed, %d failed" % (self.name, passed, len(self.results) - passed), flush=True)
         sys.exit(0 if passed == len(self.results) else 1)
+
+
+def spellings(path):
+    """Other ways to write `path` that a lenient router might still route to it."""
+    segments = path.strip("/").split("/")
+    head, last = "/" + "/".join(segments[:-1]), segments[-1]
+    return [
+        path,
+        path + "/",
+        path + "//",
+        "/" + path,
+        head + "//" + last,
+        head + "/./" + last,
+        head + "/x/../" + last,
+        head + "/%2e/" + last,
+        head + "/x/%2E%2E/" + last,
+        head + "/%" + "%02x" % ord(last[0]) + last[1:],
+        head + "/%" + "%02X" % ord(last[0]) + last[1:],
+        head + "%2F" + last,
+        head + "%2f" + last,
+        head + "%5C" + last,
+        head + "/" + last.upper(),
+        "/" + "/".join(s[:1].upper() + s[1:] for s in segments),
+        path + "#x",
+        path + "/#/x",
+        path + "?x=1",
+        path + "/?x=1",
+        path + ";x=1",
+        head + "/" + last + ";jsessionid=1/",
+        path + "/.",
+        path + "/%2e",
+        path + "%00",
+        path + "%20",
+    ]
