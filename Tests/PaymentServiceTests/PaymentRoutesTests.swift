@@ -135,6 +135,13 @@ struct PaymentRoutesTests {
 
             let noPledge = try await service.client.execute(uri: "/payments", method: .post, headers: .bearer(service.donorToken), body: .init(json: ["payment_method": "pm_card_visa"]))
             #expect(noPledge.status == .badRequest && noPledge.errorCode == "invalid_pledge_id")
+            // Not a pledge's id (schemathesis sent one with a NUL byte: pledge-service's look-up was a 500, this a 503).
+            for notAnId in ["f\u{0}x", "not-a-pledge"] {
+                let refused = try await service.client.execute(
+                    uri: "/payments", method: .post, headers: .bearer(service.donorToken), body: .init(json: ["pledge_id": notAnId, "payment_method": "pm_card_visa"])
+                )
+                #expect(refused.status == .badRequest && refused.errorCode == "invalid_pledge_id", "\(notAnId.debugDescription)")
+            }
             let badMethod = try await service.client.execute(
                 uri: "/payments", method: .post, headers: .bearer(service.donorToken), body: .init(json: ["pledge_id": pledgeId, "payment_method": 7])
             )

@@ -56,7 +56,7 @@ public struct PaymentController: Sendable {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<PaymentResponse> {
         let body = try await request.collectBody(context: context)
         let object = try JSONRequestDecoder.object(from: body.readableBytesView)
-        guard let pledgeId = object["pledge_id"]?.stringValue, !pledgeId.isEmpty, pledgeId.count <= 200 else {
+        guard let pledgeId = object["pledge_id"]?.stringValue, UUID(uuidString: pledgeId) != nil else {
             throw PaymentServiceError.invalidPledge
         }
         let paymentMethod: String

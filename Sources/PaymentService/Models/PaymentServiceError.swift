@@ -28,7 +28,7 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
     public var apiError: APIError {
         switch self {
         case .invalidPledge:
-            APIError(.badRequest, code: "invalid_pledge_id", message: "pledge_id is required.")
+            APIError(.badRequest, code: "invalid_pledge_id", message: "pledge_id is required: a pledge's id.")
         case .invalidPaymentMethod:
             APIError(.badRequest, code: "invalid_payment_method", message: "payment_method must be a string of 1 to 255 characters.")
         case .pledgeNotFound:

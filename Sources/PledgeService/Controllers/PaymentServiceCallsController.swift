@@ -132,7 +132,10 @@ public struct PaymentServiceCallsController: Sendable {
         guard let query = try? PlainJSON.decoder.decode(PledgeLookupRequest.self, from: Data(buffer: body)), !query.pledgeId.isEmpty else {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be {\"pledge_id\": ..., \"receipt_token\"?: ...}.")
         }
-        guard let pledge = try await store.pledge(id: query.pledgeId) else { throw PledgeServiceError.pledgeNotFound }
+        // Not a UUID names no pledge (and a NUL byte would not even reach PostgreSQL's text).
+        guard UUID(uuidString: query.pledgeId) != nil, let pledge = try await store.pledge(id: query.pledgeId) else {
+            throw PledgeServiceError.pledgeNotFound
+        }
         return PledgeLookupResponse(
             id: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount, currency: pledge.currency,
             status: pledge.status, receiptTokenValid: query.receiptToken.map { ReceiptToken.matches($0, hash: pledge.receiptTokenHash) } ?? false
