@@ -133,7 +133,12 @@ stop_services() {
         kill -KILL "$pid" 2>/dev/null || true
     done
     for pid in "${SERVICE_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-    for pid in "${SERVICE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # A service whose shutdown hangs is killed after 15 s, so a test run never waits on it for good.
+    for pid in "${SERVICE_PIDS[@]}"; do
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     SERVICE_PIDS=()
     if [ -n "${SERVICES_DIR:-}" ]; then rm -rf "$SERVICES_DIR"; fi
 }
