@@ -432,15 +432,15 @@ def run_scenario(platform, scenario, seed, args):
             drained = [role + "s"]
         elif scenario in ("db-proxy", "service-proxy"):
             # A misbehaving network, through a TCP proxy of ours: between pledge- or payment-service
-            # (by seed) and PostgreSQL (latency, then every connection reset mid-statement and new
-            # ones refused), or between payment-service and pledge-service, which its notices and
+            # (by seed) and PostgreSQL (latency, every connection reset mid-statement and new ones
+            # refused, half-open, then again), or between payment-service and pledge-service, which its notices and
             # its pledge lookups go to (latency, answers dropped, half-open, resets).
             if scenario == "db-proxy":
                 role = ("pledge", "payment")[seed % 2 == 0]
                 proxy = FaultProxy(platform.pg_port)
                 platform.kill(role, signal.SIGTERM)
                 platform.start(role, database_port=proxy.port)
-                faults = [("latency", 2), ("reset", 1), ("pass", 1), ("latency", 1), ("reset", 0.5)]
+                faults = [("latency", 2), ("reset", 1), ("pass", 1), ("half-open", 2), ("pass", 1), ("latency", 1), ("reset", 0.5)]
             else:
                 role = "payment"
                 proxy = FaultProxy(platform.ports["pledge"])
