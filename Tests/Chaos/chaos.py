@@ -99,6 +99,16 @@ class Platform:
         deadline = time.time() + 30
         while time.time() < deadline and self.alive(self.pid(role)):
             time.sleep(0.05)
+        # A graceful stop that has not finished in 30 s is cut short: the next start must not
+        # leave it running beside the new process.
+        if self.alive(self.pid(role)):
+            print("        (%s had not stopped 30 s after signal %d: killed)" % (role, how), flush=True)
+            try:
+                os.kill(self.pid(role), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            while self.alive(self.pid(role)):
+                time.sleep(0.05)
 
     def clock_offset(self, role):
         """How far `role`'s clock is from ours, in seconds, from its HTTP Date header."""
