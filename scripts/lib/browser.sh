@@ -8,9 +8,7 @@ BROWSER_VENV=".build/tools/selenium-$SELENIUM_VERSION"
 ensure_browser() {
     if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
         pg_log "installing chromium and chromium-driver with apt-get"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq chromium chromium-driver >/dev/null
+        apt_install chromium chromium-driver
     fi
     if [ ! -x "$BROWSER_VENV/bin/python" ] || ! "$BROWSER_VENV/bin/python" -c 'import selenium' 2>/dev/null; then
         pg_log "installing selenium $SELENIUM_VERSION from PyPI into $BROWSER_VENV"

@@ -11,9 +11,7 @@ ensure_config_tools() {
     python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
     if [ "${#missing[@]}" -gt 0 ]; then
         pg_log "installing ${missing[*]} with apt-get"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq "${missing[@]}" >/dev/null
+        apt_install "${missing[@]}"
     fi
     PROMETHEUS_BIN=$(command -v prometheus || echo /usr/bin/prometheus)
 }

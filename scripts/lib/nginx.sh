@@ -5,9 +5,7 @@
 start_nginx() {
     if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
         pg_log "installing nginx with apt-get"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq nginx-light >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null
+        apt_install nginx-light 2>/dev/null || apt_install nginx
     fi
     local nginx_bin
     nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)

@@ -12,15 +12,20 @@ ensure_postgres() {
     PG_BIN=$(find_pg_bin)
     if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
         pg_log "PostgreSQL server not found; installing it with apt-get"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq postgresql >/dev/null
+        apt_install postgresql
         PG_BIN=$(find_pg_bin)
     fi
     if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
         echo "error: could not find or install PostgreSQL" >&2
         return 1
     fi
+}
+
+# Installs Debian packages quietly: the scripts' one way to add a tool that is missing.
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "$@" >/dev/null
 }
 
 # A fresh virtualenv at DIR with the given PyPI packages (apt-get adds python3-venv when missing):
@@ -30,9 +35,7 @@ make_venv() {
     local dir=$1
     shift
     if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq python3-venv >/dev/null
+        apt_install python3-venv
     fi
     rm -rf "$dir"
     python3 -m venv "$dir"

@@ -11,8 +11,7 @@ ensure_aiosmtpd() {
     if [ -x "$AIOSMTPD_VENV/bin/python" ] && "$AIOSMTPD_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then return 0; fi
     pg_log "installing aiosmtpd $AIOSMTPD_VERSION from PyPI into $AIOSMTPD_VENV"
     if ! command -v openssl >/dev/null; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -qq openssl >/dev/null
+        apt_install openssl
     fi
     make_venv "$AIOSMTPD_VENV" "aiosmtpd==$AIOSMTPD_VERSION"
 }
