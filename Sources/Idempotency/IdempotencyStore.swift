@@ -57,7 +57,7 @@ public struct IdempotencyStore: Sendable {
         self.claimTimeout = claimTimeout
     }
 
-    public func begin(scope: String, key: String, requestHash: String, now: Date = Date()) async throws -> IdempotencyDecision {
+    public func begin(scope: String, key: String, requestHash: String, now: Date = DatabaseClock.now()) async throws -> IdempotencyDecision {
         let (retention, claimTimeout, kind) = (retention, claimTimeout, database.kind)
         return try await database.transaction { db in
             let times = Times(now: now, retention: retention, claimTimeout: claimTimeout)
@@ -95,7 +95,7 @@ public struct IdempotencyStore: Sendable {
     /// together), otherwise what to answer. A concurrent request with the same key waits at the
     /// insert until that transaction ends, then replays its answer. Keys in one call must differ.
     public static func claimAll(
-        _ claims: [Claim], now: Date = Date(), retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
+        _ claims: [Claim], now: Date = DatabaseClock.now(), retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
     ) async throws -> [IdempotencyDecision] {
         guard !claims.isEmpty else { return [] }
         let times = Times(now: now, retention: retention, claimTimeout: 0)
@@ -131,7 +131,7 @@ public struct IdempotencyStore: Sendable {
 
     /// What an earlier use of the key means for this request, read without changing anything
     /// (nil: the key was never used): a request that cannot be done now may still be a replay.
-    public func lookup(scope: String, key: String, requestHash: String, now: Date = Date()) async throws -> IdempotencyDecision? {
+    public func lookup(scope: String, key: String, requestHash: String, now: Date = DatabaseClock.now()) async throws -> IdempotencyDecision? {
         let nowText = Timestamp.format(now)
         return try await database.withConnection { db in
             guard let row = try await db.raw("""
@@ -211,7 +211,7 @@ public struct IdempotencyStore: Sendable {
 
     /// Deletes keys past their retention; returns how many.
     @discardableResult
-    public func purgeExpired(now: Date = Date()) async throws -> Int {
+    public func purgeExpired(now: Date = DatabaseClock.now()) async throws -> Int {
         let nowText = Timestamp.format(now)
         return try await database.withConnection { db in
             try await db.raw("DELETE FROM idempotency_keys WHERE expires_at <= \(bind: nowText) RETURNING scope").all().count

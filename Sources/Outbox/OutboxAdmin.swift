@@ -95,7 +95,7 @@ public struct OutboxRows: Sendable {
     }
 
     /// A dead or waiting row, due now; the relay is woken.
-    public func retry(id: String, now: Date = Date()) async throws(Refusal) -> OutboxRow {
+    public func retry(id: String, now: Date = DatabaseClock.now()) async throws(Refusal) -> OutboxRow {
         let time = Timestamp.format(now)
         let updated: OutboxRow?
         do {
@@ -115,7 +115,7 @@ public struct OutboxRows: Sendable {
     }
 
     /// Stops a waiting row: dead, with "parked: <reason>", kept, sent again only if retried.
-    public func park(id: String, reason: String, now: Date = Date()) async throws(Refusal) -> OutboxRow {
+    public func park(id: String, reason: String, now: Date = DatabaseClock.now()) async throws(Refusal) -> OutboxRow {
         let time = Timestamp.format(now)
         let parked: OutboxRow?
         do {
@@ -136,7 +136,7 @@ public struct OutboxRows: Sendable {
     /// Puts every row to `destination` about these pledges back to be sent again now, delivered
     /// or dead (how a reconciliation repairs an event lost between services: the consumer drops
     /// what it had already). Returns how many rows go again.
-    public func resend(pledgeIds: [String], destination: String, now: Date = Date()) async throws -> Int {
+    public func resend(pledgeIds: [String], destination: String, now: Date = DatabaseClock.now()) async throws -> Int {
         let time = Timestamp.format(now)
         var total = 0
         for pledgeId in pledgeIds.prefix(1000) where !pledgeId.isEmpty && pledgeId.count <= 100 {

@@ -100,7 +100,7 @@ public struct OutboxRelay: Service {
                 await slots.acquire()
                 var claimed: [OutboxMessage] = []
                 do {
-                    claimed = try await claim(now: Date())
+                    claimed = try await claim(now: DatabaseClock.now())
                     // The backlog gauges scan the pending rows: once a second is enough for them.
                     if ContinuousClock.now - lastBacklog >= .seconds(1) {
                         try await recordBacklog()
@@ -115,7 +115,7 @@ public struct OutboxRelay: Service {
                     batches.addTask { [claimed] in
                         defer { slots.release() }
                         do {
-                            _ = try await relay(claimed, now: Date())
+                            _ = try await relay(claimed, now: DatabaseClock.now())
                         } catch {
                             logger.error("outbox relay round failed", metadata: ["error": "\(error)"])
                         }
@@ -136,7 +136,7 @@ public struct OutboxRelay: Service {
     /// One round: claim what is due, deliver it per destination, record the outcome. Returns the
     /// number of rows delivered.
     @discardableResult
-    public func relayOnce(now: Date = Date()) async throws -> Int {
+    public func relayOnce(now: Date = DatabaseClock.now()) async throws -> Int {
         try await relay(try await claim(now: now), now: now)
     }
 
@@ -282,7 +282,7 @@ public struct OutboxRelay: Service {
     }
 
     /// `outbox_pending_rows`, `outbox_oldest_pending_seconds` and `outbox_dead_rows`.
-    func recordBacklog(now: Date = Date()) async throws {
+    func recordBacklog(now: Date = DatabaseClock.now()) async throws {
         let (count, oldest, dead) = try await database.withConnection { db in
             let row = try await db.raw("""
                 SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL

@@ -46,7 +46,9 @@ public enum Databases {
         let requests = try await open(url, logger: logger)
         guard case .postgres = url else { return DatabasePools(requests: requests, background: requests, services: [DatabaseService(client: requests)]) }
         let background = try await open(url, logger: logger, maxConnections: backgroundConnections)
-        return DatabasePools(requests: requests, background: background, services: [DatabaseService(client: requests), DatabaseService(client: background)])
+        return DatabasePools(requests: requests, background: background, services: [
+            DatabaseService(client: requests), DatabaseService(client: background), DatabaseClockSync(client: background, logger: logger),
+        ])
     }
 }
 

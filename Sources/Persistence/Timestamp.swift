@@ -8,8 +8,9 @@ public enum Timestamp {
         RFC3339.format(date)
     }
 
+    /// The database's time now (`DatabaseClock`), the time every stored row is dated in.
     public static func now() -> String {
-        format(Date())
+        format(DatabaseClock.now())
     }
 
     public static func parse(_ string: String) -> Date? {

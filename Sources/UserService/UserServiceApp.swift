@@ -92,7 +92,7 @@ public enum UserServiceApp {
             router: router,
             server: .careForAll,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-user"),
-            services: [DatabaseService(client: database)],
+            services: [DatabaseService(client: database), DatabaseClockSync(client: database, logger: logger)],
             logger: logger
         )
         app.beforeServerStarts {

@@ -163,6 +163,19 @@ struct DatabaseClientTests {
             try await within(seconds: 20) { try await client.ping() }
         }
     }
+
+    /// Stored times follow the database's clock (`DatabaseClock`); the server here runs on this
+    /// host, so the offset read must be close to zero whatever the round trip took.
+    @Test("the database clock's offset is read from the server", arguments: TestDatabase.all.filter { $0 == .postgres })
+    func clockOffset(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let sync = DatabaseClockSync(client: client, logger: TestLogging.logger)
+            for _ in 0..<3 {
+                let offset = try await sync.measure()
+                #expect(abs(offset) < 0.5, "offset \(offset) s from a server on this host")
+            }
+        }
+    }
 }
 
 @Suite("DATABASE_URL parsing")

@@ -57,7 +57,7 @@ public struct MailDispatcher: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var claimed = 0
             do {
-                let due = try await store.claimDue(limit: config.batchSize, now: Date(), lease: config.lease)
+                let due = try await store.claimDue(limit: config.batchSize, now: DatabaseClock.now(), lease: config.lease)
                 claimed = due.count
                 try await send(due)
                 // The gauges cost a count of the waiting mail: every few seconds, not every batch.
@@ -121,7 +121,7 @@ public struct MailDispatcher: Service {
             logger.error("mail refused for good; kept as FAILED", metadata: ["error": .string(error.description)])
         } catch {
             let wait = Self.backoff(attempt: mail.attempts, config: config)
-            try? await store.markRetry(id: mail.id, error: error.description, nextAttempt: Timestamp.format(Date().addingTimeInterval(wait)))
+            try? await store.markRetry(id: mail.id, error: error.description, nextAttempt: Timestamp.format(DatabaseClock.now().addingTimeInterval(wait)))
             metrics.counter(.mailAttemptsFailedTotal, [("kind", mail.kind.rawValue)]).increment()
             logger.warning("mail not sent; queued again", metadata: [
                 "error": .string(error.description), "attempt": .stringConvertible(mail.attempts), "retry_in_seconds": .stringConvertible(Int(wait)),
@@ -131,7 +131,7 @@ public struct MailDispatcher: Service {
     }
 
     func recordQueue() async throws {
-        let state = try await store.queueState(now: Date())
+        let state = try await store.queueState(now: DatabaseClock.now())
         metrics.gauge(.mailQueueSize).record(state.queued)
         metrics.gauge(.mailFailedSize).record(state.failed)
         metrics.gauge(.mailQueueOldestAgeSeconds).record(state.oldestSeconds)

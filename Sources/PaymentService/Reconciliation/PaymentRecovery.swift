@@ -56,7 +56,7 @@ public struct PaymentRecovery: Service {
 
     /// One round; returns how many payments it looked at.
     @discardableResult
-    public func recoverOnce(now: Date = Date()) async throws -> Int {
+    public func recoverOnce(now: Date = DatabaseClock.now()) async throws -> Int {
         let cutoff = Timestamp.format(now.addingTimeInterval(-Double(config.settleAfter.components.seconds)))
         let stale = try await store.unsettled(changedBefore: cutoff, limit: config.batchSize)
         metrics.gauge(.paymentsUnsettledStale).record(stale.count)
