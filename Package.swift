@@ -377,6 +377,7 @@ let package = Package(
             dependencies: ["PaymentService", "Events", "Signatures", "Persistence", "TestSupport", "Auth", "HTTPSupport", "Outbox",
                            "Observability", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings

@@ -516,7 +516,8 @@ def main():
     parser.add_argument("--admin-password", required=True)
     parser.add_argument("--webhook-secret", required=True, help="payment-service's STRIPE_WEBHOOK_SECRET, for webhook-storm")
     parser.add_argument("--faketime-lib", required=True, help="libfaketime.so.1, for clock-skew")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="run seeds 1 to N")
+    parser.add_argument("--seed", type=int, action="append", help="run this seed only (repeatable; instead of --seeds)")
     parser.add_argument("--seconds", type=float, default=8, help="how long donors pledge in each scenario")
     parser.add_argument("--outage", type=float, default=5, help="how long campaign-service stays down in campaign-down")
     parser.add_argument("--donors", type=int, default=6)
@@ -525,8 +526,9 @@ def main():
     args.psql = args.psql.split()
     platform = Platform(args)
     failures = 0
+    seeds = args.seed or range(1, args.seeds + 1)
     for scenario in args.scenario or SCENARIOS:
-        for seed in range(1, args.seeds + 1):
+        for seed in seeds:
             started = time.time()
             try:
                 found, summary = run_scenario(platform, scenario, seed, args)
@@ -535,7 +537,7 @@ def main():
             failures += bool(found)
             print("  %s  %-18s seed %-3d %5.1fs  %s%s" % ("FAIL" if found else "ok  ", scenario, seed, time.time() - started, summary,
                                                         "" if not found else "\n        " + "\n        ".join(found)), flush=True)
-    total = len(args.scenario or SCENARIOS) * args.seeds
+    total = len(args.scenario or SCENARIOS) * len(seeds)
     print("chaos: %d passed, %d failed" % (total - failures, failures))
     sys.exit(1 if failures else 0)
 

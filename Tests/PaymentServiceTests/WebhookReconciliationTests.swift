@@ -6,6 +6,7 @@ import NIOCore
 import Testing
 import TestSupport
 import SQLKit
+import ServiceLifecycle
 @testable import PaymentService
 
 @Suite("Provider webhooks, reconciliation and recovery")
@@ -55,6 +56,25 @@ struct WebhookReconciliationTests {
             #expect(results == ["payment_intent.amount_capturable_updated ignored", "payment_intent.succeeded ignored"])
             #expect(try await service.outbox().filter { $0.hasSuffix("PAYMENT_CAPTURED") }.count == 1)
         }
+    }
+
+    /// Its deliveries go to payment-service's own server, which stops first; each one retried
+    /// for about 12 s, and the sender waited for them, so a stop took over 30 s.
+    @Test("a graceful shutdown stops the sandbox's sender at once, deliveries still retrying included")
+    func senderStopsAtOnce() async throws {
+        let sender = SandboxWebhookSender(
+            url: "http://127.0.0.1:\(try FreePort.next())/payments/webhooks/stripe", secret: webhookSecret, chaos: true,
+            maximumChaosDelay: .milliseconds(50), logger: TestLogging.logger
+        )
+        let intent = ProviderIntent(id: "pi_stop", status: .succeeded, amount: 1000, currency: "USD", pledgeId: "p1")
+        // More than the 64 deliveries in flight, all failing against a port nobody listens on.
+        for _ in 0..<100 { sender.send(type: "payment_intent.succeeded", intent: intent) }
+        let group = ServiceGroup(configuration: .init(services: [sender], logger: TestLogging.logger))
+        Task {
+            try await Task.sleep(for: .milliseconds(500))
+            await group.triggerGracefulShutdown()
+        }
+        try await within(seconds: 6) { try await group.run() }
     }
 
     @Test("create answers and the provider's own webhooks (duplicated, reordered) race: each payment is captured once, by the call that authorized it", arguments: TestDatabase.all)

@@ -60,9 +60,16 @@ public final class SandboxWebhookSender: Service, Sendable {
     static let maximumInFlight = 64
 
     public func run() async {
+        // Shutting down cancels everything at once: deliveries waiting for their delay or retrying
+        // (against this service's own server, which has stopped) are dropped, as an unreachable
+        // endpoint's would be. Waiting for them held a stop up for over 30 s.
+        await cancelWhenGracefulShutdown { await self.deliverQueued() }
+    }
+
+    func deliverQueued() async {
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
-            for await payload in stream.cancelOnGracefulShutdown() {
+            for await payload in stream {
                 let copies = chaos ? Int.random(in: 2...3) : 1
                 for _ in 0..<copies {
                     if inFlight >= Self.maximumInFlight {
@@ -74,8 +81,6 @@ public final class SandboxWebhookSender: Service, Sendable {
                     inFlight += 1
                 }
             }
-            // Shutting down: deliveries still waiting are dropped, as an unreachable endpoint's would be.
-            group.cancelAll()
         }
     }
 
