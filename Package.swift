@@ -417,7 +417,8 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPSupportTests",
-            dependencies: ["HTTPSupport", "TestSupport", "Observability",
+            dependencies: ["HTTPSupport", "TestSupport", "Observability", "Persistence",
+                           .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings

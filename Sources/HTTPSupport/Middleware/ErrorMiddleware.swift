@@ -1,9 +1,11 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import Persistence
 
 /// Turns every error into the JSON error shape. Known errors keep their status and code;
-/// Hummingbird's own (unknown route, oversized body) get ours; anything else is a 500 that
+/// Hummingbird's own (unknown route, oversized body) get ours; text PostgreSQL cannot store (a
+/// NUL byte) is a 400 `invalid_text` on every route; anything else is a 500 that
 /// names the request id and is logged with the error.
 public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
@@ -25,6 +27,9 @@ public struct ErrorMiddleware: RouterMiddleware {
     static func apiError(for error: any Error, context: Context) -> APIError {
         if let convertible = error as? any APIErrorConvertible {
             return convertible.apiError
+        }
+        if DatabaseRefusal.isUnstorableText(error) {
+            return APIError(.badRequest, code: "invalid_text", message: "The request holds text that cannot be stored (a NUL byte or an invalid character).")
         }
         if let httpError = error as? HTTPError {
             switch httpError.status {
