@@ -492,8 +492,10 @@ def run_scenario(platform, scenario, seed, args):
             note = "; forged webhooks: " + ", ".join("%d %s" % (n, kind) for kind, n in sorted(forger.sent.items()))
     created = list(donors.created)
     # A restarted payment-service settles what it lost after 60 s (its recovery looks every 15 s); a
-    # crashed relay's rows go out after their 30 s lease; a call cut off waits for its 10 s deadline.
-    wait = 150 if scenario in ("kill-payment", "postgres-restart", "relay-crash", "db-proxy", "service-proxy") else 45
+    # crashed relay's rows go out after their 30 s lease; a call cut off waits for its 10 s deadline;
+    # rows a relay could not deliver during an outage wait out their backoff, up to 60 s, once it ends.
+    slow = ("kill-payment", "postgres-restart", "relay-crash", "db-proxy", "service-proxy", "campaign-down")
+    wait = 150 if scenario in slow else 45
     found, sums = settle(platform, campaign, created, wait, drained)
     if scenario in ("clock-skew", "db-proxy", "service-proxy"):
         platform.kill(role, signal.SIGTERM)
