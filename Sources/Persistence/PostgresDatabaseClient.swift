@@ -70,8 +70,13 @@ struct LiveConnection: ForwardingSQLDatabase {
         return base.execute(sql: query, onRow)
     }
 
+    /// Through PostgresNIO's callback path, which hands each batch of rows to `onRow` as it arrives
+    /// and asks for the next at once, never through its async row sequence. A sequence still
+    /// waiting for its reader's demand when the server closes the connection fails a precondition
+    /// in PostgresNIO 1.33 (`RowStreamStateMachine`: "How can we receive a body part, after a
+    /// channelReadComplete, but no read has been forwarded yet") and the whole process stops: a
+    /// PostgreSQL restart under load killed campaign-service that way.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
-        guard !connection.isClosed else { throw DatabaseConnectionClosed() }
-        try await base.execute(sql: query, onRow)
+        try await execute(sql: query, onRow).get()
     }
 }

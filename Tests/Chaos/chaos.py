@@ -527,7 +527,7 @@ def main():
     args = parser.parse_args()
     args.psql = args.psql.split()
     platform = Platform(args)
-    failures = 0
+    failures, crashed = 0, set()
     seeds = args.seed or range(1, args.seeds + 1)
     for scenario in args.scenario or SCENARIOS:
         for seed in seeds:
@@ -536,11 +536,23 @@ def main():
                 found, summary = run_scenario(platform, scenario, seed, args)
             except Exception as error:
                 found, summary = ["the scenario failed: %r" % error], ""
+            # A service that died on its own (a crash, not the scenario's kill) is a failure; it
+            # is started again, as its supervisor would, so the scenarios after it still mean something.
+            for role in platform.ports:
+                if not platform.alive(platform.pid(role)):
+                    found.append("%s was not running after the scenario (crashed? its log is kept below); started again" % role)
+                    crashed.add(role)
+                    try:
+                        platform.start(role)
+                    except Exception as error:
+                        found.append("%s did not start again: %r" % (role, error))
             failures += bool(found)
             print("  %s  %-18s seed %-3d %5.1fs  %s%s" % ("FAIL" if found else "ok  ", scenario, seed, time.time() - started, summary,
                                                         "" if not found else "\n        " + "\n        ".join(found)), flush=True)
     total = len(args.scenario or SCENARIOS) * len(seeds)
     print("chaos: %d passed, %d failed" % (total - failures, failures))
+    if crashed:
+        print("chaos: %s stopped on their own; their logs follow" % ", ".join(sorted(crashed)))
     sys.exit(1 if failures else 0)
 
 

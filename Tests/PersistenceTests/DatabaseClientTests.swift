@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SQLKit
 import Testing
 import TestSupport
@@ -161,6 +162,42 @@ struct DatabaseClientTests {
             }
             #expect(throws: DatabaseConnectionClosed.self) { try outcome.get() }
             try await within(seconds: 20) { try await client.ping() }
+        }
+    }
+
+    /// PostgresNIO 1.33's async row sequence, waiting for its consumer's demand when the server
+    /// closed the connection, failed a precondition (`RowStreamStateMachine`: "How can we receive
+    /// a body part, after a channelReadComplete, but no read has been forwarded yet") and stopped
+    /// the whole process: chaos `postgres-restart` crashed campaign-service that way. Statements
+    /// now take their rows through PostgresNIO's callback path, which asks for the next rows as
+    /// soon as it has handed the last ones on.
+    @Test("the server closing a connection while a large result streams to a slow reader fails that statement; the process lives", arguments: TestDatabase.all.filter { $0 == .postgres })
+    func closedMidStream(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            for _ in 0..<3 {
+                let outcome: Result<Int, any Error> = try await within(seconds: 60) {
+                    do {
+                        return .success(try await client.withConnection { db in
+                            let pid = try #require(try await db.raw("SELECT pg_backend_pid() AS pid").first()).decode(column: "pid", as: Int32.self)
+                            let rows = Atomic<Int>(0)
+                            try await db.execute(sql: SQLRaw("SELECT g, repeat('x', 2000) AS pad FROM generate_series(1, 20000) g")) { _ in
+                                if rows.add(1, ordering: .relaxed).newValue == 1 {
+                                    Task { _ = try? await client.withConnection { try await $0.raw("SELECT pg_terminate_backend(\(bind: pid)) AS done").all() } }
+                                }
+                                usleep(200)  // a slow reader: the rows pile up behind it
+                            }
+                            return rows.load(ordering: .relaxed)
+                        })
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                if case .success(let count) = outcome {
+                    #expect(count == 20000, "a statement that was not cut off returns every row")
+                }
+                // The pool may hand out the killed connection once more; it fails at once and is replaced.
+                #expect(try await eventually { try await client.ping(); return true })
+            }
         }
     }
 
