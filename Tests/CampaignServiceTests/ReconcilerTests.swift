@@ -4,6 +4,7 @@ import HTTPSupport
 import Observability
 import Persistence
 import SQLKit
+import ServiceLifecycle
 import Synchronization
 import Testing
 import TestSupport
@@ -34,8 +35,43 @@ final class StubLedgers: CampaignLedgers {
     }
 }
 
+/// Publishers that take a minute to answer, as ones under load or behind a dead link would.
+final class SlowLedgers: CampaignLedgers {
+    let asked = Atomic<Bool>(false)
+
+    func ledger(_ source: LedgerSource, campaignId: String, entries: Bool, after: String?) async throws -> CampaignLedger {
+        asked.store(true, ordering: .relaxed)
+        try await Task.sleep(for: .seconds(60))
+        return CampaignLedger(campaignId: campaignId, counts: [:], amounts: [:], refundedAmount: 0)
+    }
+
+    func resend(_ source: LedgerSource, pledgeIds: [String]) async throws -> Int { 0 }
+}
+
 @Suite("campaign-service: reconciliation")
 struct ReconcilerTests {
+    /// A run asks both publishers about every campaign; a stop used to wait for it (over 30 s in
+    /// the chaos suite, with a hundred campaigns).
+    @Test("a graceful stop ends a scheduled reconciliation run at once")
+    func stopDuringRun() async throws {
+        try await withCampaignService(.sqlite) { harness in
+            _ = try await harness.createCampaign()
+            let ledgers = SlowLedgers()
+            try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                let reconciler = Reconciler(database: client, ledgers: ledgers, confirmAfter: .zero, metrics: ServiceMetrics(), logger: TestLogging.logger)
+                let service = ReconciliationService(reconciler: reconciler, interval: .milliseconds(10), logger: TestLogging.logger)
+                let group = ServiceGroup(configuration: .init(services: [service], logger: TestLogging.logger))
+                Task {
+                    _ = try await eventually { ledgers.asked.load(ordering: .relaxed) }
+                    await group.triggerGracefulShutdown()
+                }
+                try await within(seconds: 10) { try await group.run() }
+                let asked = ledgers.asked.load(ordering: .relaxed)
+                #expect(asked)
+            }
+        }
+    }
+
     @Test("agreeing publishers: no drift; a pledge the read model lacks and a capture it missed: named fields and pledge ids, kept, announced, repaired", arguments: TestDatabase.all)
     func drift(database: TestDatabase) async throws {
         try await withCampaignService(database) { harness in

@@ -65,7 +65,8 @@ public struct ReconciliationService: Service {
                 return
             }
             do {
-                _ = try await reconciler.run(repair: false)
+                // A run asks both publishers about every campaign: a stop does not wait for it.
+                _ = try await cancelWhenGracefulShutdown { try await reconciler.run(repair: false) }
             } catch is CancellationError {
                 return
             } catch {

@@ -61,6 +61,8 @@ public struct PaymentRecovery: Service {
         let stale = try await store.unsettled(changedBefore: cutoff, limit: config.batchSize)
         metrics.gauge(.paymentsUnsettledStale).record(stale.count)
         for payment in stale {
+            // Stopping: the payment in hand is finished, the rest wait for the next process.
+            if Task.isShuttingDownGracefully { break }
             do {
                 // Recovery continues the trace the payment was created under.
                 try await Trace.span("payment.recover", parent: payment.traceParent) { span in
