@@ -36,8 +36,7 @@ public enum DatabaseClock {
 
 /// Measures `DatabaseClock.offset` against PostgreSQL at start and every `interval` after, until
 /// graceful shutdown; logs a warning when the offset moves by more than a second (the first
-/// reading included). On SQLite
-/// it only waits for shutdown.
+/// reading included). On SQLite it only waits for shutdown.
 public struct DatabaseClockSync: Service {
     let client: any DatabaseClient
     let interval: Duration

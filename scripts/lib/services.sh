@@ -117,24 +117,19 @@ start_replica() {
 }
 
 stop_services() {
-    local pid file
-    # Processes started again from their launch file (scripts/chaos) are found by their pid file;
-    # they are not this shell's children, so they are waited for here (and killed after 15 s).
-    local restarted=()
+    local pid file pids=("${SERVICE_PIDS[@]}")
+    # Processes started again from their launch file (scripts/chaos) are not this shell's
+    # children: they are found by their pid file.
     if [ -n "${SERVICES_DIR:-}" ]; then
         for file in "$SERVICES_DIR"/*.pid; do
             [ -f "$file" ] || continue
             pid=$(cat "$file")
-            case " ${SERVICE_PIDS[*]} " in *" $pid "*) ;; *) kill -INT "$pid" 2>/dev/null && restarted+=("$pid") ;; esac
+            case " ${pids[*]} " in *" $pid "*) ;; *) pids+=("$pid") ;; esac
         done
     fi
-    for pid in "${restarted[@]}"; do
-        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    for pid in "${SERVICE_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-    # A service whose shutdown hangs is killed after 15 s, so a test run never waits on it for good.
-    for pid in "${SERVICE_PIDS[@]}"; do
+    for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    # A service whose shutdown hangs is killed after 15 s, so a run never waits on it for good.
+    for pid in "${pids[@]}"; do
         for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
