@@ -57,12 +57,14 @@ public struct DatabaseClockSync: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let offset = try await measure()
+                // Only a move of over a second is taken: a reading's own noise (tens of
+                // milliseconds under load) would otherwise step stored times back and forth.
                 if abs(offset - DatabaseClock.offset) > 1 {
                     logger.warning("this host's clock is off the database's; stored times follow the database", metadata: [
                         "offset_seconds": .stringConvertible((offset * 1000).rounded() / 1000),
                     ])
+                    DatabaseClock.set(offset: offset)
                 }
-                DatabaseClock.set(offset: offset)
                 measured = true
             } catch {
                 logger.debug("could not read the database's clock", metadata: ["error": "\(error)"])
