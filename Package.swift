@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "CampaignService",
             dependencies: [
-                "Outbox",
+                "Outbox", "ServiceClient",
                 "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -229,6 +229,7 @@ let package = Package(
             dependencies: [
                 "Observability", "Persistence", "Signatures", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -326,7 +327,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CampaignServiceTests",
-            dependencies: ["CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Events", "Signatures",
+            dependencies: ["CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Events", "Signatures", "ServiceClient",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -420,6 +421,7 @@ let package = Package(
             name: "HTTPSupportTests",
             dependencies: ["HTTPSupport", "TestSupport", "Observability", "Persistence",
                            .product(name: "SQLKit", package: "sql-kit"),
+                           .product(name: "PropertyBased", package: "swift-property-based"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings

@@ -156,6 +156,7 @@ public enum CampaignServiceApp {
         if let outbox { OutboxAdminController(rows: outbox).addRoutes(to: campaigns) }
         if let reconciler { ReconciliationController(reconciler: reconciler).addRoutes(to: campaigns) }
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
+        PledgeableController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
         CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes, maximumAge: readCacheMaximumAge)).addRoutes(to: campaigns)
         CampaignAdminController(store: store, changes: changes).addRoutes(to: campaigns)
         return router

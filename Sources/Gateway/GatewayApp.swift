@@ -15,6 +15,8 @@ public struct GatewayConfig: Sendable {
     public var routes: [String: String]
     /// Per client, on `"POST /users/login"`-style keys (below `/api`); a missing key is unlimited.
     public var rateLimits: [String: RateLimit]
+    /// Per client, over several routes together (the bcrypt budget).
+    public var sharedRateLimits: [SharedRateLimit]
     /// Live streams one client may hold, and all clients together.
     public var streamsPerClient: Int
     public var maximumStreams: Int
@@ -25,7 +27,8 @@ public struct GatewayConfig: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = ServiceRole.gateway.defaultPort, routes: [String: String],
-        rateLimits: [String: RateLimit] = GatewayConfig.rateLimits(login: 10, register: 10, pledges: 30, payments: 30),
+        rateLimits: [String: RateLimit] = GatewayConfig.rateLimits(login: 10, register: 10, password: 10, pledges: 30, payments: 30),
+        sharedRateLimits: [SharedRateLimit] = GatewayConfig.bcryptBudget(login: 10, register: 10, password: 10),
         streamsPerClient: Int = GatewayConfig.defaultStreamsPerClient, maximumStreams: Int = GatewayConfig.defaultMaximumStreams,
         logLevel: String = "info"
     ) {
@@ -33,6 +36,7 @@ public struct GatewayConfig: Sendable {
         self.port = port
         self.routes = routes
         self.rateLimits = rateLimits
+        self.sharedRateLimits = sharedRateLimits
         self.streamsPerClient = streamsPerClient
         self.maximumStreams = maximumStreams
         self.logLevel = logLevel
@@ -50,21 +54,36 @@ public struct GatewayConfig: Sendable {
             host: platform.host, port: platform.port(for: .gateway), routes: routes,
             rateLimits: Self.rateLimits(
                 login: platform.loginRateLimitPerMinute, register: platform.registerRateLimitPerMinute,
-                pledges: platform.pledgeRateLimitPerMinute, payments: platform.paymentRateLimitPerMinute
+                password: platform.passwordRateLimitPerMinute, pledges: platform.pledgeRateLimitPerMinute,
+                payments: platform.paymentRateLimitPerMinute
+            ),
+            sharedRateLimits: Self.bcryptBudget(
+                login: platform.loginRateLimitPerMinute, register: platform.registerRateLimitPerMinute, password: platform.passwordRateLimitPerMinute
             ),
             logLevel: platform.logLevel
         )
     }
 
-    /// Requests per minute per client on login, registration, pledge and payment creation
-    /// (bursts of as many); 0 turns one off.
-    public static func rateLimits(login: Int, register: Int, pledges: Int, payments: Int) -> [String: RateLimit] {
+    /// Requests per minute per client on login, registration, password change, pledge and
+    /// payment creation (bursts of as many); 0 turns one off.
+    public static func rateLimits(login: Int, register: Int, password: Int, pledges: Int, payments: Int) -> [String: RateLimit] {
         var rules: [String: RateLimit] = [:]
-        for (route, perMinute) in [("POST /users/login", login), ("POST /users/register", register), ("POST /pledges", pledges), ("POST /payments", payments)]
-        where perMinute > 0 {
+        for (route, perMinute) in [
+            ("POST /users/login", login), ("POST /users/register", register), ("POST /users/me/password", password),
+            ("POST /pledges", pledges), ("POST /payments", payments),
+        ] where perMinute > 0 {
             rules[route] = RateLimit(perMinute: Double(perMinute), burst: Double(perMinute))
         }
         return rules
+    }
+
+    /// Login, registration and password change each run one bcrypt: per client they also share
+    /// one bucket, as large as the largest of their own limits, so spreading calls over the three
+    /// buys no more CPU than one route's limit. Off when all three are off.
+    public static func bcryptBudget(login: Int, register: Int, password: Int) -> [SharedRateLimit] {
+        let limited = [("POST /users/login", login), ("POST /users/register", register), ("POST /users/me/password", password)].filter { $0.1 > 0 }
+        guard let largest = limited.map(\.1).max() else { return [] }
+        return [SharedRateLimit(name: "bcrypt", routes: Set(limited.map(\.0)), limit: RateLimit(perMinute: Double(largest), burst: Double(largest)))]
     }
 }
 
@@ -72,7 +91,7 @@ public enum GatewayApp {
     public static func buildApplication(config: GatewayConfig, metrics: ServiceMetrics = ServiceMetrics()) async throws -> some ApplicationProtocol {
         let logger = LoggingSetup.logger(service: "gateway", level: config.logLevel)
         let proxy = ReverseProxy(routes: config.routes, streams: StreamSlots(perClient: config.streamsPerClient, total: config.maximumStreams))
-        let router = buildRouter(proxy: proxy, rateLimits: config.rateLimits, metrics: metrics)
+        let router = buildRouter(proxy: proxy, rateLimits: config.rateLimits, sharedRateLimits: config.sharedRateLimits, metrics: metrics)
         return Application(
             router: router,
             server: .careForAll,
@@ -82,12 +101,16 @@ public enum GatewayApp {
     }
 
     public static func buildRouter(
-        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], limiter: RateLimiter = RateLimiter(), metrics: ServiceMetrics
+        proxy: ReverseProxy, rateLimits: [String: RateLimit] = [:], sharedRateLimits: [SharedRateLimit] = [], limiter: RateLimiter = RateLimiter(),
+        metrics: ServiceMetrics
     ) -> Router<AppRequestContext> {
         // The gateway has no database: it is ready when it is up.
-        let router = ServiceRouter.make(service: ServiceRole.gateway.serviceName, version: ServiceRole.gateway.version, metrics: metrics, ready: { true })
+        let router = ServiceRouter.make(
+            service: ServiceRole.gateway.serviceName, version: ServiceRole.gateway.version, metrics: metrics, ready: { true },
+            guarding: { $0.add(middleware: OperationsRoutesGuard()) }
+        )
         WebUI.addRoutes(to: router)
-        let api = router.group("api").add(middleware: RateLimitMiddleware(limiter: limiter, rules: rateLimits, metrics: metrics))
+        let api = router.group("api").add(middleware: RateLimitMiddleware(limiter: limiter, rules: rateLimits, shared: sharedRateLimits, metrics: metrics))
         if let users = proxy.routes["users"] {
             let status = ServiceStatusController(services: proxy.routes, client: proxy.client)
             api.group("admin").add(middleware: AdminOnlyMiddleware(userService: users, client: proxy.client))

@@ -1,13 +1,15 @@
 import AsyncHTTPClient
+import Foundation
 import HTTPSupport
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import NIOFoundationEssentialsCompat
 import ServiceClient
 
-/// `GET /api/openapi/<service>.json`: each service's OpenAPI 3.1 document, as the running
-/// service serves it at `/openapi.json` (so it always matches what is deployed), and
+/// `GET /api/openapi/<service>.json`: the public part of each service's OpenAPI 3.1 document, as
+/// the running service serves it at `/openapi.json` (so it always matches what is deployed), and
 /// `GET /api/openapi`: a page that lists them.
 struct OpenAPIDocuments: Sendable {
     /// The services with a public API, by their path segment.
@@ -34,8 +36,38 @@ struct OpenAPIDocuments: Sendable {
         } catch {
             throw APIError(.badGateway, code: "upstream_unavailable", message: "The \(segment) service is unavailable.")
         }
-        guard answer.status == .ok else { throw APIError.notFound }
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: body))
+        guard answer.status == .ok, let document = Self.publicPart(of: Data(buffer: body)) else { throw APIError.notFound }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(data: document))
+        )
+    }
+
+    /// The routes the public may call, and nothing of the rest: operations signed between
+    /// services (and the signature scheme itself) and the operations routes (`/health/*`,
+    /// `/metrics`, which the gateway does not route) are left out. The whole document stays at
+    /// each service's own `/openapi.json`, for the people and tests that reach services directly.
+    static func publicPart(of data: Data) -> Data? {
+        guard var document = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            let paths = document["paths"] as? [String: Any]
+        else { return nil }
+        var publicPaths: [String: Any] = [:]
+        for (path, item) in paths where !path.hasPrefix("/health/") && path != "/metrics" {
+            guard var operations = item as? [String: Any] else { continue }
+            for (method, operation) in operations {
+                let security = (operation as? [String: Any])?["security"] as? [[String: Any]] ?? []
+                if security.contains(where: { $0["signature"] != nil }) { operations[method] = nil }
+            }
+            if operations.keys.contains(where: { ["get", "put", "post", "delete", "patch", "head", "options"].contains($0) }) {
+                publicPaths[path] = operations
+            }
+        }
+        document["paths"] = publicPaths
+        if var components = document["components"] as? [String: Any], var schemes = components["securitySchemes"] as? [String: Any] {
+            schemes["signature"] = nil
+            components["securitySchemes"] = schemes
+            document["components"] = components
+        }
+        return try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
     }
 
     func page() -> Response {

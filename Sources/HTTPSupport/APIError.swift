@@ -69,6 +69,9 @@ public struct APIError: Error, Sendable, Equatable, APIErrorConvertible, HTTPRes
     public static let idempotencyKeyReused = APIError(
         .unprocessableContent, code: "idempotency_key_reused", message: "This Idempotency-Key was used with a different request."
     )
+    public static let invalidText = APIError(
+        .badRequest, code: "invalid_text", message: "The request holds text that cannot be stored (a NUL byte or an invalid character)."
+    )
     public static let methodNotAllowed = APIError(.methodNotAllowed, code: "method_not_allowed", message: "This method is not allowed here.")
 
     public static func invalidParameter(_ name: String, _ message: String) -> APIError {

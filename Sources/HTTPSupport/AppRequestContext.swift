@@ -104,6 +104,7 @@ public struct JSONRequestDecoder: RequestDecoder {
         guard !data.isEmpty else {
             throw APIError(.badRequest, code: "invalid_json", message: "The request body is empty; a JSON object is expected.")
         }
+        try UnstorableText.refuse(data)
         do {
             return try JSONCoding.decoder.decode(type, from: data)
         } catch let error as DecodingError {
@@ -159,5 +160,37 @@ extension APIError {
         case is Double.Type, is Float.Type: "number"
         default: "\(type)".hasPrefix("Array") ? "array" : "object"
         }
+    }
+}
+
+/// Text no database here may store: NUL. PostgreSQL refuses it in `text`, SQLite would keep it;
+/// one rule for both, before anything is written: 400 `invalid_text`.
+public enum UnstorableText {
+    /// A JSON body can only carry NUL as the escape `\u0000`: found when its backslash is not
+    /// itself escaped (an odd run of backslashes before the `u`).
+    public static func refuse(_ json: some Collection<UInt8>) throws {
+        let bytes = Array(json)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\\") else {
+                index += 1
+                continue
+            }
+            var run = 0
+            while index < bytes.count, bytes[index] == UInt8(ascii: "\\") {
+                run += 1
+                index += 1
+            }
+            if run % 2 == 1, index + 4 < bytes.count, bytes[index] == UInt8(ascii: "u"),
+                bytes[(index + 1)...(index + 4)].allSatisfy({ $0 == UInt8(ascii: "0") })
+            {
+                throw APIError.invalidText
+            }
+        }
+    }
+
+    /// `%00` in a request's path or query.
+    public static func refuse(target: String) throws {
+        if target.utf8.count >= 3, target.contains("%00") { throw APIError.invalidText }
     }
 }

@@ -85,6 +85,7 @@ public enum JSONValue: Decodable, Sendable, Equatable {
 extension JSONRequestDecoder {
     /// The body as a JSON object, or 400 `invalid_json`.
     public static func object(from data: some Collection<UInt8>) throws -> [String: JSONValue] {
+        try UnstorableText.refuse(data)
         guard case .object(let object) = try? PlainJSON.decoder.decode(JSONValue.self, from: Data(data)) else {
             throw APIError(.badRequest, code: "invalid_json", message: "The request body must be a JSON object.")
         }

@@ -7,10 +7,11 @@ public typealias ReadinessCheck = @Sendable () async throws -> Bool
 
 public enum ServiceRouter {
     /// A router with the middleware every service shares, outermost first: request id, the
-    /// request's span, metrics, access log, JSON errors, body limit. `/health/live`, `/health/ready`, `/metrics` and
+    /// request's span, metrics, access log, JSON errors, body limit, no NUL in the target. `/health/live`, `/health/ready`, `/metrics` and
     /// the service's OpenAPI document at `/openapi.json` are added here; the service adds its own routes after.
     public static func make(
-        service: String, version: String, metrics: ServiceMetrics, openAPI: [UInt8]? = nil, ready: @escaping ReadinessCheck
+        service: String, version: String, metrics: ServiceMetrics, openAPI: [UInt8]? = nil, ready: @escaping ReadinessCheck,
+        guarding: (Router<AppRequestContext>) -> Void = { _ in }
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -19,6 +20,10 @@ public enum ServiceRouter {
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware())
+        router.add(middleware: UnstorableTextMiddleware())
+        // Middleware a caller adds here covers the health and metrics routes too (a route sees
+        // only the middleware added before it).
+        guarding(router)
         HealthController(service: service, version: version, metrics: metrics, ready: ready).addRoutes(to: router)
         if let openAPI {
             // The document as written (OpenAPI 3.1, JSON), embedded in the binary.

@@ -42,6 +42,7 @@ public enum DevPlatform {
             admin: admin, bcryptCost: bcryptCost, secrets: secrets, logLevel: platform.logLevel
         )
         userConfig.previousPublicKeyPEMs = TokenIssuer.pemBlocks(platform.jwtPreviousPublicKeys ?? "")
+        userConfig.passwordAttemptsPerMinute = platform.passwordRateLimitPerMinute
         let gatewayURL = "http://localhost:\(platform.port(for: .gateway))"
         let userService = try await UserServiceApp.buildApplication(config: userConfig) { outcome in
             switch outcome {

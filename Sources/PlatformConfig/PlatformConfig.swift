@@ -44,6 +44,9 @@ public struct PlatformConfig: Sendable {
     /// Built-in gateway: logins, registrations, pledges and payments per client and minute (0: unlimited).
     public var loginRateLimitPerMinute: Int
     public var registerRateLimitPerMinute: Int
+    /// `GATEWAY_PASSWORD_RATE_LIMIT`: password changes per minute, per client at the gateway and
+    /// per user at user-service.
+    public var passwordRateLimitPerMinute: Int
     public var pledgeRateLimitPerMinute: Int
     public var paymentRateLimitPerMinute: Int
     public var logLevel: String
@@ -124,6 +127,7 @@ public struct PlatformConfig: Sendable {
         }
         self.loginRateLimitPerMinute = try rateLimit("gateway.login.rate.limit", default: 10)
         self.registerRateLimitPerMinute = try rateLimit("gateway.register.rate.limit", default: 10)
+        self.passwordRateLimitPerMinute = try rateLimit("gateway.password.rate.limit", default: 10)
         self.pledgeRateLimitPerMinute = try rateLimit("gateway.pledge.rate.limit", default: 30)
         self.paymentRateLimitPerMinute = try rateLimit("gateway.payment.rate.limit", default: 30)
         self.logLevel = reader.string(forKey: "log.level", default: "info")

@@ -113,7 +113,7 @@ public enum PledgeServiceApp {
         )
         let router = buildRouter(
             store: store, idempotency: idempotency, outbox: OutboxRows(database: database, signal: signal),
-            campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL),
+            campaigns: try campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, signatures: config.secrets.scheme(for: .campaign)),
             signatures: try config.secrets.scheme(for: .pledge),
             verifier: TokenVerifier.forService(
                 jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),

@@ -22,6 +22,9 @@ public struct UserServiceConfig: Sendable {
     public var bcryptCost: UInt8
     /// Verifies the signed token-version route (`USER_SERVICE_SIGNING_SECRET` or the shared secret).
     public var secrets: InternalSecrets
+    /// Password changes one user may try per minute (`GATEWAY_PASSWORD_RATE_LIMIT`; 0: unlimited):
+    /// a stolen token must not become a way to guess the password.
+    public var passwordAttemptsPerMinute: Int = 10
     public var logLevel: String
 
     public init(
@@ -57,6 +60,7 @@ public struct UserServiceConfig: Sendable {
             secrets: platform.internalSecrets, logLevel: platform.logLevel
         )
         previousPublicKeyPEMs = TokenIssuer.pemBlocks(platform.jwtPreviousPublicKeys ?? "")
+        passwordAttemptsPerMinute = platform.passwordRateLimitPerMinute
     }
 }
 
@@ -86,6 +90,7 @@ public enum UserServiceApp {
 
         let router = buildRouter(
             store: store, issuer: issuer, verifier: verifier, hasher: hasher, decoyHash: try await hasher.decoyHash(),
+            passwordAttempts: PasswordAttempts(perMinute: config.passwordAttemptsPerMinute),
             signatures: try config.secrets.scheme(for: .user), metrics: metrics, ready: { try await migrator.isUpToDate(database) }
         )
         var app = Application(
@@ -107,6 +112,7 @@ public enum UserServiceApp {
     /// The routes, with every dependency passed in so tests can swap any of them.
     public static func buildRouter(
         store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher, decoyHash: String,
+        passwordAttempts: PasswordAttempts = PasswordAttempts(perMinute: 10),
         signatures: SignatureScheme, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
     ) -> Router<AppRequestContext> {
         let router = ServiceRouter.make(
@@ -115,7 +121,7 @@ public enum UserServiceApp {
         let users = router.group("users")
         TokenVersionController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: users)
         let authenticated = router.group("users").add(middleware: AuthMiddleware(verifier: verifier))
-        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash).addRoutes(to: authenticated)
+        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash, passwordAttempts: passwordAttempts).addRoutes(to: authenticated)
         return router
     }
 }

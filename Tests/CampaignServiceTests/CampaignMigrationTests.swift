@@ -68,4 +68,33 @@ struct CampaignMigrationTests {
             ])
         }
     }
+
+    @Test("campaigns that had pledges before the currency lock existed come out locked; the others do not", arguments: TestDatabase.all)
+    func currencyLockBackfill(database: TestDatabase) async throws {
+        try await database.withFreshClient { client in
+            let lockIndex = try #require(CampaignMigrations.all.firstIndex { $0.name == "008_currency_lock" })
+            let before = Migrator(service: "campaign", migrations: Array(CampaignMigrations.all.prefix(lockIndex)), logger: TestLogging.logger)
+            try await before.migrate(client)
+            try await client.withConnection { db in
+                for (id, pledges) in [("c-pledged", 2), ("c-empty", 0)] {
+                    try await db.raw("""
+                        INSERT INTO campaigns (id, title, description, goal_amount, currency, status, created_at, updated_at)
+                        VALUES (\(bind: id), 'T', '', 1000, 'USD', 'active', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+                        """).run()
+                    try await db.raw("""
+                        INSERT INTO campaign_rollups (campaign_id, pending_amount, authorized_amount, captured_amount, failed_amount, total_pledges,
+                            total_payments, updated_at)
+                        VALUES (\(bind: id), 0, 0, 0, 0, \(bind: pledges), 0, '2026-01-01T00:00:00.000Z')
+                        """).run()
+                }
+            }
+            try await Migrator(service: "campaign", migrations: CampaignMigrations.all, logger: TestLogging.logger).migrate(client)
+            let locked = try await client.withConnection { db in
+                try await db.raw("SELECT id, currency_locked FROM campaigns ORDER BY id").all().map {
+                    [try $0.decode(column: "id", as: String.self): try $0.decode(column: "currency_locked", as: Int.self)]
+                }
+            }
+            #expect(locked == [["c-empty": 0], ["c-pledged": 1]])
+        }
+    }
 }

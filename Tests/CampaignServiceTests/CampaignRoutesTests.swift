@@ -3,6 +3,8 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import ServiceClient
+import Signatures
 import TestSupport
 @testable import CampaignService
 import Events
@@ -172,6 +174,45 @@ struct CampaignRoutesTests {
                 uri: "/campaigns/\(campaign.id)", method: .patch, headers: .bearer(harness.adminToken), body: ByteBuffer(json: ["currency": "USD"])
             )
             #expect(after.status == .conflict && after.errorCode == "currency_locked")
+        }
+    }
+
+    @Test("a campaign pledge-service was told takes pledges in its currency keeps that currency, before any pledge event arrives", arguments: TestDatabase.all)
+    func pledgeableLocksCurrency(database: TestDatabase) async throws {
+        try await withCampaignService(database, live: true) { harness in
+            let port = try #require(harness.client.port)
+            let campaign = try await harness.createCampaign()
+            let directory = HTTPCampaignDirectory(
+                baseURL: "http://127.0.0.1:\(port)", client: .testing, signatures: SignatureScheme(secret: internalSecret)
+            )
+            func patch(_ currency: String) async throws -> TestResponse {
+                try await harness.client.execute(
+                    uri: "/campaigns/\(campaign.id)", method: .patch, headers: .bearer(harness.adminToken), body: ByteBuffer(json: ["currency": currency])
+                )
+            }
+            // A pledge refused for its currency locks nothing, and its answer, remembered, does not
+            // let a later pledge through after the currency changed (the attack: EUR refused, USD
+            // -> JPY, then USD within the cache's 5 s).
+            let refused = try #require(try await directory.pledgeable(id: campaign.id, currency: "EUR"))
+            #expect(refused.currency == "USD" && refused.currencyLocked == false)
+            #expect(try await patch("JPY").status == .ok)
+            let afterChange = try #require(try await directory.pledgeable(id: campaign.id, currency: "USD"))
+            #expect(afterChange.currency == "JPY", "a remembered answer that locked nothing was used for a pledge")
+            // A pledge in the campaign's currency fixes it, though no pledge event has arrived yet.
+            let taken = try #require(try await directory.pledgeable(id: campaign.id, currency: "JPY"))
+            #expect(taken.currency == "JPY" && taken.currencyLocked == true)
+            let locked = try await patch("USD")
+            #expect(locked.status == .conflict && locked.errorCode == "currency_locked")
+            // A paused campaign takes no pledge, so its currency is not locked by being asked.
+            let other = try await harness.createCampaign(["status": "paused"])
+            let paused = try #require(try await directory.pledgeable(id: other.id, currency: "USD"))
+            #expect(paused.status == "paused" && paused.currencyLocked == false)
+            // The route is internal: unsigned, it is refused.
+            let unsigned = try await harness.client.execute(
+                uri: "/campaigns/internal/pledgeable", method: .post, body: ByteBuffer(json: ["campaign_id": campaign.id, "currency": "JPY"])
+            )
+            #expect(unsigned.status == .unauthorized)
+            #expect(try await directory.pledgeable(id: UUID().uuidString.lowercased(), currency: "USD") == nil)
         }
     }
 }

@@ -29,7 +29,7 @@ DESIGN_KEYS = {
     "ACCESS_TOKEN_TTL_SECONDS", "INTERNAL_SIGNING_SECRET", "EVENT_DISPATCH_URL", "CAMPAIGN_SERVICE_URL", "PLEDGE_SERVICE_URL",
     "PAYMENT_SERVICE_URL", "USER_SERVICE_URL", "PAYMENT_PROVIDER", "STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
     "SANDBOX_WEBHOOK_CHAOS", "LOG_LEVEL", "LOG_FORMAT", "GATEWAY_LOGIN_RATE_LIMIT", "GATEWAY_REGISTER_RATE_LIMIT",
-    "GATEWAY_PLEDGE_RATE_LIMIT", "GATEWAY_PAYMENT_RATE_LIMIT", "USER_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET",
+    "GATEWAY_PLEDGE_RATE_LIMIT", "GATEWAY_PAYMENT_RATE_LIMIT", "GATEWAY_PASSWORD_RATE_LIMIT", "USER_SERVICE_SIGNING_SECRET", "CAMPAIGN_SERVICE_SIGNING_SECRET",
     "PLEDGE_SERVICE_SIGNING_SECRET", "PAYMENT_SERVICE_SIGNING_SECRET", "NOTIFICATION_SERVICE_PORT", "NOTIFICATION_SERVICE_URL",
     "NOTIFICATION_SERVICE_SIGNING_SECRET", "PUBLIC_BASE_URL", "SMTP_URL", "MAIL_FROM", "NOTIFY_ADMIN_EMAILS", "RECONCILE_INTERVAL_SECONDS",
     "JWT_PREVIOUS_PUBLIC_KEYS",
@@ -170,7 +170,14 @@ def check_ingress_spellings(ingresses):
             routed = uri and route(uri)
             if routed and reaches(routed[3], routed[2], path) and routed[1].get("nginx.ingress.kubernetes.io/limit-rpm") != str(limit):
                 unlimited.append("POST %s -> %s without limit-rpm %d" % (target, routed[0], limit))
-    check("k8s: every spelling of login, register, pledge and payment creation is rate limited", not unlimited, unlimited)
+    check("k8s: every spelling of login, register, password change, pledge and payment creation is rate limited", not unlimited, unlimited)
+    exposed = []
+    for target in ("/metrics", "/health/live", "/health/ready", "/Metrics/", "//health//ready", "/x/../metrics"):
+        uri = nginx_uri(target)
+        routed = uri and route(uri)
+        if routed and routed[3] != "/refused":
+            exposed.append("%s -> %s %s" % (target, routed[2], routed[3]))
+    check("k8s: the gateway's /metrics and /health are not public", not exposed, exposed)
     stream = route("/api/campaigns/abc/stream/")
     check("k8s: live streams are capped per client", stream and stream[1].get("nginx.ingress.kubernetes.io/limit-connections"), stream)
 

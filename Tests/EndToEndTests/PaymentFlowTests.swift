@@ -70,7 +70,7 @@ struct PaymentFlowTests {
             ).json()["id"] as? String)
             let pledge = try await HTTPClient.testing.send(
                 "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": 4000, "currency": "USD", "donor": ["name": "Rita", "email": "rita@example.org"]],
-                headers: ["Idempotency-Key": "refund-pledge"]
+                headers: ["Idempotency-Key": "refund-pledge-0123456789abcdef"]
             ).json()
             let pledgeId = try #require(pledge["id"] as? String)
             let receipt = try #require(pledge["receipt_token"] as? String)
@@ -155,13 +155,13 @@ struct PaymentFlowTests {
                 // The largest pledge is 1,000,000 whole units of the currency, whatever its minor units.
                 let refused = try await HTTPClient.testing.send(
                     "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": tooMuch, "currency": currency, "donor": guest],
-                    headers: ["Idempotency-Key": "too-much-\(currency)"]
+                    headers: ["Idempotency-Key": "too-much-0123456789abcdef-\(currency)"]
                 )
                 #expect(refused.status == 400 && String(decoding: refused.body, as: UTF8.self).contains("invalid_amount"))
 
                 let pledge = try await HTTPClient.testing.send(
                     "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": amount, "currency": currency, "donor": guest],
-                    headers: ["Idempotency-Key": "pledge-\(currency)"]
+                    headers: ["Idempotency-Key": "pledge-0123456789abcdef-\(currency)"]
                 )
                 #expect(pledge.status == 201)
                 let pledgeId = try #require(try pledge.json()["id"] as? String)
@@ -206,7 +206,7 @@ struct PaymentFlowTests {
                                 "POST", api + "/pledges",
                                 json: ["campaign_id": campaignId, "amount": amount, "currency": "USD", "anonymous": i % 3 == 0,
                                        "donor": ["name": "Donor \(i)", "email": "donor\(i)@example.org"] as [String: any Sendable]],
-                                headers: ["Idempotency-Key": "chaos-\(i)"]
+                                headers: ["Idempotency-Key": "chaos-0123456789abcdef-\(i)"]
                             )
                             let pledgeId = try #require(try pledge.json()["id"] as? String)
                             let receipt = try #require(try pledge.json()["receipt_token"] as? String)

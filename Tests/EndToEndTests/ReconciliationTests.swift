@@ -22,7 +22,7 @@ struct ReconciliationTests {
             func pledge(_ amount: Int, key: String) async throws -> [String: Any] {
                 try await HTTPClient.testing.send(
                     "POST", api + "/pledges", json: ["campaign_id": campaignId, "amount": amount, "currency": "USD", "donor": ["name": "Lou", "email": "lou@example.org"]],
-                    headers: ["Idempotency-Key": key]
+                    headers: ["Idempotency-Key": key + "-0123456789abcdef0123"]
                 ).json()
             }
             let paid = try await pledge(2500, key: "paid")

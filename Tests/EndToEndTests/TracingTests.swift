@@ -36,7 +36,7 @@ struct TracingTests {
                 let pledge = try await HTTPClient.testing.send(
                     "POST", api + "/pledges",
                     json: ["campaign_id": campaignId, "amount": 2500, "currency": "USD", "donor": ["name": "Tracy", "email": "tracy@example.org"]],
-                    headers: ["Idempotency-Key": "trace-1", "traceparent": traceParent]
+                    headers: ["Idempotency-Key": "trace-1-0123456789abcdef", "traceparent": traceParent]
                 )
                 #expect(pledge.status == 201)
                 let pledgeId = try #require(try pledge.json()["id"] as? String)

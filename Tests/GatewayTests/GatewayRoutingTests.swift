@@ -51,11 +51,12 @@ private func withUpstream<Value: Sendable>(_ test: @escaping @Sendable (Int) asy
 }
 
 private func makeGateway(
-    routes: [String: String], rateLimits: [String: RateLimit] = [:], streams: StreamSlots = StreamSlots(perClient: 6, total: 1000)
+    routes: [String: String], rateLimits: [String: RateLimit] = [:], sharedRateLimits: [SharedRateLimit] = [],
+    streams: StreamSlots = StreamSlots(perClient: 6, total: 1000)
 ) -> some ApplicationProtocol {
     Application(
         router: GatewayApp.buildRouter(
-            proxy: ReverseProxy(routes: routes, streams: streams, timeout: .seconds(5)), rateLimits: rateLimits, metrics: ServiceMetrics()
+            proxy: ReverseProxy(routes: routes, streams: streams, timeout: .seconds(5)), rateLimits: rateLimits, sharedRateLimits: sharedRateLimits, metrics: ServiceMetrics()
         ),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         logger: TestLogging.logger
@@ -145,7 +146,7 @@ struct GatewayRoutingTests {
                 ] {
                     let response = try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: "{}"))
                     #expect([.notFound, .badRequest].contains(response.status), "\(uri): \(response.status)")
-                    #expect(["not_found", "invalid_path"].contains(response.errorCode ?? ""), "\(uri)")
+                    #expect(["not_found", "invalid_path", "invalid_text"].contains(response.errorCode ?? ""), "\(uri)")
                 }
                 let seen = try JSONDecoder().decode(
                     Seen.self, from: Data(buffer: try await client.execute(uri: "/api//users/x/../%6De/?a=1", method: .get).body)
@@ -256,7 +257,36 @@ struct GatewayRoutingTests {
             #expect(page.text.contains("CareForAll"))
             #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/metrics", method: .get).text.contains("http_requests_total"))
+            // The same through a front proxy is the public asking: not served.
+            let forwarded: HTTPFields = [HTTPField.Name("X-Forwarded-For")!: "203.0.113.9"]
+            for path in ["/metrics", "/health/live", "/health/ready", "/Metrics", "//health/ready"] {
+                let response = try await client.execute(uri: path, method: .get, headers: forwarded)
+                #expect(response.status == .notFound && !response.text.contains("http_requests_total"), "\(path)")
+            }
+            let standard = try await client.execute(uri: "/metrics", method: .get, headers: [HTTPField.Name("Forwarded")!: "for=203.0.113.9"])
+            #expect(standard.status == .notFound)
+            #expect(try await client.execute(uri: "/", method: .get, headers: forwarded).status == .ok)
         }
+    }
+
+    @Test("the public API documents leave out what services sign between them, and the operations routes")
+    func publicDocuments() throws {
+        let full: [String: Any] = [
+            "openapi": "3.1.0",
+            "paths": [
+                "/metrics": ["get": ["security": [] as [Any]]],
+                "/health/live": ["get": [:] as [String: Any]],
+                "/pledges": ["post": ["security": [[:], ["bearer": []]]]],
+                "/pledges/internal/lookup": ["post": ["security": [["signature": []]]]],
+                "/pledges/webhooks/payment": ["post": ["security": [["signature": []]]], "parameters": [] as [Any]],
+            ] as [String: Any],
+            "components": ["securitySchemes": ["bearer": ["type": "http"], "signature": ["name": "X-CareForAll-Signature"]]],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: full)
+        let part = try #require(OpenAPIDocuments.publicPart(of: data))
+        let document = try #require(try JSONSerialization.jsonObject(with: part) as? [String: Any])
+        #expect((document["paths"] as? [String: Any]).map { Set($0.keys) } == ["/pledges"])
+        #expect(!String(decoding: part, as: UTF8.self).contains("X-CareForAll-Signature"))
     }
 
     @Test("login and pledge creation are rate-limited per client: 429 rate_limited with Retry-After; other routes are not")
@@ -287,6 +317,28 @@ struct GatewayRoutingTests {
                 #expect(try await client.execute(uri: "/api/users/login#x", method: .post, body: ByteBuffer(string: "{}")).status == .badRequest)
             }
         }
+    }
+
+    @Test("login, registration and password change share one bcrypt budget per client, besides their own limits")
+    func bcryptBudget() async throws {
+        try await withUpstream { port in
+            let upstream = "http://127.0.0.1:\(port)"
+            let limits = GatewayConfig.rateLimits(login: 2, register: 2, password: 2, pledges: 0, payments: 0)
+            let shared = GatewayConfig.bcryptBudget(login: 2, register: 2, password: 2)
+            #expect(limits["POST /users/me/password"] == RateLimit(perMinute: 2, burst: 2))
+            try await makeGateway(routes: ["users": upstream], rateLimits: limits, sharedRateLimits: shared).test(.live) { client in
+                #expect(try await client.execute(uri: "/api/users/login", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
+                #expect(try await client.execute(uri: "/api/users/me/password", method: .post, body: ByteBuffer(string: "{}")).status == .ok)
+                // Each route has a call left of its own, but the shared budget is spent.
+                for path in ["/api/users/register", "/api/users/me/password", "/api/users/Me/Password/", "/api/users/login"] {
+                    let response = try await client.execute(uri: path, method: .post, body: ByteBuffer(string: "{}"))
+                    #expect(response.status == .tooManyRequests && response.errorCode == "rate_limited", "\(path)")
+                }
+                #expect(try await client.execute(uri: "/api/users/me", method: .get).status == .ok)
+            }
+        }
+        #expect(GatewayConfig.bcryptBudget(login: 0, register: 0, password: 0).isEmpty)
+        #expect(GatewayConfig.bcryptBudget(login: 10, register: 0, password: 5).first?.routes == ["POST /users/login", "POST /users/me/password"])
     }
 
     @Test("token buckets refill at their rate and keep clients apart")

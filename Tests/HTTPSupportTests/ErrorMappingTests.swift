@@ -124,13 +124,10 @@ struct ErrorMappingTests {
             try await Application(router: router).test(.router) { client in
                 let plain = try await client.execute(uri: "/echo?text=abc", method: .get)
                 #expect(plain.status == .ok && String(buffer: plain.body) == "abc")
+                // The same answer on both databases (SQLite would have stored it).
                 let nul = try await client.execute(uri: "/echo?text=a%00b", method: .get)
-                if database == .postgres {
-                    #expect(nul.status == .badRequest)
-                    #expect(nul.errorCode == "invalid_text")
-                } else {
-                    #expect(nul.status == .ok, "SQLite stores a NUL byte")
-                }
+                #expect(nul.status == .badRequest)
+                #expect(nul.errorCode == "invalid_text")
             }
         }
     }
@@ -194,6 +191,34 @@ struct ErrorMappingTests {
 
 @Suite("Log redaction")
 struct LogRedactionTests {
+    @Test("a NUL in a body's text or in the target is 400 invalid_text before any database sees it; an escaped backslash before u0000 is text")
+    func nulText() async throws {
+        try await makeApp().test(.router) { client in
+            for body in [#"{"name": "a\u0000b", "amount": 1}"#, #"{"name": "a\\\u0000b", "amount": 1}"#] {
+                let response = try await client.execute(uri: "/echo", method: .post, headers: .json, body: ByteBuffer(string: body))
+                #expect(response.status == .badRequest && response.errorCode == "invalid_text", "\(body)")
+            }
+            let text = try await client.execute(uri: "/echo", method: .post, headers: .json, body: ByteBuffer(string: #"{"name": "a\\u0000b", "amount": 1}"#))
+            #expect(text.status == .ok, "a backslash, then the letters u0000: ordinary text")
+            let query = try await client.execute(uri: "/health/live?q=a%00b", method: .get)
+            #expect(query.status == .badRequest && query.errorCode == "invalid_text")
+        }
+    }
+
+    @Test("a body whose chunked framing is broken is the client's 400, not a 500 counted against the service")
+    func brokenChunkedFraming() async throws {
+        try await makeApp().test(.live) { client in
+            let port = try #require(client.port)
+            // A bare LF where the chunk's CRLF belongs.
+            let answer = try RawHTTP.exchange(port: port, """
+                POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\
+                5\r\nhello\n0\r\n\r\n
+                """)
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(200))")
+            #expect(answer.contains(#""code":"bad_request""#))
+        }
+    }
+
     @Test("secrets never reach a log line, whatever key a caller uses")
     func redaction() throws {
         let lines = LogCapture()

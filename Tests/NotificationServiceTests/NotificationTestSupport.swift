@@ -57,6 +57,8 @@ struct StubTitles: CampaignDirectory {
         guard let title = titles[id] else { throw Unavailable() }
         return CampaignSummary(id: id, status: "active", currency: "USD", title: title)
     }
+
+    func pledgeable(id: String, currency: String) async throws -> CampaignSummary? { throw Unavailable() }
 }
 
 struct NotificationHarness: Sendable {

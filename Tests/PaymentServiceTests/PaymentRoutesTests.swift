@@ -55,7 +55,7 @@ struct PaymentRoutesTests {
         }
     }
 
-    @Test("a pledge of a campaign no longer active is not paid: 409 campaign_not_open, nothing charged; campaign-service down: 503", arguments: TestDatabase.all)
+    @Test("a pledge of a campaign no longer active, or no longer in the pledge's currency, is not paid: 409 campaign_not_open, nothing charged; campaign-service down: 503", arguments: TestDatabase.all)
     func closedCampaign(database: TestDatabase) async throws {
         try await withPaymentService(database) { service in
             for status in ["paused", "closed", "draft"] {
@@ -65,6 +65,10 @@ struct PaymentRoutesTests {
                 #expect(refused.status == .conflict, "\(status)")
                 #expect(refused.errorCode == "campaign_not_open", "\(status)")
             }
+            // Active, but no longer in the pledge's currency (USD): never charged.
+            service.campaigns.set("campaign-1", status: "active", currency: "JPY")
+            let otherCurrency = try await service.pay(service.pledges.add(userId: "donor-1"), token: service.donorToken)
+            #expect(otherCurrency.status == .conflict && otherCurrency.errorCode == "campaign_not_open")
             service.campaigns.setDown(true)
             let unknown = try await service.pay(service.pledges.add(userId: "donor-1"), token: service.donorToken)
             #expect(unknown.status == .serviceUnavailable && unknown.errorCode == "campaign_service_unavailable")
@@ -136,11 +140,12 @@ struct PaymentRoutesTests {
             let noPledge = try await service.client.execute(uri: "/payments", method: .post, headers: .bearer(service.donorToken), body: .init(json: ["payment_method": "pm_card_visa"]))
             #expect(noPledge.status == .badRequest && noPledge.errorCode == "invalid_pledge_id")
             // Not a pledge's id (schemathesis sent one with a NUL byte: pledge-service's look-up was a 500, this a 503).
-            for notAnId in ["f\u{0}x", "not-a-pledge"] {
+            // A NUL is refused as text no database stores, before the id is looked at.
+            for (notAnId, code) in [("f\u{0}x", "invalid_text"), ("not-a-pledge", "invalid_pledge_id")] {
                 let refused = try await service.client.execute(
                     uri: "/payments", method: .post, headers: .bearer(service.donorToken), body: .init(json: ["pledge_id": notAnId, "payment_method": "pm_card_visa"])
                 )
-                #expect(refused.status == .badRequest && refused.errorCode == "invalid_pledge_id", "\(notAnId.debugDescription)")
+                #expect(refused.status == .badRequest && refused.errorCode == code, "\(notAnId.debugDescription)")
             }
             let badMethod = try await service.client.execute(
                 uri: "/payments", method: .post, headers: .bearer(service.donorToken), body: .init(json: ["pledge_id": pledgeId, "payment_method": 7])

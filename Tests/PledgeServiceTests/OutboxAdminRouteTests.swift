@@ -54,7 +54,7 @@ struct OutboxAdminRouteTests {
             let history = try await get("?state=all&pledge_id=\(pledge.id)").json(PageBody<OutboxRow>.self).items
             #expect(history.map(\.id) == [row.id] && !history.map(\.id).contains(other.id))
             // Not a pledge id (schemathesis sent a NUL byte, which PostgreSQL's text refuses: it was a 500).
-            #expect(try await get("?state=all&pledge_id=f%00x").errorCode == "invalid_parameter")
+            #expect(try await get("?state=all&pledge_id=f%00x").errorCode == "invalid_text")
             #expect(try await get("?pledge_id=not-a-pledge").status == .badRequest)
             let byEmail = try await harness.client.execute(uri: "/pledges?email=GITA@example.org", method: .get, headers: .bearer(harness.adminToken))
             #expect(Set(try byEmail.json(PageBody<PledgeResponse>.self).items.map(\.id)) == [pledge.id, other.id])

@@ -94,6 +94,9 @@ struct PledgeRoutesTests {
                 // One character can be any number of bytes: text is limited in both.
                 (["message": "a" + String(repeating: "\u{301}", count: 100_000)], "invalid_message"),
                 (["donor": ["name": "b" + String(repeating: "\u{301}", count: 2_000), "email": "g@example.org"] as [String: any Sendable]], "invalid_donor"),
+                // A NUL is refused alike on SQLite (which would store it) and PostgreSQL (which cannot).
+                (["message": "a\u{0}b"], "invalid_text"),
+                (["donor": ["name": "Nul\u{0}", "email": "g@example.org"] as [String: any Sendable]], "invalid_text"),
             ]
             for (fields, code) in cases {
                 let response = try await harness.pledge(fields)
@@ -111,6 +114,20 @@ struct PledgeRoutesTests {
             let longKey = try await harness.pledge(key: String(repeating: "k", count: 256))
             #expect(longKey.status == .badRequest && longKey.errorCode == "invalid_idempotency_key")
             #expect(try await harness.outboxTypes().isEmpty)
+        }
+    }
+
+    @Test("a guest's Idempotency-Key carries at least 128 bits; a signed-in donor's key is theirs alone and may be short", arguments: TestDatabase.all)
+    func guestKeyEntropy(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            // A short guest key could be guessed, and with the victim's email and body the replay
+            // would hand over their receipt token.
+            let short = try await harness.pledge(key: String(repeating: "a", count: 21))
+            #expect(short.status == .badRequest && short.errorCode == "idempotency_key_too_short")
+            #expect(try await harness.outboxTypes().isEmpty, "nothing is written")
+            #expect(try await harness.pledge(key: String(repeating: "a", count: 22)).status == .created)
+            #expect(try await harness.pledge(key: UUID().uuidString).status == .created)
+            #expect(try await harness.pledge(key: "1", token: harness.donorToken).status == .created)
         }
     }
 
@@ -135,7 +152,7 @@ struct PledgeRoutesTests {
             let unknown = try await harness.pledge(["campaign_id": UUID().uuidString.lowercased()])
             #expect(unknown.status == .unprocessableContent && unknown.errorCode == "campaign_not_open")
             harness.campaigns.set(harness.campaignId, status: "paused")
-            let paused = try await harness.pledge(key: "retry-me")
+            let paused = try await harness.pledge(key: "retry-me-0123456789abcdef")
             #expect(paused.status == .unprocessableContent && paused.errorCode == "campaign_not_open")
             harness.campaigns.set(harness.campaignId, status: "active", currency: "EUR")
             #expect(try await harness.pledge().errorCode == "currency_mismatch")
@@ -146,7 +163,7 @@ struct PledgeRoutesTests {
             harness.campaigns.setDown(false)
             #expect(try await harness.outboxTypes().isEmpty)
             // A refused attempt does not use the key up.
-            #expect(try await harness.pledge(key: "retry-me").status == .created)
+            #expect(try await harness.pledge(key: "retry-me-0123456789abcdef").status == .created)
         }
     }
 
@@ -199,7 +216,7 @@ struct PledgeRoutesTests {
         try await withPledgeService(database) { harness in
             let answers = try await withThrowingTaskGroup(of: (String, HTTPResponse.Status, String).self) { group in
                 for n in 0..<100 {
-                    let key = "donor-\(n % 50)"
+                    let key = "donor-0123456789abcdef-\(n % 50)"
                     group.addTask {
                         let response = try await harness.pledge(key: key, ["amount": 100 + n % 50])
                         return (key, response.status, response.text)
@@ -213,7 +230,7 @@ struct PledgeRoutesTests {
             for (key, created) in byKey {
                 #expect(Set(created.map(\.2)).count == 1, "\(key): one pledge, answered byte for byte")
                 let pledge = try JSONDecoder().decode([String: JSONValue].self, from: Data(created[0].2.utf8))
-                #expect(pledge["amount"]?.integerValue == Int64(100 + Int(key.dropFirst(6))!))
+                #expect(pledge["amount"]?.integerValue == Int64(100 + Int(key.split(separator: "-").last!)!))
             }
             let rows = try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
                 try await client.withConnection { db in
@@ -231,7 +248,7 @@ struct PledgeRoutesTests {
         try await withPledgeService(database) { harness in
             let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
             var headers: HTTPFields = .json
-            headers[HTTPField.Name("Idempotency-Key")!] = "traced"
+            headers[HTTPField.Name("Idempotency-Key")!] = "traced-0123456789abcdef"
             headers[.traceparent] = traceparent
             let body = ByteBuffer(json: [
                 "campaign_id": harness.campaignId, "amount": 100, "currency": "USD",

@@ -6,7 +6,12 @@ deploy/nginx/nginx.conf in nginx, both in front of the services as processes.
   of its own, so one spelling's budget cannot hide another's;
 - live-total streams: capped per client, and a crowd of them does not starve reads or pledges;
 - half-sent requests are closed by the proxy's header timeout;
-- the web UI cannot be framed; token answers are never cached.
+- the web UI cannot be framed; token answers are never cached;
+- login, registration and password change share one bcrypt budget per client;
+- the gateway's own /metrics and /health/* are not served to the public (a request that came
+  through a front proxy);
+- a body with broken chunked framing is a 400, never a 500;
+- the public API documents list no internal route and no signature scheme.
 
 Prints '<name>: N passed, N failed'.
 Usage: python3 edge_rules.py --name nginx --url http://127.0.0.1:PORT --admin-email E --admin-password P [--block 20]
@@ -27,6 +32,7 @@ INTERNAL_ROUTES = [
     ("POST", "/api/notifications/events"),
     ("POST", "/api/pledges/webhooks/payment"),
     ("POST", "/api/pledges/internal/lookup"),
+    ("POST", "/api/campaigns/internal/pledgeable"),
     ("GET", "/api/pledges/internal/summary"),
     ("POST", "/api/pledges/internal/resend"),
     ("GET", "/api/payments/internal/summary"),
@@ -40,6 +46,7 @@ INTERNAL_ROUTES = [
 RATE_LIMITED = [
     ("/api/users/login", 10, {}, {}, (400, "missing_field")),
     ("/api/users/register", 10, {}, {}, (400, "missing_field")),
+    ("/api/users/me/password", 10, {}, {}, (401, "unauthorized")),
     ("/api/pledges", 30, {}, {}, (400, "idempotency_key_required")),
     ("/api/payments", 30, {}, {}, (400, "invalid_pledge_id")),
 ]
@@ -155,6 +162,53 @@ def main():
         headers, raw = answer
         assert error_code(raw) == "rate_limited" and int(headers.get("retry-after", "0")) >= 1, answer
 
+    def bcrypt_budget_shared():
+        # 4 logins, 4 registrations and 4 password changes from one client: each route is within
+        # its own limit of 10, but together they pass the budget of 10 bcrypts a minute.
+        client = sources.take()
+        answers = []
+        for _ in range(4):
+            for path in ("/api/users/login", "/api/users/register", "/api/users/me/password"):
+                status, _, raw = call(base, "POST", path, {}, source=client)
+                answers.append((path, status, error_code(raw)))
+        limited = [answer for answer in answers if answer[1] == 429]
+        assert limited and all(code == "rate_limited" for _, _, code in limited), answers
+        # nginx's limit_req lets one more through than its burst, as with every limit here.
+        assert len(answers) - len(limited) <= 11, "%d of %d reached user-service" % (len(answers) - len(limited), len(answers))
+
+    def operations_routes_not_public():
+        # What a front proxy sends: the client's address in X-Forwarded-For.
+        served = []
+        for path in ("/metrics", "/health/live", "/health/ready", "/Metrics", "/metrics/", "//metrics", "/health//ready", "/x/../metrics"):
+            status, _, raw = raw_request(base, "GET", path, headers={"X-Forwarded-For": "203.0.113.9"}, source=sources.take())
+            if status != 404 or b"http_requests_total" in raw or b'"ready"' in raw:
+                served.append("%s -> %d %s" % (path, status, raw[:80]))
+        assert not served, served
+
+    def broken_chunked_framing_is_400():
+        host, port = split_url(base)
+        sock = socket.create_connection((host, port), timeout=10, source_address=(sources.take(), 0))
+        try:
+            sock.sendall(b"POST /api/users/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Type: application/json\r\n\r\n5\r\nhello\n0\r\n\r\n")
+            head = sock.recv(4096).split(b"\r\n", 1)[0]
+        finally:
+            sock.close()
+        assert head.startswith(b"HTTP/1.1 400"), head
+
+    def public_api_documents_hide_internal_routes():
+        leaked = []
+        for segment in ("users", "campaigns", "pledges", "payments", "notifications"):
+            status, _, raw = call(base, "GET", "/api/openapi/%s.json" % segment, source=sources.take())
+            assert status == 200, (segment, status, raw[:200])
+            document = as_json(raw)
+            for path in document.get("paths", {}):
+                if "/internal/" in path or path in ("/campaigns/events", "/notifications/events", "/pledges/webhooks/payment"):
+                    leaked.append("%s: %s" % (segment, path))
+            if "X-CareForAll-Signature" in raw.decode("utf-8", "replace"):
+                leaked.append("%s: the signature scheme" % segment)
+        assert not leaked, leaked
+
     def streams_capped_per_client():
         client = sources.take()
         opened, refused = [], []
@@ -208,8 +262,12 @@ def main():
 
     steps.run("an admin opens a campaign", admin_and_campaign)
     steps.run("every spelling of every internal route is refused", internal_routes_refused)
-    steps.run("every spelling of login, register, pledge and payment creation is rate limited", rate_limits_hold_for_every_spelling)
+    steps.run("every spelling of login, register, password change, pledge and payment creation is rate limited", rate_limits_hold_for_every_spelling)
     steps.run("a limited client gets 429 rate_limited with Retry-After", limited_answer_shape)
+    steps.run("login, registration and password change share one bcrypt budget per client", bcrypt_budget_shared)
+    steps.run("the gateway's own /metrics and /health are not served through the front", operations_routes_not_public)
+    steps.run("a body with broken chunked framing is a 400", broken_chunked_framing_is_400)
+    steps.run("the public API documents list no internal route and no signature scheme", public_api_documents_hide_internal_routes)
     steps.run("live streams are capped per client (429)", streams_capped_per_client)
     steps.run("24 open live streams do not hold up a read or a pledge", streams_do_not_starve_reads_or_pledges)
     steps.run("the web UI cannot be framed", ui_cannot_be_framed)

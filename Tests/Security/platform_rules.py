@@ -8,7 +8,15 @@ directly, on its own port (--services):
 - a pledge of a campaign that is paused or closed cannot be paid;
 - a refused card cannot be retried on the same pledge more than a few times;
 - every service closes half-sent requests;
-- each service's database role reaches its own database only (with --psql).
+- each service's database role reaches its own database only (with --psql);
+- names and titles cannot write markup into mail (with --maildir) or into the receipt page, however
+  they hide their angle brackets (a prepended U+0600 joins `<` into another grapheme cluster);
+- a campaign's currency cannot change under a pledge pledge-service has taken, however its
+  lookups are cached;
+- a guest's Idempotency-Key carries 128 bits or more;
+- a user's password attempts are limited, from however many clients;
+- a rebuild of an unknown campaign is 404; an admin's refund note stays internal; a NUL is 400
+  invalid_text.
 
 Secrets come from the environment the services were started with: <ROLE>_SERVICE_SIGNING_SECRET.
 Prints 'platform: N passed, N failed'.
@@ -17,7 +25,11 @@ Usage: python3 platform_rules.py --url http://127.0.0.1:G --services user=http:/
 """
 
 import argparse
+import email
+import email.policy
 import hashlib
+import html.parser
+import mailbox
 import subprocess
 import hmac
 import json
@@ -38,6 +50,24 @@ def signature(secret, method, path, body, version="v2", at=None):
     return "t=%d,%s=%s" % (t, version, hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest())
 
 
+class Tags(html.parser.HTMLParser):
+    """The start tags (name, attributes) an HTML5 parser finds in a document."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+    @classmethod
+    def of(cls, text):
+        parser = cls()
+        parser.feed(text)
+        parser.close()
+        return parser.tags
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -48,6 +78,7 @@ def main():
     parser.add_argument("--header-timeout", type=float, default=30)
     parser.add_argument("--psql", help="psql, to check the services' database roles (passwords from <ROLE>_DB_PASSWORD)")
     parser.add_argument("--pg-port", type=int)
+    parser.add_argument("--maildir", help="where the SMTP server keeps what notification-service sent (the escaping check reads the mail)")
     args = parser.parse_args()
     base = args.url
     services = dict(item.split("=", 1) for item in args.services.split(","))
@@ -245,6 +276,135 @@ def main():
                 wrong.append("%s_service connects with a wrong password" % role)
         assert not wrong, wrong
 
+    # MARK: what the second attack found
+
+    attack_name = ("\u0600<h1 \u0600>Action required\u0600</h1 \u0600>\u0600<a href=https://evil.example/claim \u0600>"
+                   "Claim your refund\u0600</a \u0600>")
+    redirect_name = "Rita\u0600<meta http-equiv=refresh content=0;url=https://evil.example/ \u0600><style>body{display:none}</style>"
+
+    def pay(pledge, method):
+        return call(base, "POST", "/api/payments?receipt_token=" + pledge["receipt_token"], {"pledge_id": pledge["id"], "payment_method": method},
+                    source=sources.take())
+
+    def markup_in_mail_and_receipts_escaped():
+        status, _, raw = call(base, "POST", "/api/campaigns", {"title": "Wells " + attack_name, "goal_amount": 100000, "currency": "USD"},
+                              token=state["admin"], source=sources.take())
+        assert status == 201, (status, raw)
+        campaign = as_json(raw)["id"]
+        victim = new_email("victim")
+        declined = named_guest_pledge(campaign, attack_name, victim)
+        status, _, raw = pay(declined, "pm_card_chargeDeclined")
+        assert status in (201, 200, 402, 422), (status, raw[:200])
+        paid = named_guest_pledge(campaign, redirect_name, new_email("rita"))
+        status, _, raw = pay(paid, "pm_card_visa")
+        assert status in (200, 201), (status, raw[:200])
+
+        def receipt_page():
+            status, headers, raw = call(base, "GET", "/api/pledges/%s/receipt?receipt_token=%s" % (paid["id"], paid["receipt_token"]),
+                                        headers={"Accept": "text/html"}, source=sources.take())
+            return (headers, raw) if status == 200 else None
+        page = wait_for(receipt_page, 20)
+        assert page, "no receipt page"
+        tags = Tags.of(page[1].decode())
+        assert_only_template_markup("the receipt page", tags, allowed={"html", "head", "meta", "title", "style", "body", "p", "strong", "h1",
+                                                                       "table", "tr", "th", "td"})
+        assert [t for t in tags if t[0] == "h1"] == [("h1", [])], "the page's own h1 only"
+        assert len([t for t in tags if t[0] == "style"]) == 1, "an injected <style>"
+        assert all(dict(attributes).get("http-equiv") is None for name, attributes in tags if name == "meta"), "an injected meta refresh"
+        if args.maildir:
+            def failure_mail():
+                for message in mailbox.Maildir(args.maildir, create=False):
+                    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+                    if victim in str(parsed["To"]):
+                        return parsed
+                return None
+            mail = wait_for(failure_mail, 30)
+            assert mail is not None, "no payment-failed mail to %s" % victim
+            html_part = mail.get_body(("html",)).get_content()
+            tags = Tags.of(html_part)
+            assert_only_template_markup("the payment-failed mail", tags, allowed={"html", "head", "meta", "title", "body", "p", "a"})
+            assert not [t for t in tags if t[0] == "h1"], "an injected <h1> in the mail"
+
+    def assert_only_template_markup(where, tags, allowed):
+        foreign = [t for t in tags if t[0] not in allowed]
+        assert not foreign, "%s has elements the template never writes: %r" % (where, foreign[:5])
+        leaked = [t for t in tags if any("evil.example" in (value or "") for _, value in t[1])]
+        assert not leaked, "%s has an attribute naming evil.example: %r" % (where, leaked[:3])
+
+    def named_guest_pledge(campaign, name, address, amount=1500):
+        body = {"campaign_id": campaign, "amount": amount, "currency": "USD", "anonymous": False, "donor": {"name": name, "email": address}}
+        status, _, raw = call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": str(uuid.uuid4())}, source=sources.take())
+        assert status == 201, (status, raw[:300])
+        return as_json(raw)
+
+    def currency_fixed_under_cached_lookups():
+        status, _, raw = call(base, "POST", "/api/campaigns", {"title": "Currency lock", "goal_amount": 100000, "currency": "USD"},
+                              token=state["admin"], source=sources.take())
+        campaign = as_json(raw)["id"]
+
+        def pledge(currency, amount=5000):
+            body = {"campaign_id": campaign, "amount": amount, "currency": currency, "donor": {"name": "Cy", "email": new_email("cy")}}
+            return call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": str(uuid.uuid4())}, source=sources.take())
+        # The attack: a refused pledge makes pledge-service remember the campaign; the currency
+        # changes; within the remembered 5 s a pledge in the old currency must still be refused.
+        status, _, raw = pledge("EUR")
+        assert (status, error_code(raw)) == (422, "currency_mismatch"), (status, raw)
+        status, _, raw = call(base, "PATCH", "/api/campaigns/" + campaign, {"currency": "JPY"}, token=state["admin"], source=sources.take())
+        assert status == 200, ("no pledge exists yet: the change is allowed", status, raw)
+        status, _, raw = pledge("USD")
+        assert (status, error_code(raw)) == (422, "currency_mismatch"), ("a USD pledge to a JPY campaign", status, raw)
+        status, _, raw = pledge("JPY", 500)
+        assert status == 201, (status, raw)
+        # Taken before its event can have arrived: the currency is fixed already.
+        status, _, raw = call(base, "PATCH", "/api/campaigns/" + campaign, {"currency": "USD"}, token=state["admin"], source=sources.take())
+        assert (status, error_code(raw)) == (409, "currency_locked"), (status, raw)
+
+    def guest_keys_unguessable():
+        body = {"campaign_id": state["campaign"], "amount": 700, "currency": "USD", "donor": {"name": "Gus", "email": new_email("gus")}}
+        status, _, raw = call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": "guess-me-1234"}, source=sources.take())
+        assert (status, error_code(raw)) == (400, "idempotency_key_too_short"), (status, raw)
+        key = str(uuid.uuid4())
+        status, _, raw = call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": key}, source=sources.take())
+        assert status == 201, (status, raw)
+
+    def password_guessing_limited_per_user():
+        donor = register()
+        answers = []
+        # Each guess from a client of its own: the per-client limits never see more than one.
+        for guess in range(11):
+            status, _, raw = call(base, "POST", "/api/users/me/password", {"current_password": "guess number %d" % guess, "new_password": "x" * 12},
+                                  token=donor["token"], source=sources.take())
+            answers.append((status, error_code(raw)))
+        assert answers[:10] == [(401, "invalid_credentials")] * 10, answers
+        status, headers, raw = call(base, "POST", "/api/users/me/password", {"current_password": donor["password"], "new_password": "x" * 12},
+                                    token=donor["token"], source=sources.take())
+        assert answers[10] == (429, "rate_limited") and (status, error_code(raw)) == (429, "rate_limited"), (answers, status, raw)
+        assert int(headers.get("retry-after", "0")) >= 1, headers
+
+    def smaller_points():
+        status, _, raw = call(base, "POST", "/api/campaigns/%s/rebuild?from=events" % uuid.uuid4(), token=state["admin"], source=sources.take())
+        assert (status, error_code(raw)) == (404, "not_found"), ("rebuild of an unknown campaign", status, raw)
+        pledge = guest_pledge(state["campaign"], 2000)
+        status, _, raw = pay(pledge, "pm_card_visa")
+        payment = as_json(raw)
+        assert status in (200, 201), (status, raw)
+
+        def captured():
+            status, _, raw = call(base, "GET", "/api/payments/%s?receipt_token=%s" % (payment["id"], pledge["receipt_token"]), source=sources.take())
+            return as_json(raw).get("status") == "CAPTURED"
+        assert wait_for(captured, 20), "the payment was not captured"
+        note = "internal: suspected card testing, ticket 4411"
+        status, _, raw = call(base, "POST", "/api/payments/%s/refunds" % payment["id"], {"amount": 500, "reason": note}, token=state["admin"],
+                              headers={"Idempotency-Key": str(uuid.uuid4())}, source=sources.take())
+        assert status == 201 and as_json(raw)["reason"] == note, (status, raw)
+        status, _, raw = call(base, "GET", "/api/payments/%s?receipt_token=%s" % (payment["id"], pledge["receipt_token"]), source=sources.take())
+        assert status == 200 and note not in raw.decode() and [r.get("reason") for r in as_json(raw)["refunds"]] == [None], ("the donor's view", raw)
+        status, _, raw = call(base, "GET", "/api/payments/" + payment["id"], token=state["admin"], source=sources.take())
+        assert [r.get("reason") for r in as_json(raw)["refunds"]] == [note], ("the admin's view", raw)
+        body = {"campaign_id": state["campaign"], "amount": 700, "currency": "USD", "message": "nul\u0000here", "donor": {"name": "N", "email": new_email("nul")}}
+        status, _, raw = call(base, "POST", "/api/pledges", body, headers={"Idempotency-Key": str(uuid.uuid4())}, source=sources.take())
+        assert (status, error_code(raw)) == (400, "invalid_text"), (status, raw)
+
     steps.run("an admin opens a campaign", setup)
     if args.psql:
         steps.run("each service's database role reaches its own database only, with its password", database_roles_confined)
@@ -255,6 +415,11 @@ def main():
     steps.run("text is limited in bytes as well as characters", text_limited_in_bytes)
     steps.run("a pledge of a paused or closed campaign cannot be paid", closed_or_paused_campaign_not_paid)
     steps.run("a refused card cannot be retried on the same pledge more than 3 times", card_testing_capped)
+    steps.run("names and titles write no markup into mail or the receipt page, whatever marks hide their < and >", markup_in_mail_and_receipts_escaped)
+    steps.run("a campaign's currency cannot change under a pledge taken on a remembered lookup", currency_fixed_under_cached_lookups)
+    steps.run("a guest's Idempotency-Key is at least 128 bits", guest_keys_unguessable)
+    steps.run("a user's password attempts are limited however many clients send them", password_guessing_limited_per_user)
+    steps.run("rebuilding an unknown campaign is 404; an admin's refund note stays internal; a NUL is invalid_text", smaller_points)
     steps.run("every service closes half-sent requests", services_close_half_sent_requests)
     steps.finish()
 

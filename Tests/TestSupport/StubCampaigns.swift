@@ -19,6 +19,11 @@ public final class StubCampaigns: CampaignDirectory {
         }
     }
 
+    /// Nothing is cached here: the campaign as it is now.
+    public func pledgeable(id: String, currency: String) async throws -> CampaignSummary? {
+        try await campaign(id: id)
+    }
+
     public func set(_ id: String, status: String = "active", currency: String = "USD", title: String? = nil) {
         state.withLock { $0.campaigns[id] = CampaignSummary(id: id, status: status, currency: currency, title: title) }
     }

@@ -62,7 +62,7 @@ def traceparent():
 
 
 def donate(base, campaign_id, parent, amount):
-    headers = {"traceparent": parent, "Idempotency-Key": secrets.token_hex(8)}
+    headers = {"traceparent": parent, "Idempotency-Key": secrets.token_hex(16)}
     source = next_source()
     status, pledge = call(base, "POST", "/api/pledges", {"campaign_id": campaign_id, "amount": amount, "currency": "USD",
                                                           "donor": {"name": "Tracy", "email": "tracy@example.org"}}, headers=headers, source=source)

@@ -70,6 +70,33 @@ struct TokenRevocationTests {
         }
     }
 
+    @Test("a user's password attempts are limited wherever they come from: the 11th within a minute is 429 with Retry-After, even with the right password", arguments: TestDatabase.all)
+    func passwordGuessing(database: TestDatabase) async throws {
+        try await withUserService(database) { client in
+            let token = try await client.token(forNew: "guess@example.org")
+            for guess in 0..<10 {
+                let wrong = try await client.execute(
+                    uri: "/users/me/password", method: .post, headers: .bearer(token),
+                    body: ByteBuffer(json: ["current_password": "guess \(guess)", "new_password": "a new password"])
+                )
+                #expect(wrong.status == .unauthorized, "attempt \(guess)")
+            }
+            let right = try await client.execute(
+                uri: "/users/me/password", method: .post, headers: .bearer(token),
+                body: ByteBuffer(json: ["current_password": "correct horse", "new_password": "a new password"])
+            )
+            #expect(right.status == .tooManyRequests && right.errorCode == "rate_limited")
+            #expect(right.headers[.retryAfter].flatMap { Int($0) }.map { (1...60).contains($0) } == true)
+            // Another user is not held back by this one's attempts.
+            let other = try await client.token(forNew: "other@example.org")
+            let theirs = try await client.execute(
+                uri: "/users/me/password", method: .post, headers: .bearer(other),
+                body: ByteBuffer(json: ["current_password": "correct horse", "new_password": "a new password"])
+            )
+            #expect(theirs.status == .ok)
+        }
+    }
+
     @Test("a role change ends the user's older tokens; setting the same role again ends nothing", arguments: TestDatabase.all)
     func roleChange(database: TestDatabase) async throws {
         try await withUserService(database, admin: testAdmin) { client in

@@ -39,8 +39,7 @@ public struct CampaignAdminController: Sendable {
 
     /// `POST /campaigns/{id}/rebuild?from=events|projection&dry_run=`: `events` (the default)
     /// replays the campaign's event log into a fresh projection and rollup; `projection`
-    /// recomputes the rollup from the projection. Works for a campaign id that only events know,
-    /// too (a replay ahead of the campaign's data).
+    /// recomputes the rollup from the projection. 404 for a campaign that does not exist.
     @Sendable func rebuild(_ request: Request, context: AppRequestContext) async throws -> RebuildResponse {
         let id = try context.parameters.require("id")
         let query = request.uri.queryParameters
@@ -51,6 +50,8 @@ public struct CampaignAdminController: Sendable {
         case "true", "1": dryRun = true
         default: throw APIError.invalidParameter("dry_run", "must be true or false")
         }
+        // A replay needs a campaign: an unknown id is 404, not an empty rollup made for it.
+        guard try await store.find(id: id) != nil else { throw CampaignServiceError.campaignNotFound }
         let response: RebuildResponse
         switch from {
         case "events":

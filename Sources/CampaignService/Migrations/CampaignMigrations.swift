@@ -139,5 +139,15 @@ public enum CampaignMigrations {
             """,
             "CREATE INDEX reconciliation_runs_started ON reconciliation_runs (started_at, id)",
         ]),
+        // Set when pledge-service is told a campaign takes pledges in its currency: from then on
+        // the currency never changes, even before the first pledge's event has arrived here.
+        // Campaigns with pledges already are locked.
+        SQLMigration(name: "008_currency_lock", [
+            "ALTER TABLE campaigns ADD COLUMN currency_locked INTEGER NOT NULL DEFAULT 0",
+            """
+            UPDATE campaigns SET currency_locked = 1
+            WHERE 0 < (SELECT total_pledges FROM campaign_rollups WHERE campaign_rollups.campaign_id = campaigns.id)
+            """,
+        ]),
     ]
 }

@@ -20,6 +20,9 @@ public struct Campaign: Sendable, Equatable {
     public var createdAt: String
     public var updatedAt: String
     public var totals: CampaignTotals
+    /// pledge-service has been told this campaign takes pledges in its currency, which is then
+    /// fixed (a pledge may be on its way before its event arrives here).
+    public var currencyLocked: Bool = false
 }
 
 /// The rollup buckets: each pledge's amount sits in exactly one, the one of its status.

@@ -55,10 +55,10 @@ struct CampaignInput: Equatable {
     }
 
     /// Applies the fields present to `campaign`. A closed campaign no longer changes, and the
-    /// currency is fixed once money has been pledged in it.
+    /// currency is fixed once a pledge in it may exist.
     func apply(to campaign: inout Campaign) throws {
         guard campaign.status != .closed else { throw CampaignServiceError.campaignClosed }
-        if let currency, currency != campaign.currency, campaign.totals.totalPledges > 0 {
+        if let currency, currency != campaign.currency, campaign.currencyLocked || campaign.totals.totalPledges > 0 {
             throw CampaignServiceError.currencyLocked
         }
         if let title { campaign.title = title }

@@ -12,6 +12,9 @@ public protocol CampaignStore: Sendable {
     /// Changes a campaign under a row lock: `change` sees the current state and may throw to refuse.
     /// Returns nil when there is no such campaign.
     func update(id: String, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign?
+    /// Fixes an active campaign's currency if it is `currency` (pledge-service is about to take
+    /// pledges in it), and returns the campaign as it now is; nil when there is no such campaign.
+    func lockCurrency(id: String, currency: Currency) async throws -> Campaign?
     /// The public history, newest first, `limit + 1` rows after `cursor`.
     func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse]
     /// Ingested events for the campaign (of one pledge, if named), newest first, `limit + 1` rows after `cursor`.

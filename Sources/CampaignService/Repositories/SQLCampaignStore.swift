@@ -12,7 +12,7 @@ public struct SQLCampaignStore: CampaignStore {
     }
 
     static let campaignColumns: SQLQueryString = """
-        c.id, c.title, c.description, c.goal_amount, c.currency, c.status, c.created_at, c.updated_at,
+        c.id, c.title, c.description, c.goal_amount, c.currency, c.status, c.created_at, c.updated_at, c.currency_locked,
         COALESCE(r.pending_amount, 0) AS pending_amount, COALESCE(r.authorized_amount, 0) AS authorized_amount,
         COALESCE(r.captured_amount, 0) AS captured_amount, COALESCE(r.failed_amount, 0) AS failed_amount,
         COALESCE(r.refunded_amount, 0) AS refunded_amount,
@@ -71,6 +71,16 @@ public struct SQLCampaignStore: CampaignStore {
                 WHERE id = \(bind: id)
                 """).run()
             return campaign
+        }
+    }
+
+    public func lockCurrency(id: String, currency: Currency) async throws -> Campaign? {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE campaigns SET currency_locked = 1
+                WHERE id = \(bind: id) AND currency = \(bind: currency.rawValue) AND status = 'active' AND currency_locked = 0
+                """).run()
+            return try await db.raw("SELECT \(Self.campaignColumns) WHERE c.id = \(bind: id)").first().map(Self.campaign)
         }
     }
 
@@ -186,7 +196,8 @@ public struct SQLCampaignStore: CampaignStore {
             status: CampaignStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .draft,
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
-            totals: try totals(row)
+            totals: try totals(row),
+            currencyLocked: try row.decode(column: "currency_locked", as: Int.self) != 0
         )
     }
 

@@ -1,11 +1,13 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 import Persistence
 
 /// Turns every error into the JSON error shape. Known errors keep their status and code;
 /// Hummingbird's own (unknown route, oversized body) get ours; text PostgreSQL cannot store (a
-/// NUL byte) is a 400 `invalid_text` on every route; anything else is a 500 that
+/// NUL byte) is a 400 `invalid_text` on every route, and so is a body whose framing the HTTP
+/// parser refused (400 `bad_request`); anything else is a 500 that
 /// names the request id and is logged with the error.
 public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
@@ -28,8 +30,13 @@ public struct ErrorMiddleware: RouterMiddleware {
         if let convertible = error as? any APIErrorConvertible {
             return convertible.apiError
         }
+        if error is HTTPParserError {
+            // The client's framing (a bad chunk, a bare LF): its fault, not ours, and never a 500
+            // that would count toward the error-ratio alert.
+            return APIError(.badRequest, code: "bad_request", message: "The request's framing cannot be read.")
+        }
         if DatabaseRefusal.isUnstorableText(error) {
-            return APIError(.badRequest, code: "invalid_text", message: "The request holds text that cannot be stored (a NUL byte or an invalid character).")
+            return .invalidText
         }
         if let httpError = error as? HTTPError {
             switch httpError.status {

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import HTTPSupport
 import SMTP
 
 /// A mail to write for an event, before it is stored.
@@ -113,34 +114,19 @@ public struct MailComposer: Sendable {
         } + [signature]).joined(separator: "\n\n") + "\n"
         let body = paragraphs.map { paragraph in
             switch paragraph {
-            case .text(let text): "<p>\(Self.escape(text))</p>"
-            case .link(let label, let url): "<p><a href=\"\(Self.escape(url))\">\(Self.escape(label))</a></p>"
+            case .text(let text): "<p>\(HTML.escape(text))</p>"
+            case .link(let label, let url): "<p><a href=\"\(HTML.escape(url))\">\(HTML.escape(label))</a></p>"
             }
         }.joined(separator: "\n")
         let html = """
             <!doctype html>
-            <html><head><meta charset="utf-8"><title>\(Self.escape(subject))</title></head>
+            <html><head><meta charset="utf-8"><title>\(HTML.escape(subject))</title></head>
             <body style="font-family: system-ui, sans-serif; color: #1d2433; max-width: 36rem">
-            <p>\(Self.escape(greeting))</p>
+            <p>\(HTML.escape(greeting))</p>
             \(body)
-            <p>\(Self.escape(signature))</p>
+            <p>\(HTML.escape(signature))</p>
             </body></html>
             """
         return ComposedMail(kind: kind, subjectId: subjectId, recipients: to, subject: subject, text: text, html: html + "\n")
-    }
-
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }

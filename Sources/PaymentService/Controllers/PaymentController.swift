@@ -89,7 +89,7 @@ public struct PaymentController: Sendable {
         guard start.refusedAttempts < Self.maximumRefusedAttempts else {
             throw PaymentServiceError.paymentAttemptsExhausted
         }
-        try await requireOpenCampaign(pledge.campaignId, logger: context.logger)
+        try await requireOpenCampaign(pledge.campaignId, currency: pledge.currency, logger: context.logger)
 
         let now = Timestamp.now()
         let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
@@ -142,8 +142,9 @@ public struct PaymentController: Sendable {
         logger.warning("payment method refused", metadata: ["refused_so_far": .stringConvertible(refused)])
     }
 
-    /// 409 `campaign_not_open` unless the campaign is active now (asked afresh, never from a cache).
-    func requireOpenCampaign(_ campaignId: String, logger: Logger) async throws {
+    /// 409 `campaign_not_open` unless the campaign is active now (asked afresh, never from a
+    /// cache) and still counts the pledge's currency.
+    func requireOpenCampaign(_ campaignId: String, currency: Currency, logger: Logger) async throws {
         let campaign: CampaignSummary?
         do {
             campaign = try await campaigns.campaign(id: campaignId)
@@ -151,7 +152,9 @@ public struct PaymentController: Sendable {
             logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(campaignId), "error": "\(error)"])
             throw PaymentServiceError.campaignServiceUnavailable
         }
-        guard campaign?.status == "active" else { throw PaymentServiceError.campaignNotOpen }
+        guard let campaign, campaign.status == "active", campaign.currency == currency.rawValue else {
+            throw PaymentServiceError.campaignNotOpen
+        }
     }
 
     /// A payment the pledge already has: the same payment again, with 200. A concurrent request
@@ -186,7 +189,7 @@ public struct PaymentController: Sendable {
         let token = request.uri.queryParameters["receipt_token"].map(String.init)
         let holdsReceipt = token.map { ReceiptToken.matches($0, hash: payment.receiptTokenHash) } ?? false
         guard isOwner || holdsReceipt else { throw PaymentServiceError.paymentNotFound }
-        return PaymentResponse(payment, refunds: try await store.refunds(paymentId: payment.id))
+        return PaymentResponse(payment, refunds: try await store.refunds(paymentId: payment.id), forAdmin: context.principal?.isAdmin == true)
     }
 
     /// The caller's payments, newest first; admins see everyone's. Both may narrow by `pledge_id`.

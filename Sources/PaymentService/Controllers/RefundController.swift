@@ -82,7 +82,7 @@ public struct RefundController: Sendable {
         case .reserved(let new, let payment):
             refund = try await complete(new, of: payment, key: key, retried: false, traceParent: context.traceParent, logger: logger)
         }
-        return RefundResponse(refund).with(status: .created)
+        return RefundResponse(refund, forAdmin: true).with(status: .created)
     }
 
     /// Asks the provider for a reserved refund and records the answer.

@@ -48,7 +48,8 @@ public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable
     /// The payment's refunds, oldest first: on a single payment's read, not in lists.
     public let refunds: [RefundResponse]?
 
-    public init(_ payment: Payment, refunds: [Refund]? = nil) {
+    /// `forAdmin`: the refunds carry the admin's `reason`, an internal note; anyone else reads null.
+    public init(_ payment: Payment, refunds: [Refund]? = nil, forAdmin: Bool = false) {
         self.id = payment.id
         self.pledgeId = payment.pledgeId
         self.campaignId = payment.campaignId
@@ -62,6 +63,6 @@ public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable
         self.createdAt = payment.createdAt
         self.updatedAt = payment.updatedAt
         self.refundedAmount = payment.refundedAmount
-        self.refunds = refunds?.map(RefundResponse.init)
+        self.refunds = refunds?.map { RefundResponse($0, forAdmin: forAdmin) }
     }
 }

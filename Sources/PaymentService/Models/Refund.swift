@@ -37,18 +37,19 @@ public struct RefundResponse: ResponseEncodable, Decodable, Sendable, Equatable 
     public let paymentId: String
     public let amount: Int64
     public let currency: String
-    public let reason: String
+    /// The admin's note on why: for admins only (null for the donor reading their payment).
+    public let reason: String?
     public let status: String
     public let providerRefundId: String?
     public let failureReason: String?
     public let createdAt: String
 
-    public init(_ refund: Refund) {
+    public init(_ refund: Refund, forAdmin: Bool) {
         id = refund.id
         paymentId = refund.paymentId
         amount = refund.amount
         currency = refund.currency.rawValue
-        reason = refund.reason
+        reason = forAdmin ? refund.reason : nil
         status = refund.status.rawValue
         providerRefundId = refund.providerRefundId
         failureReason = refund.failureReason

@@ -29,6 +29,9 @@ public struct PledgeController: Sendable {
     /// Guests' receipt tokens, made from the pledge id.
     let receiptTokens: ReceiptTokens
 
+    /// 22 characters of a base-64 alphabet are 132 bits; a UUID (36) is well over.
+    static let minimumGuestKeyLength = 22
+
     public init(
         store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumMajorUnits: Int64,
         receiptTokens: ReceiptTokens
@@ -61,6 +64,11 @@ public struct PledgeController: Sendable {
         let input = try PledgeInput(object, maximumMajorUnits: maximumMajorUnits)
         let principal = context.principal
         guard principal != nil || input.donor != nil else { throw PledgeServiceError.donorRequired }
+        // A guest's key scopes only by the email they typed: it must be unguessable, or anyone who
+        // guessed a key and an address would be handed that guest's stored answer and receipt token.
+        if principal == nil && key.count < Self.minimumGuestKeyLength {
+            throw PledgeServiceError.idempotencyKeyTooShort(minimum: Self.minimumGuestKeyLength)
+        }
         // Keys belong to the caller: a signed-in user, or a guest by the email they gave.
         let scope = principal.map { "user:\($0.userID)" } ?? "guest:\(input.donor!.email)"
         let requestHash = IdempotencyKey.fingerprint(canonical: JSONValue.object(object).canonical)
@@ -100,7 +108,7 @@ public struct PledgeController: Sendable {
     func openCampaign(_ input: PledgeInput, logger: Logger) async throws -> CampaignSummary {
         let campaign: CampaignSummary?
         do {
-            campaign = try await campaigns.campaign(id: input.campaignId)
+            campaign = try await campaigns.pledgeable(id: input.campaignId, currency: input.currency.rawValue)
         } catch {
             logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(input.campaignId), "error": "\(error)"])
             throw PledgeServiceError.campaignServiceUnavailable

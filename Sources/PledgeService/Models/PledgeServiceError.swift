@@ -6,6 +6,7 @@ import HTTPTypes
 public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
     case idempotencyKeyRequired
     case invalidIdempotencyKey
+    case idempotencyKeyTooShort(minimum: Int)
     case idempotencyKeyReused
     case idempotencyKeyInUse
     case invalidCampaign
@@ -28,6 +29,11 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
             .idempotencyKeyRequired
         case .invalidIdempotencyKey:
             .invalidIdempotencyKey
+        case .idempotencyKeyTooShort(let minimum):
+            APIError(
+                .badRequest, code: "idempotency_key_too_short",
+                message: "Without signing in, the Idempotency-Key must be at least \(minimum) characters (128 bits; a UUID is right)."
+            )
         case .idempotencyKeyReused:
             .idempotencyKeyReused
         case .idempotencyKeyInUse:

@@ -1,4 +1,5 @@
 import Events
+import HTTPSupport
 import Hummingbird
 
 /// `GET /pledges/{id}/receipt`: what a donor keeps for their records.
@@ -53,14 +54,14 @@ enum ReceiptPage {
         if receipt.refundedAmount > 0 {
             rows.append(("Refunded", currency?.format(receipt.refundedAmount) ?? "\(receipt.refundedAmount)"))
         }
-        let table = rows.map { "<tr><th scope=\"row\">\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined(separator: "\n")
+        let table = rows.map { "<tr><th scope=\"row\">\(HTML.escape($0.0))</th><td>\(HTML.escape($0.1))</td></tr>" }.joined(separator: "\n")
         return page(title: "Receipt \(receipt.receiptNumber)", body: """
             <h1>Donation receipt</h1>
-            <p class="number">\(escape(receipt.receiptNumber))</p>
+            <p class="number">\(HTML.escape(receipt.receiptNumber))</p>
             <table>
             \(table)
             </table>
-            <p>Thank you for your donation to \(escape(receipt.campaignTitle ?? "this campaign")).</p>
+            <p>Thank you for your donation to \(HTML.escape(receipt.campaignTitle ?? "this campaign")).</p>
             <p class="noprint muted">Keep this page, or print it with your browser's Print command.</p>
             """)
     }
@@ -80,7 +81,7 @@ enum ReceiptPage {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escape(title)) · CareForAll</title>
+        <title>\(HTML.escape(title)) · CareForAll</title>
         <style>
         body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
         h1 { margin-bottom: 0.25rem; }
@@ -98,22 +99,5 @@ enum ReceiptPage {
         </body>
         </html>
         """
-    }
-
-    /// Text for HTML: the five characters that could start markup or end an attribute.
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }

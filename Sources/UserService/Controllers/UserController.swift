@@ -15,17 +15,19 @@ public struct UserController: Sendable {
     let issuer: TokenIssuer
     let hasher: PasswordHasher
     let decoyHash: String
+    let passwordAttempts: PasswordAttempts
 
     static let minimumPasswordLength = 8
     /// bcrypt reads at most 72 bytes; a longer password would be silently truncated.
     static let maximumPasswordBytes = 72
     static let nameLimit = TextLimit(characters: 200)
 
-    public init(store: any UserStore, issuer: TokenIssuer, hasher: PasswordHasher, decoyHash: String) {
+    public init(store: any UserStore, issuer: TokenIssuer, hasher: PasswordHasher, decoyHash: String, passwordAttempts: PasswordAttempts) {
         self.store = store
         self.issuer = issuer
         self.hasher = hasher
         self.decoyHash = decoyHash
+        self.passwordAttempts = passwordAttempts
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -115,6 +117,8 @@ public struct UserController: Sendable {
     /// A new password ends every older token; the answer carries a new one.
     @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AuthResponse> {
         let principal = try context.requirePrincipal()
+        // Per user, wherever the calls come from (the gateways limit per client): each attempt is a bcrypt.
+        try passwordAttempts.take(userID: principal.userID)
         let body = try await request.decode(as: ChangePasswordRequest.self, context: context)
         guard let user = try await store.find(id: principal.userID) else { throw APIError.invalidToken }
         guard try await hasher.verify(body.currentPassword, hash: user.passwordHash) else { throw UserServiceError.invalidCredentials }
@@ -197,3 +201,23 @@ struct StoreTokenVersions: TokenVersionSource {
 }
 
 extension JWKSDocument: ResponseEncodable {}
+
+/// How many password changes one user may try: `perMinute` at once, refilled at that rate; 0 is
+/// unlimited. In memory, per replica of user-service.
+public struct PasswordAttempts: Sendable {
+    let limit: RateLimit?
+    let limiter = RateLimiter(capacity: 100_000)
+
+    public init(perMinute: Int) {
+        limit = perMinute > 0 ? RateLimit(perMinute: Double(perMinute), burst: Double(perMinute)) : nil
+    }
+
+    /// One attempt for `userID`, or 429 `rate_limited` with `Retry-After`.
+    func take(userID: String) throws {
+        guard let limit, let wait = limiter.take(userID, limit: limit) else { return }
+        let seconds = max(1, Int(wait.inSeconds.rounded(.up)))
+        var error = APIError(.tooManyRequests, code: "rate_limited", message: "Too many password attempts; try again in \(seconds) s.")
+        error.headers[.retryAfter] = String(seconds)
+        throw error
+    }
+}
