@@ -7,17 +7,21 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-// What every service that publishes events through an outbox and calls other services builds on.
-let publishingService: [Target.Dependency] = [
-    "ServiceClient", "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events", "Outbox",
+// What every service builds on: the wire vocabulary, the service kit, and the building blocks
+// the kit assembles (each service adds its own few).
+let serviceDependencies: [Target.Dependency] = [
+    "Contracts", "ServiceKit", "ServiceClient", "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures",
+    "Outbox", "Operations",
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "SQLKit", package: "sql-kit"),
     .product(name: "AsyncHTTPClient", package: "async-http-client"),
     .product(name: "Crypto", package: "swift-crypto"),
+    .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
     .product(name: "NIOHTTP1", package: "swift-nio"),
     .product(name: "Metrics", package: "swift-metrics"),
     .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
 
 let package = Package(
@@ -69,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "Events", "Signatures",
+                "Contracts", "Signatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -88,7 +92,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "Events", "Signatures", "GatewayPaths",
+                "Contracts", "Signatures", "GatewayPaths",
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings
@@ -98,7 +102,7 @@ let package = Package(
         .target(
             name: "Platform",
             dependencies: [
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth",
+                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Outbox", "FaultInjection",
                 "UserService", "CampaignService", "PledgeService", "PaymentService", "NotificationService", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OTel", package: "swift-otel"),
@@ -111,69 +115,38 @@ let package = Package(
         // MARK: Services
         .target(
             name: "UserService",
-            dependencies: [
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
+            dependencies: serviceDependencies + [.product(name: "HummingbirdBcrypt", package: "hummingbird-auth")],
             resources: [.embedInCode("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CampaignService",
-            dependencies: [
-                "Outbox", "ServiceClient",
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
-            ],
+            dependencies: serviceDependencies,
             resources: [.embedInCode("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "Idempotency",
-            dependencies: [
-                "Persistence", "Signatures",
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
             name: "PledgeService",
-            dependencies: publishingService + ["Idempotency"],
+            dependencies: serviceDependencies + ["Idempotency"],
             resources: [.embedInCode("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "PaymentService",
-            dependencies: publishingService + ["Idempotency", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: serviceDependencies + ["Idempotency"],
             resources: [.embedInCode("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "NotificationService",
-            dependencies: [
-                "SMTP", "Outbox", "ServiceClient",
-                "PlatformConfig", "Persistence", "Observability", "HTTPSupport", "Auth", "Signatures", "Events",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: serviceDependencies + ["SMTP"],
             resources: [.embedInCode("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Gateway",
             dependencies: [
-                "ServiceClient", "GatewayPaths",
+                "Contracts", "ServiceClient", "GatewayPaths",
                 "PlatformConfig", "Observability", "HTTPSupport", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -186,6 +159,40 @@ let package = Package(
         ),
 
         // MARK: Building blocks
+        // The wire vocabulary: every type that crosses a service boundary, and the one coder for it.
+        .target(
+            name: "Contracts",
+            swiftSettings: swiftSettings
+        ),
+        // What every service is built from (logger, pools, clock, migrations, verifier, relay, router, application).
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Contracts", "Auth", "HTTPSupport", "Observability", "Outbox", "Persistence", "PlatformConfig", "Signatures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The operator routes every publisher mounts: its outbox for admins, its ledger for reconciliation.
+        .target(
+            name: "Operations",
+            dependencies: [
+                "Contracts", "Outbox", "HTTPSupport", "Auth", "Persistence", "Observability", "Signatures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The chaos suite's hooks, installed by the executable when the harness asks for them.
+        .target(
+            name: "FaultInjection",
+            dependencies: ["Contracts", "Outbox", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "GatewayPaths",
             swiftSettings: swiftSettings
@@ -202,7 +209,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "Observability",
+                "Contracts", "Observability",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -227,7 +234,7 @@ let package = Package(
         .target(
             name: "HTTPSupport",
             dependencies: [
-                "Observability", "Persistence", "Signatures", "Events",
+                "Contracts", "Observability", "Persistence", "Signatures",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -236,16 +243,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "Events",
-            swiftSettings: swiftSettings
-        ),
+        // The leased queue (the outbox relay, the mail queue) and the outbox's rows; no HTTP framework.
         .target(
             name: "Outbox",
             dependencies: [
-                "ServiceClient", "HTTPSupport", "Auth",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                "Persistence", "Observability", "Events", "Signatures",
+                "Contracts", "ServiceClient", "Persistence", "Observability", "Signatures",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -256,13 +258,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // One client per neighbour: campaign and pledge look-ups, signed calls, traced calls.
         .target(
             name: "ServiceClient",
             dependencies: [
-                "Signatures", "Observability",
+                "Contracts", "Signatures", "Observability",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Idempotency",
+            dependencies: [
+                "Contracts", "HTTPSupport", "Observability", "Persistence", "Signatures",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -285,9 +300,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                "ServiceClient",
-                "HTTPSupport",
-                "Signatures",
+                "Contracts", "ServiceClient", "HTTPSupport", "Signatures",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -303,7 +316,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Persistence", "PlatformConfig", "Observability", "HTTPSupport", "ServiceClient",
+                "Contracts", "Persistence", "PlatformConfig", "Observability", "HTTPSupport", "ServiceClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -321,13 +334,13 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "UserServiceTests",
-            dependencies: ["UserService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Signatures", "PlatformConfig",
+            dependencies: ["Contracts", "UserService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Signatures", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CampaignServiceTests",
-            dependencies: ["CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Events", "Signatures", "ServiceClient",
+            dependencies: ["Operations", "Outbox", "CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Contracts", "Signatures", "ServiceClient",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -337,14 +350,14 @@ let package = Package(
         ),
         .testTarget(
             name: "PledgeServiceTests",
-            dependencies: ["PledgeService", "Events", "TestSupport", "Auth", "HTTPSupport", "Outbox", "Persistence", "Signatures",
+            dependencies: ["ServiceClient", "Operations", "Idempotency", "PledgeService", "Contracts", "TestSupport", "Auth", "HTTPSupport", "Outbox", "Persistence", "Signatures",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "NotificationServiceTests",
-            dependencies: ["NotificationService", "SMTP", "Events", "TestSupport", "ServiceClient", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
+            dependencies: ["Outbox", "Operations", "NotificationService", "SMTP", "Contracts", "TestSupport", "ServiceClient", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],
             swiftSettings: swiftSettings
@@ -365,8 +378,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "EventsTests",
-            dependencies: ["Events"],
+            name: "ContractsTests",
+            dependencies: ["Contracts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -376,7 +389,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentServiceTests",
-            dependencies: ["PaymentService", "Events", "Signatures", "Persistence", "TestSupport", "Auth", "HTTPSupport", "Outbox",
+            dependencies: ["ServiceClient", "Operations", "PaymentService", "Contracts", "Signatures", "Persistence", "TestSupport", "Auth", "HTTPSupport", "Outbox",
                            "Observability", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -386,7 +399,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutboxTests",
-            dependencies: ["Outbox", "TestSupport", "Persistence", "Observability", "Events", "Signatures", "HTTPSupport",
+            dependencies: ["Operations", "ServiceClient", "Outbox", "TestSupport", "Persistence", "Observability", "Contracts", "Signatures", "HTTPSupport",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
@@ -433,8 +446,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport", "Signatures", "Outbox", "Events",
-                           "Persistence", "Observability", "PaymentService",
+            dependencies: ["ServiceClient", "Operations", "Platform", "PlatformConfig", "TestSupport", "Auth", "HTTPSupport", "Signatures", "Outbox", "Contracts",
+                           "Persistence", "Observability", "PaymentService", "PledgeService", "CampaignService",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],

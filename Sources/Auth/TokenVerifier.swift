@@ -1,3 +1,4 @@
+import Contracts
 import AsyncHTTPClient
 import ServiceClient
 import Foundation
@@ -28,7 +29,7 @@ public struct HTTPJWKSSource: JWKSSource {
         let response = try await client.tracedExecute(HTTPClientRequest(url: url), timeout: .seconds(5))
         guard response.status == .ok else { throw JWKSFetchError.status(Int(response.status.code)) }
         let body = try await response.body.collect(upTo: 1 << 16)
-        return try JSONDecoder().decode(JWKSDocument.self, from: Data(buffer: body))
+        return try WireCoding.decoder.decode(JWKSDocument.self, from: Data(buffer: body))
     }
 }
 
@@ -158,6 +159,6 @@ public actor TokenVerifier {
         var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64) else { return nil }
-        return try? PlainJSON.decoder.decode(Header.self, from: data)
+        return try? WireCoding.decoder.decode(Header.self, from: data)
     }
 }

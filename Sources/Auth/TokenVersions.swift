@@ -1,3 +1,4 @@
+import Contracts
 import AsyncHTTPClient
 import Foundation
 import HTTPSupport
@@ -40,20 +41,12 @@ public struct HTTPTokenVersions: TokenVersionSource {
         self.client = client
     }
 
-    struct Answer: Decodable {
-        let tokenVersion: Int
-
-        enum CodingKeys: String, CodingKey {
-            case tokenVersion = "token_version"
-        }
-    }
-
     public func currentVersion(userID: String) async throws -> Int? {
         // Ids are UUIDs; anything else never names a user.
         guard UUID(uuidString: userID) != nil else { return nil }
         let (status, body) = try await client.getSigned(baseURL + userID.lowercased(), signatures: signatures, timeout: .seconds(2))
         switch status {
-        case 200: return try JSONDecoder().decode(Answer.self, from: Data(buffer: body)).tokenVersion
+        case 200: return try WireCoding.decoder.decode(TokenVersion.self, from: Data(buffer: body)).tokenVersion
         case 404: return nil
         default: throw TokenVersionError.unavailable(status: status)
         }

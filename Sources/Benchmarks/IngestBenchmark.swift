@@ -1,6 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Events
+import Contracts
 import Foundation
 import NIOCore
 import NIOFoundationEssentialsCompat

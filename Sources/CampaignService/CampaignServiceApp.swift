@@ -1,12 +1,15 @@
 import Auth
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
 import Logging
 import Observability
+import Operations
 import Outbox
 import Persistence
 import PlatformConfig
+import ServiceKit
 import ServiceLifecycle
 import Signatures
 
@@ -25,6 +28,8 @@ public struct CampaignServiceConfig: Sendable {
     /// notification-service, told when a campaign reaches its goal (through the outbox).
     public var notificationServiceURL: String
     public var relay: OutboxRelayConfig
+    /// The chaos suite's hook between a delivery and its recording; nil in production.
+    public var deliveryFaults: (any DeliveryFaults)?
     /// pledge- and payment-service, asked for their summaries by reconciliation.
     public var pledgeServiceURL: String = "http://127.0.0.1:\(ServiceRole.pledge.defaultPort)"
     public var paymentServiceURL: String = "http://127.0.0.1:\(ServiceRole.payment.defaultPort)"
@@ -64,7 +69,6 @@ public struct CampaignServiceConfig: Sendable {
             jwksURL: platform.resolvedJWKSURL, userServiceURL: platform.serviceURL(for: .user),
             notificationServiceURL: platform.serviceURL(for: .notification), logLevel: platform.logLevel
         )
-        relay.exitAfterDeliveries = platform.relayExitAfterDeliveries
         pledgeServiceURL = platform.serviceURL(for: .pledge)
         paymentServiceURL = platform.serviceURL(for: .payment)
         reconcileInterval = .seconds(platform.reconcileIntervalSeconds)
@@ -82,83 +86,63 @@ public struct CampaignServiceConfig: Sendable {
 public enum CampaignServiceApp {
     public static let migrations = CampaignMigrations.all
 
-    /// Builds campaign-service; migrations run before the server starts. Tokens are verified
-    /// against `jwks` (user-service's JWKS over HTTP unless a test passes its own).
+    /// Builds campaign-service with its outbox relay and scheduled reconciliation. Tokens are
+    /// verified against `jwks` (user-service's JWKS over HTTP unless a test passes its own).
     public static func buildApplication(
         config: CampaignServiceConfig,
         jwks: (any JWKSSource)? = nil,
         tokenVersions: (any TokenVersionSource)? = nil,
         ledgers: (any CampaignLedgers)? = nil,
+        clock: (any StoreClock)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
-        let logger = LoggingSetup.logger(service: "campaign", level: config.logLevel)
-        let pools = try await Databases.openPools(config.database, logger: logger)
-        let database = pools.requests
-        let migrator = Migrator(service: "campaign", migrations: migrations, logger: logger)
-        let verifier = TokenVerifier.forService(
-            jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
-            jwks: jwks, versions: tokenVersions, logger: logger
-        )
+        let kit = try await ServiceKit.make(.campaign, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
         let changes = CampaignChanges()
-        let goals = OutboxSignal()
-        let background = pools.background
-        let relay = OutboxRelay(
-            database: background,
-            transport: HTTPEventTransport(endpoints: [
-                GoalWatch.destination: .batch(
-                    config.notificationServiceURL + "/notifications/events", signedWith: try config.secrets.scheme(for: .notification)
-                ),
-            ]),
-            signal: goals, config: config.relay, metrics: metrics, logger: logger
+        let goals = QueueSignal()
+        let relay = kit.relay(
+            to: [.notificationEvents: OutboxEndpoint(.notificationEvents, at: config.notificationServiceURL, signatures: try config.secrets.scheme(for: .notification))],
+            signal: goals, config: config.relay, faults: config.deliveryFaults
         )
         let reconciler = Reconciler(
-            database: background,
+            database: kit.background,
             ledgers: try ledgers ?? HTTPCampaignLedgers(
                 pledgeServiceURL: config.pledgeServiceURL, pledgeSignatures: config.secrets.scheme(for: .pledge),
                 paymentServiceURL: config.paymentServiceURL, paymentSignatures: config.secrets.scheme(for: .payment)
             ),
-            confirmAfter: config.reconcileConfirmAfter, signal: goals, metrics: metrics, logger: logger
+            confirmAfter: config.reconcileConfirmAfter, signal: goals, clock: kit.clock, metrics: metrics, logger: kit.logger
         )
-        let router = buildRouter(
-            store: SQLCampaignStore(database: database), outbox: OutboxRows(database: database, signal: goals), reconciler: reconciler,
-            ingestor: EventIngestor(database: database, metrics: metrics, changes: changes, goals: goals), changes: changes, streams: config.streams,
-            readCacheMaximumAge: config.readCacheMaximumAge,
-            signatures: try config.secrets.scheme(for: .campaign),
-            verifier: verifier, metrics: metrics,
-            ready: { try await migrator.isUpToDate(database) }
+        let router = kit.router(
+            openAPI: PackageResources.openapi_json,
+            verifier: kit.verifier(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
+                versions: tokenVersions
+            )
         )
-        var app = Application(
-            router: router,
-            server: .careForAll,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-campaign"),
-            services: pools.services + [
-                MigratedService(relay, migrator: migrator, database: background),
-                MigratedService(ReconciliationService(reconciler: reconciler, interval: config.reconcileInterval, logger: logger), migrator: migrator, database: background),
-            ],
-            logger: logger
+        addRoutes(
+            to: router, store: SQLCampaignStore(database: kit.database), outbox: kit.outboxRows(signal: goals), reconciler: reconciler,
+            ingestor: EventIngestor(database: kit.database, clock: kit.clock, metrics: metrics, changes: changes, goals: goals), changes: changes,
+            streams: config.streams, readCacheMaximumAge: config.readCacheMaximumAge, signatures: try config.secrets.scheme(for: .campaign),
+            clock: kit.clock, metrics: metrics
         )
-        app.beforeServerStarts {
-            try await migrator.migrate(database)
-        }
-        return app
+        let reconciliation = ReconciliationService(reconciler: reconciler, interval: config.reconcileInterval, logger: kit.logger)
+        return kit.application(router: router, host: config.host, port: config.port, workers: [relay, reconciliation])
     }
 
-    public static func buildRouter(
-        store: any CampaignStore, outbox: OutboxRows? = nil, reconciler: Reconciler? = nil, ingestor: EventIngestor, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
-        readCacheMaximumAge: Duration = .seconds(1),
-        signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
-    ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(
-            service: ServiceRole.campaign.serviceName, version: ServiceRole.campaign.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
-        )
-        router.add(middleware: AuthMiddleware(verifier: verifier))
+    /// campaign-service's own routes, on a router with the shared middleware (tests build one
+    /// with parts of their own).
+    public static func addRoutes(
+        to router: Router<AppRequestContext>, store: any CampaignStore, outbox: OutboxRows? = nil, reconciler: Reconciler? = nil, ingestor: EventIngestor,
+        changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(), readCacheMaximumAge: Duration = .seconds(1),
+        signatures: SignatureScheme, clock: any StoreClock, metrics: ServiceMetrics
+    ) {
         let campaigns = router.group("campaigns")
-        if let outbox { OutboxAdminController(rows: outbox).addRoutes(to: campaigns) }
+        if let outbox { OperationsRoutes.add(to: campaigns, outbox: outbox, signatures: signatures, metrics: metrics) }
         if let reconciler { ReconciliationController(reconciler: reconciler).addRoutes(to: campaigns) }
         EventIngestionController(ingestor: ingestor, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
         PledgeableController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: campaigns)
-        CampaignController(store: store, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes, maximumAge: readCacheMaximumAge)).addRoutes(to: campaigns)
-        CampaignAdminController(store: store, changes: changes).addRoutes(to: campaigns)
-        return router
+        CampaignController(
+            store: store, clock: clock, changes: changes, streams: streams, cache: CampaignReadCache(changes: changes, maximumAge: readCacheMaximumAge)
+        ).addRoutes(to: campaigns)
+        CampaignAdminController(store: store, clock: clock, changes: changes).addRoutes(to: campaigns)
     }
 }

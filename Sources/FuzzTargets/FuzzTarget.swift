@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import GatewayPaths
 import Signatures
@@ -45,16 +45,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     /// What decodes re-encodes, and decodes again to the same envelope.
     static func checkEnvelope(_ input: [UInt8]) throws(FuzzFailure) {
-        let decoder = JSONDecoder()
-        let encoder = JSONEncoder()
+        let (decoder, encoder) = (WireCoding.decoder, WireCoding.encoder)
         try roundTrips(EventEnvelope.self, input, decoder: decoder, encoder: encoder)
         try roundTrips(NotificationEnvelope.self, input, decoder: decoder, encoder: encoder)
     }
 
-    static func roundTrips<Envelope: Codable & Equatable & Sendable>(
+    static func roundTrips<Envelope: Codable & Equatable & BatchItem>(
         _ type: Envelope.Type, _ input: [UInt8], decoder: JSONDecoder, encoder: JSONEncoder
     ) throws(FuzzFailure) {
-        guard let batch = try? decoder.decode(EnvelopeBatch<Envelope>.self, from: Data(input)) else { return }
+        guard let batch = try? decoder.decode(Batch<Envelope>.self, from: Data(input)) else { return }
         for case .decoded(let envelope) in batch.elements {
             guard let data = try? encoder.encode(envelope), let again = try? decoder.decode(Envelope.self, from: data), again == envelope else {
                 throw FuzzFailure("\(Envelope.self) changes through encoding")

@@ -1,3 +1,4 @@
+import Contracts
 import AsyncHTTPClient
 import Foundation
 import HTTPSupport
@@ -51,7 +52,7 @@ struct ServiceStatusController: Sendable {
         async let ready = fetch(baseURL + "/health/ready")
         async let metrics = fetch(baseURL + "/metrics")
         let (liveAnswer, readyAnswer, metricsAnswer) = await (live, ready, metrics)
-        let version = liveAnswer.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.body.utf8))["version"] }
+        let version = liveAnswer.flatMap { try? WireCoding.decoder.decode([String: String].self, from: Data($0.body.utf8))["version"] }
         let figures = metricsAnswer.map { Self.figures(fromPrometheusText: $0.body) } ?? [:]
         let pending = figures[.outboxPendingRows]
         return ServiceState(
@@ -119,11 +120,11 @@ struct AdminOnlyMiddleware: RouterMiddleware {
         }
         switch status {
         case 200:
-            guard (try? JSONDecoder().decode(Me.self, from: Data(buffer: body)))?.role == "admin" else { throw APIError.forbidden }
+            guard (try? WireCoding.decoder.decode(Me.self, from: Data(buffer: body)))?.role == "admin" else { throw APIError.forbidden }
             return try await next(request, context)
         case 401:
             // The user service's own reason: invalid_token, token_revoked.
-            let code = (try? JSONDecoder().decode([String: [String: String]].self, from: Data(buffer: body)))?["error"]?["code"]
+            let code = (try? WireCoding.decoder.decode([String: [String: String]].self, from: Data(buffer: body)))?["error"]?["code"]
             throw code == "token_revoked" ? APIError.tokenRevoked : APIError.invalidToken
         default:
             throw APIError(.badGateway, code: "upstream_unavailable", message: "The users service is unavailable.")

@@ -61,14 +61,6 @@ public struct APIError: Error, Sendable, Equatable, APIErrorConvertible, HTTPRes
         .serviceUnavailable, code: "token_check_unavailable", message: "The access token could not be checked right now; try again."
     )
     public static let forbidden = APIError(.forbidden, code: "forbidden", message: "You are not allowed to do this.")
-    /// The three answers about an `Idempotency-Key`, the same on every route that takes one.
-    public static let idempotencyKeyRequired = APIError(.badRequest, code: "idempotency_key_required", message: "The Idempotency-Key header is required.")
-    public static let invalidIdempotencyKey = APIError(
-        .badRequest, code: "invalid_idempotency_key", message: "The Idempotency-Key must be 1 to 255 printable characters."
-    )
-    public static let idempotencyKeyReused = APIError(
-        .unprocessableContent, code: "idempotency_key_reused", message: "This Idempotency-Key was used with a different request."
-    )
     public static let invalidText = APIError(
         .badRequest, code: "invalid_text", message: "The request holds text that cannot be stored (a NUL byte or an invalid character)."
     )

@@ -1,5 +1,7 @@
+import Contracts
 import Foundation
 import Hummingbird
+import Persistence
 
 /// `?limit=&cursor=` as every list takes them: limit 1...100 (default 20), and an opaque cursor.
 public struct PageRequest: Sendable, Equatable {
@@ -36,33 +38,6 @@ public struct PageRequest: Sendable, Equatable {
     public init(request: Request) throws {
         let pairs = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         try self.init(query: Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
-    }
-}
-
-/// A keyset position: the sort value and id of the last item of the previous page.
-public struct PageCursor: Sendable, Equatable, Codable {
-    public let sortKey: String
-    public let id: String
-
-    public init(sortKey: String, id: String) {
-        self.sortKey = sortKey
-        self.id = id
-    }
-
-    public init?(encoded: String) {
-        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64),
-            let cursor = try? JSONDecoder().decode(PageCursor.self, from: data)
-        else { return nil }
-        self = cursor
-    }
-
-    public var encoded: String {
-        let data = (try? JSONEncoder().encode(self)) ?? Data()
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }
 

@@ -28,8 +28,8 @@ public enum IdempotencySchema {
 
 /// What to do with a request that carries an idempotency key.
 public enum IdempotencyDecision: Sendable, Equatable {
-    /// First time (or the earlier attempt died): do the work, then `complete` in the same
-    /// transaction as the work, or `release` if nothing should be remembered.
+    /// First time (or the key's retention ended): the work is being done, in the same
+    /// transaction as the claim.
     case proceed
     /// Done before with the same body: answer this again, byte for byte.
     case replay(status: Int, body: String)
@@ -39,37 +39,19 @@ public enum IdempotencyDecision: Sendable, Equatable {
     case mismatch
 }
 
-/// Idempotency keys in two steps. `begin` claims the key in a short transaction of its own, so
-/// a concurrent request with the same key sees it in flight (409) instead of queueing behind
-/// it. The work then records its response with `complete` inside its own transaction: the
-/// response, the business rows and their outbox events commit together. A claim whose worker
-/// died lapses after `claimTimeout` and the next attempt proceeds.
+/// Idempotency keys, claimed in the transaction that does the work (`claimAll`): the key, the
+/// answer, the business rows and their outbox events commit together, so a retry with the key
+/// either finds the stored answer or does the work itself. Keys are kept for `retention`.
 public struct IdempotencyStore: Sendable {
     let database: any DatabaseClient
+    let clock: any StoreClock
     /// How long a key is remembered.
     public let retention: TimeInterval
-    /// How long an unfinished claim blocks retries.
-    public let claimTimeout: TimeInterval
 
-    public init(database: any DatabaseClient, retention: TimeInterval = 24 * 3600, claimTimeout: TimeInterval = 30) {
+    public init(database: any DatabaseClient, clock: any StoreClock, retention: TimeInterval = 24 * 3600) {
         self.database = database
+        self.clock = clock
         self.retention = retention
-        self.claimTimeout = claimTimeout
-    }
-
-    public func begin(scope: String, key: String, requestHash: String, now: Date = DatabaseClock.now()) async throws -> IdempotencyDecision {
-        let (retention, claimTimeout, kind) = (retention, claimTimeout, database.kind)
-        return try await database.transaction { db in
-            let times = Times(now: now, retention: retention, claimTimeout: claimTimeout)
-            let inserted = try await db.raw("""
-                INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, state, locked_until, created_at, expires_at)
-                VALUES (\(bind: scope), \(bind: key), \(bind: requestHash), 'in_flight', \(bind: times.lockedUntil), \(bind: times.now), \(bind: times.expiresAt))
-                ON CONFLICT (scope, idempotency_key) DO NOTHING
-                RETURNING scope
-                """).all()
-            if !inserted.isEmpty { return .proceed }
-            return try await Self.resolveExisting(scope: scope, key: key, requestHash: requestHash, times: times, completing: nil, on: db, kind: kind)
-        }
     }
 
     /// One key with its answer, for `claimAll`.
@@ -95,10 +77,10 @@ public struct IdempotencyStore: Sendable {
     /// together), otherwise what to answer. A concurrent request with the same key waits at the
     /// insert until that transaction ends, then replays its answer. Keys in one call must differ.
     public static func claimAll(
-        _ claims: [Claim], now: Date = DatabaseClock.now(), retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, kind: DatabaseKind
+        _ claims: [Claim], now: Date, retention: TimeInterval = 24 * 3600, on db: any SQLDatabase, dialect: DatabaseDialect
     ) async throws -> [IdempotencyDecision] {
         guard !claims.isEmpty else { return [] }
-        let times = Times(now: now, retention: retention, claimTimeout: 0)
+        let times = Times(now: now, retention: retention)
         // In key order, so concurrent batches wait for each other's keys in one order, never in a cycle.
         let rows = claims.sorted { ($0.scope, $0.key) < ($1.scope, $1.key) }.map { claim -> SQLQueryString in
             """
@@ -122,7 +104,7 @@ public struct IdempotencyStore: Sendable {
             } else {
                 decisions.append(try await resolveExisting(
                     scope: claim.scope, key: claim.key, requestHash: claim.requestHash, times: times, completing: (claim.status, claim.body),
-                    on: db, kind: kind
+                    on: db, dialect: dialect
                 ))
             }
         }
@@ -131,8 +113,8 @@ public struct IdempotencyStore: Sendable {
 
     /// What an earlier use of the key means for this request, read without changing anything
     /// (nil: the key was never used): a request that cannot be done now may still be a replay.
-    public func lookup(scope: String, key: String, requestHash: String, now: Date = DatabaseClock.now()) async throws -> IdempotencyDecision? {
-        let nowText = Timestamp.format(now)
+    public func lookup(scope: String, key: String, requestHash: String) async throws -> IdempotencyDecision? {
+        let nowText = clock.timestamp()
         return try await database.withConnection { db in
             guard let row = try await db.raw("""
                 SELECT request_hash, state, response_status, response_body, locked_until, expires_at FROM idempotency_keys
@@ -145,23 +127,21 @@ public struct IdempotencyStore: Sendable {
 
     struct Times {
         let now: String
-        let lockedUntil: String
         let expiresAt: String
 
-        init(now: Date, retention: TimeInterval, claimTimeout: TimeInterval) {
+        init(now: Date, retention: TimeInterval) {
             self.now = Timestamp.format(now)
-            self.lockedUntil = Timestamp.format(now.addingTimeInterval(claimTimeout))
             self.expiresAt = Timestamp.format(now.addingTimeInterval(retention))
         }
     }
 
-    /// The key exists: locked, it is taken over when forgotten or when its worker died (in
-    /// flight past its lease), else it answers what it holds.
+    /// The key exists: locked, it is taken over when forgotten (or left in flight by an older
+    /// version's worker that died), else it answers what it holds.
     static func resolveExisting(
-        scope: String, key: String, requestHash: String, times: Times, completing answer: (status: Int, body: String)?,
-        on db: any SQLDatabase, kind: DatabaseKind
+        scope: String, key: String, requestHash: String, times: Times, completing answer: (status: Int, body: String),
+        on db: any SQLDatabase, dialect: DatabaseDialect
     ) async throws -> IdempotencyDecision {
-        let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+        let lock = dialect.rowLock
         guard let row = try await db.raw("""
             SELECT request_hash, state, response_status, response_body, locked_until, expires_at FROM idempotency_keys
             WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)\(lock)
@@ -173,8 +153,8 @@ public struct IdempotencyStore: Sendable {
         if expired || (state == "in_flight" && lapsed) {
             // Forgotten, or its worker died: this request takes the key over.
             try await db.raw("""
-                UPDATE idempotency_keys SET request_hash = \(bind: requestHash), state = \(bind: answer == nil ? "in_flight" : "completed"),
-                    response_status = \(bind: answer?.status), response_body = \(bind: answer?.body), locked_until = \(bind: times.lockedUntil),
+                UPDATE idempotency_keys SET request_hash = \(bind: requestHash), state = 'completed',
+                    response_status = \(bind: answer.status), response_body = \(bind: answer.body), locked_until = \(bind: times.now),
                     created_at = \(bind: times.now), expires_at = \(bind: times.expiresAt)
                 WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
                 """).run()
@@ -192,27 +172,10 @@ public struct IdempotencyStore: Sendable {
         )
     }
 
-    /// Records the response, in the caller's transaction (the one that did the work).
-    public static func complete(scope: String, key: String, status: Int, body: String, on db: any SQLDatabase) async throws {
-        try await db.raw("""
-            UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: body)
-            WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key)
-            """).run()
-    }
-
-    /// Forgets an unfinished claim (the work failed in a way worth retrying), so the next attempt proceeds.
-    public func release(scope: String, key: String) async throws {
-        try await database.withConnection { db in
-            try await db.raw("""
-                DELETE FROM idempotency_keys WHERE scope = \(bind: scope) AND idempotency_key = \(bind: key) AND state = 'in_flight'
-                """).run()
-        }
-    }
-
     /// Deletes keys past their retention; returns how many.
     @discardableResult
-    public func purgeExpired(now: Date = DatabaseClock.now()) async throws -> Int {
-        let nowText = Timestamp.format(now)
+    public func purgeExpired() async throws -> Int {
+        let nowText = clock.timestamp()
         return try await database.withConnection { db in
             try await db.raw("DELETE FROM idempotency_keys WHERE expires_at <= \(bind: nowText) RETURNING scope").all().count
         }
@@ -229,16 +192,5 @@ public enum IdempotencyKey {
     /// SHA-256 of a body already in canonical form (keys sorted, compact).
     public static func fingerprint(canonical: [UInt8]) -> String {
         Hex.encode(SHA256.hash(data: canonical))
-    }
-
-    /// SHA-256 of the body with JSON objects' keys sorted, so a retry that serializes the same
-    /// request differently still matches; anything that is not JSON is hashed as it is.
-    public static func fingerprint(of body: Data) -> String {
-        var canonical = body
-        if let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
-            let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) {
-            canonical = sorted
-        }
-        return Hex.encode(SHA256.hash(data: canonical))
     }
 }

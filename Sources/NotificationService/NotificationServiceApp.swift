@@ -8,6 +8,7 @@ import Outbox
 import Persistence
 import PlatformConfig
 import ServiceClient
+import ServiceKit
 import ServiceLifecycle
 import Signatures
 import SMTP
@@ -97,78 +98,61 @@ public struct NotificationServiceConfig: Sendable {
 public enum NotificationServiceApp {
     public static let migrations = NotificationMigrations.all
 
-    /// Builds notification-service with its mail dispatcher; migrations run before the server
-    /// starts. Tests pass their own key set and, if they like, their own transport.
+    /// Builds notification-service with its mail dispatcher. Tests pass their own key set and, if
+    /// they like, their own transport, campaign titles and clock.
     public static func buildApplication(
         config: NotificationServiceConfig,
         jwks: (any JWKSSource)? = nil,
         tokenVersions: (any TokenVersionSource)? = nil,
         transport: (any MailTransport)? = nil,
         campaigns: (any CampaignDirectory)? = nil,
+        clock: (any StoreClock)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
-        let logger = LoggingSetup.logger(service: "notification", level: config.logLevel)
-        let pools = try await Databases.openPools(config.database, logger: logger)
-        let database = pools.requests
-        let migrator = Migrator(service: "notification", migrations: migrations, logger: logger)
-        let signal = OutboxSignal()
-        let store = SQLNotificationStore(database: database)
+        let kit = try await ServiceKit.make(.notification, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let signal = QueueSignal()
         let mailTransport: any MailTransport
         if let transport {
             mailTransport = transport
         } else if let url = config.smtpURL {
             mailTransport = SMTPMailTransport(configuration: try SMTPConfiguration(url: url))
         } else {
-            logger.notice("no SMTP_URL: mail is written as .eml files", metadata: ["directory": .string(config.mailDirectory)])
+            kit.logger.notice("no SMTP_URL: mail is written as .eml files", metadata: ["directory": .string(config.mailDirectory)])
             mailTransport = FileMailTransport(directory: config.mailDirectory)
         }
-        let background = pools.background
         let dispatcher = MailDispatcher(
-            store: SQLNotificationStore(database: background), transport: mailTransport, from: config.from, signal: signal,
-            config: config.dispatcher, metrics: metrics, logger: logger
+            database: kit.background, transport: mailTransport, from: config.from, signal: signal, clock: kit.clock, config: config.dispatcher,
+            metrics: metrics, logger: kit.logger
         )
-        let router = buildRouter(
-            store: store, composer: MailComposer(publicBaseURL: config.publicBaseURL, adminEmails: config.adminEmails),
-            campaigns: campaigns ?? config.campaignServiceURL.map { HTTPCampaignDirectory(baseURL: $0, cacheFor: .seconds(300)) },
+        let router = kit.router(
+            openAPI: PackageResources.openapi_json,
+            verifier: kit.verifier(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
+                versions: tokenVersions
+            )
+        )
+        addRoutes(
+            to: router, store: SQLNotificationStore(database: kit.database),
+            composer: MailComposer(publicBaseURL: config.publicBaseURL, adminEmails: config.adminEmails),
+            campaigns: campaigns ?? config.campaignServiceURL.map { HTTPCampaignDirectory(baseURL: $0, freshness: .titles) },
             messageDomain: String(config.from.address.split(separator: "@").last ?? "careforall.local"),
-            signatures: try config.secrets.scheme(for: .notification), signal: signal,
-            verifier: TokenVerifier.forService(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
-                jwks: jwks, versions: tokenVersions, logger: logger
-            ),
-            metrics: metrics, ready: { try await migrator.isUpToDate(database) }
+            signatures: try config.secrets.scheme(for: .notification), signal: signal, clock: kit.clock, metrics: metrics
         )
-        var app = Application(
-            router: router,
-            server: .careForAll,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-notification"),
-            services: pools.services + [
-                MigratedService(dispatcher, migrator: migrator, database: background),
-            ],
-            logger: logger
-        )
-        app.beforeServerStarts {
-            try await migrator.migrate(database)
-        }
-        return app
+        return kit.application(router: router, host: config.host, port: config.port, workers: [dispatcher])
     }
 
-    public static func buildRouter(
-        store: any NotificationStore, composer: MailComposer, campaigns: (any CampaignDirectory)?, messageDomain: String, signatures: SignatureScheme,
-        signal: OutboxSignal, verifier: TokenVerifier, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
-    ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(
-            service: ServiceRole.notification.serviceName, version: ServiceRole.notification.version, metrics: metrics,
-            openAPI: PackageResources.openapi_json, ready: ready
-        )
-        router.add(middleware: AuthMiddleware(verifier: verifier))
+    /// notification-service's own routes, on a router with the shared middleware (tests build
+    /// one with parts of their own).
+    public static func addRoutes(
+        to router: Router<AppRequestContext>, store: any NotificationStore, composer: MailComposer, campaigns: (any CampaignDirectory)?,
+        messageDomain: String, signatures: SignatureScheme, signal: QueueSignal, clock: any StoreClock, metrics: ServiceMetrics
+    ) {
         let notifications = router.group("notifications")
         NotificationEventsController(
             store: store, composer: composer, campaigns: campaigns, messageDomain: messageDomain, signatures: signatures, signal: signal,
-            metrics: metrics
+            clock: clock, metrics: metrics
         ).addRoutes(to: notifications)
-        NotificationAdminController(store: store, signal: signal).addRoutes(to: notifications)
-        return router
+        NotificationAdminController(store: store, signal: signal, clock: clock).addRoutes(to: notifications)
     }
 }
 

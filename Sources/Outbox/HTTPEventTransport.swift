@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Contracts
 import ServiceClient
 import Foundation
 import NIOCore
@@ -6,22 +7,25 @@ import Signatures
 import NIOHTTP1
 import NIOFoundationEssentialsCompat
 
-/// Where one outbox destination is delivered, how, and signed with which secret (the receiving
-/// service's).
+/// Where one outbox destination is delivered, and signed with which secret (the receiving service's).
 public struct OutboxEndpoint: Sendable {
     public let url: String
-    /// Messages go many to a request, wrapped as `{"<key>": [...]}`: `events` for event ingestion,
-    /// `notices` for pledge-service's payment webhook.
-    public let key: String
     public let signatures: SignatureScheme
 
-    public static func batch(_ url: String, signedWith signatures: SignatureScheme, key: String = "events") -> OutboxEndpoint {
-        OutboxEndpoint(url: url, key: key, signatures: signatures)
+    public init(url: String, signatures: SignatureScheme) {
+        self.url = url
+        self.signatures = signatures
+    }
+
+    /// `destination`'s route on the service at `baseURL`.
+    public init(_ destination: OutboxDestination, at baseURL: String, signatures: SignatureScheme) {
+        self.init(url: baseURL + destination.path, signatures: signatures)
     }
 }
 
-/// Posts outbox messages to their destination's URL, signed (v2) with `X-CareForAll-Signature`,
-/// and reads what became of each:
+/// Posts outbox messages to their destination's URL, many to a request as
+/// `{"<destination's batch key>": [...]}`, signed (v2) with `X-CareForAll-Signature`, and reads
+/// what became of each from the receiver's `IngestResults`:
 /// - a 2xx delivers every message, except those its `results` call `rejected`: those are dead, with the receiver's reason;
 /// - a 4xx other than 401, 408 and 429 means the request itself cannot succeed: a batch is split
 ///   in halves and each half sent again, so one bad message (too large, malformed) ends dead alone
@@ -29,15 +33,14 @@ public struct OutboxEndpoint: Sendable {
 /// - 401, 408, 429, 5xx and transport errors may pass: those messages are retried later.
 /// Batches are sized to at most `maximumBatchBytes` and `maximumBatchCount`.
 public struct HTTPEventTransport: OutboxTransport {
-    let endpoints: [String: OutboxEndpoint]
+    let endpoints: [OutboxDestination: OutboxEndpoint]
     let client: HTTPClient
     let timeout: TimeAmount
     let maximumBatchBytes: Int
     let maximumBatchCount: Int
 
-    /// - Parameter endpoints: destination name to endpoint (`campaign-events` -> `EVENT_DISPATCH_URL`, batched).
     public init(
-        endpoints: [String: OutboxEndpoint], client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10),
+        endpoints: [OutboxDestination: OutboxEndpoint], client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10),
         maximumBatchBytes: Int = 1 << 20, maximumBatchCount: Int = 1000
     ) {
         self.endpoints = endpoints
@@ -47,16 +50,17 @@ public struct HTTPEventTransport: OutboxTransport {
         self.maximumBatchCount = maximumBatchCount
     }
 
-    /// Every destination batched, all signed with `signatures`.
-    public init(urls: [String: String], signatures: SignatureScheme, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10)) {
-        self.init(endpoints: urls.mapValues { .batch($0, signedWith: signatures) }, client: client, timeout: timeout)
+    /// Every destination at one URL, all signed with `signatures` (tests).
+    public init(urls: [OutboxDestination: String], signatures: SignatureScheme, client: HTTPClient = .betweenServices, timeout: TimeAmount = .seconds(10)) {
+        self.init(endpoints: urls.mapValues { OutboxEndpoint(url: $0, signatures: signatures) }, client: client, timeout: timeout)
     }
 
-    public func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
+    public func deliver(_ messages: [OutboxMessage], to destination: OutboxDestination) async throws -> [String: DeliveryResult] {
         guard let endpoint = endpoints[destination] else { throw TransportError.unknownDestination(destination) }
         var results: [String: DeliveryResult] = [:]
-        for chunk in Self.chunks(messages, maximumBytes: maximumBatchBytes - Self.batchOverhead(endpoint.key), maximumCount: maximumBatchCount) {
-            try await sendBatch(chunk, key: endpoint.key, to: endpoint, into: &results)
+        let key = destination.batchKey
+        for chunk in Self.chunks(messages, maximumBytes: maximumBatchBytes - Self.batchOverhead(key), maximumCount: maximumBatchCount) {
+            try await sendBatch(chunk, key: key, to: endpoint, into: &results)
         }
         return results
     }
@@ -147,28 +151,17 @@ public struct HTTPEventTransport: OutboxTransport {
         return Answer(status: status, body: String(buffer: answer))
     }
 
-    struct Result: Decodable {
-        let eventId: String?
-        let result: String
-        let reason: String?
-
-        enum CodingKeys: String, CodingKey {
-            case eventId = "event_id", result, reason
-        }
-    }
-
     /// Event id to reason, for each `rejected` result of a batch answer.
     static func rejections(in body: String) -> [String: String] {
-        struct Results: Decodable { let results: [Result] }
-        guard let results = try? Outbox.decoder.decode(Results.self, from: Data(body.utf8)).results else { return [:] }
+        guard let results = try? WireCoding.decoder.decode(IngestResults.self, from: Data(body.utf8)).results else { return [:] }
         var rejected: [String: String] = [:]
-        for result in results where result.result == "rejected" {
+        for result in results where result.result == .rejected {
             if let id = result.eventId { rejected[id] = result.reason ?? "no reason given" }
         }
         return rejected
     }
 
     enum TransportError: Error {
-        case unknownDestination(String)
+        case unknownDestination(OutboxDestination)
     }
 }

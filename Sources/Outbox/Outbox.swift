@@ -1,43 +1,65 @@
-import Events
+import Contracts
 import Foundation
 import Persistence
 import SQLKit
-import Synchronization
 
-/// One event waiting in (or delivered from) the outbox.
+/// One event waiting in (or delivered from) the outbox, as the relay claims it.
 public struct OutboxMessage: Sendable, Equatable {
     public let id: String
-    public let destination: String
+    public let destination: OutboxDestination
     public let eventType: String
-    /// The event envelope as JSON, exactly as it will be sent.
+    /// The event as JSON, exactly as it will be sent.
     public let payload: String
     public let traceParent: String?
     public let createdAt: String
     /// Delivery attempts so far, this one included once claimed.
     public let attempts: Int
+
+    public init(
+        id: String, destination: OutboxDestination, eventType: String, payload: String, traceParent: String?, createdAt: String, attempts: Int
+    ) {
+        self.id = id
+        self.destination = destination
+        self.eventType = eventType
+        self.payload = payload
+        self.traceParent = traceParent
+        self.createdAt = createdAt
+        self.attempts = attempts
+    }
 }
 
-/// One outbox row to write: the exact body to send, its unique id, and where it goes.
+/// One outbox row to write: the exact body to send, its unique id, where it goes, and what it is
+/// about (the pledge, for most), by which an operator or a reconciliation finds it again.
 public struct OutboxEntry: Sendable {
     public let id: String
     public let type: String
     public let payload: String
     public let traceParent: String?
-    public let destination: String
+    public let destination: OutboxDestination
+    public let aggregateId: String?
 
-    public init(id: String, type: String, payload: String, traceParent: String?, destination: String) {
+    public init(id: String, type: String, payload: String, traceParent: String?, destination: OutboxDestination, aggregateId: String?) {
         self.id = id
         self.type = type
         self.payload = payload
         self.traceParent = traceParent
         self.destination = destination
+        self.aggregateId = aggregateId
     }
 
     /// An event envelope as its row: the row id is the event id.
-    public init<Body>(_ event: Envelope<Body>, destination: String) throws {
+    public init<Body>(_ event: Envelope<Body>, destination: OutboxDestination) throws {
         self.init(
-            id: event.eventId, type: event.type.rawValue, payload: String(decoding: try Outbox.encoder.encode(event), as: UTF8.self),
-            traceParent: event.traceParent, destination: destination
+            id: event.eventId, type: event.type.rawValue, payload: try WireCoding.text(event), traceParent: event.traceParent,
+            destination: destination, aggregateId: event.data.aggregateId
+        )
+    }
+
+    /// A payment status notice as its row (pledge-service's webhook): the row id is the notice's.
+    public init(_ notice: PaymentStatusNotice) throws {
+        self.init(
+            id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: try WireCoding.text(notice), traceParent: notice.traceParent,
+            destination: .pledgeNotices, aggregateId: notice.pledgeId
         )
     }
 }
@@ -45,78 +67,25 @@ public struct OutboxEntry: Sendable {
 /// Writing to the outbox: always inside the transaction of the state change the event describes,
 /// so the two commit together or not at all.
 public enum Outbox {
-    /// Made once: their settings never change, and coding with them is safe from any thread.
-    static let encoder = JSONEncoder()
-    static let decoder = JSONDecoder()
-
-    /// Adds `event` for `destination` in the caller's transaction. The row id is the event id, so
-    /// a business operation replayed in a new transaction cannot enqueue the same event twice.
-    public static func enqueue(_ event: EventEnvelope, destination: String, on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
-        try await enqueue([OutboxEntry(event, destination: destination)], on: db, now: now)
+    /// Adds every entry in one statement, in the caller's transaction. The row id is the event id,
+    /// so a business operation replayed in a new transaction cannot enqueue the same event twice.
+    public static func enqueue(_ entries: [OutboxEntry], on db: any SQLDatabase, now: String) async throws {
+        guard let insert = rows(entries, now: now) else { return }
+        try await db.raw(insert.statement).run()
     }
 
-    /// Adds every entry in one statement, in the caller's transaction.
-    public static func enqueue(_ entries: [OutboxEntry], on db: any SQLDatabase, now: String = Timestamp.now()) async throws {
-        guard !entries.isEmpty else { return }
-        let rows = entries.map { entry -> SQLQueryString in
-            "(\(bind: entry.id), \(bind: entry.destination), \(bind: entry.type), \(bind: entry.payload), \(bind: entry.traceParent), \(bind: now), \(bind: now))"
-        }
-        try await db.raw("""
-            INSERT INTO outbox (id, destination, event_type, payload, trace_parent, created_at, next_attempt_at)
-            VALUES \(rows.joined(separator: ", "))
-            """).run()
-    }
-}
-
-/// Wakes the relay as soon as a transaction that wrote to the outbox commits, so delivery does
-/// not wait for the next poll. In-process only: replicas fall back to polling each other's rows.
-public final class OutboxSignal: Sendable {
-    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    public init() {}
-
-    /// Call after the commit.
-    public func notify() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
+    /// The entries as one `INSERT`, for a statement that writes them with something else
+    /// (`DatabaseClient.updateThenInsert`); nil for none.
+    public static func rows(_ entries: [OutboxEntry], now: String) -> InsertRows? {
+        guard !entries.isEmpty else { return nil }
+        return InsertRows(
+            table: "outbox", columns: ["id", "destination", "event_type", "payload", "trace_parent", "aggregate_id", "created_at", "next_attempt_at"],
+            rows: entries.map { entry in
+                """
+                (\(bind: entry.id), \(bind: entry.destination.rawValue), \(bind: entry.type), \(bind: entry.payload), \(bind: entry.traceParent),
+                 \(bind: entry.aggregateId), \(bind: now), \(bind: now))
+                """
             }
-            state.pending = true
-            return nil
-        }
-        waiter?.resume()
-    }
-
-    /// Returns at the next `notify` (or at once if one came since the last wait), or after
-    /// `timeout`. One waiter at a time (the relay, or one live stream).
-    public func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = self.state.withLock { state -> Bool in
-                        if state.pending {
-                            state.pending = false
-                            return true
-                        }
-                        state.waiter?.resume()
-                        state.waiter = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-            }
-            await group.next()
-            group.cancelAll()
-            // Whichever finished first, release a continuation still parked so its task can end.
-            let parked = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            parked?.resume()
-        }
+        )
     }
 }

@@ -1,13 +1,16 @@
 import Auth
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
 import Logging
 import Observability
+import Operations
 import Outbox
 import Persistence
 import PlatformConfig
 import ServiceClient
+import ServiceKit
 import ServiceLifecycle
 import Signatures
 
@@ -39,6 +42,8 @@ public struct PaymentServiceConfig: Sendable {
     /// `STRIPE_WEBHOOK_SECRET`: verifies `Stripe-Signature` (and signs the sandbox's webhooks).
     public var webhookSecret: String
     public var relay: OutboxRelayConfig
+    /// The chaos suite's hook between a delivery and its recording; nil in production.
+    public var deliveryFaults: (any DeliveryFaults)?
     public var recovery: PaymentRecoveryConfig
     public var logLevel: String
 
@@ -81,7 +86,6 @@ public struct PaymentServiceConfig: Sendable {
             eventDispatchURL: platform.eventDispatchURL ?? platform.serviceURL(for: .campaign) + "/campaigns/events",
             provider: provider, webhookSecret: webhookSecret, logLevel: platform.logLevel
         )
-        relay.exitAfterDeliveries = platform.relayExitAfterDeliveries
     }
 
     /// `serve payment`: `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET` and the signing secrets of payment-,
@@ -104,8 +108,8 @@ public enum PaymentServiceApp {
     public static let migrations = PaymentMigrations.all
 
     /// Builds payment-service with its outbox relay, its recovery service and (sandbox) its
-    /// webhook sender; migrations run before the server starts. Tests pass their own key set,
-    /// pledge directory, a wrapper around the provider (to count its calls) and a crash hook.
+    /// webhook sender. Tests pass their own key set, pledge directory, a wrapper around the
+    /// provider (to count its calls), a crash hook and a clock.
     public static func buildApplication(
         config: PaymentServiceConfig,
         jwks: (any JWKSSource)? = nil,
@@ -114,99 +118,75 @@ public enum PaymentServiceApp {
         campaigns: (any CampaignDirectory)? = nil,
         decorateProvider: (@Sendable (any PaymentProvider) -> any PaymentProvider)? = nil,
         afterProviderCall: AfterProviderCall? = nil,
+        clock: (any StoreClock)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
-        let logger = LoggingSetup.logger(service: "payment", level: config.logLevel)
-        let pools = try await Databases.openPools(config.database, logger: logger)
-        let database = pools.requests
-        let migrator = Migrator(service: "payment", migrations: migrations, logger: logger)
+        let kit = try await ServiceKit.make(.payment, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
         let toPledges = try config.secrets.scheme(for: .pledge)
-        let signal = OutboxSignal()
-        let store = SQLPaymentStore(database: database, signal: signal)
-        // The relay and the recovery service work on connections of their own.
-        let backgroundDatabase = pools.background
-
-        var background: [any Service] = pools.services
+        let signal = QueueSignal()
+        let store = SQLPaymentStore(database: kit.database, signal: signal, clock: kit.clock)
+        var workers: [any Service] = []
         var provider: any PaymentProvider
         switch config.provider {
         case .sandbox(let chaos, let sendsWebhooks):
             var sender: SandboxWebhookSender?
             if sendsWebhooks {
-                sender = SandboxWebhookSender(url: config.ownWebhookURL, secret: config.webhookSecret, chaos: chaos, logger: logger)
-                background.append(sender!)
+                sender = SandboxWebhookSender(url: config.ownWebhookURL, secret: config.webhookSecret, chaos: chaos, logger: kit.logger)
+                workers.append(sender!)
             }
-            provider = SandboxProvider(database: database, webhooks: sender)
+            provider = SandboxProvider(database: kit.database, clock: kit.clock, webhooks: sender)
         case .stripe(let apiKey, let apiBase):
             provider = StripeProvider(apiKey: apiKey, baseURL: apiBase)
         }
         if let decorateProvider { provider = decorateProvider(provider) }
         provider = TracedProvider(base: provider)
-        let reconciler = PaymentReconciler(store: store, provider: provider, metrics: metrics, logger: logger)
-        let relay = OutboxRelay(
-            database: backgroundDatabase,
-            transport: HTTPEventTransport(endpoints: [
-                SQLPaymentStore.campaignEvents: .batch(config.eventDispatchURL, signedWith: try config.secrets.scheme(for: .campaign)),
-                SQLPaymentStore.pledgeWebhook: .batch(config.pledgeServiceURL + "/pledges/webhooks/payment", signedWith: toPledges, key: "notices"),
-            ]),
-            signal: signal, config: config.relay, metrics: metrics, logger: logger
-        )
-        let recoveryStore = SQLPaymentStore(database: backgroundDatabase, signal: signal)
-        let recovery = PaymentRecovery(
+        let reconciler = PaymentReconciler(store: store, provider: provider, metrics: metrics, logger: kit.logger)
+        workers.append(kit.relay(
+            to: [
+                .campaignEvents: OutboxEndpoint(url: config.eventDispatchURL, signatures: try config.secrets.scheme(for: .campaign)),
+                .pledgeNotices: OutboxEndpoint(.pledgeNotices, at: config.pledgeServiceURL, signatures: toPledges),
+            ],
+            signal: signal, config: config.relay, faults: config.deliveryFaults
+        ))
+        // Recovery works on connections of its own.
+        let recoveryStore = SQLPaymentStore(database: kit.background, signal: signal, clock: kit.clock)
+        workers.append(PaymentRecovery(
             store: recoveryStore, provider: provider,
-            reconciler: PaymentReconciler(store: recoveryStore, provider: provider, metrics: metrics, logger: logger),
-            config: config.recovery, metrics: metrics, logger: logger
+            reconciler: PaymentReconciler(store: recoveryStore, provider: provider, metrics: metrics, logger: kit.logger),
+            config: config.recovery, clock: kit.clock, metrics: metrics, logger: kit.logger
+        ))
+        let router = kit.router(
+            openAPI: PackageResources.openapi_json,
+            verifier: kit.verifier(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
+                versions: tokenVersions
+            )
         )
-        background.append(MigratedService(relay, migrator: migrator, database: backgroundDatabase))
-        background.append(MigratedService(recovery, migrator: migrator, database: backgroundDatabase))
-
-        let router = buildRouter(
-            store: store, provider: provider, reconciler: reconciler, outbox: OutboxRows(database: database, signal: signal),
+        addRoutes(
+            to: router, store: store, provider: provider, reconciler: reconciler, outbox: kit.outboxRows(signal: signal),
             pledges: pledges ?? HTTPPledgeDirectory(baseURL: config.pledgeServiceURL, signatures: toPledges),
-            campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, cacheFor: .zero),
-            webhookSignatures: .stripe(secret: config.webhookSecret), signatures: try config.secrets.scheme(for: .payment),
-            verifier: TokenVerifier.forService(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
-                jwks: jwks, versions: tokenVersions, logger: logger
-            ),
-            metrics: metrics, afterProviderCall: afterProviderCall, ready: { try await migrator.isUpToDate(database) }
+            campaigns: campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, freshness: .charges),
+            webhookSignatures: .stripe(secret: config.webhookSecret), signatures: try config.secrets.scheme(for: .payment), clock: kit.clock,
+            metrics: metrics, afterProviderCall: afterProviderCall
         )
-
-        var app = Application(
-            router: router,
-            server: .careForAll,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-payment"),
-            services: background,
-            logger: logger
-        )
-        app.beforeServerStarts {
-            try await migrator.migrate(database)
-        }
-        return app
+        return kit.application(router: router, host: config.host, port: config.port, workers: workers)
     }
 
-    /// The routes: `/payments` (pay, read, list, refund) and the provider's webhook, behind the token check.
-    public static func buildRouter(
-        store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, outbox: OutboxRows, pledges: any PledgeDirectory,
-        campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme, signatures: SignatureScheme, verifier: TokenVerifier, metrics: ServiceMetrics,
-        afterProviderCall: AfterProviderCall?, ready: @escaping ReadinessCheck
-    ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(
-            service: ServiceRole.payment.serviceName, version: ServiceRole.payment.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
-        )
-        router.add(middleware: AuthMiddleware(verifier: verifier))
+    /// payment-service's own routes: `/payments` (pay, read, list, refund), the provider's webhook
+    /// and the operator routes, on a router with the shared middleware.
+    public static func addRoutes(
+        to router: Router<AppRequestContext>, store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler,
+        outbox: OutboxRows, pledges: any PledgeDirectory, campaigns: any CampaignDirectory, webhookSignatures: SignatureScheme,
+        signatures: SignatureScheme, clock: any StoreClock, metrics: ServiceMetrics, afterProviderCall: AfterProviderCall?
+    ) {
         let payments = router.group("payments")
-        OutboxAdminController(rows: outbox).addRoutes(to: payments)
-        LedgerController(
-            ledger: LedgerQuery(table: "payments", pledgeColumn: "pledge_id"), outbox: outbox, destination: SQLPaymentStore.campaignEvents,
-            signatures: signatures, metrics: metrics
-        ).addRoutes(to: payments)
-        StripeWebhookController(store: store, provider: provider, reconciler: reconciler, signatures: webhookSignatures, metrics: metrics)
+        OperationsRoutes.add(to: payments, outbox: outbox, ledger: .payments, signatures: signatures, metrics: metrics)
+        ProviderWebhookController(store: store, provider: provider, reconciler: reconciler, signatures: webhookSignatures, metrics: metrics)
             .addRoutes(to: payments)
         PaymentController(
-            store: store, provider: provider, reconciler: reconciler, pledges: pledges, campaigns: campaigns, metrics: metrics,
+            store: store, provider: provider, reconciler: reconciler, pledges: pledges, campaigns: campaigns, clock: clock, metrics: metrics,
             afterProviderCall: afterProviderCall
         ).addRoutes(to: payments)
-        RefundController(store: store, provider: provider, reconciler: reconciler, metrics: metrics).addRoutes(to: payments)
-        return router
+        RefundController(store: store, provider: provider, reconciler: reconciler, clock: clock, metrics: metrics).addRoutes(to: payments)
     }
 }

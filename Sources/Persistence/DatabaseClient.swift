@@ -41,21 +41,26 @@ public enum Databases {
     /// The requests' pool and, for background work (outbox relays, recovery, purging, mail), a
     /// pool of its own, so that work never waits behind requests for a connection, nor they
     /// behind it: a small second pool on PostgreSQL; the same client on SQLite, whose writers
-    /// take turns anyway.
+    /// take turns anyway. On PostgreSQL, `DatabaseClockSync` keeps the pools' clock on the
+    /// server's.
     public static func openPools(_ url: DatabaseURL, logger: Logger, backgroundConnections: Int = 3) async throws -> DatabasePools {
         let requests = try await open(url, logger: logger)
-        guard case .postgres = url else { return DatabasePools(requests: requests, background: requests, services: [DatabaseService(client: requests)]) }
+        let clock = DatabaseClock()
+        guard case .postgres = url else {
+            return DatabasePools(requests: requests, background: requests, clock: clock, services: [DatabaseService(client: requests)])
+        }
         let background = try await open(url, logger: logger, maxConnections: backgroundConnections)
-        return DatabasePools(requests: requests, background: background, services: [
-            DatabaseService(client: requests), DatabaseService(client: background), DatabaseClockSync(client: background, logger: logger),
+        return DatabasePools(requests: requests, background: background, clock: clock, services: [
+            DatabaseService(client: requests), DatabaseService(client: background), DatabaseClockSync(client: background, clock: clock, logger: logger),
         ])
     }
 }
 
-/// A service's database clients and the services that keep them running.
+/// A service's database clients, the clock of its stored times, and the services that keep them running.
 public struct DatabasePools: Sendable {
     public let requests: any DatabaseClient
     public let background: any DatabaseClient
+    public let clock: DatabaseClock
     /// Add them to the application's services.
     public let services: [any Service]
 }

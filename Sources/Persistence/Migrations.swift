@@ -6,15 +6,16 @@ import SQLKit
 /// once released; the history table records which have been applied.
 public protocol Migration: Sendable {
     var name: String { get }
-    func apply(on db: any SQLDatabase, kind: DatabaseKind) async throws
+    func apply(on db: any SQLDatabase, dialect: DatabaseDialect) async throws
 }
 
-/// A migration written as SQL statements (the common subset both databases understand).
+/// A migration written as SQL statements: the common subset both databases understand, and where
+/// they differ, what the `DatabaseDialect` writes for each.
 public struct SQLMigration: Migration {
     public let name: String
-    public let statements: @Sendable (DatabaseKind) -> [String]
+    public let statements: @Sendable (DatabaseDialect) -> [String]
 
-    public init(name: String, statements: @escaping @Sendable (DatabaseKind) -> [String]) {
+    public init(name: String, statements: @escaping @Sendable (DatabaseDialect) -> [String]) {
         self.name = name
         self.statements = statements
     }
@@ -23,8 +24,8 @@ public struct SQLMigration: Migration {
         self.init(name: name, statements: { _ in statements })
     }
 
-    public func apply(on db: any SQLDatabase, kind: DatabaseKind) async throws {
-        for statement in statements(kind) {
+    public func apply(on db: any SQLDatabase, dialect: DatabaseDialect) async throws {
+        for statement in statements(dialect) {
             try await db.raw(SQLQueryString(statement)).run()
         }
     }
@@ -43,9 +44,10 @@ public struct Migrator: Sendable {
         self.logger = logger
     }
 
-    /// Applies what is pending; returns the names applied now.
+    /// Applies what is pending; returns the names applied now. Each migration's history row is
+    /// dated by `clock`.
     @discardableResult
-    public func migrate(_ client: any DatabaseClient) async throws -> [String] {
+    public func migrate(_ client: any DatabaseClient, clock: any StoreClock = SystemClock()) async throws -> [String] {
         try await client.withConnection { db in
             try await db.raw("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -57,17 +59,18 @@ public struct Migrator: Sendable {
         var applied: [String] = []
         for migration in migrations {
             let name = migration.name
-            let kind = client.kind
+            let dialect = client.dialect
+            let appliedAt = clock.timestamp()
             let didApply = try await client.transaction { db in
-                if kind == .postgres {
+                if dialect.kind == .postgres {
                     // Replicas starting together take turns; the lock ends with the transaction.
                     try await db.raw("SELECT pg_advisory_xact_lock(\(literal: Self.lockKey))").run()
                 }
                 let existing = try await db.raw("SELECT name FROM schema_migrations WHERE name = \(bind: name)").first()
                 guard existing == nil else { return false }
-                try await migration.apply(on: db, kind: kind)
+                try await migration.apply(on: db, dialect: dialect)
                 try await db.raw("""
-                    INSERT INTO schema_migrations (name, applied_at) VALUES (\(bind: name), \(bind: Timestamp.now()))
+                    INSERT INTO schema_migrations (name, applied_at) VALUES (\(bind: name), \(bind: appliedAt))
                     """).run()
                 return true
             }

@@ -2,15 +2,11 @@ import Foundation
 import Observability
 
 /// Times are stored as RFC 3339 UTC text with millisecond precision and fixed width, so they
-/// sort correctly as text on both databases and read well in a SQL shell.
+/// sort correctly as text on both databases and read well in a SQL shell. What time it is comes
+/// from a `StoreClock`.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
         RFC3339.format(date)
-    }
-
-    /// The database's time now (`DatabaseClock`), the time every stored row is dated in.
-    public static func now() -> String {
-        format(DatabaseClock.now())
     }
 
     public static func parse(_ string: String) -> Date? {

@@ -57,18 +57,19 @@ public enum DevPlatform {
             }
             announce("CareForAll is running at \(gatewayURL)  (API under \(gatewayURL)/api, Ctrl-C to stop)")
         }
-        let campaignService = try await CampaignServiceApp.buildApplication(config: CampaignServiceConfig(
-            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .campaign)), secrets: secrets
-        ))
-        let pledgeService = try await PledgeServiceApp.buildApplication(config: PledgeServiceConfig(
-            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .pledge)), secrets: secrets
-        ))
+        var campaignConfig = CampaignServiceConfig(platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .campaign)), secrets: secrets)
+        campaignConfig.deliveryFaults = Roles.deliveryFaults(platform)
+        let campaignService = try await CampaignServiceApp.buildApplication(config: campaignConfig)
+        var pledgeConfig = PledgeServiceConfig(platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .pledge)), secrets: secrets)
+        pledgeConfig.deliveryFaults = Roles.deliveryFaults(platform)
+        let pledgeService = try await PledgeServiceApp.buildApplication(config: pledgeConfig)
         let webhookSecret = try platform.stripeWebhookSecret
             ?? dataDirectory.secret(named: "stripe-webhook-secret") { "whsec_" + DataDirectory.randomSecret() }
-        let paymentService = try await PaymentServiceApp.buildApplication(config: PaymentServiceConfig(
-            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .payment)), secrets: secrets,
-            webhookSecret: webhookSecret
-        ))
+        var paymentConfig = try PaymentServiceConfig(
+            platform, database: try DatabaseURL(dataDirectory.sqliteURL(for: .payment)), secrets: secrets, webhookSecret: webhookSecret
+        )
+        paymentConfig.deliveryFaults = Roles.deliveryFaults(platform)
+        let paymentService = try await PaymentServiceApp.buildApplication(config: paymentConfig)
         var notificationPlatform = platform
         notificationPlatform.notifyAdminEmails = platform.notifyAdminEmails ?? adminEmail
         let notificationService = try await NotificationServiceApp.buildApplication(config: NotificationServiceConfig(

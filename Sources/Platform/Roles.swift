@@ -1,7 +1,9 @@
+import FaultInjection
 import Gateway
 import Hummingbird
 import Logging
 import Observability
+import Outbox
 import Persistence
 import PlatformConfig
 import ServiceLifecycle
@@ -25,16 +27,28 @@ public enum Roles {
         case .user:
             return try await UserServiceApp.buildApplication(config: UserServiceConfig(serving: platform))
         case .campaign:
-            return try await CampaignServiceApp.buildApplication(config: CampaignServiceConfig(serving: platform))
+            var config = try CampaignServiceConfig(serving: platform)
+            config.deliveryFaults = deliveryFaults(platform)
+            return try await CampaignServiceApp.buildApplication(config: config)
         case .pledge:
-            return try await PledgeServiceApp.buildApplication(config: PledgeServiceConfig(serving: platform))
+            var config = try PledgeServiceConfig(serving: platform)
+            config.deliveryFaults = deliveryFaults(platform)
+            return try await PledgeServiceApp.buildApplication(config: config)
         case .gateway:
             return try await GatewayApp.buildApplication(config: GatewayConfig(platform))
         case .payment:
-            return try await PaymentServiceApp.buildApplication(config: PaymentServiceConfig(serving: platform))
+            var config = try PaymentServiceConfig(serving: platform)
+            config.deliveryFaults = deliveryFaults(platform)
+            return try await PaymentServiceApp.buildApplication(config: config)
         case .notification:
             return try await NotificationServiceApp.buildApplication(config: NotificationServiceConfig(serving: platform))
         }
+    }
+
+    /// The chaos suite's crash between a relay's delivery and its recording, when
+    /// `OUTBOX_RELAY_EXIT_AFTER_DELIVERIES` asks for it (`scripts/chaos`); none otherwise.
+    static func deliveryFaults(_ platform: PlatformConfig) -> (any DeliveryFaults)? {
+        platform.relayExitAfterDeliveries.map(ExitAfterDeliveries.init)
     }
 
     /// Applies `role`'s migrations to `DATABASE_URL` (or the dev SQLite file) and returns their names.

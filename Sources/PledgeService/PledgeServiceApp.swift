@@ -1,15 +1,18 @@
 import Auth
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
 import Idempotency
 import Logging
 import Observability
+import Operations
 import Outbox
 import Persistence
 import PlatformConfig
-import ServiceLifecycle
 import ServiceClient
+import ServiceKit
+import ServiceLifecycle
 import Signatures
 
 /// Everything pledge-service needs, typed.
@@ -31,9 +34,11 @@ public struct PledgeServiceConfig: Sendable {
     public var notificationServiceURL: String
     /// `PUBLIC_BASE_URL`: the base of receipt links in mail.
     public var publicBaseURL: String
-    /// The largest pledge accepted, in minor units.
+    /// The largest pledge accepted, in whole units of its currency.
     public var maximumMajorUnits: Int64
     public var relay: OutboxRelayConfig
+    /// The chaos suite's hook between a delivery and its recording; nil in production.
+    public var deliveryFaults: (any DeliveryFaults)?
     public var logLevel: String
 
     public init(
@@ -66,7 +71,6 @@ public struct PledgeServiceConfig: Sendable {
             eventDispatchURL: platform.eventDispatchURL ?? campaignURL + "/campaigns/events",
             notificationServiceURL: platform.serviceURL(for: .notification), publicBaseURL: platform.publicBaseURL, logLevel: platform.logLevel
         )
-        relay.exitAfterDeliveries = platform.relayExitAfterDeliveries
     }
 
     /// `serve pledge`: `DATABASE_URL` and the signing secrets of pledge-, campaign-, notification-
@@ -81,81 +85,62 @@ public struct PledgeServiceConfig: Sendable {
 public enum PledgeServiceApp {
     public static let migrations = PledgeMigrations.all
 
-    /// Builds pledge-service with its outbox relay and idempotency purger; migrations run before
-    /// the server starts. Tests pass their own key set and campaign directory.
+    /// Builds pledge-service with its outbox relay and idempotency purger. Tests pass their own
+    /// key set, campaign directory and clock.
     public static func buildApplication(
         config: PledgeServiceConfig,
         jwks: (any JWKSSource)? = nil,
         tokenVersions: (any TokenVersionSource)? = nil,
         campaigns: (any CampaignDirectory)? = nil,
+        clock: (any StoreClock)? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> some ApplicationProtocol {
-        let logger = LoggingSetup.logger(service: "pledge", level: config.logLevel)
-        let pools = try await Databases.openPools(config.database, logger: logger)
-        let database = pools.requests
-        let migrator = Migrator(service: "pledge", migrations: migrations, logger: logger)
-        let signal = OutboxSignal()
+        let kit = try await ServiceKit.make(.pledge, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let signal = QueueSignal()
         let receiptTokens = ReceiptTokens(secret: config.secrets.secrets(for: .pledge).first ?? "")
         let store = SQLPledgeStore(
-            database: database, signal: signal, notices: DonationNotices(publicBaseURL: config.publicBaseURL, receiptTokens: receiptTokens)
+            database: kit.database, signal: signal, clock: kit.clock,
+            notices: DonationNotices(publicBaseURL: config.publicBaseURL, receiptTokens: receiptTokens)
         )
-        let idempotency = IdempotencyStore(database: database)
-        let background = pools.background
-        let relay = OutboxRelay(
-            database: background,
-            transport: HTTPEventTransport(endpoints: [
-                SQLPledgeStore.eventDestination: .batch(config.eventDispatchURL, signedWith: try config.secrets.scheme(for: .campaign)),
-                DonationNotices.destination: .batch(
-                    config.notificationServiceURL + "/notifications/events", signedWith: try config.secrets.scheme(for: .notification)
-                ),
-            ]),
-            signal: signal, config: config.relay, metrics: metrics, logger: logger
-        )
-        let router = buildRouter(
-            store: store, idempotency: idempotency, outbox: OutboxRows(database: database, signal: signal),
-            campaigns: try campaigns ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, signatures: config.secrets.scheme(for: .campaign)),
-            signatures: try config.secrets.scheme(for: .pledge),
-            verifier: TokenVerifier.forService(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user),
-                jwks: jwks, versions: tokenVersions, logger: logger
-            ),
-            metrics: metrics, maximumMajorUnits: config.maximumMajorUnits, receiptTokens: receiptTokens,
-            ready: { try await migrator.isUpToDate(database) }
-        )
-        var app = Application(
-            router: router,
-            server: .careForAll,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-pledge"),
-            services: pools.services + [
-                MigratedService(relay, migrator: migrator, database: background),
-                MigratedService(IdempotencyPurger(store: IdempotencyStore(database: background), logger: logger), migrator: migrator, database: background),
+        let relay = kit.relay(
+            to: [
+                .campaignEvents: OutboxEndpoint(url: config.eventDispatchURL, signatures: try config.secrets.scheme(for: .campaign)),
+                .notificationEvents: OutboxEndpoint(.notificationEvents, at: config.notificationServiceURL, signatures: try config.secrets.scheme(for: .notification)),
             ],
-            logger: logger
+            signal: signal, config: config.relay, faults: config.deliveryFaults
         )
-        app.beforeServerStarts {
-            try await migrator.migrate(database)
-        }
-        return app
+        let purger = IdempotencyPurger(store: IdempotencyStore(database: kit.background, clock: kit.clock), logger: kit.logger)
+        let router = kit.router(
+            openAPI: PackageResources.openapi_json,
+            verifier: kit.verifier(
+                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
+                versions: tokenVersions
+            )
+        )
+        addRoutes(
+            to: router, store: store, idempotency: IdempotencyStore(database: kit.database, clock: kit.clock), outbox: kit.outboxRows(signal: signal),
+            campaigns: try campaigns
+                ?? HTTPCampaignDirectory(baseURL: config.campaignServiceURL, freshness: .pledges, signatures: config.secrets.scheme(for: .campaign)),
+            signatures: try config.secrets.scheme(for: .pledge), clock: kit.clock, metrics: metrics, maximumMajorUnits: config.maximumMajorUnits,
+            receiptTokens: receiptTokens
+        )
+        return kit.application(router: router, host: config.host, port: config.port, workers: [relay, purger])
     }
 
-    public static func buildRouter(
-        store: any PledgeStore, idempotency: IdempotencyStore, outbox: OutboxRows, campaigns: any CampaignDirectory, signatures: SignatureScheme,
-        verifier: TokenVerifier, metrics: ServiceMetrics, maximumMajorUnits: Int64, receiptTokens: ReceiptTokens, ready: @escaping ReadinessCheck
-    ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(
-            service: ServiceRole.pledge.serviceName, version: ServiceRole.pledge.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
-        )
-        router.add(middleware: AuthMiddleware(verifier: verifier))
+    /// pledge-service's own routes, on a router with the shared middleware (tests build one with
+    /// parts of their own).
+    public static func addRoutes(
+        to router: Router<AppRequestContext>, store: any PledgeStore, idempotency: IdempotencyStore, outbox: OutboxRows,
+        campaigns: any CampaignDirectory, signatures: SignatureScheme, clock: any StoreClock, metrics: ServiceMetrics,
+        maximumMajorUnits: Int64 = 1_000_000, receiptTokens: ReceiptTokens
+    ) {
         let pledges = router.group("pledges")
-        OutboxAdminController(rows: outbox).addRoutes(to: pledges)
-        LedgerController(
-            ledger: LedgerQuery(table: "pledges", pledgeColumn: "id"), outbox: outbox, destination: SQLPledgeStore.eventDestination,
-            signatures: signatures, metrics: metrics
-        ).addRoutes(to: pledges)
-        PaymentServiceCallsController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
+        OperationsRoutes.add(to: pledges, outbox: outbox, ledger: .pledges, signatures: signatures, metrics: metrics)
+        PaymentNoticeController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
+        PledgeLookupController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: pledges)
         PledgeController(
-            store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, maximumMajorUnits: maximumMajorUnits, receiptTokens: receiptTokens
+            store: store, idempotency: idempotency, campaigns: campaigns, metrics: metrics, clock: clock, maximumMajorUnits: maximumMajorUnits,
+            receiptTokens: receiptTokens
         ).addRoutes(to: pledges)
-        return router
     }
 }

@@ -19,12 +19,12 @@ public struct AdminBootstrap: Sendable {
         case alreadyExists(email: String)
     }
 
-    func run(store: any UserStore, hasher: PasswordHasher, logger: Logger) async throws -> Outcome {
+    func run(store: any UserStore, hasher: PasswordHasher, clock: any StoreClock, logger: Logger) async throws -> Outcome {
         let email = EmailAddress.normalize(self.email)
         if try await store.find(email: email) != nil {
             return .alreadyExists(email: email)
         }
-        let now = Timestamp.now()
+        let now = clock.timestamp()
         let admin = User(
             id: UUID().uuidString.lowercased(), email: email, name: "Administrator",
             passwordHash: try await hasher.hash(password), role: .admin, createdAt: now, updatedAt: now

@@ -6,6 +6,7 @@ import Logging
 import Observability
 import Persistence
 import PlatformConfig
+import ServiceKit
 import ServiceLifecycle
 import Signatures
 
@@ -67,17 +68,16 @@ public struct UserServiceConfig: Sendable {
 public enum UserServiceApp {
     public static let migrations = UserMigrations.all
 
-    /// Builds user-service: database, migrations and the admin bootstrap before the server
-    /// starts, then the routes. `onAdminBootstrap` hears whether the admin was created.
+    /// Builds user-service; the admin is made, if absent, once the migrations are done and before
+    /// the server listens. `onAdminBootstrap` hears whether the admin was created.
     public static func buildApplication(
         config: UserServiceConfig,
+        clock: (any StoreClock)? = nil,
         metrics: ServiceMetrics = ServiceMetrics(),
         onAdminBootstrap: @escaping @Sendable (AdminBootstrap.Outcome) -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
-        let logger = LoggingSetup.logger(service: "user", level: config.logLevel)
-        let database = try await Databases.open(config.database, logger: logger)
-        let migrator = Migrator(service: "user", migrations: migrations, logger: logger)
-        let store = SQLUserStore(database: database)
+        let kit = try await ServiceKit.make(.user, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let store = SQLUserStore(database: kit.database)
         let hasher = PasswordHasher(cost: config.bcryptCost)
         let issuer = try await TokenIssuer(
             privateKeyPEM: config.signingKeyPEM, previousPublicKeyPEMs: config.previousPublicKeyPEMs, timeToLive: TimeInterval(config.accessTokenTTLSeconds)
@@ -85,44 +85,32 @@ public enum UserServiceApp {
         // Its own tokens' versions straight from the table: a logout ends them here at once.
         let verifier = TokenVerifier(
             source: StaticJWKSSource(issuer.jwks), versions: TokenVersionCache(source: StoreTokenVersions(store: store), freshFor: .zero),
-            logger: logger
+            logger: kit.logger
         )
-
-        let router = buildRouter(
-            store: store, issuer: issuer, verifier: verifier, hasher: hasher, decoyHash: try await hasher.decoyHash(),
-            passwordAttempts: PasswordAttempts(perMinute: config.passwordAttemptsPerMinute),
-            signatures: try config.secrets.scheme(for: .user), metrics: metrics, ready: { try await migrator.isUpToDate(database) }
+        let router = kit.router(openAPI: PackageResources.openapi_json, verifier: nil)
+        addRoutes(
+            to: router, store: store, issuer: issuer, verifier: verifier, hasher: hasher, decoyHash: try await hasher.decoyHash(),
+            passwordAttempts: PasswordAttempts(perMinute: config.passwordAttemptsPerMinute), signatures: try config.secrets.scheme(for: .user),
+            clock: kit.clock, metrics: metrics
         )
-        var app = Application(
-            router: router,
-            server: .careForAll,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-user"),
-            services: [DatabaseService(client: database), DatabaseClockSync(client: database, logger: logger)],
-            logger: logger
-        )
-        app.beforeServerStarts {
-            try await migrator.migrate(database)
-            if let admin = config.admin {
-                onAdminBootstrap(try await admin.run(store: store, hasher: hasher, logger: logger))
-            }
+        let (admin, logger, clock) = (config.admin, kit.logger, kit.clock)
+        return kit.application(router: router, host: config.host, port: config.port) {
+            if let admin { onAdminBootstrap(try await admin.run(store: store, hasher: hasher, clock: clock, logger: logger)) }
         }
-        return app
     }
 
-    /// The routes, with every dependency passed in so tests can swap any of them.
-    public static func buildRouter(
-        store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher, decoyHash: String,
-        passwordAttempts: PasswordAttempts = PasswordAttempts(perMinute: 10),
-        signatures: SignatureScheme, metrics: ServiceMetrics, ready: @escaping ReadinessCheck
-    ) -> Router<AppRequestContext> {
-        let router = ServiceRouter.make(
-            service: ServiceRole.user.serviceName, version: ServiceRole.user.version, metrics: metrics, openAPI: PackageResources.openapi_json, ready: ready
-        )
+    /// user-service's own routes, on a router with the shared middleware (tests build one with
+    /// parts of their own).
+    public static func addRoutes(
+        to router: Router<AppRequestContext>, store: any UserStore, issuer: TokenIssuer, verifier: TokenVerifier, hasher: PasswordHasher,
+        decoyHash: String, passwordAttempts: PasswordAttempts = PasswordAttempts(perMinute: 10), signatures: SignatureScheme, clock: any StoreClock,
+        metrics: ServiceMetrics
+    ) {
         let users = router.group("users")
         TokenVersionController(store: store, signatures: signatures, metrics: metrics).addRoutes(to: users)
         let authenticated = router.group("users").add(middleware: AuthMiddleware(verifier: verifier))
-        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash, passwordAttempts: passwordAttempts).addRoutes(to: authenticated)
-        return router
+        UserController(store: store, issuer: issuer, hasher: hasher, decoyHash: decoyHash, passwordAttempts: passwordAttempts, clock: clock)
+            .addRoutes(to: authenticated)
     }
 }
 

@@ -7,7 +7,7 @@ import ServiceClient
 import Signatures
 import TestSupport
 @testable import CampaignService
-import Events
+import Contracts
 
 @Suite("campaign-service: campaigns")
 struct CampaignRoutesTests {
@@ -183,7 +183,7 @@ struct CampaignRoutesTests {
             let port = try #require(harness.client.port)
             let campaign = try await harness.createCampaign()
             let directory = HTTPCampaignDirectory(
-                baseURL: "http://127.0.0.1:\(port)", client: .testing, signatures: SignatureScheme(secret: internalSecret)
+                baseURL: "http://127.0.0.1:\(port)", freshness: .pledges, signatures: SignatureScheme(secret: internalSecret), client: .testing
             )
             func patch(_ currency: String) async throws -> TestResponse {
                 try await harness.client.execute(

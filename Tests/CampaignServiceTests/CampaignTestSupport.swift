@@ -1,5 +1,5 @@
 import Auth
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -26,9 +26,9 @@ struct CampaignHarness: Sendable {
     func send(_ events: [EventEnvelope], batch: Bool? = nil, secret: String = internalSecret, signedAt: Date = Date()) async throws -> TestResponse {
         let body: Data
         if events.count == 1 && batch != true {
-            body = try PlainJSON.encoder.encode(events[0])
+            body = try WireCoding.encoder.encode(events[0])
         } else {
-            body = try PlainJSON.encoder.encode(["events": events])
+            body = try WireCoding.encoder.encode(["events": events])
         }
         return try await sendRaw(body, secret: secret, signedAt: signedAt)
     }
@@ -137,15 +137,6 @@ struct PledgeEvents {
             paymentId: paymentId, pledgeId: pledgeId, campaignId: campaignId, amount: amount, currency: currency, error: "card_declined"
         )), at: time)
     }
-}
-
-struct IngestResults: Decodable {
-    struct Item: Decodable {
-        let eventId: String
-        let result: String
-        let reason: String?
-    }
-    let results: [Item]
 }
 
 extension CampaignResponse {

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import HTTPSupport
 import Foundation
 import HTTPTypes
@@ -19,10 +19,10 @@ struct EventIngestionTests {
             let created = PledgeEvents(campaignId: campaign.id, amount: 2500).created()
             let first = try await harness.send([created])
             #expect(first.status == .ok)
-            #expect(try first.json(IngestResults.self).results.map(\.result) == ["applied"])
-            #expect(try first.json(IngestResults.self).results.map(\.eventId) == [created.eventId])
+            #expect(try first.wire(IngestResults.self).results.map(\.result.rawValue) == ["applied"])
+            #expect(try first.wire(IngestResults.self).results.map(\.eventId) == [created.eventId])
             let again = try await harness.send([created, created], batch: true)
-            #expect(try again.json(IngestResults.self).results.map(\.result) == ["duplicate", "duplicate"])
+            #expect(try again.wire(IngestResults.self).results.map(\.result.rawValue) == ["duplicate", "duplicate"])
             let metrics = try await harness.client.execute(uri: "/metrics", method: .get).text
             #expect(metrics.contains(#"events_ingested_total{type="PLEDGE_CREATED",result="applied"} 1"#))
             #expect(metrics.contains(#"events_ingested_total{type="PLEDGE_CREATED",result="duplicate"} 2"#))
@@ -36,7 +36,7 @@ struct EventIngestionTests {
         try await withCampaignService(database) { harness in
             let campaign = try await harness.createCampaign()
             let event = PledgeEvents(campaignId: campaign.id, amount: 100).created()
-            let body = try PlainJSON.encoder.encode(event)
+            let body = try WireCoding.encoder.encode(event)
             let unsigned = try await harness.sendRaw(body, secret: nil)
             let wrong = try await harness.sendRaw(body, secret: "not-the-secret")
             let stale = try await harness.sendRaw(body, signedAt: Date().addingTimeInterval(-301))
@@ -50,7 +50,7 @@ struct EventIngestionTests {
             #expect(metrics.contains(#"signature_failures_total{reason="mismatch"} 1"#))
             #expect(metrics.contains(#"signature_failures_total{reason="expired"} 1"#))
             let signedAfter = try await harness.send([event])
-            #expect(try signedAfter.json(IngestResults.self).results.map(\.result) == ["applied"])
+            #expect(try signedAfter.wire(IngestResults.self).results.map(\.result.rawValue) == ["applied"])
         }
     }
 
@@ -72,11 +72,11 @@ struct EventIngestionTests {
             var applied = 0
             for (bad, id) in variants {
                 let good = PledgeEvents(campaignId: c, amount: 700).created()
-                let goodJSON = String(decoding: try PlainJSON.encoder.encode(good), as: UTF8.self)
+                let goodJSON = String(decoding: try WireCoding.encoder.encode(good), as: UTF8.self)
                 let response = try await harness.sendRaw(Data(#"{"events": [\#(goodJSON), \#(bad)]}"#.utf8))
                 #expect(response.status == .ok, "\(bad)")
-                let results = try response.json(IngestResults.self).results
-                #expect(results.map(\.result) == ["applied", "rejected"], "\(bad)")
+                let results = try response.wire(IngestResults.self).results
+                #expect(results.map(\.result.rawValue) == ["applied", "rejected"], "\(bad)")
                 #expect(results[1].reason?.isEmpty == false, "\(bad)")
                 if !id.isEmpty { #expect(results[1].eventId == id) }
                 applied += 1
@@ -100,8 +100,8 @@ struct EventIngestionTests {
             euros.currency = Currency(rawValue: "EUR")!
             let good = PledgeEvents(campaignId: campaign.id, amount: 400).created()
             let response = try await harness.send([PledgeEvents(campaignId: ghost, amount: 300).created(), euros.created(), good], batch: true)
-            let results = try response.json(IngestResults.self).results
-            #expect(results.map(\.result) == ["rejected", "rejected", "applied"])
+            let results = try response.wire(IngestResults.self).results
+            #expect(results.map(\.result.rawValue) == ["rejected", "rejected", "applied"])
             #expect(results[0].reason?.contains("unknown campaign") == true)
             #expect(results[1].reason?.contains("EUR") == true)
             #expect(try await harness.campaign(campaign.id).totals.pendingAmount == 400)
@@ -117,16 +117,19 @@ struct EventIngestionTests {
             let events = pledges.flatMap { [$0.created(), $0.captured()] }
             // Batch n carries events 10n..<10n+20: every event is in two batches but the first and last ten.
             let batches = (0..<8).map { n in Array(events[(10 * n)..<min(events.count, 10 * n + 20)]) }
-            let answers = try await withThrowingTaskGroup(of: (Int, [IngestResults.Item]).self) { group in
+            @Sendable func ingest(_ batch: [EventEnvelope]) async throws -> [(id: String, applied: Bool)] {
+                try await harness.send(batch, batch: true).wire(IngestResults.self).results.map { ($0.eventId ?? "", $0.result == .applied) }
+            }
+            let answers = try await withThrowingTaskGroup(of: (Int, [(id: String, applied: Bool)]).self) { group in
                 for (n, batch) in batches.enumerated() {
-                    group.addTask { (n, try await harness.send(batch, batch: true).json(IngestResults.self).results) }
+                    group.addTask { (n, try await ingest(batch)) }
                 }
-                return try await group.reduce(into: [Int: [IngestResults.Item]]()) { $0[$1.0] = $1.1 }
+                return try await group.reduce(into: [Int: [(id: String, applied: Bool)]]()) { $0[$1.0] = $1.1 }
             }
             for (n, batch) in batches.enumerated() {
-                #expect(answers[n]?.map(\.eventId) == batch.map(\.eventId), "batch \(n) answers its own events, in order")
+                #expect(answers[n]?.map(\.id) == batch.map(\.eventId), "batch \(n) answers its own events, in order")
             }
-            let applied = answers.values.flatMap { $0 }.filter { $0.result == "applied" }.map(\.eventId)
+            let applied = answers.values.flatMap { $0 }.filter(\.applied).map(\.id)
             #expect(applied.count == events.count && Set(applied) == Set(events.map(\.eventId)), "each event applied once")
             let totals = try await harness.campaign(campaign.id)
             #expect(totals.totalPledges == 40 && totals.capturedAmount == pledges.map(\.amount).reduce(0, +) && totals.pendingAmount == 0)
@@ -150,7 +153,7 @@ struct EventIngestionTests {
             #expect(try await harness.campaign(campaign.id).currentAmount == 5000)
             // A late AUTHORIZED and a stray failure after capture change nothing.
             let late = try await harness.send([pledge.changed(.pending, .authorized), pledge.failed()], batch: true)
-            #expect(try late.json(IngestResults.self).results.map(\.result) == ["applied", "applied"])
+            #expect(try late.wire(IngestResults.self).results.map(\.result.rawValue) == ["applied", "applied"])
             #expect(try await totals() == captured)
         }
     }
@@ -231,7 +234,7 @@ struct EventIngestionTests {
             _ = try await harness.send([pledge.created(at: start), pledge.captured(at: start.addingTimeInterval(1))], batch: true)
 
             let partial = try await harness.send([pledge.refunded(cumulative: 2000, at: start.addingTimeInterval(2))])
-            #expect(try partial.json(IngestResults.self).results.map(\.result) == ["applied"])
+            #expect(try partial.wire(IngestResults.self).results.map(\.result.rawValue) == ["applied"])
             var totals = try await harness.campaign(campaign.id)
             #expect(totals.capturedAmount == 3000 && totals.refundedAmount == 2000 && totals.currentAmount == 3000 && totals.totalPayments == 1)
             var history = try await harness.client.execute(uri: "/campaigns/\(campaign.id)/donations", method: .get).json(PageBody<DonationResponse>.self)
@@ -274,8 +277,8 @@ struct EventIngestionTests {
             var euros = PledgeEvents(campaignId: campaign.id, pledgeId: pledge.pledgeId, amount: 1000)
             euros.currency = Currency(rawValue: "EUR")!
             let answer = try await harness.send([pledge.refunded(cumulative: 1001), euros.refunded(cumulative: 10)], batch: true)
-            let results = try answer.json(IngestResults.self).results
-            #expect(results.map(\.result) == ["rejected", "rejected"])
+            let results = try answer.wire(IngestResults.self).results
+            #expect(results.map(\.result.rawValue) == ["rejected", "rejected"])
             #expect(results.first?.reason?.contains("refunded_amount") == true)
             let totals = try await harness.campaign(campaign.id)
             #expect(totals.capturedAmount == 1000 && totals.refundedAmount == 0)

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -15,7 +15,7 @@ extension CampaignHarness {
         try await Databases.withClient(databaseURL, logger: TestLogging.logger) { client in
             try await client.withConnection { db in
                 try await db.raw("SELECT payload FROM outbox WHERE destination = 'notification-events' ORDER BY created_at").all().map { row in
-                    let envelope = try PlainJSON.decoder.decode(NotificationEnvelope.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
+                    let envelope = try WireCoding.decoder.decode(NotificationEnvelope.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
                     guard case .campaignGoalReached(let goal) = envelope.data else { throw GoalTestError.otherEvent }
                     return goal
                 }

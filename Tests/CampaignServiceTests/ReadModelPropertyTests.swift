@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import Observability
 import Persistence
@@ -168,7 +168,7 @@ func shuffledWithDuplicates(_ events: [EventEnvelope], using rng: inout SplitMix
 
 func migratedIngestor(_ client: any DatabaseClient) async throws -> EventIngestor {
     try await Migrator(service: "campaign", migrations: CampaignMigrations.all, logger: TestLogging.logger).migrate(client)
-    return EventIngestor(database: client, metrics: ServiceMetrics())
+    return EventIngestor(database: client, clock: TestClock(), metrics: ServiceMetrics())
 }
 
 /// Lives of exactly four events each, late and early news included.
@@ -249,9 +249,9 @@ struct ReadModelPropertyTests {
                     stream = stream.dropFirst(size)
                 }
                 let live = try await projection(client, campaign)
-                let dry = try await store.rebuildFromEvents(campaignId: campaign, dryRun: true, at: Timestamp.now())
+                let dry = try await store.rebuildFromEvents(campaignId: campaign, dryRun: true, at: Timestamp.format(Date()))
                 #expect(dry.differences.isEmpty && dry.before == dry.after && dry.after == expectedTotals(scenario) && !dry.swapped)
-                let real = try await store.rebuildFromEvents(campaignId: campaign, dryRun: false, at: Timestamp.now())
+                let real = try await store.rebuildFromEvents(campaignId: campaign, dryRun: false, at: Timestamp.format(Date()))
                 #expect(real.differences.isEmpty && !real.swapped)
                 #expect(try await rollup(client, campaign) == expectedTotals(scenario))
                 #expect(try await projection(client, campaign) == live)

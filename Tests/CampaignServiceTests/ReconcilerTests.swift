@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Observability
@@ -58,7 +58,7 @@ struct ReconcilerTests {
             _ = try await harness.createCampaign()
             let ledgers = SlowLedgers()
             try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
-                let reconciler = Reconciler(database: client, ledgers: ledgers, confirmAfter: .zero, metrics: ServiceMetrics(), logger: TestLogging.logger)
+                let reconciler = Reconciler(database: client, ledgers: ledgers, confirmAfter: .zero, clock: TestClock(), metrics: ServiceMetrics(), logger: TestLogging.logger)
                 let service = ReconciliationService(reconciler: reconciler, interval: .milliseconds(10), logger: TestLogging.logger)
                 let group = ServiceGroup(configuration: .init(services: [service], logger: TestLogging.logger))
                 Task {
@@ -86,7 +86,7 @@ struct ReconcilerTests {
             ])
             ledgers.set(.payments, [LedgerEntry(pledgeId: b.pledgeId, status: .captured, amount: 600, refundedAmount: 0)])
             try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
-                let reconciler = Reconciler(database: client, ledgers: ledgers, confirmAfter: .zero, metrics: ServiceMetrics(), logger: TestLogging.logger)
+                let reconciler = Reconciler(database: client, ledgers: ledgers, confirmAfter: .zero, clock: TestClock(), metrics: ServiceMetrics(), logger: TestLogging.logger)
                 let clean = try await reconciler.run(repair: false)
                 #expect(clean.drift.isEmpty && clean.campaignsChecked == 1 && clean.errors.isEmpty)
 

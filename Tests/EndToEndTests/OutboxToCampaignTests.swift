@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Events
+import Contracts
 import Foundation
 import Observability
 @testable import Outbox
@@ -25,7 +25,7 @@ struct OutboxToCampaignTests {
             let events = (0..<10).flatMap { index -> [EventEnvelope] in
                 let pledgeId = UUID().uuidString.lowercased()
                 func envelope(_ data: EventData) -> EventEnvelope {
-                    EventEnvelope(eventId: UUID().uuidString.lowercased(), type: data.type, source: "test", occurredAt: Timestamp.now(), data: data)
+                    EventEnvelope(eventId: UUID().uuidString.lowercased(), type: data.type, source: "test", occurredAt: Timestamp.format(Date()), data: data)
                 }
                 return [
                     envelope(.pledgeCreated(.init(pledgeId: pledgeId, campaignId: campaignId, userId: nil, amount: 100, currency: usd,
@@ -37,21 +37,23 @@ struct OutboxToCampaignTests {
             try await Databases.withClient(.sqlite(path: outboxFile), logger: TestLogging.logger) { client in
                 try await Migrator(service: "relay-test", migrations: OutboxSchema.migrations, logger: TestLogging.logger).migrate(client)
                 try await client.transaction { db in
-                    for event in events { try await Outbox.enqueue(event, destination: "campaign-events", on: db) }
+                    for event in events { try await Outbox.enqueue([try OutboxEntry(event, destination: .campaignEvents)], on: db, now: Timestamp.format(Date())) }
                 }
                 let transport = HTTPEventTransport(
-                    urls: ["campaign-events": platform.campaignService + "/campaigns/events"], signatures: SignatureScheme(secret: secret)
+                    urls: [.campaignEvents: platform.campaignService + "/campaigns/events"], signatures: SignatureScheme(secret: secret)
                 )
+                let clock = TestClock()
                 func relay() -> OutboxRelay {
-                    OutboxRelay(database: client, transport: transport, signal: OutboxSignal(), metrics: ServiceMetrics(), logger: TestLogging.logger)
+                    OutboxRelay(database: client, transport: transport, signal: QueueSignal(), clock: clock, metrics: ServiceMetrics(), logger: TestLogging.logger)
                 }
                 // The first relay claims and sends everything, then dies before marking it delivered.
                 let start = Date()
                 let claimed = try await relay().claim(now: start)
                 #expect(claimed.count == 20)
-                _ = try await transport.deliver(claimed, to: "campaign-events")
+                _ = try await transport.deliver(claimed, to: .campaignEvents)
                 // The next one picks the rows up once the lease is over and sends them all again.
-                #expect(try await relay().relayOnce(now: start.addingTimeInterval(31)) == 20)
+                clock.set(start.addingTimeInterval(31))
+                #expect(try await relay().relayOnce() == 20)
             }
             // The rollup as ingestion left it, and a recompute from the projection agrees.
             let report = try await HTTPClient.testing.send("POST", platform.gateway + "/api/campaigns/\(campaignId)/rebuild", json: [:], bearer: token).json()

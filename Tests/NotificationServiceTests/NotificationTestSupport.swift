@@ -1,5 +1,5 @@
 import Auth
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -67,10 +67,12 @@ struct NotificationHarness: Sendable {
     let adminToken: String
     let donorToken: String
     let databaseURL: DatabaseURL
+    /// The mail queue's clock: a retry comes due when a test moves it.
+    let clock: TestClock
 
     /// POSTs `events` (as a batch unless there is one) to the internal route, signed unless `secret` is nil.
     func send(_ events: [NotificationEnvelope], secret: String? = notificationSecret) async throws -> TestResponse {
-        let body = events.count == 1 ? try PlainJSON.encoder.encode(events[0]) : try PlainJSON.encoder.encode(["events": events])
+        let body = events.count == 1 ? try WireCoding.encoder.encode(events[0]) : try WireCoding.encoder.encode(["events": events])
         return try await sendRaw(body, secret: secret)
     }
 
@@ -90,11 +92,11 @@ struct NotificationHarness: Sendable {
 
 /// `{results: [...]}` of ingestion (its keys are spelled out, so read without key conversion).
 struct Results: Decodable {
-    let results: [EventOutcome]
-    var kinds: [String] { results.map(\.result) }
+    let results: [IngestOutcome]
+    var kinds: [String] { results.map(\.result.rawValue) }
 
     init(_ response: TestResponse) throws {
-        self = try PlainJSON.decoder.decode(Results.self, from: Data(buffer: response.body))
+        self = try WireCoding.decoder.decode(Results.self, from: Data(buffer: response.body))
     }
 }
 
@@ -103,7 +105,7 @@ func notice(
     refunded: Int64 = 0, receiptUrl: String? = "http://localhost:8080/#/receipts/p-1/tok", campaignId: String = "campaign-1"
 ) -> NotificationEnvelope {
     NotificationEnvelope(
-        eventId: UUID().uuidString.lowercased(), source: "pledge-service", occurredAt: Timestamp.now(),
+        eventId: UUID().uuidString.lowercased(), source: "pledge-service", occurredAt: Timestamp.format(Date()),
         data: .donationNotice(DonationNotice(
             pledgeId: pledgeId, campaignId: campaignId, kind: kind, donorEmail: email, donorName: "Dora <Donor>", amount: 2500,
             refundedAmount: refunded, currency: Currency(rawValue: "USD")!, receiptNumber: kind == .paymentFailed ? nil : "CFA-2026-000042",
@@ -124,8 +126,7 @@ func withNotificationService<Value: Sendable>(
     return try await database.withFreshDatabase { url in
         var dispatcher = MailDispatcherConfig()
         dispatcher.pollInterval = .milliseconds(100)
-        dispatcher.firstRetry = 0.05
-        dispatcher.maximumRetry = 0.2
+        let clock = TestClock()
         let config = NotificationServiceConfig(
             port: try FreePort.next(), database: url, secrets: InternalSecrets(shared: notificationSecret), jwksURL: "http://127.0.0.1:9/unused",
             mailDirectory: "/nonexistent", from: MailAddress("receipts@careforall.example", name: "CareForAll")!,
@@ -134,10 +135,13 @@ func withNotificationService<Value: Sendable>(
         )
         let transport = RecordingTransport()
         let app = try await NotificationServiceApp.buildApplication(
-            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), transport: transport, campaigns: campaigns
+            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), transport: transport, campaigns: campaigns,
+            clock: clock
         )
         return try await app.test(.live) { client in
-            try await test(NotificationHarness(client: client, transport: transport, adminToken: adminToken, donorToken: donorToken, databaseURL: url))
+            try await test(NotificationHarness(
+                client: client, transport: transport, adminToken: adminToken, donorToken: donorToken, databaseURL: url, clock: clock
+            ))
         }
     }
 }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -63,16 +63,16 @@ struct HTTPEventTransportTests {
                 envelope.data = .paymentCaptured(captured)
             }
             return OutboxMessage(
-                id: envelope.eventId, destination: "campaign-events", eventType: envelope.type.rawValue,
-                payload: String(decoding: try JSONEncoder().encode(envelope), as: UTF8.self), traceParent: index < traces.count ? traces[index] : nil,
-                createdAt: Timestamp.now(), attempts: 1
+                id: envelope.eventId, destination: .campaignEvents, eventType: envelope.type.rawValue,
+                payload: try WireCoding.text(envelope), traceParent: index < traces.count ? traces[index] : nil,
+                createdAt: Timestamp.format(Date()), attempts: 1
             )
         }
     }
 
     func transport(_ url: String, secret: String = "relay-secret", maximumBatchBytes: Int = 1 << 20) -> HTTPEventTransport {
         HTTPEventTransport(
-            endpoints: ["campaign-events": .batch(url, signedWith: SignatureScheme(secret: secret))], maximumBatchBytes: maximumBatchBytes
+            endpoints: [.campaignEvents: OutboxEndpoint(url: url, signatures: SignatureScheme(secret: secret))], maximumBatchBytes: maximumBatchBytes
         )
     }
 
@@ -80,7 +80,7 @@ struct HTTPEventTransportTests {
     func delivers() async throws {
         try await withDestination { url, state in
             let batch = try messages(3)
-            let results = try await transport(url).deliver(batch, to: "campaign-events")
+            let results = try await transport(url).deliver(batch, to: .campaignEvents)
             #expect(state.withLock { $0.events } == batch.map(\.id))
             #expect(results == Dictionary(uniqueKeysWithValues: batch.map { ($0.id, DeliveryResult.delivered) }))
         }
@@ -91,8 +91,8 @@ struct HTTPEventTransportTests {
         try await withDestination { url, state in
             let one = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
             let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-            _ = try await transport(url).deliver(try messages(2, traces: [one, one]), to: "campaign-events")
-            _ = try await transport(url).deliver(try messages(2, traces: [one, other]), to: "campaign-events")
+            _ = try await transport(url).deliver(try messages(2, traces: [one, one]), to: .campaignEvents)
+            _ = try await transport(url).deliver(try messages(2, traces: [one, other]), to: .campaignEvents)
             #expect(state.withLock { $0.traceHeaders } == [one, ""])
         }
     }
@@ -102,7 +102,7 @@ struct HTTPEventTransportTests {
         try await withDestination { url, state in
             let batch = try messages(3)
             state.withLock { $0.rejecting = [batch[1].id] }
-            let results = try await transport(url).deliver(batch, to: "campaign-events")
+            let results = try await transport(url).deliver(batch, to: .campaignEvents)
             #expect(results[batch[0].id] == .delivered)
             #expect(results[batch[1].id] == .dead(reason: "rejected: unknown campaign"))
             #expect(results[batch[2].id] == .delivered)
@@ -113,7 +113,7 @@ struct HTTPEventTransportTests {
     func oversizedEvent() async throws {
         try await withDestination(limit: 64 * 1024) { url, state in
             let batch = try messages(8, padding: [5: 100 * 1024])
-            let results = try await transport(url).deliver(batch, to: "campaign-events")
+            let results = try await transport(url).deliver(batch, to: .campaignEvents)
             #expect(Set(state.withLock { $0.events }) == Set(batch.enumerated().filter { $0.offset != 5 }.map(\.element.id)))
             guard case .dead(let reason) = results[batch[5].id] else {
                 Issue.record("the oversized event should be dead, not \(String(describing: results[batch[5].id]))")
@@ -128,7 +128,7 @@ struct HTTPEventTransportTests {
     func sizedBatches() {
         let payload = String(repeating: "y", count: 300)
         let messages = (0..<10).map {
-            OutboxMessage(id: "m\($0)", destination: "d", eventType: "T", payload: payload, traceParent: nil, createdAt: "", attempts: 1)
+            OutboxMessage(id: "m\($0)", destination: .campaignEvents, eventType: "T", payload: payload, traceParent: nil, createdAt: "", attempts: 1)
         }
         let chunks = HTTPEventTransport.chunks(messages, maximumBytes: 1000, maximumCount: 1000)
         #expect(chunks.map(\.count) == [3, 3, 3, 1])
@@ -141,12 +141,12 @@ struct HTTPEventTransportTests {
         try await withDestination { url, state in
             let batch = try messages(2)
             state.withLock { $0.failing = true }
-            let down = try await transport(url).deliver(batch, to: "campaign-events")
+            let down = try await transport(url).deliver(batch, to: .campaignEvents)
             #expect(down.values.allSatisfy { if case .retry = $0 { true } else { false } }, "503: retried")
             state.withLock { $0.failing = false }
-            let wrongSecret = try await transport(url, secret: "other").deliver(batch, to: "campaign-events")
+            let wrongSecret = try await transport(url, secret: "other").deliver(batch, to: .campaignEvents)
             #expect(wrongSecret.values.allSatisfy { if case .retry = $0 { true } else { false } }, "401: retried, never dead")
-            await #expect(throws: (any Error).self) { try await transport(url).deliver(batch, to: "nowhere") }
+            await #expect(throws: (any Error).self) { try await transport(url).deliver(batch, to: OutboxDestination(rawValue: "nowhere")) }
             #expect(state.withLock { $0.events }.isEmpty)
         }
     }
@@ -155,7 +155,7 @@ struct HTTPEventTransportTests {
     func unreachable() async throws {
         let closed = try FreePort.next()
         await #expect(throws: (any Error).self) {
-            try await transport("http://127.0.0.1:\(closed)/campaigns/events").deliver(try messages(2), to: "campaign-events")
+            try await transport("http://127.0.0.1:\(closed)/campaigns/events").deliver(try messages(2), to: .campaignEvents)
         }
     }
 }

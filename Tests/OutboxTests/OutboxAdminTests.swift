@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Observability
@@ -20,8 +20,9 @@ struct OutboxAdminTests {
             let transport = RecordingTransport()
             transport.refuse(events[1].eventId)
             let relay = relay(client, transport)
-            let rows = OutboxRows(database: client, signal: OutboxSignal())
-            #expect(try await relay.relayOnce(now: start) == 2)
+            let clock = relay.clock as! TestClock
+            let rows = OutboxRows(database: client, signal: QueueSignal(), clock: clock)
+            #expect(try await round(relay, at: start) == 2)
 
             let dead = try await rows.list(.dead, limit: 10, after: nil)
             #expect(dead.map(\.eventId) == [events[1].eventId])
@@ -30,10 +31,11 @@ struct OutboxAdminTests {
 
             // Fixed at the destination: retried, it is claimed at once and delivered.
             transport.accept(events[1].eventId)
-            let retried = try await rows.retry(id: events[1].eventId, now: start.addingTimeInterval(1))
+            clock.set(start.addingTimeInterval(1))
+            let retried = try await rows.retry(id: events[1].eventId)
             #expect(retried.deadAt == nil && retried.nextAttemptAt != nil)
             #expect(try await rows.list(.pending, limit: 10, after: nil).map(\.id) == [events[1].eventId])
-            #expect(try await relay.relayOnce(now: start.addingTimeInterval(2)) == 1)
+            #expect(try await round(relay, at: start.addingTimeInterval(2)) == 1)
             #expect(try await rows.find(id: events[1].eventId)?.deliveredAt != nil)
             await #expect(throws: OutboxRows.Refusal.delivered) { try await rows.retry(id: events[1].eventId) }
             await #expect(throws: OutboxRows.Refusal.notFound) { try await rows.retry(id: "no-such-row") }
@@ -42,7 +44,7 @@ struct OutboxAdminTests {
             let late = event(9)
             try await enqueue([late], client, at: start.addingTimeInterval(3))
             transport.setDown(true)
-            #expect(try await relay.relayOnce(now: start.addingTimeInterval(3)) == 0)
+            #expect(try await round(relay, at: start.addingTimeInterval(3)) == 0)
             let pending = try #require(try await rows.list(.pending, limit: 10, after: nil).first)
             #expect(pending.id == late.eventId && pending.attempts == 1 && pending.lastError != nil)
             #expect(try #require(pending.nextAttemptAt) > Timestamp.format(start.addingTimeInterval(3)))
@@ -56,14 +58,16 @@ struct OutboxAdminTests {
             let start = Date()
             let events = (0..<5).map(event)
             try await enqueue(events, client, at: start)
-            let rows = OutboxRows(database: client, signal: OutboxSignal())
+            let clock = TestClock(start)
+            let rows = OutboxRows(database: client, signal: QueueSignal(), clock: clock)
             for (index, event) in events.enumerated() {
-                let parked = try await rows.park(id: event.eventId, reason: "bad data \(index)", now: start.addingTimeInterval(Double(index)))
+                clock.set(start.addingTimeInterval(Double(index)))
+                let parked = try await rows.park(id: event.eventId, reason: "bad data \(index)")
                 #expect(parked.lastError == "parked: bad data \(index)" && parked.deadAt != nil)
             }
             await #expect(throws: OutboxRows.Refusal.dead) { try await rows.park(id: events[0].eventId, reason: "again") }
             let transport = RecordingTransport()
-            #expect(try await relay(client, transport).relayOnce(now: start.addingTimeInterval(60)) == 0)
+            #expect(try await round(relay(client, transport), at: start.addingTimeInterval(60)) == 0)
             let first = try await rows.list(.dead, limit: 3, after: nil)
             #expect(first.prefix(3).map(\.id) == [4, 3, 2].map { events[$0].eventId })
             let cursor = PageCursor(sortKey: first[2].deadAt ?? "", id: first[2].id)

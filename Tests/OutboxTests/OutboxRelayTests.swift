@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import Observability
 import Persistence
@@ -14,7 +14,7 @@ final class RecordingTransport: OutboxTransport {
     private let state = Mutex<(received: [String], down: Bool, refusing: Set<String>)>(([], false, []))
 
     @discardableResult
-    func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
+    func deliver(_ messages: [OutboxMessage], to destination: OutboxDestination) async throws -> [String: DeliveryResult] {
         try state.withLock { state in
             if state.down { throw Unavailable() }
             var results: [String: DeliveryResult] = [:]
@@ -50,7 +50,7 @@ final class SlowTransport: OutboxTransport {
         self.gate = gate
     }
 
-    func deliver(_ messages: [OutboxMessage], to destination: String) async throws -> [String: DeliveryResult] {
+    func deliver(_ messages: [OutboxMessage], to destination: OutboxDestination) async throws -> [String: DeliveryResult] {
         state.withLock { state in
             state.current += 1
             state.most = max(state.most, state.current)
@@ -73,7 +73,7 @@ final class SlowTransport: OutboxTransport {
 
 func event(_ index: Int = 0) -> EventEnvelope {
     EventEnvelope(
-        eventId: UUID().uuidString.lowercased(), type: .paymentCaptured, source: "test", occurredAt: Timestamp.now(),
+        eventId: UUID().uuidString.lowercased(), type: .paymentCaptured, source: "test", occurredAt: Timestamp.format(Date()),
         data: .paymentCaptured(PaymentCaptured(paymentId: "pay-\(index)", pledgeId: "p-\(index)", campaignId: "c", amount: Int64(100 + index), currency: Currency(rawValue: "USD")!))
     )
 }
@@ -84,7 +84,7 @@ func migrated(_ client: any DatabaseClient) async throws {
 
 func enqueue(_ events: [EventEnvelope], _ client: any DatabaseClient, at time: Date = Date()) async throws {
     try await client.transaction { db in
-        for event in events { try await Outbox.enqueue(event, destination: "campaign-events", on: db, now: Timestamp.format(time)) }
+        for event in events { try await Outbox.enqueue([try OutboxEntry(event, destination: .campaignEvents)], on: db, now: Timestamp.format(time)) }
     }
 }
 
@@ -98,7 +98,16 @@ func relay(_ client: any DatabaseClient, _ transport: RecordingTransport, metric
     var config = OutboxRelayConfig()
     config.batchSize = batchSize
     config.pollInterval = .seconds(30)
-    return OutboxRelay(database: client, transport: transport, signal: OutboxSignal(), config: config, metrics: metrics, logger: TestLogging.logger)
+    return OutboxRelay(
+        database: client, transport: transport, signal: QueueSignal(), clock: TestClock(), config: config, metrics: metrics, logger: TestLogging.logger
+    )
+}
+
+/// One round of `relay` with its test clock at `time`: leases, backoffs and due times are all
+/// judged by that clock, so a test moves it instead of waiting.
+func round(_ relay: OutboxRelay, at time: Date) async throws -> Int {
+    (relay.clock as! TestClock).set(time)
+    return try await relay.relayOnce()
 }
 
 @Suite("The transactional outbox and its relay")
@@ -110,7 +119,7 @@ struct OutboxRelayTests {
             try await migrated(client)
             await #expect(throws: Abort.self) {
                 try await client.transaction { db in
-                    try await Outbox.enqueue(event(), destination: "campaign-events", on: db)
+                    try await Outbox.enqueue([try OutboxEntry(event(), destination: .campaignEvents)], on: db, now: Timestamp.format(Date()))
                     throw Abort()
                 }
             }
@@ -129,9 +138,9 @@ struct OutboxRelayTests {
             for (index, event) in events.enumerated() { try await enqueue([event], client, at: start.addingTimeInterval(Double(index))) }
             let transport = RecordingTransport()
             let relay = relay(client, transport)
-            #expect(try await relay.relayOnce(now: start.addingTimeInterval(10)) == 5)
+            #expect(try await round(relay, at: start.addingTimeInterval(10)) == 5)
             #expect(transport.received == events.map(\.eventId))
-            #expect(try await relay.relayOnce(now: start.addingTimeInterval(20)) == 0)
+            #expect(try await round(relay, at: start.addingTimeInterval(20)) == 0)
             #expect(try await pendingCount(client) == 0)
         }
     }
@@ -148,13 +157,13 @@ struct OutboxRelayTests {
             transport.setDown(true)
             var now = start
             for _ in 0..<3 {
-                #expect(try await relay.relayOnce(now: now) == 0)
+                #expect(try await round(relay, at: now) == 0)
                 // Not due again until its backoff has passed.
-                #expect(try await relay.relayOnce(now: now.addingTimeInterval(0.1)) == 0)
+                #expect(try await round(relay, at: now.addingTimeInterval(0.1)) == 0)
                 now = now.addingTimeInterval(120)
             }
             transport.setDown(false)
-            #expect(try await relay.relayOnce(now: now) == 3)
+            #expect(try await round(relay, at: now) == 3)
             #expect(transport.received.count == 3)
             let attempts = try await client.withConnection { db in
                 try await db.raw("SELECT attempts FROM outbox").all().map { try $0.decode(column: "attempts", as: Int.self) }
@@ -177,12 +186,12 @@ struct OutboxRelayTests {
             let dying = relay(client, transport)
             // It claims and sends, then dies before marking anything.
             let claimed = try await dying.claim(now: start)
-            try await transport.deliver(claimed, to: "campaign-events")
+            try await transport.deliver(claimed, to: .campaignEvents)
             // While the lease runs, nobody else takes the rows.
             let survivor = relay(client, transport)
-            #expect(try await survivor.relayOnce(now: start.addingTimeInterval(5)) == 0)
+            #expect(try await round(survivor, at: start.addingTimeInterval(5)) == 0)
             // After it, they are delivered again: the consumer sees duplicates, which it drops by event id.
-            #expect(try await survivor.relayOnce(now: start.addingTimeInterval(31)) == 4)
+            #expect(try await round(survivor, at: start.addingTimeInterval(31)) == 4)
             #expect(transport.received.count == 8)
             #expect(Set(transport.received) == Set(events.map(\.eventId)))
             #expect(try await pendingCount(client) == 0)
@@ -224,16 +233,17 @@ struct OutboxRelayTests {
         try await database.withFreshClient { client in
             try await migrated(client)
             let transport = RecordingTransport()
-            let signal = OutboxSignal()
+            let signal = QueueSignal()
             var config = OutboxRelayConfig()
             config.pollInterval = .seconds(600)
-            let relay = OutboxRelay(database: client, transport: transport, signal: signal, config: config, metrics: ServiceMetrics(), logger: TestLogging.logger)
+            let clock = TestClock()
+            let relay = OutboxRelay(database: client, transport: transport, signal: signal, clock: clock, config: config, metrics: ServiceMetrics(), logger: TestLogging.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await relay.run() }
                 // Let the relay go idle, then commit and signal.
                 try await Task.sleep(for: .milliseconds(200))
                 let sent = event()
-                try await enqueue([sent], client)
+                try await enqueue([sent], client, at: clock.now())
                 signal.notify()
                 let delivered = try await eventually(timeout: .seconds(10)) { transport.received == [sent.eventId] }
                 #expect(delivered)
@@ -253,7 +263,7 @@ struct OutboxRelayTests {
             config.batchSize = 100
             config.batchesInFlight = 3
             config.pollInterval = .milliseconds(100)
-            let relay = OutboxRelay(database: client, transport: transport, signal: OutboxSignal(), config: config, metrics: ServiceMetrics(), logger: TestLogging.logger)
+            let relay = OutboxRelay(database: client, transport: transport, signal: QueueSignal(), clock: TestClock(), config: config, metrics: ServiceMetrics(), logger: TestLogging.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await relay.run() }
                 // Delivered and marked: the relay records a batch only after its answer.
@@ -278,10 +288,10 @@ struct OutboxRelayTests {
             transport.refuse(events[2].eventId)
             let metrics = ServiceMetrics()
             let relay = relay(client, transport, metrics: metrics)
-            #expect(try await relay.relayOnce(now: start) == 4)
+            #expect(try await round(relay, at: start) == 4)
             #expect(Set(transport.received) == Set([0, 1, 3, 4].map { events[$0].eventId }))
             // Never claimed again, however long we wait, and not counted as pending.
-            #expect(try await relay.relayOnce(now: start.addingTimeInterval(3600)) == 0)
+            #expect(try await round(relay, at: start.addingTimeInterval(3600)) == 0)
             #expect(try await pendingCount(client) == 1, "delivered_at stays empty: the row is kept")
             let dead = try await client.withConnection { db in
                 try await db.raw("SELECT id, last_error FROM outbox WHERE dead_at IS NOT NULL").all().map {
@@ -299,13 +309,13 @@ struct OutboxRelayTests {
 
     @Test("backoff doubles from the first retry, with jitter, and is capped")
     func backoff() {
-        let relay = OutboxRelayConfig()
+        let backoff = OutboxRelayConfig().backoff
         for _ in 0..<50 {
-            let first = relay.backoff(afterAttempts: 1)
+            let first = backoff.delay(afterAttempts: 1)
             #expect(first >= .milliseconds(250) && first <= .milliseconds(500))
-            let third = relay.backoff(afterAttempts: 3)
+            let third = backoff.delay(afterAttempts: 3)
             #expect(third >= .seconds(1) && third <= .seconds(2))
-            #expect(relay.backoff(afterAttempts: 40) <= .seconds(60))
+            #expect(backoff.delay(afterAttempts: 40) <= .seconds(60))
         }
     }
 }

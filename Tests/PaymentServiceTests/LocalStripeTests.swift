@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Events
+import Contracts
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -9,6 +9,7 @@ import NIOHTTP1
 import Testing
 import TestSupport
 import SQLKit
+import ServiceClient
 @testable import PaymentService
 
 /// localstripe, a Stripe-compatible server from PyPI, started by `scripts/test`. Without it these
@@ -34,7 +35,7 @@ enum LocalStripe {
         var request = HTTPClientRequest(url: try base() + "/_config/webhooks/\(id)")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        request.body = .bytes(ByteBuffer(string: "url=\(StripeProvider.escape(url))&secret=\(StripeProvider.escape(secret))"))
+        request.body = .bytes(ByteBuffer(string: "url=\(PercentEncoding.encode(url))&secret=\(PercentEncoding.encode(secret))"))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         _ = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else { throw LocalStripeError.registrationFailed(Int(response.status.code)) }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -1,5 +1,5 @@
 import Auth
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -11,6 +11,7 @@ import Persistence
 import PlatformConfig
 import Signatures
 import SQLKit
+import ServiceClient
 import Synchronization
 import TestSupport
 @testable import PaymentService

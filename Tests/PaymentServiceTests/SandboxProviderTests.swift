@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import Persistence
 import Testing
@@ -9,7 +9,7 @@ private let usd = Currency(rawValue: "USD")!
 
 private func sandbox(_ client: any DatabaseClient) async throws -> SandboxProvider {
     try await Migrator(service: "sandbox-test", migrations: [SandboxSchema.migration], logger: TestLogging.logger).migrate(client)
-    return SandboxProvider(database: client)
+    return SandboxProvider(database: client, clock: TestClock())
 }
 
 @Suite("The sandbox payment provider")
@@ -58,7 +58,7 @@ struct SandboxProviderTests {
             }
             // A new provider on the same database: the sandbox's state was not in memory.
             try await Databases.withClient(url, logger: TestLogging.logger) { client in
-                let provider = SandboxProvider(database: client)
+                let provider = SandboxProvider(database: client, clock: TestClock())
                 #expect(try await provider.retrieve(intentId: first.id) == first)
                 let again = try await provider.createIntent(amount: 700, currency: usd, paymentMethod: "pm_card_visa", metadata: [:], idempotencyKey: "same")
                 #expect(again.id == first.id)

@@ -206,7 +206,7 @@ struct DatabaseClientTests {
     @Test("the database clock's offset is read from the server", arguments: TestDatabase.all.filter { $0 == .postgres })
     func clockOffset(database: TestDatabase) async throws {
         try await database.withFreshClient { client in
-            let sync = DatabaseClockSync(client: client, logger: TestLogging.logger)
+            let sync = DatabaseClockSync(client: client, clock: DatabaseClock(), logger: TestLogging.logger)
             for _ in 0..<3 {
                 let offset = try await sync.measure()
                 #expect(abs(offset) < 0.5, "offset \(offset) s from a server on this host")

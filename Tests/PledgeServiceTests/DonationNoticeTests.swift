@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -16,7 +16,7 @@ extension PledgeHarness {
             try await client.withConnection { db in
                 try await db.raw("SELECT payload FROM outbox WHERE event_type = 'DONATION_NOTICE' AND destination = 'notification-events' ORDER BY created_at, id")
                     .all().map { row in
-                        let envelope = try PlainJSON.decoder.decode(NotificationEnvelope.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
+                        let envelope = try WireCoding.decoder.decode(NotificationEnvelope.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))
                         guard case .donationNotice(let notice) = envelope.data else { throw NoticeError.notADonationNotice }
                         return notice
                     }
@@ -48,7 +48,7 @@ struct DonationNoticeTests {
 
             let refunded = try await harness.notices([[
                 "event_id": UUID().uuidString, "pledge_id": created.id, "payment_id": "pay-1", "status": "CAPTURED",
-                "occurred_at": Timestamp.now(), "refunded_amount": 500,
+                "occurred_at": Timestamp.format(Date()), "refunded_amount": 500,
             ]])
             #expect(refunded.status == .ok)
             notices = try await harness.donationNotices()

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -30,13 +30,13 @@ struct LedgerRouteTests {
             let campaign = harness.campaignId
             let answer = try await summary("campaign_id=\(campaign)")
             #expect(answer.status == .ok)
-            let ledger = try PlainJSON.decoder.decode(CampaignLedger.self, from: Data(buffer: answer.body))
+            let ledger = try WireCoding.decoder.decode(CampaignLedger.self, from: Data(buffer: answer.body))
             #expect(ledger.counts == ["PENDING": 1, "CAPTURED": 1] && ledger.amounts == ["PENDING": 400, "CAPTURED": 600] && ledger.entries == nil)
 
-            let page = try PlainJSON.decoder.decode(CampaignLedger.self, from: Data(buffer: try await summary("campaign_id=\(campaign)&entries=true&limit=1").body))
+            let page = try WireCoding.decoder.decode(CampaignLedger.self, from: Data(buffer: try await summary("campaign_id=\(campaign)&entries=true&limit=1").body))
             let ids = [first.id, second.id].sorted()
             #expect(page.entries?.map(\.pledgeId) == [ids[0]] && page.nextAfter == ids[0])
-            let rest = try PlainJSON.decoder.decode(CampaignLedger.self, from: Data(buffer: try await summary("campaign_id=\(campaign)&entries=true&limit=1&after=\(ids[0])").body))
+            let rest = try WireCoding.decoder.decode(CampaignLedger.self, from: Data(buffer: try await summary("campaign_id=\(campaign)&entries=true&limit=1&after=\(ids[0])").body))
             #expect(rest.entries?.map(\.pledgeId) == [ids[1]] && rest.nextAfter == nil)
 
             #expect(try await summary("campaign_id=\(campaign)", secret: nil).status == .unauthorized)
@@ -44,7 +44,7 @@ struct LedgerRouteTests {
             // A signature made for another campaign's summary does not open this one.
             #expect(try await summary("campaign_id=\(campaign)", signedQuery: "campaign_id=other").status == .unauthorized)
 
-            let body = try PlainJSON.encoder.encode(ResendRequest(pledgeIds: [second.id]))
+            let body = try WireCoding.encoder.encode(ResendRequest(pledgeIds: [second.id]))
             var headers: HTTPFields = [.contentType: "application/json"]
             headers[.careForAllSignature] = SignatureScheme(secret: pledgeSecret).sign(path: "/pledges/internal/resend", body: body)
             let resent = try await harness.client.execute(uri: "/pledges/internal/resend", method: .post, headers: headers, body: ByteBuffer(data: body))

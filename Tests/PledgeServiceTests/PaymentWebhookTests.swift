@@ -77,7 +77,7 @@ struct PaymentWebhookTests {
         try await withPledgeService(database) { harness in
             func notice(_ pledgeId: String, _ status: String, refunded: Int64? = nil) -> [String: any Sendable] {
                 var body: [String: any Sendable] = [
-                    "event_id": UUID().uuidString, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.now(),
+                    "event_id": UUID().uuidString, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date()),
                 ]
                 if let refunded { body["refunded_amount"] = refunded }
                 return body
@@ -125,7 +125,7 @@ struct PaymentWebhookTests {
             let first = try await harness.pledge().json(PledgeResponse.self)
             let second = try await harness.pledge().json(PledgeResponse.self)
             func notice(_ eventId: String, _ pledgeId: String, _ status: String) -> [String: any Sendable] {
-                ["event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.now()]
+                ["event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date())]
             }
             let answer = try await harness.notices([
                 notice("e1", first.id, "AUTHORIZED"), notice("e2", first.id, "CAPTURED"), notice("e1", first.id, "AUTHORIZED"),
@@ -157,8 +157,8 @@ struct PaymentWebhookTests {
             let own = "00-11111111111111111111111111111111-2222222222222222-01"
             let requests = "00-33333333333333333333333333333333-4444444444444444-01"
             let body = try JSONSerialization.data(withJSONObject: ["notices": [
-                ["event_id": "t1", "pledge_id": traced.id, "payment_id": "p1", "status": "CAPTURED", "occurred_at": Timestamp.now(), "trace_parent": own],
-                ["event_id": "t2", "pledge_id": untraced.id, "payment_id": "p2", "status": "CAPTURED", "occurred_at": Timestamp.now()],
+                ["event_id": "t1", "pledge_id": traced.id, "payment_id": "p1", "status": "CAPTURED", "occurred_at": Timestamp.format(Date()), "trace_parent": own],
+                ["event_id": "t2", "pledge_id": untraced.id, "payment_id": "p2", "status": "CAPTURED", "occurred_at": Timestamp.format(Date())],
             ]])
             #expect(try await harness.signedWebhook(body, traceParent: requests).status == .ok)
             let payloads = try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
@@ -180,7 +180,7 @@ struct PaymentWebhookTests {
             for _ in 0..<5 { pledges.append(try await harness.pledge().json(PledgeResponse.self).id) }
             let notices: [[String: any Sendable]] = pledges.flatMap { id in
                 ["AUTHORIZED", "CAPTURED"].map { status in
-                    ["event_id": "\(id)-\(status)", "pledge_id": id, "payment_id": "pay-\(id)", "status": status, "occurred_at": Timestamp.now()]
+                    ["event_id": "\(id)-\(status)", "pledge_id": id, "payment_id": "pay-\(id)", "status": status, "occurred_at": Timestamp.format(Date())]
                 }
             }
             let answers = try await withThrowingTaskGroup(of: [String].self) { group in

@@ -229,8 +229,8 @@ struct PledgeRoutesTests {
             #expect(byKey.count == 50)
             for (key, created) in byKey {
                 #expect(Set(created.map(\.2)).count == 1, "\(key): one pledge, answered byte for byte")
-                let pledge = try JSONDecoder().decode([String: JSONValue].self, from: Data(created[0].2.utf8))
-                #expect(pledge["amount"]?.integerValue == Int64(100 + Int(key.split(separator: "-").last!)!))
+                let pledge = try JSONCoding.decoder.decode(PledgeResponse.self, from: Data(created[0].2.utf8))
+                #expect(pledge.amount == Int64(100 + Int(key.split(separator: "-").last!)!))
             }
             let rows = try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
                 try await client.withConnection { db in

@@ -1,5 +1,5 @@
 import Auth
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -40,7 +40,7 @@ struct PledgeHarness: Sendable {
 
     func webhook(_ pledgeId: String, _ status: String, eventId: String = UUID().uuidString, secret: String? = pledgeSecret) async throws -> TestResponse {
         let body = try JSONSerialization.data(withJSONObject: [
-            "event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.now(),
+            "event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date()),
         ])
         var headers: HTTPFields = [.contentType: "application/json"]
         if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(path: "/pledges/webhooks/payment", body: body) }

@@ -89,7 +89,7 @@ struct ReceiptTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for chunk in stride(from: 0, to: ids.count, by: 5) {
                         let batch = ids[chunk..<chunk + 5].map { id -> [String: any Sendable] in
-                            ["event_id": UUID().uuidString, "pledge_id": id, "payment_id": "pay-\(id)", "status": "CAPTURED", "occurred_at": Timestamp.now()]
+                            ["event_id": UUID().uuidString, "pledge_id": id, "payment_id": "pay-\(id)", "status": "CAPTURED", "occurred_at": Timestamp.format(Date())]
                         }
                         group.addTask {
                             let answer = try await harness.notices(batch)

@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Foundation
 import HTTPSupport
@@ -10,6 +11,12 @@ extension TestResponse {
     /// The body decoded as JSON with the API's snake_case convention.
     public func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         try JSONCoding.decoder.decode(T.self, from: Data(buffer: body))
+    }
+
+    /// The body decoded as a contract between services (its keys spelled out), with the one coder
+    /// the services use for them.
+    public func wire<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try WireCoding.decoder.decode(T.self, from: Data(buffer: body))
     }
 
     /// The `{"error": {"code"}}` of an error response.

@@ -11,9 +11,11 @@ public struct CampaignAdminController: Sendable {
     let store: any CampaignStore
     /// Told when a rebuild moved a campaign's totals (streams wake, the read cache re-reads).
     let changes: CampaignChanges
+    let clock: any StoreClock
 
-    public init(store: any CampaignStore, changes: CampaignChanges = CampaignChanges()) {
+    public init(store: any CampaignStore, clock: any StoreClock, changes: CampaignChanges = CampaignChanges()) {
         self.store = store
+        self.clock = clock
         self.changes = changes
     }
 
@@ -55,14 +57,14 @@ public struct CampaignAdminController: Sendable {
         let response: RebuildResponse
         switch from {
         case "events":
-            let result = try await store.rebuildFromEvents(campaignId: id, dryRun: dryRun, at: Timestamp.now())
+            let result = try await store.rebuildFromEvents(campaignId: id, dryRun: dryRun, at: clock.timestamp())
             response = RebuildResponse(
                 campaignId: id, from: from, dryRun: dryRun, before: result.before, after: result.after, differences: result.differences,
                 swapped: result.swapped, driftCorrected: !dryRun && result.before != result.after, events: result.events
             )
         case "projection":
             guard !dryRun else { throw APIError.invalidParameter("dry_run", "is only for from=events") }
-            let result = try await store.rebuildRollup(campaignId: id, at: Timestamp.now())
+            let result = try await store.rebuildRollup(campaignId: id, at: clock.timestamp())
             response = RebuildResponse(
                 campaignId: id, from: from, dryRun: false, before: result.before, after: result.after, differences: [],
                 swapped: result.driftCorrected, driftCorrected: result.driftCorrected, events: nil

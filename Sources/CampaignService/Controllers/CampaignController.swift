@@ -16,11 +16,14 @@ public struct CampaignController: Sendable {
     let streamSlots: StreamSlots
     /// Campaign reads between changes; nil reads the database every time.
     let cache: CampaignReadCache?
+    let clock: any StoreClock
 
     public init(
-        store: any CampaignStore, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(), cache: CampaignReadCache? = nil
+        store: any CampaignStore, clock: any StoreClock, changes: CampaignChanges = CampaignChanges(), streams: StreamConfig = StreamConfig(),
+        cache: CampaignReadCache? = nil
     ) {
         self.store = store
+        self.clock = clock
         self.changes = changes
         self.streams = streams
         self.streamSlots = StreamSlots(total: streams.maximumStreams)
@@ -66,8 +69,8 @@ public struct CampaignController: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CampaignResponse> {
-        let input = try CampaignInput(try await Self.object(request, context))
-        let campaign = try input.newCampaign(id: UUID().uuidString.lowercased(), at: Timestamp.now())
+        let input = try await request.decode(as: CampaignInput.self, context: context)
+        let campaign = try input.newCampaign(id: UUID().uuidString.lowercased(), at: clock.timestamp())
         try await store.create(campaign)
         context.logger.info("campaign created", metadata: ["campaign_id": .string(campaign.id)])
         return CampaignResponse(campaign).with(status: .created)
@@ -75,8 +78,8 @@ public struct CampaignController: Sendable {
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
         let id = try context.parameters.require("id")
-        let input = try CampaignInput(try await Self.object(request, context))
-        guard let campaign = try await store.update(id: id, at: Timestamp.now(), { try input.apply(to: &$0) }) else {
+        let input = try await request.decode(as: CampaignInput.self, context: context)
+        guard let campaign = try await store.update(id: id, at: clock.timestamp(), { try input.apply(to: &$0) }) else {
             throw CampaignServiceError.campaignNotFound
         }
         changes.changed(campaignId: id)
@@ -87,7 +90,7 @@ public struct CampaignController: Sendable {
     /// Closing is the only delete: the campaign stops taking pledges and its history stays.
     @Sendable func close(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
         let id = try context.parameters.require("id")
-        guard let campaign = try await store.update(id: id, at: Timestamp.now(), { $0.status = .closed }) else {
+        guard let campaign = try await store.update(id: id, at: clock.timestamp(), { $0.status = .closed }) else {
             throw CampaignServiceError.campaignNotFound
         }
         changes.changed(campaignId: id)
@@ -110,9 +113,5 @@ public struct CampaignController: Sendable {
             throw CampaignServiceError.campaignNotFound
         }
         return campaign
-    }
-
-    static func object(_ request: Request, _ context: AppRequestContext) async throws -> [String: JSONValue] {
-        try JSONRequestDecoder.object(from: try await request.collectBody(context: context).readableBytesView)
     }
 }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
@@ -23,22 +23,16 @@ public struct EventIngestionController: Sendable {
         group.post("events", use: ingest)
     }
 
-    struct IngestResponse: ResponseEncodable {
-        let results: [EventIngestor.Outcome]
-    }
-
-    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
+    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResults {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
         let items = try EventBatch.parse(Data(buffer: body))
         let events = items.compactMap { item -> TracedEvent? in
             guard case .event(let event) = item else { return nil }
             return TracedEvent(id: event.eventId, type: event.type.rawValue, traceParent: event.traceParent)
         }
-        let results = try await Trace.consume(batch: "events.ingest_batch", each: "ingest", events: events) { _ in
+        let results = try await Trace.ingest(batch: "events.ingest_batch", each: "ingest", items: events) { _ in
             try await ingestor.ingest(items, checkingCampaigns: true, logger: context.logger)
-        } outcomes: { results in
-            Dictionary(results.map { ($0.eventId, $0.result.rawValue) }, uniquingKeysWith: { first, _ in first })
         }
-        return IngestResponse(results: results)
+        return IngestResults(results: results)
     }
 }

@@ -1,9 +1,8 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
 import Observability
-import ServiceClient
 import Signatures
 import NIOFoundationEssentialsCompat
 
@@ -25,25 +24,19 @@ public struct PledgeableController: Sendable {
         group.post("internal/pledgeable", use: pledgeable)
     }
 
-    @Sendable func pledgeable(_ request: Request, context: AppRequestContext) async throws -> CampaignSummaryResponse {
+    @Sendable func pledgeable(_ request: Request, context: AppRequestContext) async throws -> CampaignSummary {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        guard let question = try? PlainJSON.decoder.decode(PledgeableRequest.self, from: Data(buffer: body)),
+        guard let question = try? WireCoding.decoder.decode(PledgeableRequest.self, from: Data(buffer: body)),
             let currency = Currency(rawValue: question.currency)
         else { throw APIError(.badRequest, code: "invalid_request", message: "A campaign_id and a currency are required.") }
         guard let campaign = try await store.lockCurrency(id: question.campaignId, currency: currency) else {
             throw CampaignServiceError.campaignNotFound
         }
-        return CampaignSummaryResponse(
+        return CampaignSummary(
             id: campaign.id, status: campaign.status.rawValue, currency: campaign.currency.rawValue, title: campaign.title,
             currencyLocked: campaign.currencyLocked
         )
     }
-
-    struct CampaignSummaryResponse: ResponseEncodable {
-        let id: String
-        let status: String
-        let currency: String
-        let title: String
-        let currencyLocked: Bool
-    }
 }
+
+extension CampaignSummary: ResponseEncodable {}

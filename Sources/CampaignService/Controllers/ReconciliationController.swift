@@ -4,6 +4,7 @@ import HTTPSupport
 import Hummingbird
 import Logging
 import Observability
+import Persistence
 import ServiceLifecycle
 
 /// `POST /campaigns/admin/reconcile?repair=` runs a reconciliation now and answers the run;

@@ -149,5 +149,7 @@ public enum CampaignMigrations {
             WHERE 0 < (SELECT total_pledges FROM campaign_rollups WHERE campaign_rollups.campaign_id = campaigns.id)
             """,
         ]),
+        // What each outbox row is about, indexed (resends and an operator's search use it).
+        OutboxSchema.aggregates,
     ]
 }

@@ -1,9 +1,10 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 
-/// A create or update body, checked field by field so each bad field gets its own code.
-struct CampaignInput: Equatable {
+/// A create or update body: each field that is present is decoded and checked in this order, and
+/// a bad one answers with its own code (a wrong type for `goal_amount` is `invalid_goal_amount`).
+struct CampaignInput: Decodable, Equatable {
     var title: String?
     var description: String?
     var goalAmount: Int64?
@@ -13,32 +14,43 @@ struct CampaignInput: Equatable {
     static let titleLimit = TextLimit(characters: 200)
     static let descriptionLimit = TextLimit(characters: 10_000)
 
-    init(_ object: [String: JSONValue]) throws {
-        if let value = object["title"] {
-            guard let raw = value.stringValue else { throw CampaignServiceError.invalidTitle }
+    /// As the request decoder sees them (it converts the body's snake_case keys).
+    enum Keys: String, CodingKey {
+        case title, description, goalAmount, currency, status
+    }
+
+    init(from decoder: any Decoder) throws {
+        let body = try decoder.container(keyedBy: Keys.self)
+        /// A field that is present: its value, or `refusal` if it is null or of another type.
+        func present<Value: Decodable>(_ type: Value.Type, _ key: Keys, else refusal: CampaignServiceError) throws -> Value? {
+            guard body.contains(key) else { return nil }
+            do { return try body.decode(type, forKey: key) } catch { throw refusal }
+        }
+        if let raw = try present(String.self, .title, else: .invalidTitle) {
             let title = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !title.isEmpty, Self.titleLimit.allows(title) else { throw CampaignServiceError.invalidTitle }
             self.title = title
         }
-        if let value = object["description"] {
-            switch value {
-            case .null: self.description = ""
-            case .string(let description) where Self.descriptionLimit.allows(description): self.description = description
-            default: throw CampaignServiceError.invalidDescription
+        if body.contains(.description) {
+            if try body.decodeNil(forKey: .description) {
+                self.description = ""
+            } else {
+                guard let description = try? body.decode(String.self, forKey: .description), Self.descriptionLimit.allows(description) else {
+                    throw CampaignServiceError.invalidDescription
+                }
+                self.description = description
             }
         }
-        if let value = object["goal_amount"] {
-            guard let amount = value.integerValue, amount > 0 else { throw CampaignServiceError.invalidGoalAmount }
+        if let amount = try present(Int64.self, .goalAmount, else: .invalidGoalAmount) {
+            guard amount > 0 else { throw CampaignServiceError.invalidGoalAmount }
             self.goalAmount = amount
         }
-        if let value = object["currency"] {
-            guard let code = value.stringValue, let currency = Currency(rawValue: code.uppercased()) else {
-                throw CampaignServiceError.invalidCurrency
-            }
+        if let code = try present(String.self, .currency, else: .invalidCurrency) {
+            guard let currency = Currency(rawValue: code.uppercased()) else { throw CampaignServiceError.invalidCurrency }
             self.currency = currency
         }
-        if let value = object["status"] {
-            guard let raw = value.stringValue, let status = CampaignStatus(rawValue: raw) else { throw CampaignServiceError.invalidStatus }
+        if let raw = try present(String.self, .status, else: .invalidStatus) {
+            guard let status = CampaignStatus(rawValue: raw) else { throw CampaignServiceError.invalidStatus }
             self.status = status
         }
     }

@@ -8,7 +8,7 @@ import Synchronization
 /// In-process only: streams and the cache also re-read after a short while, for what other
 /// replicas wrote.
 public final class CampaignChanges: Sendable {
-    private let subscribers = Mutex<[UUID: (campaignId: String, signal: OutboxSignal)]>([:])
+    private let subscribers = Mutex<[UUID: (campaignId: String, signal: QueueSignal)]>([:])
     private let generations = Mutex<[String: UInt64]>([:])
 
     public init() {}
@@ -26,9 +26,9 @@ public final class CampaignChanges: Sendable {
     }
 
     /// A signal woken by changes to `campaignId`, until `unsubscribe` is called with the id returned.
-    func subscribe(campaignId: String) -> (UUID, OutboxSignal) {
+    func subscribe(campaignId: String) -> (UUID, QueueSignal) {
         let id = UUID()
-        let signal = OutboxSignal()
+        let signal = QueueSignal()
         subscribers.withLock { $0[id] = (campaignId, signal) }
         return (id, signal)
     }

@@ -1,11 +1,11 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
 import Persistence
 
 /// One element of a batch: an event to apply, or one that cannot be read (with why).
-public enum BatchItem: Sendable {
+public enum ReceivedEvent: Sendable {
     case event(EventEnvelope)
     case rejected(eventId: String, reason: String)
 }
@@ -15,13 +15,13 @@ public enum BatchItem: Sendable {
 /// (and its `event_id`, when it has one); only a body that is neither an envelope nor a batch, or
 /// a batch over 1,000 events, refuses the whole request (400).
 public enum EventBatch {
-    static let maximumBatchSize = EnvelopeBatch<EventEnvelope>.maximumCount
+    static let maximumBatchSize = Batch<EventEnvelope>.maximumCount
 
-    public static func parse(_ data: Data) throws -> [BatchItem] {
-        let body: EnvelopeBatch<EventEnvelope>
+    public static func parse(_ data: Data) throws -> [ReceivedEvent] {
+        let body: Batch<EventEnvelope>
         do {
-            body = try PlainJSON.decoder.decode(EnvelopeBatch<EventEnvelope>.self, from: data)
-        } catch is EnvelopeBatch<EventEnvelope>.NotAnArray {
+            body = try WireCoding.decoder.decode(Batch<EventEnvelope>.self, from: data)
+        } catch is Batch<EventEnvelope>.NotAnArray {
             throw CampaignServiceError.invalidEvent(index: 0, reason: "events must be an array")
         } catch {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be an event envelope or {\"events\": [...]}.")

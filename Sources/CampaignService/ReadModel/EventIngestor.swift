@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Logging
@@ -15,25 +15,30 @@ import HTTPTypes
 /// are applied together, in one transaction (group commit).
 public struct EventIngestor: Sendable {
     let database: any DatabaseClient
+    let clock: any StoreClock
     let metrics: ServiceMetrics
     let changes: CampaignChanges?
     /// Wakes the outbox relay when a goal was reached.
-    let goals: OutboxSignal?
+    let goals: QueueSignal?
     let projector = EventProjector()
     /// Concurrent requests' batches, applied together; each gets its own events' outcomes back.
-    let batches: GroupCommitter<[BatchItem], [Outcome]>
+    let batches: GroupCommitter<[ReceivedEvent], [IngestOutcome]>
 
     public init(
-        database: any DatabaseClient, metrics: ServiceMetrics, changes: CampaignChanges? = nil, goals: OutboxSignal? = nil, maximumWriters: Int = 2
+        database: any DatabaseClient, clock: any StoreClock, metrics: ServiceMetrics, changes: CampaignChanges? = nil, goals: QueueSignal? = nil,
+        maximumWriters: Int = 2
     ) {
         self.database = database
+        self.clock = clock
         self.metrics = metrics
         self.changes = changes
         self.goals = goals
         let projector = projector
         self.batches = GroupCommitter(maximumBatch: 16, maximumWriters: maximumWriters) { requests in
             let (outcomes, reached) = try await database.retryingTransaction { db in
-                try await Self.apply(requests.flatMap { $0 }, checkingCampaigns: true, projector: projector, on: db, kind: database.kind)
+                try await Self.apply(
+                    requests.flatMap { $0 }, checkingCampaigns: true, projector: projector, on: db, dialect: database.dialect, now: clock.timestamp()
+                )
             }
             if reached > 0 { goals?.notify() }
             // Back to each request, in its order.
@@ -45,39 +50,23 @@ public struct EventIngestor: Sendable {
         }
     }
 
-    public struct Outcome: Codable, Sendable, Equatable {
-        public let eventId: String
-        public let result: IngestResult
-        public let reason: String?
-
-        init(eventId: String, result: IngestResult, reason: String? = nil) {
-            self.eventId = eventId
-            self.result = result
-            self.reason = reason
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case eventId = "event_id", result, reason
-        }
-    }
-
     /// Applies well-formed events, whatever campaign they name (replays, tests).
-    public func ingest(_ events: [EventEnvelope], logger: Logger) async throws -> [Outcome] {
-        try await ingest(events.map(BatchItem.event), checkingCampaigns: false, logger: logger)
+    public func ingest(_ events: [EventEnvelope], logger: Logger) async throws -> [IngestOutcome] {
+        try await ingest(events.map(ReceivedEvent.event), checkingCampaigns: false, logger: logger)
     }
 
     /// Applies the batch's events; one that cannot be applied (malformed; with `checkingCampaigns`,
     /// an unknown campaign or another currency than the campaign's) is `rejected` with its reason
     /// and never holds back the others.
-    public func ingest(_ items: [BatchItem], checkingCampaigns: Bool, logger: Logger) async throws -> [Outcome] {
-        let outcomes: [Outcome]
+    public func ingest(_ items: [ReceivedEvent], checkingCampaigns: Bool, logger: Logger) async throws -> [IngestOutcome] {
+        let outcomes: [IngestOutcome]
         if checkingCampaigns {
             outcomes = try await batches.submit(items)
         } else {
-            let (projector, kind) = (self.projector, database.kind)
+            let (projector, dialect, clock) = (self.projector, database.dialect, self.clock)
             let reached: Int
             (outcomes, reached) = try await database.retryingTransaction { db in
-                try await Self.apply(items, checkingCampaigns: false, projector: projector, on: db, kind: kind)
+                try await Self.apply(items, checkingCampaigns: false, projector: projector, on: db, dialect: dialect, now: clock.timestamp())
             }
             if reached > 0 { goals?.notify() }
         }
@@ -88,10 +77,10 @@ public struct EventIngestor: Sendable {
     /// The batch's outcomes, in order, applied on `db` (the caller's transaction), and how many
     /// campaigns reached their goal with it.
     static func apply(
-        _ items: [BatchItem], checkingCampaigns: Bool, projector: EventProjector, on db: any SQLDatabase, kind: DatabaseKind
-    ) async throws -> ([Outcome], goalsReached: Int) {
-        var outcomes = items.map { item -> Outcome? in
-            if case .rejected(let eventId, let reason) = item { return Outcome(eventId: eventId, result: .rejected, reason: reason) }
+        _ items: [ReceivedEvent], checkingCampaigns: Bool, projector: EventProjector, on db: any SQLDatabase, dialect: DatabaseDialect, now: String
+    ) async throws -> ([IngestOutcome], goalsReached: Int) {
+        var outcomes = items.map { item -> IngestOutcome? in
+            if case .rejected(let eventId, let reason) = item { return .rejected(eventId, reason) }
             return nil
         }
         var accepted: [(index: Int, event: EventEnvelope)] = items.enumerated().compactMap { index, item in
@@ -102,19 +91,19 @@ public struct EventIngestor: Sendable {
             let reasons = try await campaignRefusals(accepted.map(\.event), on: db)
             accepted = accepted.filter { index, event in
                 guard let reason = reasons[event.eventId] else { return true }
-                outcomes[index] = Outcome(eventId: event.eventId, result: .rejected, reason: reason)
+                outcomes[index] = .rejected(event.eventId, reason)
                 return false
             }
         }
-        let results = try await projector.apply(accepted.map(\.event), on: db, kind: kind)
+        let results = try await projector.apply(accepted.map(\.event), on: db, dialect: dialect, receivedAt: now)
         var moved = Set<String>()
         for (position, (index, event)) in accepted.enumerated() {
-            outcomes[index] = Outcome(eventId: event.eventId, result: results[position])
+            outcomes[index] = IngestOutcome(eventId: event.eventId, result: results[position])
             // Only news of a capture can raise a captured total.
             let fact = event.data.pledgeFact
             if results[position] == .applied && fact.status == .captured { moved.insert(fact.campaignId) }
         }
-        let reached = try await GoalWatch.check(moved, on: db, now: Timestamp.now())
+        let reached = try await GoalWatch.check(moved, on: db, now: now)
         return (outcomes.map { $0! }, reached)
     }
 
@@ -142,7 +131,7 @@ public struct EventIngestor: Sendable {
 
     /// Counts by type and result, wakes the live streams of the campaigns that moved, and logs each
     /// event with its own trace (debug) and the batch in one line.
-    func record(_ items: [BatchItem], _ outcomes: [Outcome], logger: Logger) {
+    func record(_ items: [ReceivedEvent], _ outcomes: [IngestOutcome], logger: Logger) {
         var counts: [String: (type: String, result: String, count: Int)] = [:]
         var moved = Set<String>()
         for (item, outcome) in zip(items, outcomes) {
@@ -161,10 +150,10 @@ public struct EventIngestor: Sendable {
                 }
             } else {
                 type = "unreadable"
-                logger.warning("event rejected", metadata: ["event_id": .string(outcome.eventId), "reason": .string(outcome.reason ?? "")])
+                logger.warning("event rejected", metadata: ["event_id": .string(outcome.eventId ?? ""), "reason": .string(outcome.reason ?? "")])
             }
             if outcome.result == .rejected, case .event = item {
-                logger.warning("event rejected", metadata: ["event_id": .string(outcome.eventId), "reason": .string(outcome.reason ?? "")])
+                logger.warning("event rejected", metadata: ["event_id": .string(outcome.eventId ?? ""), "reason": .string(outcome.reason ?? "")])
             }
             counts["\(type)|\(outcome.result.rawValue)", default: (type, outcome.result.rawValue, 0)].count += 1
         }

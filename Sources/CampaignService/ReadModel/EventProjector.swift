@@ -1,18 +1,7 @@
-import Events
+import Contracts
 import Foundation
 import Persistence
 import SQLKit
-
-/// What ingesting one event did.
-public enum IngestResult: String, Codable, Sendable {
-    /// First time this event id was seen; the read model took it into account.
-    case applied
-    /// Seen before; nothing changed.
-    case duplicate
-    /// It can never be applied (malformed, an unknown campaign, another currency): nothing
-    /// changed, and the sender should not send it again.
-    case rejected
-}
 
 /// Applies events to the campaign read model so that every order and every number of duplicates
 /// of the same events gives the same totals:
@@ -70,14 +59,14 @@ public struct EventProjector: Sendable {
         }
     }
 
-    public func apply(_ events: [EventEnvelope], on db: any SQLDatabase, kind: DatabaseKind, receivedAt: String = Timestamp.now()) async throws -> [IngestResult] {
+    public func apply(_ events: [EventEnvelope], on db: any SQLDatabase, dialect: DatabaseDialect, receivedAt: String) async throws -> [IngestResult] {
         guard !events.isEmpty else { return [] }
         // Lock every pledge the batch touches, in a fixed order, before asking which events are
         // new: a concurrent batch with news of the same pledges has then committed (or not begun),
         // so the answer cannot change under us. Only pledges nobody has projected yet can still
         // race, and that race ends in a conflict and a retry, after which they are locked too.
         let pledgeIds = Set(events.map(\.data.pledgeFact.pledgeId)).sorted()
-        let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+        let lock = dialect.rowLock
         var before: [String: PledgeRow] = [:]
         for row in try await db.raw("""
             SELECT pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at,
@@ -187,7 +176,7 @@ public struct EventProjector: Sendable {
     func logEvents(_ logged: [(EventEnvelope, Effect)], on db: any SQLDatabase, receivedAt: String) async throws {
         let rows = try logged.sorted { $0.0.eventId < $1.0.eventId }.map { event, effect -> SQLQueryString in
             let fact = event.data.pledgeFact
-            let payload = String(decoding: try Self.encoder.encode(event), as: UTF8.self)
+            let payload = try WireCoding.text(event)
             return """
                 (\(bind: event.eventId), \(bind: event.type.rawValue), \(bind: event.source), \(bind: fact.campaignId), \(bind: fact.pledgeId),
                  \(bind: Self.occurredAt(event)), \(bind: receivedAt), \(bind: effect.rawValue), \(bind: payload))
@@ -245,17 +234,13 @@ public struct EventProjector: Sendable {
             """).run()
     }
 
-    static let encoder = JSONEncoder()
-
     static func occurredAt(_ event: EventEnvelope) -> String {
         Timestamp.normalize(event.occurredAt) ?? event.occurredAt
     }
 
     static func pledgeRow(_ row: any SQLRow) throws -> PledgeRow {
         let pledgeId = try row.decode(column: "pledge_id", as: String.self)
-        guard let status = PledgeStatus(rawValue: try row.decode(column: "status", as: String.self)) else {
-            throw ProjectionError.corruptStatus(pledgeId)
-        }
+        let status = try row.decode(column: "status", known: PledgeStatus.self)
         return PledgeRow(
             pledgeId: pledgeId, campaignId: try row.decode(column: "campaign_id", as: String.self),
             amount: try row.decode(column: "amount", as: Int64.self), currency: try row.decode(column: "currency", as: String.self),

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import Outbox
 import Persistence
@@ -9,9 +9,6 @@ import SQLKit
 /// and `CAMPAIGN_GOAL_REACHED` goes into campaign-service's outbox. Refunds that bring the total
 /// back below the goal do not unmark it, so nobody is told twice.
 enum GoalWatch {
-    /// The outbox destination: notification-service's ingestion.
-    static let destination = "notification-events"
-
     /// Marks and announces each of `campaignIds` whose goal is reached and was not before;
     /// returns how many were.
     static func check(_ campaignIds: Set<String>, on db: any SQLDatabase, now: String) async throws -> Int {
@@ -35,10 +32,10 @@ enum GoalWatch {
                 data: .campaignGoalReached(CampaignGoalReached(
                     campaignId: id, title: try row.decode(column: "title", as: String.self),
                     goalAmount: try row.decode(column: "goal_amount", as: Int64.self), capturedAmount: captured[id] ?? 0,
-                    currency: Currency(rawValue: try row.decode(column: "currency", as: String.self)) ?? Currency(rawValue: "USD")!
+                    currency: try row.decode(column: "currency", known: Currency.self)
                 ))
             )
-            return try OutboxEntry(event, destination: destination)
+            return try OutboxEntry(event, destination: .notificationEvents)
         }
         try await Outbox.enqueue(entries, on: db, now: now)
         return entries.count

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import Persistence
 import SQLKit
@@ -15,10 +15,6 @@ struct PledgeDetails {
         self.donorName = created.donorName
         self.message = created.message
     }
-}
-
-enum ProjectionError: Error {
-    case corruptStatus(String)
 }
 
 /// Changes to one campaign's rollup row.

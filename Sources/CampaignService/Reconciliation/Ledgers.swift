@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import NIOCore
@@ -51,26 +51,18 @@ public struct HTTPCampaignLedgers: CampaignLedgers {
     }
 
     public func ledger(_ source: LedgerSource, campaignId: String, entries: Bool, after: String?) async throws -> CampaignLedger {
-        var query = "campaign_id=" + Self.escape(campaignId)
-        if entries { query += "&entries=true&limit=500" + (after.map { "&after=" + Self.escape($0) } ?? "") }
+        var query = "campaign_id=" + PercentEncoding.encode(campaignId)
+        if entries { query += "&entries=true&limit=500" + (after.map { "&after=" + PercentEncoding.encode($0) } ?? "") }
         let (status, body) = try await client.getSigned(urls[source]! + "/internal/summary?" + query, signatures: signatures[source]!, timeout: .seconds(10))
         guard status == 200 else { throw LedgerError.answered(source, status) }
-        return try PlainJSON.decoder.decode(CampaignLedger.self, from: Data(buffer: body))
-    }
-
-    struct Resent: Decodable {
-        let resent: Int
+        return try WireCoding.decoder.decode(CampaignLedger.self, from: Data(buffer: body))
     }
 
     public func resend(_ source: LedgerSource, pledgeIds: [String]) async throws -> Int {
-        let body = try PlainJSON.encoder.encode(ResendRequest(pledgeIds: pledgeIds))
+        let body = try WireCoding.encoder.encode(ResendRequest(pledgeIds: pledgeIds))
         let (status, answer) = try await client.postSigned(body, to: urls[source]! + "/internal/resend", signatures: signatures[source]!, timeout: .seconds(10))
         guard status == 200 else { throw LedgerError.answered(source, status) }
-        return try PlainJSON.decoder.decode(Resent.self, from: Data(buffer: answer)).resent
-    }
-
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+        return try WireCoding.decoder.decode(ResendAnswer.self, from: Data(buffer: answer)).resent
     }
 }
 

@@ -1,9 +1,10 @@
 import CoreMetrics
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Logging
 import Observability
+import Operations
 import Outbox
 import Persistence
 import SQLKit
@@ -54,18 +55,20 @@ public struct Reconciler: Sendable {
     let ledgers: any CampaignLedgers
     let confirmAfter: Duration
     /// Wakes the outbox relay when a drift notice is written.
-    let signal: OutboxSignal?
+    let signal: QueueSignal?
+    let clock: any StoreClock
     let metrics: ServiceMetrics
     let logger: Logger
 
     public init(
-        database: any DatabaseClient, ledgers: any CampaignLedgers, confirmAfter: Duration = .seconds(3), signal: OutboxSignal? = nil,
-        metrics: ServiceMetrics, logger: Logger
+        database: any DatabaseClient, ledgers: any CampaignLedgers, confirmAfter: Duration = .seconds(3), signal: QueueSignal? = nil,
+        clock: any StoreClock, metrics: ServiceMetrics, logger: Logger
     ) {
         self.database = database
         self.ledgers = ledgers
         self.confirmAfter = confirmAfter
         self.signal = signal
+        self.clock = clock
         self.metrics = metrics
         self.logger = logger
     }
@@ -83,7 +86,7 @@ public struct Reconciler: Sendable {
     }
 
     func check(repair: Bool) async throws -> ReconciliationRun {
-        let started = Timestamp.now()
+        let started = clock.timestamp()
         let campaignIds = try await database.withConnection { db in
             try await db.raw("SELECT id FROM campaigns ORDER BY id").all().map { try $0.decode(column: "id", as: String.self) }
         }
@@ -117,7 +120,7 @@ public struct Reconciler: Sendable {
             }
         }
         let run = ReconciliationRun(
-            runId: UUID().uuidString.lowercased(), startedAt: started, finishedAt: Timestamp.now(), campaignsChecked: campaignIds.count,
+            runId: UUID().uuidString.lowercased(), startedAt: started, finishedAt: clock.timestamp(), campaignsChecked: campaignIds.count,
             drift: drift, repaired: repair, resent: resent, errors: errors
         )
         try await keep(run)
@@ -139,7 +142,7 @@ public struct Reconciler: Sendable {
         async let pledges = ledgers.ledger(.pledges, campaignId: campaignId, entries: false, after: nil)
         async let payments = ledgers.ledger(.payments, campaignId: campaignId, entries: false, after: nil)
         let (projection, rollup, fromProjection) = try await database.withConnection { db in
-            let groups = try await LedgerQuery(table: "campaign_pledges", pledgeColumn: "pledge_id").summarize(campaignId: campaignId, on: db)
+            let groups = try await LedgerQuery.projection.summarize(campaignId: campaignId, on: db)
             let rollup = try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)").first()
                 .map(SQLCampaignStore.totals) ?? CampaignTotals()
             return (groups, rollup, try await SQLCampaignStore.totalsFromProjection(campaignId, on: db))
@@ -150,8 +153,8 @@ public struct Reconciler: Sendable {
             if expected != actual { found.append(Drift(campaignId: campaignId, field: field, expected: expected, actual: actual, pledgeIds: [])) }
         }
         // pledge-service against the projection.
-        let counts = Dictionary(uniqueKeysWithValues: projection.map { ($0.status, $0.count) })
-        let amounts = Dictionary(uniqueKeysWithValues: projection.map { ($0.status, $0.amount) })
+        let counts = Dictionary(uniqueKeysWithValues: projection.map { ($0.status.rawValue, $0.count) })
+        let amounts = Dictionary(uniqueKeysWithValues: projection.map { ($0.status.rawValue, $0.amount) })
         for status in PledgeStatus.allCases.map(\.rawValue) {
             compare("pledges.count.\(status)", expected: pledgeLedger.counts[status] ?? 0, actual: counts[status] ?? 0)
             compare("pledges.amount.\(status)", expected: pledgeLedger.amounts[status] ?? 0, actual: amounts[status] ?? 0)
@@ -182,9 +185,9 @@ public struct Reconciler: Sendable {
             var rows: [String: LedgerEntry] = [:]
             var after: String?
             repeat {
-                let page = try await LedgerQuery(table: "campaign_pledges", pledgeColumn: "pledge_id").page(campaignId: campaignId, after: after, limit: 1000, on: db)
+                let page = try await LedgerQuery.projection.page(campaignId: campaignId, after: after, limit: 1000, on: db)
                 for row in page.prefix(1000) {
-                    rows[row.pledgeId] = LedgerEntry(pledgeId: row.pledgeId, status: PledgeStatus(rawValue: row.status) ?? .pending, amount: row.amount, refundedAmount: row.refunded)
+                    rows[row.pledgeId] = LedgerEntry(pledgeId: row.pledgeId, status: row.status, amount: row.amount, refundedAmount: row.refunded)
                 }
                 after = page.count > 1000 ? page[999].pledgeId : nil
             } while after != nil
@@ -207,8 +210,8 @@ public struct Reconciler: Sendable {
 
     /// Keeps the run and, when it found drift, writes the admins' notice in the same transaction.
     func keep(_ run: ReconciliationRun) async throws {
-        let drift = String(decoding: try PlainJSON.encoder.encode(run.drift), as: UTF8.self)
-        let errors = String(decoding: try PlainJSON.encoder.encode(run.errors), as: UTF8.self)
+        let drift = String(decoding: try WireCoding.encoder.encode(run.drift), as: UTF8.self)
+        let errors = String(decoding: try WireCoding.encoder.encode(run.errors), as: UTF8.self)
         try await database.transaction { db in
             try await db.raw("""
                 INSERT INTO reconciliation_runs (id, started_at, finished_at, campaigns_checked, drift_count, drift, repaired, resent, errors)
@@ -223,7 +226,7 @@ public struct Reconciler: Sendable {
                     drift: run.drift.map { ReconciliationDrift.Entry(campaignId: $0.campaignId, field: $0.field, expected: $0.expected, actual: $0.actual, pledgeIds: $0.pledgeIds) }
                 ))
             )
-            try await Outbox.enqueue([try OutboxEntry(notice, destination: GoalWatch.destination)], on: db, now: run.finishedAt)
+            try await Outbox.enqueue([try OutboxEntry(notice, destination: .notificationEvents)], on: db, now: run.finishedAt)
         }
         if !run.drift.isEmpty { signal?.notify() }
     }
@@ -241,9 +244,9 @@ public struct Reconciler: Sendable {
                     runId: try row.decode(column: "id", as: String.self), startedAt: try row.decode(column: "started_at", as: String.self),
                     finishedAt: try row.decode(column: "finished_at", as: String.self),
                     campaignsChecked: try row.decode(column: "campaigns_checked", as: Int.self),
-                    drift: try PlainJSON.decoder.decode([Drift].self, from: Data(try row.decode(column: "drift", as: String.self).utf8)),
+                    drift: try WireCoding.decoder.decode([Drift].self, from: Data(try row.decode(column: "drift", as: String.self).utf8)),
                     repaired: try row.decode(column: "repaired", as: Int.self) != 0, resent: try row.decode(column: "resent", as: Int.self),
-                    errors: try PlainJSON.decoder.decode([String].self, from: Data(try row.decode(column: "errors", as: String.self).utf8))
+                    errors: try WireCoding.decoder.decode([String].self, from: Data(try row.decode(column: "errors", as: String.self).utf8))
                 )
             }
         }

@@ -1,5 +1,6 @@
-import Events
+import Contracts
 import HTTPSupport
+import Persistence
 
 /// Persistence of campaigns and reads of their read model.
 public protocol CampaignStore: Sendable {

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Persistence
@@ -37,12 +37,12 @@ extension SQLCampaignStore {
     /// what was there. A dry run rolls everything back and only reports; otherwise the replayed
     /// read model is the live one when the transaction commits.
     public func rebuildFromEvents(campaignId: String, dryRun: Bool, at time: String) async throws -> EventLogRebuild {
-        let kind = database.kind
+        let dialect = database.dialect
         let projector = EventProjector()
         do {
             return try await database.transaction { db in
                 try await RollupWriter.ensureRow(campaignId: campaignId, on: db, now: time)
-                let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+                let lock = dialect.rowLock
                 let beforeTotals = try Self.totals(try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)\(lock)").first()!)
                 let beforePledges = try await Self.projection(campaignId, on: db)
 
@@ -51,7 +51,7 @@ extension SQLCampaignStore {
                     SELECT received_at, payload FROM campaign_event_log WHERE campaign_id = \(bind: campaignId) ORDER BY received_at, event_id
                     """).all() {
                     let payload = Data(try row.decode(column: "payload", as: String.self).utf8)
-                    logged.append((try row.decode(column: "received_at", as: String.self), try Self.logDecoder.decode(EventEnvelope.self, from: payload)))
+                    logged.append((try row.decode(column: "received_at", as: String.self), try WireCoding.decoder.decode(EventEnvelope.self, from: payload)))
                 }
                 try await db.raw("DELETE FROM donation_history WHERE campaign_id = \(bind: campaignId)").run()
                 try await db.raw("DELETE FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)").run()
@@ -66,7 +66,7 @@ extension SQLCampaignStore {
                 while start < logged.endIndex {
                     var end = start
                     while end < logged.endIndex, logged[end].receivedAt == logged[start].receivedAt, end - start < 500 { end += 1 }
-                    _ = try await projector.apply(logged[start..<end].map(\.event), on: db, kind: kind, receivedAt: logged[start].receivedAt)
+                    _ = try await projector.apply(logged[start..<end].map(\.event), on: db, dialect: dialect, receivedAt: logged[start].receivedAt)
                     start = end
                 }
 
@@ -85,8 +85,6 @@ extension SQLCampaignStore {
             return dry.report
         }
     }
-
-    static let logDecoder = JSONDecoder()
 
     /// The fields of each pledge's projection a replay may change.
     static func projection(_ campaignId: String, on db: any SQLDatabase) async throws -> [String: [String: String?]] {

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import HTTPSupport
 import Persistence
 import SQLKit
@@ -55,9 +55,9 @@ public struct SQLCampaignStore: CampaignStore {
     }
 
     public func update(id: String, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign? {
-        let kind = database.kind
+        let dialect = database.dialect
         return try await database.transaction { db in
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE OF c" : ""
+            let lock = dialect.rowLock(of: "c")
             guard var campaign = try await db.raw("SELECT \(Self.campaignColumns) WHERE c.id = \(bind: id)\(lock)").first().map(Self.campaign)
             else { return nil }
             let original = campaign
@@ -143,10 +143,10 @@ public struct SQLCampaignStore: CampaignStore {
     }
 
     public func rebuildRollup(campaignId: String, at time: String) async throws -> RollupRebuild {
-        let kind = database.kind
+        let dialect = database.dialect
         return try await database.transaction { db in
             try await RollupWriter.ensureRow(campaignId: campaignId, on: db, now: time)
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            let lock = dialect.rowLock
             let row = try await db.raw("SELECT * FROM campaign_rollups WHERE campaign_id = \(bind: campaignId)\(lock)").first()
             let before = try Self.totals(row!)
             let after = try await Self.totalsFromProjection(campaignId, on: db)
@@ -171,7 +171,7 @@ public struct SQLCampaignStore: CampaignStore {
             SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(refunded_amount) AS BIGINT) AS refunded, COUNT(*) AS pledges
             FROM campaign_pledges WHERE campaign_id = \(bind: campaignId) GROUP BY status
             """).all() {
-            guard let status = PledgeStatus(rawValue: try group.decode(column: "status", as: String.self)) else { continue }
+            let status = try group.decode(column: "status", known: PledgeStatus.self)
             var share = RollupDelta.of(
                 status: status, amount: try group.decode(column: "amount", as: Int64.self), refunded: try group.decode(column: "refunded", as: Int64.self)
             )
@@ -192,8 +192,8 @@ public struct SQLCampaignStore: CampaignStore {
             title: try row.decode(column: "title", as: String.self),
             description: try row.decode(column: "description", as: String.self),
             goalAmount: try row.decode(column: "goal_amount", as: Int64.self),
-            currency: Currency(rawValue: try row.decode(column: "currency", as: String.self)) ?? Currency(rawValue: "USD")!,
-            status: CampaignStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .draft,
+            currency: try row.decode(column: "currency", known: Currency.self),
+            status: try row.decode(column: "status", known: CampaignStatus.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
             totals: try totals(row),

@@ -10,11 +10,13 @@ import Persistence
 /// its text and HTML, and sending a FAILED or waiting mail again now.
 public struct NotificationAdminController: Sendable {
     let store: any NotificationStore
-    let signal: OutboxSignal
+    let signal: QueueSignal
+    let clock: any StoreClock
 
-    public init(store: any NotificationStore, signal: OutboxSignal) {
+    public init(store: any NotificationStore, signal: QueueSignal, clock: any StoreClock) {
         self.store = store
         self.signal = signal
+        self.clock = clock
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -39,7 +41,7 @@ public struct NotificationAdminController: Sendable {
 
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> MailResponse {
         let id = try context.parameters.require("id")
-        guard let mail = try await store.requeue(id: id, at: Timestamp.now()) else {
+        guard let mail = try await store.requeue(id: id, at: clock.timestamp()) else {
             if try await store.find(id: id) != nil {
                 throw APIError(.conflict, code: "mail_already_sent", message: "This mail was sent; it is not sent again.")
             }

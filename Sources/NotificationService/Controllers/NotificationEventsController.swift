@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
@@ -22,14 +22,15 @@ public struct NotificationEventsController: Sendable {
     let messageDomain: String
     let signatures: SignatureScheme
     /// Wakes the dispatcher once mails are queued.
-    let signal: OutboxSignal
+    let signal: QueueSignal
+    let clock: any StoreClock
     let metrics: ServiceMetrics
 
-    static let maximumBatchSize = EnvelopeBatch<NotificationEnvelope>.maximumCount
+    static let maximumBatchSize = Batch<NotificationEnvelope>.maximumCount
 
     public init(
         store: any NotificationStore, composer: MailComposer, campaigns: (any CampaignDirectory)? = nil, messageDomain: String,
-        signatures: SignatureScheme, signal: OutboxSignal, metrics: ServiceMetrics
+        signatures: SignatureScheme, signal: QueueSignal, clock: any StoreClock, metrics: ServiceMetrics
     ) {
         self.store = store
         self.composer = composer
@@ -37,6 +38,7 @@ public struct NotificationEventsController: Sendable {
         self.messageDomain = messageDomain
         self.signatures = signatures
         self.signal = signal
+        self.clock = clock
         self.metrics = metrics
     }
 
@@ -44,35 +46,31 @@ public struct NotificationEventsController: Sendable {
         group.post("events", use: ingest)
     }
 
-    struct IngestResponse: ResponseEncodable {
-        let results: [EventOutcome]
-    }
-
-    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
+    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResults {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        let batch: EnvelopeBatch<NotificationEnvelope>
+        let batch: Batch<NotificationEnvelope>
         do {
-            batch = try PlainJSON.decoder.decode(EnvelopeBatch<NotificationEnvelope>.self, from: Data(buffer: body))
+            batch = try WireCoding.decoder.decode(Batch<NotificationEnvelope>.self, from: Data(buffer: body))
         } catch {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be an event envelope or {\"events\": [...]}.")
         }
         guard batch.elements.count <= Self.maximumBatchSize else {
             throw APIError(.badRequest, code: "invalid_event", message: "A batch holds at most \(Self.maximumBatchSize) events.")
         }
-        var rejected: [Int: EventOutcome] = [:]
+        var rejected: [Int: IngestOutcome] = [:]
         var incoming: [IncomingEvent] = []
         let titles = await titles(of: batch.elements)
         for (index, element) in batch.elements.enumerated() {
             switch element {
             case .unreadable(let eventId, let reason):
-                rejected[index] = EventOutcome(eventId: eventId ?? "", result: "rejected", reason: reason)
+                rejected[index] = .rejected(eventId ?? "", reason)
             case .decoded(var event):
                 if case .donationNotice(var notice) = event.data, notice.campaignTitle == nil, let title = titles[notice.campaignId] {
                     notice.campaignTitle = title
                     event.data = .donationNotice(notice)
                 }
                 if let problem = Self.problem(with: event) {
-                    rejected[index] = EventOutcome(eventId: event.eventId, result: "rejected", reason: problem)
+                    rejected[index] = .rejected(event.eventId, problem)
                     continue
                 }
                 do {
@@ -87,28 +85,26 @@ public struct NotificationEventsController: Sendable {
         }
         // Each event in a span of its own trace; its mail is sent under that span's context.
         let traced = incoming.map { TracedEvent(id: $0.eventId, type: $0.type, traceParent: $0.traceParent) }
-        var accepted = try await Trace.consume(batch: "events.accept_batch", each: "accept", events: traced) { traceParents in
+        var accepted = try await Trace.ingest(batch: "events.accept_batch", each: "accept", items: traced) { traceParents in
             var incoming = incoming
             for index in incoming.indices { incoming[index].traceParent = traceParents[index] }
-            return try await store.accept(incoming, messageDomain: messageDomain, at: Timestamp.now())
-        } outcomes: { results in
-            Dictionary(results.map { ($0.eventId, $0.result) }, uniquingKeysWith: { first, _ in first })
+            return try await store.accept(incoming, messageDomain: messageDomain, at: clock.timestamp())
         }[...]
-        if accepted.contains(where: { $0.result == "applied" }) { signal.notify() }
+        if accepted.contains(where: { $0.result == .applied }) { signal.notify() }
         // Back in the batch's order.
         let results = batch.elements.indices.map { index in
-            rejected[index] ?? accepted.popFirst() ?? EventOutcome(eventId: "", result: "rejected", reason: "lost")
+            rejected[index] ?? accepted.popFirst() ?? .rejected("", "lost")
         }
         for result in results {
-            metrics.counter(.notificationEventsTotal, [("result", result.result)]).increment()
+            metrics.counter(.notificationEventsTotal, [("result", result.result.rawValue)]).increment()
         }
-        return IngestResponse(results: results)
+        return IngestResults(results: results)
     }
 
     /// The titles of the campaigns the batch's donation notices name without one, asked of
     /// campaign-service (its answers are cached); a campaign it cannot tell is left out, and its
     /// mail names no campaign rather than wait.
-    func titles(of elements: [EnvelopeBatch<NotificationEnvelope>.Element]) async -> [String: String] {
+    func titles(of elements: [Batch<NotificationEnvelope>.Element]) async -> [String: String] {
         guard let campaigns else { return [:] }
         var ids = Set<String>()
         for case .decoded(let event) in elements {

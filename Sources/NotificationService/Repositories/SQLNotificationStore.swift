@@ -1,11 +1,12 @@
+import Contracts
 import Foundation
 import HTTPSupport
 import Persistence
 import SMTP
 import SQLKit
 
-/// `NotificationStore` on PostgreSQL or SQLite. Claims use `FOR UPDATE SKIP LOCKED` on
-/// PostgreSQL, so several replicas share the queue without sending a mail twice at once.
+/// `NotificationStore` on PostgreSQL or SQLite: the events seen and the `mails` table, which
+/// `MailDispatcher` works as a `LeasedQueue`.
 public struct SQLNotificationStore: NotificationStore {
     let database: any DatabaseClient
 
@@ -18,7 +19,7 @@ public struct SQLNotificationStore: NotificationStore {
         next_attempt_at, delivery, sent_at, created_at, trace_parent
         """
 
-    public func accept(_ events: [IncomingEvent], messageDomain: String, at time: String) async throws -> [EventOutcome] {
+    public func accept(_ events: [IncomingEvent], messageDomain: String, at time: String) async throws -> [IngestOutcome] {
         guard !events.isEmpty else { return [] }
         return try await database.retryingTransaction { db in
             // The events first, in one statement: those it returns are new; the rest were seen before
@@ -54,57 +55,11 @@ public struct SQLNotificationStore: NotificationStore {
             }
             return events.enumerated().map { index, event in
                 guard firstIndex[event.eventId] == index, new.contains(event.eventId) else {
-                    return EventOutcome(eventId: event.eventId, result: "duplicate")
+                    return IngestOutcome(eventId: event.eventId, result: .duplicate)
                 }
                 return event.mail == nil
-                    ? EventOutcome(eventId: event.eventId, result: "ignored", reason: event.skipped) : EventOutcome(eventId: event.eventId, result: "applied")
+                    ? IngestOutcome(eventId: event.eventId, result: .ignored, reason: event.skipped) : IngestOutcome(eventId: event.eventId, result: .applied)
             }
-        }
-    }
-
-    public func claimDue(limit: Int, now: Date, lease: TimeInterval) async throws -> [Mail] {
-        let (time, until) = (Timestamp.format(now), Timestamp.format(now.addingTimeInterval(lease)))
-        let skipLocked: SQLQueryString = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        return try await database.withConnection { db in
-            try await db.raw("""
-                UPDATE mails SET locked_until = \(bind: until), attempts = attempts + 1
-                WHERE id IN (
-                    SELECT id FROM mails
-                    WHERE status = 'QUEUED' AND next_attempt_at <= \(bind: time) AND (locked_until IS NULL OR locked_until < \(bind: time))
-                    ORDER BY next_attempt_at LIMIT \(bind: limit)\(skipLocked)
-                )
-                RETURNING \(Self.columns)
-                """).all().map(Self.mail).sorted { $0.nextAttemptAt < $1.nextAttemptAt }
-        }
-    }
-
-    public func markSent(_ deliveries: [(id: String, delivery: String)], at time: String) async throws {
-        guard !deliveries.isEmpty else { return }
-        let cases = deliveries.map { "WHEN \(bind: $0.id) THEN \(bind: $0.delivery)" as SQLQueryString }
-        try await database.withConnection { db in
-            try await db.raw("""
-                UPDATE mails SET status = 'SENT', delivery = CASE id \(cases.joined(separator: " ")) END, sent_at = \(bind: time),
-                       last_error = NULL, locked_until = NULL
-                WHERE id IN (\(binds: deliveries.map(\.id)))
-                """).run()
-        }
-    }
-
-    public func markRetry(id: String, error: String, nextAttempt: String) async throws {
-        try await database.withConnection { db in
-            try await db.raw("""
-                UPDATE mails SET last_error = \(bind: String(error.prefix(1000))), next_attempt_at = \(bind: nextAttempt), locked_until = NULL
-                WHERE id = \(bind: id) AND status = 'QUEUED'
-                """).run()
-        }
-    }
-
-    public func markFailed(id: String, error: String) async throws {
-        try await database.withConnection { db in
-            try await db.raw("""
-                UPDATE mails SET status = 'FAILED', last_error = \(bind: String(error.prefix(1000))), locked_until = NULL
-                WHERE id = \(bind: id) AND status = 'QUEUED'
-                """).run()
         }
     }
 
@@ -168,14 +123,14 @@ public struct SQLNotificationStore: NotificationStore {
         Mail(
             id: try row.decode(column: "id", as: String.self),
             eventId: try row.decode(column: "event_id", as: String.self),
-            kind: MailKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .receipt,
+            kind: try row.decode(column: "kind", known: MailKind.self),
             subjectId: try row.decode(column: "subject_id", as: String.self),
             recipients: decode(recipients: try row.decode(column: "recipients", as: String.self)),
             subject: try row.decode(column: "subject", as: String.self),
             text: try row.decode(column: "text_body", as: String.self),
             html: try row.decode(column: "html_body", as: String.self),
             messageId: try row.decode(column: "message_id", as: String.self),
-            status: MailStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .queued,
+            status: try row.decode(column: "status", known: MailStatus.self),
             attempts: try row.decode(column: "attempts", as: Int.self),
             lastError: try row.decode(column: "last_error", as: String?.self),
             nextAttemptAt: try row.decode(column: "next_attempt_at", as: String.self),

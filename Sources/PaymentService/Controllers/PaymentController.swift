@@ -1,5 +1,5 @@
 import Auth
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -24,6 +24,7 @@ public struct PaymentController: Sendable {
     let reconciler: PaymentReconciler
     let pledges: any PledgeDirectory
     let campaigns: any CampaignDirectory
+    let clock: any StoreClock
     let metrics: ServiceMetrics
     let afterProviderCall: AfterProviderCall?
 
@@ -34,13 +35,14 @@ public struct PaymentController: Sendable {
 
     public init(
         store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, pledges: any PledgeDirectory,
-        campaigns: any CampaignDirectory, metrics: ServiceMetrics, afterProviderCall: AfterProviderCall? = nil
+        campaigns: any CampaignDirectory, clock: any StoreClock, metrics: ServiceMetrics, afterProviderCall: AfterProviderCall? = nil
     ) {
         self.store = store
         self.provider = provider
         self.reconciler = reconciler
         self.pledges = pledges
         self.campaigns = campaigns
+        self.clock = clock
         self.metrics = metrics
         self.afterProviderCall = afterProviderCall
     }
@@ -54,22 +56,16 @@ public struct PaymentController: Sendable {
     // MARK: Pay
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<PaymentResponse> {
-        let body = try await request.collectBody(context: context)
-        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
-        guard let pledgeId = object["pledge_id"]?.stringValue, UUID(uuidString: pledgeId) != nil else {
-            throw PaymentServiceError.invalidPledge
-        }
+        let input = try await request.decode(as: PaymentInput.self, context: context)
+        let pledgeId = input.pledgeId
         let paymentMethod: String
-        switch object["payment_method"] {
-        case nil, .null?:
+        if let method = input.paymentMethod {
+            paymentMethod = method
+        } else {
             guard provider.name == "sandbox" else { throw PaymentServiceError.invalidPaymentMethod }
             paymentMethod = Self.sandboxDefaultMethod
-        case .string(let method)? where (1...255).contains(method.count):
-            paymentMethod = method
-        default:
-            throw PaymentServiceError.invalidPaymentMethod
         }
-        let receiptToken = request.uri.queryParameters["receipt_token"].map(String.init) ?? object["receipt_token"]?.stringValue
+        let receiptToken = request.uri.queryParameters["receipt_token"].map(String.init) ?? input.receiptToken
 
         // The amount, currency, campaign and owner come from pledge-service, never from the client.
         let pledge: PledgeLookupResponse?
@@ -91,7 +87,7 @@ public struct PaymentController: Sendable {
         }
         try await requireOpenCampaign(pledge.campaignId, currency: pledge.currency, logger: context.logger)
 
-        let now = Timestamp.now()
+        let now = clock.timestamp()
         let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
         let new = Payment(
             id: UUID().uuidString.lowercased(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
@@ -137,7 +133,7 @@ public struct PaymentController: Sendable {
     }
 
     func recordRefusal(_ payment: Payment, logger: Logger) async throws {
-        let refused = try await store.discardRefused(paymentId: payment.id, pledgeId: payment.pledgeId, at: Timestamp.now())
+        let refused = try await store.discardRefused(paymentId: payment.id, pledgeId: payment.pledgeId, at: clock.timestamp())
         metrics.counter(.paymentMethodsRefusedTotal, [("provider", provider.name)]).increment()
         logger.warning("payment method refused", metadata: ["refused_so_far": .stringConvertible(refused)])
     }

@@ -1,12 +1,13 @@
 import Auth
+import Contracts
 import CoreMetrics
-import Events
 import Foundation
 import HTTPSupport
 import HTTPTypes
 import Hummingbird
 import Idempotency
 import Logging
+import NIOFoundationEssentialsCompat
 import Observability
 import Persistence
 
@@ -22,15 +23,16 @@ public struct RefundController: Sendable {
     let store: any PaymentStore
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
+    let clock: any StoreClock
     let metrics: ServiceMetrics
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
-    static let reasonLimit = TextLimit(characters: 500)
 
-    public init(store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, metrics: ServiceMetrics) {
+    public init(store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, clock: any StoreClock, metrics: ServiceMetrics) {
         self.store = store
         self.provider = provider
         self.reconciler = reconciler
+        self.clock = clock
         self.metrics = metrics
     }
 
@@ -41,33 +43,23 @@ public struct RefundController: Sendable {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<RefundResponse> {
         let principal = try context.requirePrincipal()
         let paymentId = try context.parameters.require("id")
-        guard let key = request.headers[Self.idempotencyKey] else { throw PaymentServiceError.idempotencyKeyRequired }
-        guard IdempotencyKey.isValid(key) else { throw PaymentServiceError.invalidIdempotencyKey }
+        let key = try IdempotencyError.key(from: request.headers[Self.idempotencyKey])
         let body = try await request.collectBody(context: context)
-        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
-        let amount: Int64?
-        switch object["amount"] {
-        case nil, .null?: amount = nil
-        case .integer(let value)? where value > 0: amount = value
-        default: throw PaymentServiceError.invalidRefundAmount
-        }
-        guard let reason = object["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty,
-            Self.reasonLimit.allows(reason)
-        else { throw PaymentServiceError.invalidRefundReason }
+        let input = try JSONRequestDecoder.decode(RefundInput.self, from: Data(buffer: body))
 
         var logger = context.logger
         logger[metadataKey: "payment_id"] = .string(paymentId)
         let reservation = try await store.reserveRefund(RefundRequest(
-            id: UUID().uuidString.lowercased(), paymentId: paymentId, amount: amount, reason: reason, idempotencyKey: key,
-            requestHash: IdempotencyKey.fingerprint(canonical: JSONValue.object(object).canonical), requestedBy: principal.userID,
-            now: Timestamp.now()
+            id: UUID().uuidString.lowercased(), paymentId: paymentId, amount: input.amount, reason: input.reason, idempotencyKey: key,
+            requestHash: IdempotencyKey.fingerprint(ofJSON: body.readableBytesView), requestedBy: principal.userID,
+            now: clock.timestamp()
         ))
         let refund: Refund
         switch reservation {
         case .paymentNotFound:
             throw PaymentServiceError.paymentNotFound
         case .keyReused:
-            throw PaymentServiceError.idempotencyKeyReused
+            throw IdempotencyError.reused
         case .notRefundable(let status):
             throw PaymentServiceError.paymentNotRefundable(status: status)
         case .exceedsPayment(let left, let currency):
@@ -125,7 +117,7 @@ public struct RefundController: Sendable {
     }
 
     func refuse(_ refund: Refund, _ message: String, logger: Logger) async throws -> Refund {
-        _ = try await store.failRefund(id: refund.id, reason: message, at: Timestamp.now())
+        _ = try await store.failRefund(id: refund.id, reason: message, at: clock.timestamp())
         metrics.counter(.refundsTotal, [("result", "refused")]).increment()
         logger.warning("provider refused the refund", metadata: ["reason": .string(message)])
         throw PaymentServiceError.refundRefused(message)

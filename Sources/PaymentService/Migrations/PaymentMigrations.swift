@@ -58,51 +58,45 @@ public enum PaymentMigrations {
         ]),
         // Refunds: a payment keeps the provider's cumulative refunded amount and becomes REFUNDED
         // when all of it is; each refund asked for here (or found at the provider) is a row, keyed
-        // by the admin's Idempotency-Key. SQLite cannot change a CHECK in place, so there the
-        // payments table is copied.
-        SQLMigration(name: "003_refunds", statements: { kind in
-            var statements: [String]
-            if kind == .postgres {
-                statements = [
+        // by the admin's Idempotency-Key. SQLite cannot change a CHECK in place: there the
+        // payments table is copied (`changeTable`).
+        SQLMigration(name: "003_refunds", statements: { dialect in
+            var statements = dialect.changeTable(
+                "payments",
+                alter: [
                     "ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_status_check",
                     "ALTER TABLE payments ADD CONSTRAINT payments_status_check CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED', 'REFUNDED'))",
                     "ALTER TABLE payments ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)",
-                ]
-            } else {
-                let columns = """
+                ],
+                definition: """
+                    id TEXT PRIMARY KEY,
+                    pledge_id TEXT NOT NULL UNIQUE,
+                    campaign_id TEXT NOT NULL,
+                    user_id TEXT,
+                    receipt_token_hash TEXT,
+                    amount BIGINT NOT NULL CHECK (amount > 0),
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED', 'REFUNDED')),
+                    provider TEXT NOT NULL,
+                    provider_payment_id TEXT UNIQUE,
+                    payment_method TEXT NOT NULL,
+                    charge_key TEXT NOT NULL UNIQUE,
+                    client_secret TEXT,
+                    failure_reason TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)
+                    """,
+                copied: """
                     id, pledge_id, campaign_id, user_id, receipt_token_hash, amount, currency, status, provider, provider_payment_id,
                     payment_method, charge_key, client_secret, failure_reason, created_at, updated_at
-                    """
-                statements = [
-                    """
-                    CREATE TABLE payments_next (
-                        id TEXT PRIMARY KEY,
-                        pledge_id TEXT NOT NULL UNIQUE,
-                        campaign_id TEXT NOT NULL,
-                        user_id TEXT,
-                        receipt_token_hash TEXT,
-                        amount BIGINT NOT NULL CHECK (amount > 0),
-                        currency TEXT NOT NULL,
-                        status TEXT NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED', 'REFUNDED')),
-                        provider TEXT NOT NULL,
-                        provider_payment_id TEXT UNIQUE,
-                        payment_method TEXT NOT NULL,
-                        charge_key TEXT NOT NULL UNIQUE,
-                        client_secret TEXT,
-                        failure_reason TEXT,
-                        created_at TEXT NOT NULL,
-                        updated_at TEXT NOT NULL,
-                        refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)
-                    )
                     """,
-                    "INSERT INTO payments_next (\(columns)) SELECT \(columns) FROM payments",
-                    "DROP TABLE payments",
-                    "ALTER TABLE payments_next RENAME TO payments",
+                indexes: [
                     "CREATE INDEX payments_user ON payments (user_id, created_at, id)",
                     "CREATE INDEX payments_created ON payments (created_at, id)",
                     "CREATE INDEX payments_unsettled ON payments (updated_at) WHERE status IN ('PENDING', 'AUTHORIZED')",
                 ]
-            }
+            )
             statements += [
                 """
                 CREATE TABLE refunds (
@@ -136,5 +130,7 @@ public enum PaymentMigrations {
         SQLMigration(name: "005_payment_trace", [
             "ALTER TABLE payments ADD COLUMN trace_parent TEXT",
         ]),
+        // What each outbox row is about, indexed (resends and an operator's search use it).
+        OutboxSchema.aggregates,
     ]
 }

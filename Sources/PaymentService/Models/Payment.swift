@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Hummingbird
 
 /// A stored payment: one per pledge. Its status uses the pledge's ranked states, and moves only up.

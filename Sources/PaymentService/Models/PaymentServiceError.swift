@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import HTTPSupport
 import HTTPTypes
 
@@ -16,9 +16,6 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
     case campaignNotOpen
     case campaignServiceUnavailable
     case paymentAttemptsExhausted
-    case idempotencyKeyRequired
-    case invalidIdempotencyKey
-    case idempotencyKeyReused
     case invalidRefundAmount
     case invalidRefundReason
     case refundExceedsPayment(left: Int64, currency: Currency)
@@ -54,12 +51,6 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
                 .conflict, code: "payment_attempts_exhausted",
                 message: "Too many payment methods were refused for this pledge; it takes no more attempts. Make a new pledge to try again."
             )
-        case .idempotencyKeyRequired:
-            .idempotencyKeyRequired
-        case .invalidIdempotencyKey:
-            .invalidIdempotencyKey
-        case .idempotencyKeyReused:
-            .idempotencyKeyReused
         case .invalidRefundAmount:
             APIError(.badRequest, code: "invalid_amount", message: "amount must be a positive integer of minor units, or left out to refund what is left.")
         case .invalidRefundReason:

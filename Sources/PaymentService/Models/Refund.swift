@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Hummingbird
 
 /// Where a refund stands. PENDING while the provider has not answered (a crash or a timeout

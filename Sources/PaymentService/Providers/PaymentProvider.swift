@@ -1,6 +1,6 @@
 import Crypto
 import Signatures
-import Events
+import Contracts
 import Foundation
 
 /// A PaymentIntent's status, as Stripe names them.

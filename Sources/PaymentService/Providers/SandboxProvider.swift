@@ -1,6 +1,6 @@
 import Crypto
 import Signatures
-import Events
+import Contracts
 import Foundation
 import Persistence
 import SQLKit
@@ -54,10 +54,13 @@ public struct SandboxProvider: PaymentProvider {
     public static let approvingMethods: Set<String> = ["pm_card_visa", "pm_card_mastercard"]
     public static let decliningMethods: Set<String> = ["pm_card_visa_chargeDeclined", "pm_card_chargeDeclined", "pm_card_chargeCustomerFail"]
 
+    let clock: any StoreClock
+
     public var name: String { "sandbox" }
 
-    public init(database: any DatabaseClient, webhooks: SandboxWebhookSender? = nil) {
+    public init(database: any DatabaseClient, clock: any StoreClock, webhooks: SandboxWebhookSender? = nil) {
         self.database = database
+        self.clock = clock
         self.webhooks = webhooks
     }
 
@@ -66,7 +69,7 @@ public struct SandboxProvider: PaymentProvider {
     ) async throws -> ProviderIntent {
         let declined = Self.decliningMethods.contains(paymentMethod)
         guard declined || Self.approvingMethods.contains(paymentMethod) else { throw ProviderError.noSuchPaymentMethod(paymentMethod) }
-        let now = Timestamp.now()
+        let now = clock.timestamp()
         let id = "pi_sandbox_" + Self.randomToken(12)
         let status: PaymentIntentStatus = declined ? .requiresPaymentMethod : .requiresCapture
         let failure: String? = declined ? "card_declined" : nil
@@ -99,7 +102,7 @@ public struct SandboxProvider: PaymentProvider {
         // Conditional: only an intent that requires capture moves, so concurrent captures move it once.
         let (intent, captured) = try await database.withConnection { db -> (ProviderIntent, Bool) in
             if let moved = try await db.raw("""
-                UPDATE sandbox_intents SET status = 'succeeded', updated_at = \(bind: Timestamp.now())
+                UPDATE sandbox_intents SET status = 'succeeded', updated_at = \(bind: clock.timestamp())
                 WHERE id = \(bind: intentId) AND status = 'requires_capture'
                 RETURNING \(Self.columns)
                 """).first() {
@@ -129,10 +132,10 @@ public struct SandboxProvider: PaymentProvider {
     /// Refunds part or all of a succeeded intent, never more than is left of it; the same key
     /// again returns the first refund. Sends `charge.refunded` with the new cumulative amount.
     public func refund(intentId: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws -> ProviderRefund {
-        let kind = database.kind
+        let dialect = database.dialect
         let (refund, intent, refunded, created) = try await database.transaction { db -> (ProviderRefund, ProviderIntent, Int64, Bool) in
             // The intent's row lock orders concurrent refunds of it (SQLite's writers take turns anyway).
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            let lock = dialect.rowLock
             guard let intent = try await db.raw("SELECT \(Self.columns) FROM sandbox_intents WHERE id = \(bind: intentId)\(lock)").first().map(Self.intent)
             else { throw ProviderError.noSuchIntent(intentId) }
             if let first = try await db.raw("""
@@ -150,7 +153,7 @@ public struct SandboxProvider: PaymentProvider {
             let refund = ProviderRefund(id: "re_sandbox_" + Self.randomToken(12), amount: amount, status: "succeeded", refundId: metadata["refund_id"])
             try await db.raw("""
                 INSERT INTO sandbox_refunds (id, intent_id, idempotency_key, amount, refund_ref, created_at)
-                VALUES (\(bind: refund.id), \(bind: intentId), \(bind: idempotencyKey), \(bind: amount), \(bind: refund.refundId), \(bind: Timestamp.now()))
+                VALUES (\(bind: refund.id), \(bind: intentId), \(bind: idempotencyKey), \(bind: amount), \(bind: refund.refundId), \(bind: clock.timestamp()))
                 """).run()
             return (refund, intent, before + amount, true)
         }
@@ -186,7 +189,7 @@ public struct SandboxProvider: PaymentProvider {
     static func intent(_ row: any SQLRow) throws -> ProviderIntent {
         ProviderIntent(
             id: try row.decode(column: "id", as: String.self),
-            status: PaymentIntentStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .processing,
+            status: try row.decode(column: "status", known: PaymentIntentStatus.self),
             amount: try row.decode(column: "amount", as: Int64.self),
             currency: try row.decode(column: "currency", as: String.self),
             pledgeId: try row.decode(column: "pledge_id", as: String?.self),

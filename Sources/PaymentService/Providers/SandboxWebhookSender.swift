@@ -1,3 +1,4 @@
+import Contracts
 import AsyncHTTPClient
 import Foundation
 import HTTPSupport
@@ -114,7 +115,7 @@ public final class SandboxWebhookSender: Service, Sendable {
         let event = SandboxEvent(
             id: "evt_sandbox_" + SandboxProvider.randomToken(12), type: type, created: Int(Date().timeIntervalSince1970), object: object
         )
-        return (try? PlainJSON.encoder.encode(event)) ?? Data()
+        return (try? WireCoding.encoder.encode(event)) ?? Data()
     }
 }
 

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import NIOCore
@@ -40,7 +40,7 @@ public struct StripeProvider: PaymentProvider {
         case 402:
             // A declined card: Stripe still made the intent, now `requires_payment_method` with a
             // `last_payment_error`. Stripe names it in the error; localstripe names the charge.
-            let error = (try? PlainJSON.decoder.decode(StripeErrorBody.self, from: body))?.error
+            let error = (try? WireCoding.decoder.decode(StripeErrorBody.self, from: body))?.error
             return try await declinedIntent(error: error, idempotencyKey: idempotencyKey, metadata: metadata)
         case 404:
             throw ProviderError.noSuchPaymentMethod(paymentMethod)
@@ -50,7 +50,7 @@ public struct StripeProvider: PaymentProvider {
     }
 
     public func capture(intentId: String, idempotencyKey: String) async throws -> ProviderIntent {
-        let (status, body) = try await call(.POST, "/v1/payment_intents/\(Self.escape(intentId))/capture", form: [], idempotencyKey: idempotencyKey)
+        let (status, body) = try await call(.POST, "/v1/payment_intents/\(PercentEncoding.encode(intentId))/capture", form: [], idempotencyKey: idempotencyKey)
         guard (200..<300).contains(status) else {
             if status == 404 { throw ProviderError.noSuchIntent(intentId) }
             throw Self.failure(status: status, body: body)
@@ -59,7 +59,7 @@ public struct StripeProvider: PaymentProvider {
     }
 
     public func retrieve(intentId: String) async throws -> ProviderIntent {
-        let (status, body) = try await call(.GET, "/v1/payment_intents/\(Self.escape(intentId))")
+        let (status, body) = try await call(.GET, "/v1/payment_intents/\(PercentEncoding.encode(intentId))")
         guard (200..<300).contains(status) else {
             if status == 404 { throw ProviderError.noSuchIntent(intentId) }
             throw Self.failure(status: status, body: body)
@@ -71,14 +71,14 @@ public struct StripeProvider: PaymentProvider {
     /// the intent list, read page by page (bounded).
     public func findIntent(idempotencyKey: String, pledgeId: String) async throws -> ProviderIntent? {
         let query = "metadata['charge_key']:'\(idempotencyKey)'"
-        let (status, body) = try await call(.GET, "/v1/payment_intents/search?query=\(Self.escape(query))")
+        let (status, body) = try await call(.GET, "/v1/payment_intents/search?query=\(PercentEncoding.encode(query))")
         if (200..<300).contains(status) {
             return try Self.decode(StripeList<StripeIntent>.self, from: body).data.first.map(\.providerIntent)
         }
         guard status == 404 else { throw Self.failure(status: status, body: body) }
         var after: String?
         for _ in 0..<100 {
-            let (status, page) = try await call(.GET, "/v1/payment_intents?limit=100" + (after.map { "&starting_after=\(Self.escape($0))" } ?? ""))
+            let (status, page) = try await call(.GET, "/v1/payment_intents?limit=100" + (after.map { "&starting_after=\(PercentEncoding.encode($0))" } ?? ""))
             guard (200..<300).contains(status) else { throw Self.failure(status: status, body: page) }
             let list = try Self.decode(StripeList<StripeIntent>.self, from: page)
             if let match = list.data.first(where: { $0.metadata?["charge_key"] == idempotencyKey }) {
@@ -108,7 +108,7 @@ public struct StripeProvider: PaymentProvider {
         var refunds: [ProviderRefund] = []
         var after: String?
         for _ in 0..<100 {
-            let query = "/v1/refunds?limit=100&payment_intent=\(Self.escape(intentId))" + (after.map { "&starting_after=\(Self.escape($0))" } ?? "")
+            let query = "/v1/refunds?limit=100&payment_intent=\(PercentEncoding.encode(intentId))" + (after.map { "&starting_after=\(PercentEncoding.encode($0))" } ?? "")
             let (status, body) = try await call(.GET, query)
             guard (200..<300).contains(status) else {
                 if status == 404 { throw ProviderError.noSuchIntent(intentId) }
@@ -127,8 +127,8 @@ public struct StripeProvider: PaymentProvider {
             return intent.providerIntent
         }
         if let charge = error?.charge {
-            let (status, body) = try await call(.GET, "/v1/charges/\(Self.escape(charge))")
-            if (200..<300).contains(status), let intentId = (try? PlainJSON.decoder.decode(StripeCharge.self, from: body))?.paymentIntent {
+            let (status, body) = try await call(.GET, "/v1/charges/\(PercentEncoding.encode(charge))")
+            if (200..<300).contains(status), let intentId = (try? WireCoding.decoder.decode(StripeCharge.self, from: body))?.paymentIntent {
                 return try await retrieve(intentId: intentId)
             }
         }
@@ -148,7 +148,7 @@ public struct StripeProvider: PaymentProvider {
         if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: form.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")))
+            request.body = .bytes(ByteBuffer(string: form.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")))
         }
         do {
             let response = try await client.tracedExecute(request, timeout: timeout)
@@ -163,7 +163,7 @@ public struct StripeProvider: PaymentProvider {
     }
 
     static func failure(status: Int, body: Data) -> ProviderError {
-        let message = (try? PlainJSON.decoder.decode(StripeErrorBody.self, from: body))?.error?.message ?? "HTTP \(status)"
+        let message = (try? WireCoding.decoder.decode(StripeErrorBody.self, from: body))?.error?.message ?? "HTTP \(status)"
         return .refused(status: status, message: message)
     }
 
@@ -171,18 +171,12 @@ public struct StripeProvider: PaymentProvider {
     /// not ask for.
     static func decode<Answer: Decodable>(_ type: Answer.Type, from body: Data) throws -> Answer {
         do {
-            return try PlainJSON.decoder.decode(type, from: body)
+            return try WireCoding.decoder.decode(type, from: body)
         } catch {
             throw ProviderError.refused(status: 200, message: "the answer is not a \(Answer.self)")
         }
     }
 
-    /// Form and path encoding: everything but RFC 3986 unreserved characters is percent-encoded.
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
-
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// A PaymentIntent object as Stripe returns it.
     static func intent(from body: Data) throws -> ProviderIntent {

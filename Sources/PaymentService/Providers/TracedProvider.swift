@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Observability
 
 /// A provider whose every call is a client span, `payment_provider.<call>`, naming the provider:

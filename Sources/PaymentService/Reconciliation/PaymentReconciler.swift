@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Logging
 import Observability
 import CoreMetrics
@@ -28,7 +28,7 @@ public struct PaymentReconciler: Sendable {
     public func settle(
         _ payment: Payment, with intent: ProviderIntent, event: ProviderEventRecord? = nil, traceParent: String? = nil,
         captureAuthorized: Bool = false
-    ) async throws -> (AdvanceResult, Payment) {
+    ) async throws -> (IngestResult, Payment) {
         var logger = logger
         logger[metadataKey: "payment_id"] = .string(payment.id)
         logger[metadataKey: "pledge_id"] = .string(payment.pledgeId)
@@ -42,7 +42,7 @@ public struct PaymentReconciler: Sendable {
             return (.ignored, payment)
         }
         let target = intent.pledgeStatus
-        var (result, updated) = (AdvanceResult.ignored, payment)
+        var (result, updated) = (IngestResult.ignored, payment)
         if payment.providerPaymentId == intent.id, target.map({ !payment.status.canAdvance(to: $0) }) ?? true {
             // Already known and nothing to move (the usual webhook after the create answered): no transaction.
             if let event, try await !store.recordEvent(event, result: "ignored") { result = .duplicate }
@@ -86,7 +86,7 @@ public struct PaymentReconciler: Sendable {
     @discardableResult
     public func recordRefunds(
         _ payment: Payment, provider refunds: [ProviderRefund], event: ProviderEventRecord? = nil, traceParent: String?, logger: Logger? = nil
-    ) async throws -> (AdvanceResult, Payment) {
+    ) async throws -> (IngestResult, Payment) {
         let (result, updated) = try await store.recordRefunds(payment, provider: refunds, traceParent: traceParent, event: event)
         metrics.counter(.paymentRefundUpdatesTotal, [("result", result.rawValue)]).increment()
         if result == .applied {
@@ -101,7 +101,7 @@ public struct PaymentReconciler: Sendable {
     /// Asks the provider for the payment's refunds and records them: how a `charge.refunded`
     /// webhook (a refund made in the provider's dashboard, or the echo of ours) is reconciled.
     @discardableResult
-    public func reconcileRefunds(_ payment: Payment, event: ProviderEventRecord? = nil, traceParent: String?) async throws -> (AdvanceResult, Payment) {
+    public func reconcileRefunds(_ payment: Payment, event: ProviderEventRecord? = nil, traceParent: String?) async throws -> (IngestResult, Payment) {
         guard let intentId = payment.providerPaymentId else {
             if let event { _ = try await store.recordEvent(event, result: "ignored") }
             return (.ignored, payment)
@@ -109,7 +109,7 @@ public struct PaymentReconciler: Sendable {
         return try await recordRefunds(payment, provider: try await provider.refunds(intentId: intentId), event: event, traceParent: traceParent)
     }
 
-    func record(_ result: AdvanceResult, from: PledgeStatus, to: PledgeStatus, payment: Payment, logger: Logger) {
+    func record(_ result: IngestResult, from: PledgeStatus, to: PledgeStatus, payment: Payment, logger: Logger) {
         metrics.counter(.paymentTransitionsTotal, [("result", result.rawValue), ("to", to.rawValue)]).increment()
         if result == .applied && to == .captured {
             // Money captured, in minor units per currency: the dashboard's "captured amount".

@@ -4,7 +4,7 @@ import Observability
 import Persistence
 import ServiceLifecycle
 import CoreMetrics
-import Events
+import Contracts
 
 /// Tuning for the recovery service.
 public struct PaymentRecoveryConfig: Sendable {
@@ -28,14 +28,16 @@ public struct PaymentRecovery: Service {
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
     let config: PaymentRecoveryConfig
+    let clock: any StoreClock
     let metrics: ServiceMetrics
     let logger: Logger
 
     public init(
         store: any PaymentStore, provider: any PaymentProvider, reconciler: PaymentReconciler, config: PaymentRecoveryConfig,
-        metrics: ServiceMetrics, logger: Logger
+        clock: any StoreClock, metrics: ServiceMetrics, logger: Logger
     ) {
         self.store = store
+        self.clock = clock
         self.provider = provider
         self.reconciler = reconciler
         self.config = config
@@ -56,8 +58,8 @@ public struct PaymentRecovery: Service {
 
     /// One round; returns how many payments it looked at.
     @discardableResult
-    public func recoverOnce(now: Date = DatabaseClock.now()) async throws -> Int {
-        let cutoff = Timestamp.format(now.addingTimeInterval(-Double(config.settleAfter.components.seconds)))
+    public func recoverOnce() async throws -> Int {
+        let cutoff = Timestamp.format(clock.now().addingTimeInterval(-Double(config.settleAfter.components.seconds)))
         let stale = try await store.unsettled(changedBefore: cutoff, limit: config.batchSize)
         metrics.gauge(.paymentsUnsettledStale).record(stale.count)
         for payment in stale {

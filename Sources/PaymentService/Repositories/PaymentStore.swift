@@ -1,5 +1,6 @@
-import Events
+import Contracts
 import HTTPSupport
+import Persistence
 
 /// A provider webhook being handled: recorded in `provider_events` in the same transaction as
 /// what it changes, so a redelivery is recognised and a failed handling can be retried.
@@ -7,16 +8,6 @@ public struct ProviderEventRecord: Sendable, Equatable {
     public let id: String
     public let type: String
     public let paymentIntentId: String?
-}
-
-/// What settling a payment came to.
-public enum AdvanceResult: String, Sendable {
-    /// The payment moved up, and its events are in the outbox.
-    case applied
-    /// The payment already was at that rank or beyond: nothing changed.
-    case ignored
-    /// The provider event was handled before.
-    case duplicate
 }
 
 /// What the provider says of a payment's intent, to be recorded.
@@ -73,7 +64,7 @@ public protocol PaymentStore: Sendable {
     /// redelivered one changes nothing (`duplicate`). `payment` is the caller's copy (its amount,
     /// pledge and campaign never change; its status may be behind). Returns the payment as it ends up.
     func settle(_ payment: Payment, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
-        -> (AdvanceResult, Payment)
+        -> (IngestResult, Payment)
 
     // MARK: Refunds
 
@@ -92,5 +83,5 @@ public protocol PaymentStore: Sendable {
     /// with `PAYMENT_REFUNDED` and a notice to pledge-service. `event` (if any) is recorded in
     /// it too; a redelivered one changes nothing (`duplicate`).
     func recordRefunds(_ payment: Payment, provider refunds: [ProviderRefund], traceParent: String?, event: ProviderEventRecord?) async throws
-        -> (AdvanceResult, Payment)
+        -> (IngestResult, Payment)
 }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Outbox
@@ -14,7 +14,7 @@ extension SQLPaymentStore {
         """
 
     public func reserveRefund(_ request: RefundRequest) async throws -> RefundReservation {
-        let lock: SQLQueryString = database.kind == .postgres ? " FOR UPDATE" : ""
+        let lock = database.dialect.rowLock
         return try await database.transaction { db in
             // The payment's row lock orders every refund of it: each sees the ones before it.
             guard let payment = try await db.raw("SELECT \(Self.columns) FROM payments WHERE id = \(bind: request.paymentId)\(lock)")
@@ -70,12 +70,12 @@ extension SQLPaymentStore {
     }
 
     public func recordRefunds(_ payment: Payment, provider refunds: [ProviderRefund], traceParent: String?, event: ProviderEventRecord?)
-        async throws -> (AdvanceResult, Payment)
+        async throws -> (IngestResult, Payment)
     {
-        let now = Timestamp.now()
-        let lock: SQLQueryString = database.kind == .postgres ? " FOR UPDATE" : ""
+        let now = clock.timestamp()
+        let lock = database.dialect.rowLock
         do {
-            let outcome = try await database.transaction { db -> (AdvanceResult, Payment) in
+            let outcome = try await database.transaction { db -> (IngestResult, Payment) in
                 guard let current = try await db.raw("SELECT \(Self.columns) FROM payments WHERE id = \(bind: payment.id)\(lock)")
                     .first().map(Self.payment)
                 else { throw PaymentStoreError.vanished(payment.id) }
@@ -84,7 +84,7 @@ extension SQLPaymentStore {
                 }
                 // The provider's cumulative amount is the truth, and it only grows.
                 let refunded = min(current.amount, refunds.filter(\.succeeded).reduce(0) { $0 + $1.amount })
-                var result = AdvanceResult.ignored
+                var result = IngestResult.ignored
                 var updated = current
                 if current.status == .captured, refunded > current.refundedAmount {
                     let status: PledgeStatus = refunded == current.amount ? .refunded : .captured
@@ -98,7 +98,7 @@ extension SQLPaymentStore {
                     try await Outbox.enqueue(try Self.refundEvents(for: updated, refundId: refundId, traceParent: traceParent, now: now), on: db, now: now)
                     result = .applied
                 }
-                if let event, try await !Self.insertEvent(event, result: result.rawValue, on: db) {
+                if let event, try await !Self.insertEvent(event, result: result.rawValue, on: db, now: now) {
                     throw DuplicateProviderEvent()
                 }
                 return (result, updated)
@@ -154,9 +154,9 @@ extension SQLPaymentStore {
             id: try row.decode(column: "id", as: String.self),
             paymentId: try row.decode(column: "payment_id", as: String.self),
             amount: try row.decode(column: "amount", as: Int64.self),
-            currency: Currency(rawValue: try row.decode(column: "currency", as: String.self)) ?? Currency(rawValue: "USD")!,
+            currency: try row.decode(column: "currency", known: Currency.self),
             reason: try row.decode(column: "reason", as: String.self),
-            status: RefundStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .pending,
+            status: try row.decode(column: "status", known: RefundStatus.self),
             providerRefundId: try row.decode(column: "provider_refund_id", as: String?.self),
             idempotencyKey: try row.decode(column: "idempotency_key", as: String?.self),
             requestHash: try row.decode(column: "request_hash", as: String?.self),

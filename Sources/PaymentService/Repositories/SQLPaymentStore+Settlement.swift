@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Outbox
@@ -12,24 +12,20 @@ extension SQLPaymentStore {
     struct DuplicateProviderEvent: Error {}
 
     public func settle(_ payment: Payment, with settlement: Settlement, traceParent: String?, event: ProviderEventRecord?) async throws
-        -> (AdvanceResult, Payment)
+        -> (IngestResult, Payment)
     {
-        let now = Timestamp.now()
-        if database.kind == .postgres, event == nil, let status = settlement.status {
-            return try await settleInOneStatement(payment, to: status, with: settlement, traceParent: traceParent, now: now)
+        let now = clock.timestamp()
+        if event == nil, let status = settlement.status {
+            return try await move(payment, to: status, with: settlement, traceParent: traceParent, now: now)
         }
         let paymentId = payment.id
         do {
-            let outcome = try await database.transaction { db -> (AdvanceResult, Payment) in
+            let outcome = try await database.transaction { db -> (IngestResult, Payment) in
                 // The move up is one conditional UPDATE: its row lock orders concurrent settlements
                 // of the payment, and of any number of them exactly one matches a lower status.
                 var moved: Payment?
                 if let status = settlement.status {
-                    moved = try await db.raw("""
-                        UPDATE payments SET \(Self.assignments(status, settlement, now: now))
-                        WHERE id = \(bind: paymentId) AND status IN (\(binds: Self.ranksBelow(status)))
-                        RETURNING \(Self.columns)
-                        """).first().map(Self.payment)
+                    moved = try await db.raw(Self.moveStatement(paymentId, to: status, settlement, now: now)).first().map(Self.payment)
                 }
                 let current: Payment
                 if let moved {
@@ -38,8 +34,8 @@ extension SQLPaymentStore {
                 } else {
                     current = try await Self.recordIntent(paymentId, settlement, on: db)
                 }
-                let result: AdvanceResult = moved == nil ? .ignored : .applied
-                if let event, try await !Self.insertEvent(event, result: result.rawValue, on: db) {
+                let result: IngestResult = moved == nil ? .ignored : .applied
+                if let event, try await !Self.insertEvent(event, result: result.rawValue, on: db, now: now) {
                     throw DuplicateProviderEvent()
                 }
                 return (result, current)
@@ -52,40 +48,32 @@ extension SQLPaymentStore {
         }
     }
 
-    /// PostgreSQL, no provider event to record: the conditional UPDATE and its outbox rows in one
-    /// statement (a data-modifying `WITH`), one round trip and one commit. The rows are made from
-    /// the caller's copy of the payment, whose amount, pledge and campaign never change, and are
-    /// inserted only if the update matched.
-    func settleInOneStatement(_ payment: Payment, to status: PledgeStatus, with settlement: Settlement, traceParent: String?, now: String)
-        async throws -> (AdvanceResult, Payment)
+    /// No provider event to record: the conditional UPDATE and its outbox rows commit together
+    /// (`updateThenInsert`: one statement on PostgreSQL, one transaction on SQLite). The rows are
+    /// made from the caller's copy of the payment, whose amount, pledge and campaign never
+    /// change, and are written only if the update matched.
+    func move(_ payment: Payment, to status: PledgeStatus, with settlement: Settlement, traceParent: String?, now: String)
+        async throws -> (IngestResult, Payment)
     {
         var expected = payment
         expected.status = status
         expected.failureReason = status == .failed ? (settlement.failureReason ?? "payment_failed") : nil
-        let rows = try Self.events(for: expected, traceParent: traceParent, now: now).map { entry -> SQLQueryString in
-            "(\(bind: entry.id), \(bind: entry.destination), \(bind: entry.type), \(bind: entry.payload), \(bind: entry.traceParent))"
-        }
-        let moved = try await database.withConnection { db in
-            try await db.raw("""
-                WITH moved AS (
-                    UPDATE payments SET \(Self.assignments(status, settlement, now: now))
-                    WHERE id = \(bind: payment.id) AND status IN (\(binds: Self.ranksBelow(status)))
-                    RETURNING \(Self.columns)
-                ), queued AS (
-                    INSERT INTO outbox (id, destination, event_type, payload, trace_parent, created_at, next_attempt_at)
-                    SELECT entry.id, entry.destination, entry.event_type, entry.payload, entry.trace_parent, \(bind: now), \(bind: now)
-                    FROM (VALUES \(rows.joined(separator: ", "))) AS entry (id, destination, event_type, payload, trace_parent)
-                    WHERE EXISTS (SELECT 1 FROM moved)
-                )
-                SELECT \(Self.columns) FROM moved
-                """).first().map(Self.payment)
-        }
-        if let moved {
+        let rows = Outbox.rows(try Self.events(for: expected, traceParent: traceParent, now: now), now: now)
+        if let moved = try await database.updateThenInsert(Self.moveStatement(payment.id, to: status, settlement, now: now), insert: rows) {
             signal.notify()
-            return (.applied, moved)
+            return (.applied, try Self.payment(moved))
         }
         // Nothing moved; the intent id is still recorded if the payment has none yet.
         return (.ignored, try await database.withConnection { try await Self.recordIntent(payment.id, settlement, on: $0) })
+    }
+
+    /// The move up: only from a status `status` ranks above.
+    static func moveStatement(_ paymentId: String, to status: PledgeStatus, _ settlement: Settlement, now: String) -> SQLQueryString {
+        """
+        UPDATE payments SET \(assignments(status, settlement, now: now))
+        WHERE id = \(bind: paymentId) AND status IN (\(binds: ranksBelow(status)))
+        RETURNING \(columns)
+        """
     }
 
     /// The statuses `status` ranks above.
@@ -144,20 +132,16 @@ extension SQLPaymentStore {
         let event = EventEnvelope(
             eventId: UUID().uuidString.lowercased(), type: data.type, source: "payment-service", occurredAt: now, traceParent: traceParent, data: data
         )
-        return try OutboxEntry(event, destination: campaignEvents)
+        return try OutboxEntry(event, destination: .campaignEvents)
     }
 
     /// The status notice for pledge-service's payment webhook: the payment's status, its failure
     /// reason, and what it has refunded (once anything is).
     static func notice(for payment: Payment, traceParent: String?, now: String) throws -> OutboxEntry {
-        let notice = PaymentStatusNotice(
+        try OutboxEntry(PaymentStatusNotice(
             eventId: UUID().uuidString.lowercased(), pledgeId: payment.pledgeId, paymentId: payment.id, status: payment.status,
             occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil, traceParent: traceParent,
             refundedAmount: payment.refundedAmount > 0 ? payment.refundedAmount : nil
-        )
-        return OutboxEntry(
-            id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: String(decoding: try PlainJSON.encoder.encode(notice), as: UTF8.self),
-            traceParent: traceParent, destination: pledgeWebhook
-        )
+        ))
     }
 }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Outbox
@@ -10,15 +10,13 @@ import SQLKit
 /// after the commit.
 public struct SQLPaymentStore: PaymentStore {
     let database: any DatabaseClient
-    let signal: OutboxSignal
+    let signal: QueueSignal
+    let clock: any StoreClock
 
-    /// Outbox destinations: campaign-service's ingestion and pledge-service's payment webhook, both batched.
-    public static let campaignEvents = "campaign-events"
-    public static let pledgeWebhook = "pledge-webhook"
-
-    public init(database: any DatabaseClient, signal: OutboxSignal) {
+    public init(database: any DatabaseClient, signal: QueueSignal, clock: any StoreClock) {
         self.database = database
         self.signal = signal
+        self.clock = clock
     }
 
     static let columns: SQLQueryString = """
@@ -119,14 +117,14 @@ public struct SQLPaymentStore: PaymentStore {
     @discardableResult
     public func recordEvent(_ event: ProviderEventRecord, result: String) async throws -> Bool {
         try await database.withConnection { db in
-            try await Self.insertEvent(event, result: result, on: db)
+            try await Self.insertEvent(event, result: result, on: db, now: clock.timestamp())
         }
     }
 
-    static func insertEvent(_ event: ProviderEventRecord, result: String, on db: any SQLDatabase) async throws -> Bool {
+    static func insertEvent(_ event: ProviderEventRecord, result: String, on db: any SQLDatabase, now: String) async throws -> Bool {
         try await !db.raw("""
             INSERT INTO provider_events (id, type, payment_intent_id, result, received_at)
-            VALUES (\(bind: event.id), \(bind: event.type), \(bind: event.paymentIntentId), \(bind: result), \(bind: Timestamp.now()))
+            VALUES (\(bind: event.id), \(bind: event.type), \(bind: event.paymentIntentId), \(bind: result), \(bind: now))
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """).all().isEmpty
@@ -144,8 +142,8 @@ public struct SQLPaymentStore: PaymentStore {
             userId: try row.decode(column: "user_id", as: String?.self),
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),
             amount: try row.decode(column: "amount", as: Int64.self),
-            currency: Currency(rawValue: try row.decode(column: "currency", as: String.self)) ?? Currency(rawValue: "USD")!,
-            status: PledgeStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .pending,
+            currency: try row.decode(column: "currency", known: Currency.self),
+            status: try row.decode(column: "status", known: PledgeStatus.self),
             provider: try row.decode(column: "provider", as: String.self),
             providerPaymentId: try row.decode(column: "provider_payment_id", as: String?.self),
             paymentMethod: try row.decode(column: "payment_method", as: String.self),

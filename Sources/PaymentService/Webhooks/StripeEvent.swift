@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPSupport
 
@@ -31,7 +32,7 @@ public struct StripeEvent: Sendable, Equatable {
 
     /// Parses an event body; throws `StripeEventError.malformed` for anything that is not one.
     public init(json data: Data) throws {
-        guard let wire = try? PlainJSON.decoder.decode(Wire.self, from: data), let id = wire.id, !id.isEmpty,
+        guard let wire = try? WireCoding.decoder.decode(Wire.self, from: data), let id = wire.id, !id.isEmpty,
             let type = wire.type, !type.isEmpty
         else { throw StripeEventError.malformed("an event needs an id and a type") }
         var intentId: String?

@@ -1,6 +1,6 @@
 import Auth
 import Crypto
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -25,6 +25,7 @@ public struct PledgeController: Sendable {
     let idempotency: IdempotencyStore
     let campaigns: any CampaignDirectory
     let metrics: ServiceMetrics
+    let clock: any StoreClock
     let maximumMajorUnits: Int64
     /// Guests' receipt tokens, made from the pledge id.
     let receiptTokens: ReceiptTokens
@@ -33,13 +34,14 @@ public struct PledgeController: Sendable {
     static let minimumGuestKeyLength = 22
 
     public init(
-        store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, maximumMajorUnits: Int64,
-        receiptTokens: ReceiptTokens
+        store: any PledgeStore, idempotency: IdempotencyStore, campaigns: any CampaignDirectory, metrics: ServiceMetrics, clock: any StoreClock,
+        maximumMajorUnits: Int64, receiptTokens: ReceiptTokens
     ) {
         self.store = store
         self.idempotency = idempotency
         self.campaigns = campaigns
         self.metrics = metrics
+        self.clock = clock
         self.maximumMajorUnits = maximumMajorUnits
         self.receiptTokens = receiptTokens
     }
@@ -57,21 +59,19 @@ public struct PledgeController: Sendable {
     /// and its event commit together (`PledgeStore.create`). A request the campaign refuses may
     /// still be the retry of one that succeeded: the key is asked before it is refused.
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let key = request.headers[.idempotencyKey] else { throw PledgeServiceError.idempotencyKeyRequired }
-        guard IdempotencyKey.isValid(key) else { throw PledgeServiceError.invalidIdempotencyKey }
+        let key = try IdempotencyError.key(from: request.headers[.idempotencyKey])
         let body = try await request.collectBody(context: context)
-        let object = try JSONRequestDecoder.object(from: body.readableBytesView)
-        let input = try PledgeInput(object, maximumMajorUnits: maximumMajorUnits)
+        let input = try JSONRequestDecoder.decode(PledgeInput.self, from: Data(buffer: body)).limited(toMajorUnits: maximumMajorUnits)
         let principal = context.principal
         guard principal != nil || input.donor != nil else { throw PledgeServiceError.donorRequired }
         // A guest's key scopes only by the email they typed: it must be unguessable, or anyone who
         // guessed a key and an address would be handed that guest's stored answer and receipt token.
         if principal == nil && key.count < Self.minimumGuestKeyLength {
-            throw PledgeServiceError.idempotencyKeyTooShort(minimum: Self.minimumGuestKeyLength)
+            throw IdempotencyError.tooShort(minimum: Self.minimumGuestKeyLength)
         }
         // Keys belong to the caller: a signed-in user, or a guest by the email they gave.
         let scope = principal.map { "user:\($0.userID)" } ?? "guest:\(input.donor!.email)"
-        let requestHash = IdempotencyKey.fingerprint(canonical: JSONValue.object(object).canonical)
+        let requestHash = IdempotencyKey.fingerprint(ofJSON: body.readableBytesView)
 
         let campaign: CampaignSummary
         do {
@@ -91,17 +91,9 @@ public struct PledgeController: Sendable {
 
     /// What an earlier use of the key answers: the stored response, or why not.
     func answer(_ decision: IdempotencyDecision) throws -> Response {
-        switch decision {
-        case .replay(let status, let stored):
-            metrics.counter(.idempotentReplaysTotal).increment()
-            return Self.json(status: HTTPResponse.Status(code: status), body: stored, replayed: true)
-        case .inFlight:
-            throw PledgeServiceError.idempotencyKeyInUse
-        case .mismatch:
-            throw PledgeServiceError.idempotencyKeyReused
-        case .proceed:
-            throw PledgeServiceError.idempotencyKeyInUse
-        }
+        let stored = try decision.storedAnswer()
+        metrics.counter(.idempotentReplaysTotal).increment()
+        return Self.json(status: HTTPResponse.Status(code: stored.status), body: stored.body, replayed: true)
     }
 
     /// The campaign, if it takes this pledge: it exists, it is active, and it counts this currency.
@@ -123,7 +115,7 @@ public struct PledgeController: Sendable {
         _ input: PledgeInput, campaign: CampaignSummary, principal: Principal?, scope: String, key: String, requestHash: String,
         traceParent: String
     ) throws -> (NewPledge, String) {
-        let now = Timestamp.now()
+        let now = clock.timestamp()
         // Guests prove ownership later with an unguessable token (made from the pledge id under a
         // key, so the receipt mail can carry it); only its hash is kept.
         let id = UUID().uuidString.lowercased()

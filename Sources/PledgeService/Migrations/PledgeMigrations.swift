@@ -52,12 +52,11 @@ public enum PledgeMigrations {
         // One receipt per captured pledge, numbered once from a sequence the database keeps:
         // `CFA-<year>-<sequence, 6 digits or more>`. Pledges captured before receipts existed
         // get theirs here, in the order they were captured.
-        SQLMigration(name: "004_create_receipts", statements: { kind in
-            let sequence = kind == .postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
-            return [
+        SQLMigration(name: "004_create_receipts", statements: { dialect in
+            [
                 """
                 CREATE TABLE receipts (
-                    sequence \(sequence),
+                    sequence \(dialect.identityPrimaryKey),
                     pledge_id TEXT NOT NULL UNIQUE,
                     year INTEGER NOT NULL,
                     captured_at TEXT NOT NULL,
@@ -74,19 +73,16 @@ public enum PledgeMigrations {
             ]
         }),
         // Refunds: REFUNDED becomes a status, and each pledge keeps the largest cumulative refund
-        // reported. SQLite cannot change a CHECK in place, so there the table is copied.
-        SQLMigration(name: "005_pledge_refunds", statements: { kind in
-            if kind == .postgres {
-                return [
+        // reported. SQLite cannot change a CHECK in place: there the table is copied (`changeTable`).
+        SQLMigration(name: "005_pledge_refunds", statements: { dialect in
+            dialect.changeTable(
+                "pledges",
+                alter: [
                     "ALTER TABLE pledges DROP CONSTRAINT IF EXISTS pledges_status_check",
                     "ALTER TABLE pledges ADD CONSTRAINT pledges_status_check CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED', 'FAILED', 'REFUNDED'))",
                     "ALTER TABLE pledges ADD COLUMN refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)",
-                ]
-            }
-            let columns = "id, campaign_id, user_id, guest_email, donor_name, amount, currency, status, anonymous, message, receipt_token_hash, created_at, updated_at"
-            return [
-                """
-                CREATE TABLE pledges_next (
+                ],
+                definition: """
                     id TEXT PRIMARY KEY,
                     campaign_id TEXT NOT NULL,
                     user_id TEXT,
@@ -101,14 +97,10 @@ public enum PledgeMigrations {
                     created_at TEXT NOT NULL,
                     updated_at TEXT NOT NULL,
                     refunded_amount BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount)
-                )
-                """,
-                "INSERT INTO pledges_next (\(columns)) SELECT \(columns) FROM pledges",
-                "DROP TABLE pledges",
-                "ALTER TABLE pledges_next RENAME TO pledges",
-                "CREATE INDEX pledges_user ON pledges (user_id, created_at, id)",
-                "CREATE INDEX pledges_created ON pledges (created_at, id)",
-            ]
+                    """,
+                copied: "id, campaign_id, user_id, guest_email, donor_name, amount, currency, status, anonymous, message, receipt_token_hash, created_at, updated_at",
+                indexes: ["CREATE INDEX pledges_user ON pledges (user_id, created_at, id)", "CREATE INDEX pledges_created ON pledges (created_at, id)"]
+            )
         }),
         // Where a signed-in donor's mail goes: their account's email when they pledged (a
         // guest's is guest_email). Pledges made before have none, and get no mail.
@@ -119,5 +111,7 @@ public enum PledgeMigrations {
         SQLMigration(name: "007_pledges_by_campaign", [
             "CREATE INDEX pledges_campaign ON pledges (campaign_id, id)",
         ]),
+        // What each outbox row is about, indexed (resends and an operator's search use it).
+        OutboxSchema.aggregates,
     ]
 }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Hummingbird
 
 /// A stored pledge. The receipt token itself is never stored, only its hash.

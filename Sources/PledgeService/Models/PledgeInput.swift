@@ -1,10 +1,11 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 
-/// A `POST /pledges` body, checked field by field. Any `status`, `user_id` or `id` a client
-/// sends is ignored: those are ours to set.
-struct PledgeInput: Equatable {
+/// A `POST /pledges` body, decoded field by field in this order, each field's problem answered
+/// with its own stable code. Any `status`, `user_id` or `id` a client sends is ignored: those are
+/// ours to set.
+struct PledgeInput: Decodable, Equatable {
     let campaignId: String
     let amount: Int64
     let currency: Currency
@@ -20,46 +21,59 @@ struct PledgeInput: Equatable {
     static let messageLimit = TextLimit(characters: 500)
     static let nameLimit = TextLimit(characters: 200)
 
-    /// `maximumMajorUnits` is the largest pledge in whole units of its currency (1,000,000 is
-    /// 100,000,000 cents of USD, 1,000,000 JPY, 1,000,000,000 fils of KWD).
-    init(_ object: [String: JSONValue], maximumMajorUnits: Int64) throws {
-        guard let campaignId = object["campaign_id"]?.stringValue?.trimmingCharacters(in: .whitespaces),
+    /// As the request decoder sees them (it converts the body's snake_case keys).
+    enum Keys: String, CodingKey {
+        case campaignId, amount, currency, anonymous, message, donor
+    }
+
+    enum DonorKeys: String, CodingKey {
+        case name, email
+    }
+
+    init(from decoder: any Decoder) throws {
+        let body = try decoder.container(keyedBy: Keys.self)
+        guard let campaignId = (try? body.decode(String.self, forKey: .campaignId))?.trimmingCharacters(in: .whitespaces),
             !campaignId.isEmpty, campaignId.count <= 100
         else { throw PledgeServiceError.invalidCampaign }
-        let currency = object["currency"]?.stringValue.flatMap { Currency(rawValue: $0.uppercased()) }
-        let maximum = (currency ?? Currency(rawValue: "USD")!).minorUnits(ofMajor: maximumMajorUnits)
-        guard let amount = object["amount"]?.integerValue, amount > 0, amount <= maximum else {
-            throw PledgeServiceError.invalidAmount(maximum: maximum, currency: currency)
+        let currency = (try? body.decode(String.self, forKey: .currency)).flatMap { Currency(rawValue: $0.uppercased()) }
+        guard let amount = try? body.decode(Int64.self, forKey: .amount), amount > 0 else {
+            throw PledgeServiceError.invalidAmount(maximum: nil, currency: currency)
         }
         guard let currency else { throw PledgeServiceError.invalidCurrency }
-        switch object["anonymous"] {
-        case nil, .null: self.anonymous = false
-        case .bool(let value): self.anonymous = value
-        default: throw PledgeServiceError.invalidAnonymous
+        /// An optional field: absent or null is nil; a value of the wrong type is `refusal`.
+        func optional<Value: Decodable>(_ type: Value.Type, _ key: Keys, else refusal: PledgeServiceError) throws -> Value? {
+            do { return try body.decodeIfPresent(type, forKey: key) } catch { throw refusal }
         }
-        switch object["message"] {
-        case nil, .null: self.message = nil
-        case .string(let text) where Self.messageLimit.allows(text):
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        self.anonymous = try optional(Bool.self, .anonymous, else: .invalidAnonymous) ?? false
+        if let message = try optional(String.self, .message, else: .invalidMessage) {
+            guard Self.messageLimit.allows(message) else { throw PledgeServiceError.invalidMessage }
+            let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
             self.message = trimmed.isEmpty ? nil : trimmed
-        default: throw PledgeServiceError.invalidMessage
+        } else {
+            self.message = nil
         }
-        switch object["donor"] {
-        case nil, .null:
-            self.donor = nil
-        case .object(let donor):
-            guard let name = donor["name"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty,
+        if body.contains(.donor), try !body.decodeNil(forKey: .donor) {
+            guard let donor = try? body.nestedContainer(keyedBy: DonorKeys.self, forKey: .donor),
+                let name = (try? donor.decode(String.self, forKey: .name))?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty,
                 Self.nameLimit.allows(name),
-                let email = donor["email"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased(),
+                let email = (try? donor.decode(String.self, forKey: .email))?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased(),
                 Self.isEmail(email)
             else { throw PledgeServiceError.invalidDonor }
             self.donor = Donor(name: name, email: email)
-        default:
-            throw PledgeServiceError.invalidDonor
+        } else {
+            self.donor = nil
         }
         self.campaignId = campaignId
         self.amount = amount
         self.currency = currency
+    }
+
+    /// The pledge, if its amount is at most `maximumMajorUnits` whole units of its currency
+    /// (1,000,000 is 100,000,000 cents of USD, 1,000,000 JPY, 1,000,000,000 fils of KWD).
+    func limited(toMajorUnits maximumMajorUnits: Int64) throws -> PledgeInput {
+        let maximum = currency.minorUnits(ofMajor: maximumMajorUnits)
+        guard amount <= maximum else { throw PledgeServiceError.invalidAmount(maximum: maximum, currency: currency) }
+        return self
     }
 
     static func isEmail(_ email: String) -> Bool {

@@ -1,16 +1,11 @@
-import Events
+import Contracts
 import HTTPSupport
 import HTTPTypes
 
 /// Every way a pledge-service request can fail, each with its status and stable code.
 public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
-    case idempotencyKeyRequired
-    case invalidIdempotencyKey
-    case idempotencyKeyTooShort(minimum: Int)
-    case idempotencyKeyReused
-    case idempotencyKeyInUse
     case invalidCampaign
-    case invalidAmount(maximum: Int64, currency: Currency?)
+    case invalidAmount(maximum: Int64?, currency: Currency?)
     case invalidCurrency
     case invalidMessage
     case invalidAnonymous
@@ -25,25 +20,13 @@ public enum PledgeServiceError: Error, Equatable, APIErrorConvertible {
 
     public var apiError: APIError {
         switch self {
-        case .idempotencyKeyRequired:
-            .idempotencyKeyRequired
-        case .invalidIdempotencyKey:
-            .invalidIdempotencyKey
-        case .idempotencyKeyTooShort(let minimum):
-            APIError(
-                .badRequest, code: "idempotency_key_too_short",
-                message: "Without signing in, the Idempotency-Key must be at least \(minimum) characters (128 bits; a UUID is right)."
-            )
-        case .idempotencyKeyReused:
-            .idempotencyKeyReused
-        case .idempotencyKeyInUse:
-            APIError(.conflict, code: "idempotency_key_in_use", message: "A request with this Idempotency-Key is still in progress.")
         case .invalidCampaign:
             APIError(.badRequest, code: "invalid_campaign_id", message: "campaign_id is required.")
         case .invalidAmount(let maximum, let currency):
             APIError(
                 .badRequest, code: "invalid_amount",
-                message: "amount must be a positive integer of minor units, at most \(maximum)" + (currency.map { " (\($0.format(maximum)))" } ?? "") + "."
+                message: "amount must be a positive integer of minor units"
+                    + (maximum.map { maximum in ", at most \(maximum)" + (currency.map { " (\($0.format(maximum)))" } ?? "") } ?? "") + "."
             )
         case .invalidCurrency:
             APIError(.badRequest, code: "invalid_currency", message: "currency must be a supported ISO-4217 code.")

@@ -1,5 +1,5 @@
 import Auth
-import Events
+import Contracts
 import Foundation
 import Outbox
 
@@ -7,9 +7,6 @@ import Outbox
 /// same transaction as the change they tell of: a receipt when a pledge is captured, a notice
 /// when its payment failed, and one for each refund.
 public struct DonationNotices: Sendable {
-    /// The outbox destination: notification-service's ingestion.
-    public static let destination = "notification-events"
-
     /// `PUBLIC_BASE_URL`: receipt links in mail point there.
     let publicBaseURL: String
     /// A guest's link carries their receipt token, made again from the pledge id.
@@ -50,6 +47,6 @@ public struct DonationNotices: Sendable {
                 receiptUrl: kind == .paymentFailed ? nil : receiptURL(for: pledge)
             ))
         )
-        return try OutboxEntry(event, destination: Self.destination)
+        return try OutboxEntry(event, destination: .notificationEvents)
     }
 }

@@ -1,6 +1,7 @@
-import Events
+import Contracts
 import HTTPSupport
 import Idempotency
+import Persistence
 
 /// A pledge to create, with the event and the idempotent answer that commit with it.
 public struct NewPledge: Sendable {
@@ -12,44 +13,6 @@ public struct NewPledge: Sendable {
     public let requestHash: String
     public let responseStatus: Int
     public let responseBody: String
-}
-
-/// A payment status report from payment-service.
-public struct PaymentWebhook: Sendable, Equatable {
-    public let eventId: String
-    public let pledgeId: String
-    public let paymentId: String
-    public let status: PledgeStatus
-    public let occurredAt: String
-    public let reason: String?
-    /// The trace of the request that reported it, carried on to the event it causes.
-    public var traceParent: String? = nil
-    /// The payment's cumulative refund, when the notice reports one.
-    public var refundedAmount: Int64 = 0
-}
-
-public enum WebhookResult: String, Codable, Sendable {
-    case applied
-    case ignored
-    case duplicate
-    /// An unknown pledge or a malformed notice: final for the sender, never retried.
-    case rejected
-}
-
-/// What became of one payment notice.
-public struct NoticeOutcome: Sendable, Equatable {
-    public let eventId: String
-    public let result: WebhookResult
-    /// The pledge's status after the notice; nil when there is no such pledge.
-    public let status: PledgeStatus?
-    public let reason: String?
-
-    public init(eventId: String, result: WebhookResult, status: PledgeStatus?, reason: String? = nil) {
-        self.eventId = eventId
-        self.result = result
-        self.status = status
-        self.reason = reason
-    }
 }
 
 /// Persistence of pledges.
@@ -68,9 +31,10 @@ public protocol PledgeStore: Sendable {
     /// Applies payment notices as one set, in one transaction: the pledges they name are locked
     /// in id order, notices seen before are `duplicate`, the rest go through the state machine in
     /// the order given, and every applied one writes its transition and PLEDGE_STATUS_CHANGED
-    /// outbox row; one outcome per notice, in order (`rejected` for an unknown pledge).
+    /// outbox row; one outcome per notice, in order, with the pledge's status after it (`rejected`
+    /// for an unknown pledge).
     /// Moving a pledge to CAPTURED also issues its receipt, once, in the same transaction.
-    func applyPaymentNotices(_ notices: [PaymentWebhook], source: String) async throws -> [NoticeOutcome]
+    func applyPaymentNotices(_ notices: [PaymentStatusNotice], source: String) async throws -> [IngestOutcome]
     /// The receipts of those pledges that have one, by pledge id.
     func receipts(pledgeIds: [String]) async throws -> [String: Receipt]
 }

@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Outbox
@@ -9,13 +9,13 @@ import SQLKit
 /// with its transitions, PLEDGE_STATUS_CHANGED, DONATION_NOTICE and receipt number in the same
 /// transaction.
 extension SQLPledgeStore {
-    public func applyPaymentNotices(_ notices: [PaymentWebhook], source: String) async throws -> [NoticeOutcome] {
+    public func applyPaymentNotices(_ notices: [PaymentStatusNotice], source: String) async throws -> [IngestOutcome] {
         guard !notices.isEmpty else { return [] }
-        let kind = database.kind
-        let now = Timestamp.now()
+        let dialect = database.dialect
+        let now = clock.timestamp()
         let donationNotices = self.notices
-        let (outcomes, applied) = try await database.retryingTransaction { db -> ([NoticeOutcome], Bool) in
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+        let (outcomes, applied) = try await database.retryingTransaction { db -> ([IngestOutcome], Bool) in
+            let lock = dialect.rowLock
             // The pledges first, in id order: their row locks order every notice about them,
             // duplicates included, and concurrent batches wait for each other instead of deadlocking.
             let pledgeIds = Array(Set(notices.map(\.pledgeId))).sorted()
@@ -28,7 +28,7 @@ extension SQLPledgeStore {
             var seen = Set(try await db.raw("SELECT event_id FROM payment_webhook_events WHERE event_id IN (\(binds: eventIds))").all()
                 .map { try $0.decode(column: "event_id", as: String.self) })
 
-            var outcomes: [NoticeOutcome] = []
+            var outcomes: [IngestOutcome] = []
             var recorded: [SQLQueryString] = []
             var transitions: [SQLQueryString] = []
             var events: [OutboxEntry] = []
@@ -38,20 +38,20 @@ extension SQLPledgeStore {
             var mails: [(pledgeId: String, kind: DonationNotice.Kind, traceParent: String?)] = []
             for notice in notices {
                 guard var pledge = pledges[notice.pledgeId] else {
-                    outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .rejected, status: nil, reason: "unknown pledge"))
+                    outcomes.append(.rejected(notice.eventId, "unknown pledge"))
                     continue
                 }
                 guard seen.insert(notice.eventId).inserted else {
-                    outcomes.append(NoticeOutcome(eventId: notice.eventId, result: .duplicate, status: pledge.status))
+                    outcomes.append(IngestOutcome(eventId: notice.eventId, result: .duplicate, status: pledge.status))
                     continue
                 }
                 var state = PledgeState(status: pledge.status, refundedAmount: pledge.refundedAmount, amount: pledge.amount)
                 let before = (status: pledge.status, refunded: pledge.refundedAmount)
-                let change = state.take(notice.status, refunded: notice.refundedAmount)
+                let change = state.take(notice.status, refunded: notice.refundedAmount ?? 0)
                 for kind in DonationNotices.kinds(from: before, to: (state.status, state.refundedAmount)) {
                     mails.append((pledge.id, kind, notice.traceParent))
                 }
-                let result: WebhookResult = change.changed ? .applied : .ignored
+                let result: IngestResult = change.changed ? .applied : .ignored
                 pledge.status = state.status
                 pledge.refundedAmount = state.refundedAmount
                 if let from = change.movedFrom {
@@ -64,14 +64,14 @@ extension SQLPledgeStore {
                             pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: state.status,
                             amount: pledge.amount, currency: pledge.currency
                         ))
-                    ), destination: Self.eventDestination))
+                    ), destination: .campaignEvents))
                 }
                 if result == .applied {
                     pledges[pledge.id] = pledge
                     touched.insert(pledge.id)
                 }
                 recorded.append("(\(bind: notice.eventId), \(bind: pledge.id), \(bind: notice.status.rawValue), \(bind: result.rawValue), \(bind: now))")
-                outcomes.append(NoticeOutcome(eventId: notice.eventId, result: result, status: pledge.status))
+                outcomes.append(IngestOutcome(eventId: notice.eventId, result: result, status: pledge.status))
             }
             if !recorded.isEmpty {
                 let inserted = try await db.raw("""

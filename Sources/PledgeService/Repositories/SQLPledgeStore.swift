@@ -1,4 +1,4 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Idempotency
@@ -10,21 +10,21 @@ import SQLKit
 /// transaction; the relay is woken after the commit.
 public struct SQLPledgeStore: PledgeStore {
     let database: any DatabaseClient
-    let signal: OutboxSignal
+    let signal: QueueSignal
+    let clock: any StoreClock
     /// The donation notices for notification-service; nil writes none.
     let notices: DonationNotices?
     /// Concurrent creates commit together (group commit).
     let creates: GroupCommitter<NewPledge, IdempotencyDecision>
-    /// The outbox destination of pledge events (campaign-service's ingestion).
-    public static let eventDestination = "campaign-events"
 
-    public init(database: any DatabaseClient, signal: OutboxSignal, notices: DonationNotices? = nil, maximumCreateWriters: Int = 4) {
+    public init(database: any DatabaseClient, signal: QueueSignal, clock: any StoreClock, notices: DonationNotices? = nil, maximumCreateWriters: Int = 4) {
         self.database = database
         self.signal = signal
+        self.clock = clock
         self.notices = notices
         self.creates = GroupCommitter(
             maximumWriters: maximumCreateWriters, key: { $0.idempotencyScope + "\u{0}" + $0.idempotencyKey },
-            write: { try await Self.createAll($0, database: database, signal: signal) }
+            write: { try await Self.createAll($0, database: database, signal: signal, clock: clock) }
         )
     }
 
@@ -40,14 +40,14 @@ public struct SQLPledgeStore: PledgeStore {
     /// Creates a batch of pledges in one transaction: their keys claimed in one statement, then
     /// the pledges, their first transitions and their PLEDGE_CREATED rows, a statement each for
     /// all of them. One decision per pledge, in order; only `.proceed` ones were written.
-    static func createAll(_ news: [NewPledge], database: any DatabaseClient, signal: OutboxSignal) async throws -> [IdempotencyDecision] {
-        let kind = database.kind
+    static func createAll(_ news: [NewPledge], database: any DatabaseClient, signal: QueueSignal, clock: any StoreClock) async throws -> [IdempotencyDecision] {
+        let dialect = database.dialect
         let decisions = try await database.retryingTransaction { db -> [IdempotencyDecision] in
             let decisions = try await IdempotencyStore.claimAll(news.map {
                 IdempotencyStore.Claim(
                     scope: $0.idempotencyScope, key: $0.idempotencyKey, requestHash: $0.requestHash, status: $0.responseStatus, body: $0.responseBody
                 )
-            }, on: db, kind: kind)
+            }, now: clock.now(), on: db, dialect: dialect)
             let created = zip(news, decisions).filter { $0.1 == .proceed }.map(\.0)
             guard !created.isEmpty else { return decisions }
             let pledges = created.map(\.pledge).map { pledge -> SQLQueryString in
@@ -63,7 +63,7 @@ public struct SQLPledgeStore: PledgeStore {
             try await db.raw("""
                 INSERT INTO pledge_transitions (id, pledge_id, from_status, to_status, at) VALUES \(transitions.joined(separator: ", "))
                 """).run()
-            try await Outbox.enqueue(try created.map { try OutboxEntry($0.event, destination: eventDestination) }, on: db, now: created[0].pledge.createdAt)
+            try await Outbox.enqueue(try created.map { try OutboxEntry($0.event, destination: .campaignEvents) }, on: db, now: created[0].pledge.createdAt)
             return decisions
         }
         if decisions.contains(.proceed) { signal.notify() }
@@ -125,8 +125,8 @@ public struct SQLPledgeStore: PledgeStore {
             guestEmail: try row.decode(column: "guest_email", as: String?.self),
             donorName: try row.decode(column: "donor_name", as: String.self),
             amount: try row.decode(column: "amount", as: Int64.self),
-            currency: Currency(rawValue: try row.decode(column: "currency", as: String.self)) ?? Currency(rawValue: "USD")!,
-            status: PledgeStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .pending,
+            currency: try row.decode(column: "currency", known: Currency.self),
+            status: try row.decode(column: "status", known: PledgeStatus.self),
             anonymous: try row.decode(column: "anonymous", as: Int.self) != 0,
             message: try row.decode(column: "message", as: String?.self),
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),

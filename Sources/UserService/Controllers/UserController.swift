@@ -1,4 +1,5 @@
 import Auth
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
@@ -16,18 +17,22 @@ public struct UserController: Sendable {
     let hasher: PasswordHasher
     let decoyHash: String
     let passwordAttempts: PasswordAttempts
+    let clock: any StoreClock
 
     static let minimumPasswordLength = 8
     /// bcrypt reads at most 72 bytes; a longer password would be silently truncated.
     static let maximumPasswordBytes = 72
     static let nameLimit = TextLimit(characters: 200)
 
-    public init(store: any UserStore, issuer: TokenIssuer, hasher: PasswordHasher, decoyHash: String, passwordAttempts: PasswordAttempts) {
+    public init(
+        store: any UserStore, issuer: TokenIssuer, hasher: PasswordHasher, decoyHash: String, passwordAttempts: PasswordAttempts, clock: any StoreClock
+    ) {
         self.store = store
         self.issuer = issuer
         self.hasher = hasher
         self.decoyHash = decoyHash
         self.passwordAttempts = passwordAttempts
+        self.clock = clock
     }
 
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -59,7 +64,7 @@ public struct UserController: Sendable {
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, Self.nameLimit.allows(name) else { throw UserServiceError.nameRequired }
 
-        let now = Timestamp.now()
+        let now = clock.timestamp()
         let user = User(
             id: UUID().uuidString.lowercased(), email: email, name: name,
             passwordHash: try await hasher.hash(body.password), role: .donor, createdAt: now, updatedAt: now
@@ -104,7 +109,7 @@ public struct UserController: Sendable {
     /// Ends every token issued to the caller until now, this one included.
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
-        guard try await store.endTokens(id: principal.userID, at: Timestamp.now()) != nil else { throw APIError.invalidToken }
+        guard try await store.endTokens(id: principal.userID, at: clock.timestamp()) != nil else { throw APIError.invalidToken }
         context.logger.info("user logged out; older tokens ended")
         return Response(status: .noContent, headers: [.cacheControl: "no-store"])
     }
@@ -123,7 +128,7 @@ public struct UserController: Sendable {
         guard let user = try await store.find(id: principal.userID) else { throw APIError.invalidToken }
         guard try await hasher.verify(body.currentPassword, hash: user.passwordHash) else { throw UserServiceError.invalidCredentials }
         try Self.validate(newPassword: body.newPassword)
-        guard let updated = try await store.updatePassword(id: user.id, passwordHash: try await hasher.hash(body.newPassword), at: Timestamp.now())
+        guard let updated = try await store.updatePassword(id: user.id, passwordHash: try await hasher.hash(body.newPassword), at: clock.timestamp())
         else { throw APIError.invalidToken }
         context.logger.info("password changed; older tokens ended")
         return try await authResponse(for: updated)
@@ -154,7 +159,7 @@ public struct UserController: Sendable {
         let id = try context.parameters.require("id")
         let body = try await request.decode(as: UpdateRoleRequest.self, context: context)
         guard let role = Role(rawValue: body.role) else { throw UserServiceError.invalidRole }
-        guard let user = try await store.updateRole(id: id, role: role, at: Timestamp.now()) else {
+        guard let user = try await store.updateRole(id: id, role: role, at: clock.timestamp()) else {
             throw UserServiceError.userNotFound
         }
         context.logger.info("user role changed", metadata: ["target_user_id": .string(id), "role": .string(role.rawValue)])
@@ -178,16 +183,11 @@ public struct TokenVersionController: Sendable {
         group.get("internal/token-versions/:id", use: show)
     }
 
-    struct TokenVersionResponse: ResponseEncodable {
-        let userId: String
-        let tokenVersion: Int
-    }
-
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> TokenVersionResponse {
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> TokenVersion {
         _ = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
         let id = try context.parameters.require("id")
         guard let user = try await store.find(id: id) else { throw UserServiceError.userNotFound }
-        return TokenVersionResponse(userId: user.id, tokenVersion: user.tokenVersion)
+        return TokenVersion(userId: user.id, tokenVersion: user.tokenVersion)
     }
 }
 
@@ -221,3 +221,5 @@ public struct PasswordAttempts: Sendable {
         throw error
     }
 }
+
+extension TokenVersion: ResponseEncodable {}

@@ -84,7 +84,7 @@ public struct SQLUserStore: UserStore {
             email: try row.decode(column: "email", as: String.self),
             name: try row.decode(column: "name", as: String.self),
             passwordHash: try row.decode(column: "password_hash", as: String.self),
-            role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .donor,
+            role: try row.decode(column: "role", known: Role.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
             tokenVersion: try row.decode(column: "token_version", as: Int.self)

@@ -1,4 +1,5 @@
 import HTTPSupport
+import Persistence
 
 /// Persistence of users.
 public protocol UserStore: Sendable {

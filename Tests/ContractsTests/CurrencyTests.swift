@@ -1,5 +1,5 @@
 import Testing
-@testable import Events
+@testable import Contracts
 
 @Suite("Currencies and their minor units")
 struct CurrencyTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Events
+@testable import Contracts
 
 @Suite("A pledge's state: status and refunded amount")
 struct PledgeStateTests {

@@ -1,11 +1,9 @@
 import AsyncHTTPClient
-import Events
+import Contracts
 import Foundation
-import HTTPSupport
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
-import ServiceClient
 import Signatures
 
 /// Looks pledges up in pledge-service: what may be charged, and for whom.
@@ -29,11 +27,11 @@ public struct HTTPPledgeDirectory: PledgeDirectory {
     }
 
     public func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse? {
-        let body = try PlainJSON.encoder.encode(PledgeLookupRequest(pledgeId: id, receiptToken: receiptToken))
+        let body = try WireCoding.encoder.encode(PledgeLookupRequest(pledgeId: id, receiptToken: receiptToken))
         do {
             let (status, answer) = try await client.postSigned(body, to: url, signatures: signatures, timeout: timeout)
             switch status {
-            case 200: return try PlainJSON.decoder.decode(PledgeLookupResponse.self, from: Data(buffer: answer))
+            case 200: return try WireCoding.decoder.decode(PledgeLookupResponse.self, from: Data(buffer: answer))
             case 404: return nil
             default: throw PledgeDirectoryError.unavailable
             }

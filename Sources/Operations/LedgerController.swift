@@ -1,10 +1,11 @@
-import Events
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
 import Logging
 import NIOFoundationEssentialsCompat
 import Observability
+import Outbox
 import Persistence
 import Signatures
 
@@ -19,12 +20,12 @@ public struct LedgerController: Sendable {
     let ledger: LedgerQuery
     let outbox: OutboxRows
     /// The outbox destination of the events campaign-service ingests.
-    let destination: String
+    let destination: OutboxDestination
     let signatures: SignatureScheme
     let metrics: ServiceMetrics
 
     /// The ledger is read on the outbox's database (the service's own).
-    public init(ledger: LedgerQuery, outbox: OutboxRows, destination: String, signatures: SignatureScheme, metrics: ServiceMetrics) {
+    public init(ledger: LedgerQuery, outbox: OutboxRows, destination: OutboxDestination = .campaignEvents, signatures: SignatureScheme, metrics: ServiceMetrics) {
         self.database = outbox.database
         self.ledger = ledger
         self.outbox = outbox
@@ -53,15 +54,15 @@ public struct LedgerController: Sendable {
             var amounts: [String: Int64] = [:]
             var refunded: Int64 = 0
             for group in try await ledger.summarize(campaignId: campaignId, on: db) {
-                counts[group.status] = group.count
-                amounts[group.status] = group.amount
+                counts[group.status.rawValue] = group.count
+                amounts[group.status.rawValue] = group.amount
                 refunded += group.refunded
             }
             var result = CampaignLedger(campaignId: campaignId, counts: counts, amounts: amounts, refundedAmount: refunded)
             if withEntries {
                 let rows = try await ledger.page(campaignId: campaignId, after: after, limit: limit, on: db)
-                result.entries = rows.prefix(limit).compactMap { row in
-                    PledgeStatus(rawValue: row.status).map { LedgerEntry(pledgeId: row.pledgeId, status: $0, amount: row.amount, refundedAmount: row.refunded) }
+                result.entries = rows.prefix(limit).map { row in
+                    LedgerEntry(pledgeId: row.pledgeId, status: row.status, amount: row.amount, refundedAmount: row.refunded)
                 }
                 result.nextAfter = rows.count > limit ? result.entries?.last?.pledgeId : nil
             }
@@ -72,21 +73,21 @@ public struct LedgerController: Sendable {
 
     @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        guard let asked = try? PlainJSON.decoder.decode(ResendRequest.self, from: Data(buffer: body)), asked.pledgeIds.count <= 1000 else {
+        guard let asked = try? WireCoding.decoder.decode(ResendRequest.self, from: Data(buffer: body)), asked.pledgeIds.count <= 1000 else {
             throw APIError(.badRequest, code: "invalid_request", message: "The body must be {\"pledge_ids\": [...]} with at most 1,000 ids.")
         }
         let resent = try await outbox.resend(pledgeIds: asked.pledgeIds, destination: destination)
         context.logger.notice("events sent again for a reconciliation", metadata: [
             "pledges": .stringConvertible(asked.pledgeIds.count), "rows": .stringConvertible(resent),
         ])
-        return try Self.json(["resent": resent])
+        return try Self.json(ResendAnswer(resent: resent))
     }
 
     /// A plain JSON answer with the contract's own keys.
     static func json(_ value: some Encodable) throws -> Response {
         Response(
             status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(data: try PlainJSON.encoder.encode(value)))
+            body: .init(byteBuffer: ByteBuffer(data: try WireCoding.encoder.encode(value)))
         )
     }
 }

@@ -1,3 +1,5 @@
+import Contracts
+import CoreMetrics
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -6,7 +8,6 @@ import Logging
 import NIOFoundationEssentialsCompat
 import Observability
 import Signatures
-import CoreMetrics
 
 extension HTTPField.Name {
     static let stripeSignature = HTTPField.Name("Stripe-Signature")!
@@ -16,7 +17,7 @@ extension HTTPField.Name {
 /// same form). The signature is checked on the raw body (400 when bad or stale), the event is
 /// deduplicated by its id, and the intent is retrieved from the provider before anything moves:
 /// the event only says where to look.
-public struct StripeWebhookController: Sendable {
+public struct ProviderWebhookController: Sendable {
     let store: any PaymentStore
     let provider: any PaymentProvider
     let reconciler: PaymentReconciler
@@ -63,14 +64,14 @@ public struct StripeWebhookController: Sendable {
         if try await store.hasSeen(eventId: event.id) { return "duplicate" }
         let record = ProviderEventRecord(id: event.id, type: event.type, paymentIntentId: event.paymentIntentId)
         guard let intentId = event.paymentIntentId else {
-            return try await settle(record, as: "unhandled")
+            return try await recordOnly(record, as: "unhandled")
         }
         // The provider's word, not the event's. If it cannot be asked, answer 503: the provider retries.
         let intent: ProviderIntent
         do {
             intent = try await provider.retrieve(intentId: intentId)
         } catch ProviderError.noSuchIntent {
-            return try await settle(record, as: "unknown_intent")
+            return try await recordOnly(record, as: "unknown_intent")
         } catch {
             logger.warning("could not retrieve the intent; the provider will redeliver", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, code: "provider_unavailable", message: "The payment provider could not be asked; try again.")
@@ -82,7 +83,7 @@ public struct StripeWebhookController: Sendable {
             payment = try await store.find(pledgeId: pledgeId)
         }
         guard let payment else {
-            return try await settle(record, as: "unknown_intent")
+            return try await recordOnly(record, as: "unknown_intent")
         }
         // The provider sends no trace: what the webhook moves continues the trace the payment was
         // created under, in a span linked to the webhook request's own.
@@ -112,7 +113,7 @@ public struct StripeWebhookController: Sendable {
     }
 
     /// Records an event that moves nothing; `duplicate` if it was recorded before.
-    func settle(_ record: ProviderEventRecord, as result: String) async throws -> String {
+    func recordOnly(_ record: ProviderEventRecord, as result: String) async throws -> String {
         try await store.recordEvent(record, result: result) ? result : "duplicate"
     }
 }

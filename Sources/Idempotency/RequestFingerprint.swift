@@ -1,19 +1,33 @@
+import Contracts
+import Crypto
 import Foundation
-import HTTPTypes
 import Observability
+import Signatures
 
-/// Any JSON value, for bodies whose fields get their own error codes (a wrong type for
-/// `goal_amount` is `invalid_goal_amount`, not a generic decoding error).
-public enum JSONValue: Decodable, Sendable, Equatable {
+extension IdempotencyKey {
+    /// SHA-256 of a JSON body in canonical form (objects' keys sorted, compact): the same for the
+    /// same request however the client spelled it. `body` has been decoded as its input already,
+    /// so it is JSON; if not, its bytes are hashed as they are.
+    public static func fingerprint(ofJSON body: some Collection<UInt8>) -> String {
+        let data = Data(body)
+        guard let tree = try? WireCoding.decoder.decode(CanonicalJSON.self, from: data) else { return Hex.encode(SHA256.hash(data: data)) }
+        return fingerprint(canonical: tree.canonical)
+    }
+}
+
+/// A request body as a tree of JSON values, only to write it in one canonical form: what a
+/// request's fingerprint hashes, so a retry that spells the same body differently (key order,
+/// spacing) still matches. Requests themselves are decoded as their `Decodable` inputs.
+enum CanonicalJSON: Decodable, Sendable, Equatable {
     case null
     case bool(Bool)
     case integer(Int64)
     case number(Double)
     case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+    case array([CanonicalJSON])
+    case object([String: CanonicalJSON])
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -25,31 +39,17 @@ public enum JSONValue: Decodable, Sendable, Equatable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([CanonicalJSON].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: CanonicalJSON].self))
         }
     }
 
-    public var stringValue: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    public var integerValue: Int64? {
-        if case .integer(let value) = self { return value }
-        return nil
-    }
-
-    public var boolValue: Bool? {
-        if case .bool(let value) = self { return value }
-        return nil
-    }
 
     /// Compact JSON with every object's keys sorted: the same bytes for the same value however
     /// the client spelled it (what an idempotency fingerprint hashes).
-    public var canonical: [UInt8] {
+    var canonical: [UInt8] {
         var bytes: [UInt8] = []
         write(to: &bytes)
         return bytes
@@ -80,25 +80,4 @@ public enum JSONValue: Decodable, Sendable, Equatable {
             bytes.append(UInt8(ascii: "}"))
         }
     }
-}
-
-extension JSONRequestDecoder {
-    /// The body as a JSON object, or 400 `invalid_json`.
-    public static func object(from data: some Collection<UInt8>) throws -> [String: JSONValue] {
-        try UnstorableText.refuse(data)
-        guard case .object(let object) = try? PlainJSON.decoder.decode(JSONValue.self, from: Data(data)) else {
-            throw APIError(.badRequest, code: "invalid_json", message: "The request body must be a JSON object.")
-        }
-        return object
-    }
-}
-
-/// A decoder without key conversion, for payloads whose keys are spelled out (event envelopes).
-public enum PlainJSON {
-    public static let decoder = JSONDecoder()
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

@@ -15,6 +15,15 @@ public enum NotificationData: EnvelopeBody {
     case campaignGoalReached(CampaignGoalReached)
     case reconciliationDrift(ReconciliationDrift)
 
+    /// A donation notice is about its pledge, a goal about its campaign, drift about its run.
+    public var aggregateId: String {
+        switch self {
+        case .donationNotice(let notice): notice.pledgeId
+        case .campaignGoalReached(let goal): goal.campaignId
+        case .reconciliationDrift(let run): run.runId
+        }
+    }
+
     public var type: NotificationEventType {
         switch self {
         case .donationNotice: .donationNotice

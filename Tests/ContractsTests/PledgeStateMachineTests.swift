@@ -1,5 +1,5 @@
 import Testing
-@testable import Events
+@testable import Contracts
 
 @Suite("The pledge state machine")
 struct PledgeStateMachineTests {

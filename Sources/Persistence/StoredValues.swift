@@ -1,0 +1,27 @@
+import SQLKit
+
+/// A row held a value the code does not know (a status, a currency, a kind): the row was written
+/// by something else, or the code is older than the data. Never read as a default: the request or
+/// the round that met it fails with this, logged and counted (`stored_values_unknown_total`).
+public struct UnknownStoredValue: Error, CustomStringConvertible, Sendable {
+    public let column: String
+    public let value: String
+
+    public var description: String { "column \(column) holds \(value.debugDescription), which this code does not know" }
+}
+
+extension SQLRow {
+    /// The column's text as one of `type`'s values; `UnknownStoredValue` when it is none of them.
+    public func decode<Value: RawRepresentable>(column: String, known type: Value.Type) throws -> Value where Value.RawValue == String {
+        let raw = try decode(column: column, as: String.self)
+        guard let value = Value(rawValue: raw) else { throw UnknownStoredValue(column: column, value: raw) }
+        return value
+    }
+
+    /// The same, for a column that may be NULL.
+    public func decode<Value: RawRepresentable>(column: String, known type: Value?.Type) throws -> Value? where Value.RawValue == String {
+        guard let raw = try decode(column: column, as: String?.self) else { return nil }
+        guard let value = Value(rawValue: raw) else { throw UnknownStoredValue(column: column, value: raw) }
+        return value
+    }
+}
