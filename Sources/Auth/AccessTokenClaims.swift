@@ -1,3 +1,4 @@
+import Contracts
 import HTTPSupport
 import Foundation
 import JWTKit
@@ -34,6 +35,6 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
 
     public var principal: Principal? {
         guard let role = Role(rawValue: role) else { return nil }
-        return Principal(userID: sub.value, email: email, name: name, role: role, tokenVersion: ver ?? 0)
+        return Principal(userID: UserID(sub.value), email: email, name: name, role: role, tokenVersion: ver ?? 0)
     }
 }

@@ -1,8 +1,9 @@
+import Contracts
+import Foundation
+import HTTPSupport
 import HTTPTypes
 import Hummingbird
-import HTTPSupport
 import Logging
-import Foundation
 
 /// Reads `Authorization: Bearer <token>`. No header: the request goes on as a guest. A header
 /// that is not a valid token: 401 `invalid_token`, whatever the route; an ended one (logout,
@@ -26,7 +27,7 @@ public struct AuthMiddleware: RouterMiddleware {
         var context = context
         let principal = try await verifier.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces))
         context.principal = principal
-        context.logger[metadataKey: "user_id"] = .string(principal.userID)
+        context.logger[metadataKey: "user_id"] = .string(principal.userID.rawValue)
         return try await next(request, context)
     }
 }

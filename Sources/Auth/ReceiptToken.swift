@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Signatures
 import Foundation
@@ -36,8 +37,8 @@ public struct ReceiptTokens: Sendable {
         key = SymmetricKey(data: SHA256.hash(data: Data(("careforall-receipt-tokens|" + secret).utf8)))
     }
 
-    public func token(for pledgeId: String) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(pledgeId.utf8), using: key)).base64EncodedString()
+    public func token(for pledgeId: PledgeID) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(pledgeId.rawValue.utf8), using: key)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Foundation
 import HTTPSupport
@@ -46,7 +47,7 @@ public struct TokenIssuer: Sendable {
         // NumericDate claims are whole seconds.
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = AccessTokenClaims(
-            sub: principal.userID, email: principal.email, name: principal.name, role: principal.role,
+            sub: principal.userID.rawValue, email: principal.email, name: principal.name, role: principal.role,
             tokenVersion: principal.tokenVersion, issuedAt: now, expiresAt: now.addingTimeInterval(timeToLive)
         )
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyID))

@@ -13,18 +13,18 @@ import Synchronization
 /// ended by a logout, a password change or a role change.
 public protocol TokenVersionSource: Sendable {
     /// The user's current version; nil when there is no such user (every token of theirs is over).
-    func currentVersion(userID: String) async throws -> Int?
+    func currentVersion(userID: UserID) async throws -> Int?
 }
 
 /// Every user at version 0: for tests that do not exercise revocation.
 public struct StaticTokenVersions: TokenVersionSource {
-    let versions: [String: Int]
+    let versions: [UserID: Int]
 
-    public init(_ versions: [String: Int] = [:]) {
+    public init(_ versions: [UserID: Int] = [:]) {
         self.versions = versions
     }
 
-    public func currentVersion(userID: String) async throws -> Int? {
+    public func currentVersion(userID: UserID) async throws -> Int? {
         versions[userID] ?? 0
     }
 }
@@ -41,10 +41,10 @@ public struct HTTPTokenVersions: TokenVersionSource {
         self.client = client
     }
 
-    public func currentVersion(userID: String) async throws -> Int? {
+    public func currentVersion(userID: UserID) async throws -> Int? {
         // Ids are UUIDs; anything else never names a user.
-        guard UUID(uuidString: userID) != nil else { return nil }
-        let (status, body) = try await client.getSigned(baseURL + userID.lowercased(), signatures: signatures, timeout: .seconds(2))
+        guard userID.isUUID else { return nil }
+        let (status, body) = try await client.getSigned(baseURL + userID.rawValue.lowercased(), signatures: signatures, timeout: .seconds(2))
         switch status {
         case 200: return try WireCoding.decoder.decode(TokenVersion.self, from: Data(buffer: body)).tokenVersion
         case 404: return nil
@@ -71,7 +71,7 @@ public final class TokenVersionCache: Sendable {
     let freshFor: Duration
     let staleFor: Duration
     let capacity: Int
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Mutex<[UserID: Entry]>([:])
 
     public init(source: any TokenVersionSource, freshFor: Duration = .seconds(3), staleFor: Duration = .seconds(300), capacity: Int = 100_000) {
         self.source = source
@@ -86,7 +86,7 @@ public final class TokenVersionCache: Sendable {
         guard let current, principal.tokenVersion >= current else { throw APIError.tokenRevoked }
     }
 
-    func version(of userID: String) async throws -> Int? {
+    func version(of userID: UserID) async throws -> Int? {
         let now = ContinuousClock.now
         let cached = entries.withLock { $0[userID] }
         if let cached, now - cached.fetched < freshFor { return cached.version }

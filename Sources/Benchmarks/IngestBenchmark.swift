@@ -67,8 +67,8 @@ struct IngestBenchmark: AsyncParsableCommand {
         let currency = Currency(rawValue: "USD")!
         let now = Timestamp.now
         return (0..<(events / 4)).flatMap { index -> [EventEnvelope] in
-            let pledge = UUID().uuidString.lowercased()
-            let campaign = campaignIds[index % campaignIds.count]
+            let pledge = PledgeID.new()
+            let campaign = CampaignID(campaignIds[index % campaignIds.count])
             let amount = Int64(100 + index % 5000)
             func envelope(_ data: EventData) -> EventEnvelope {
                 EventEnvelope(eventId: UUID().uuidString.lowercased(), type: data.type, source: "benchmark", occurredAt: now(), data: data)
@@ -80,7 +80,7 @@ struct IngestBenchmark: AsyncParsableCommand {
                                                     amount: amount, currency: currency))),
                 envelope(.pledgeStatusChanged(.init(pledgeId: pledge, campaignId: campaign, previousStatus: .authorized, newStatus: .captured,
                                                     amount: amount, currency: currency))),
-                envelope(.paymentCaptured(.init(paymentId: "pay-\(pledge)", pledgeId: pledge, campaignId: campaign, amount: amount, currency: currency))),
+                envelope(.paymentCaptured(.init(paymentId: PaymentID("pay-\(pledge)"), pledgeId: pledge, campaignId: campaign, amount: amount, currency: currency))),
             ]
         }
     }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 import Logging
@@ -6,14 +7,14 @@ import NIOFoundationEssentialsCompat
 
 /// Who is calling, as established by a verified access token.
 public struct Principal: Sendable, Equatable {
-    public let userID: String
+    public let userID: UserID
     public let email: String
     public let name: String
     public let role: Role
     /// The user's token version the token was issued under (see `AccessTokenClaims.ver`).
     public let tokenVersion: Int
 
-    public init(userID: String, email: String, name: String, role: Role, tokenVersion: Int = 0) {
+    public init(userID: UserID, email: String, name: String, role: Role, tokenVersion: Int = 0) {
         self.userID = userID
         self.email = email
         self.name = name

@@ -42,11 +42,12 @@ public struct LedgerController: Sendable {
     @Sendable func summary(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
         let query = request.uri.queryParameters
-        guard let campaignId = query["campaign_id"].map(String.init), !campaignId.isEmpty, campaignId.count <= 100 else {
+        guard let raw = query["campaign_id"].map(String.init), !raw.isEmpty, raw.count <= 100 else {
             throw APIError.invalidParameter("campaign_id", "is required")
         }
+        let campaignId = CampaignID(raw)
         let withEntries = query["entries"] == "true"
-        let after = query["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let after = query["after"].map(String.init).flatMap { $0.isEmpty ? nil : PledgeID($0) }
         let limit = min(max(Int(query["limit"].map(String.init) ?? "") ?? 500, 1), 1000)
         let ledger = self.ledger
         let answer = try await database.withConnection { db -> CampaignLedger in

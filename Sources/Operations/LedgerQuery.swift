@@ -29,10 +29,10 @@ public enum LedgerQuery: Sendable {
     }
 
     /// `(status, count, amount, refunded)` for each status.
-    public func summarize(campaignId: String, on db: any SQLDatabase) async throws -> [(status: PledgeStatus, count: Int64, amount: Int64, refunded: Int64)] {
+    public func summarize(campaignId: CampaignID, on db: any SQLDatabase) async throws -> [(status: PledgeStatus, count: Int64, amount: Int64, refunded: Int64)] {
         try await db.raw("""
             SELECT status, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(refunded_amount) AS BIGINT) AS refunded
-            FROM \(table) WHERE campaign_id = \(bind: campaignId) GROUP BY status
+            FROM \(table) WHERE campaign_id = \(bind: campaignId.rawValue) GROUP BY status
             """).all().map { row in
             (try row.decode(column: "status", known: PledgeStatus.self), try row.decode(column: "n", as: Int64.self),
              try row.decode(column: "amount", as: Int64.self), try row.decode(column: "refunded", as: Int64.self))
@@ -40,16 +40,16 @@ public enum LedgerQuery: Sendable {
     }
 
     /// Up to `limit + 1` rows `(pledge, status, amount, refunded)` after `after`, in pledge id order.
-    public func page(campaignId: String, after: String?, limit: Int, on db: any SQLDatabase) async throws
-        -> [(pledgeId: String, status: PledgeStatus, amount: Int64, refunded: Int64)]
+    public func page(campaignId: CampaignID, after: PledgeID?, limit: Int, on db: any SQLDatabase) async throws
+        -> [(pledgeId: PledgeID, status: PledgeStatus, amount: Int64, refunded: Int64)]
     {
         var query: SQLQueryString = """
-            SELECT \(pledgeColumn) AS pledge, status, amount, refunded_amount FROM \(table) WHERE campaign_id = \(bind: campaignId)
+            SELECT \(pledgeColumn) AS pledge, status, amount, refunded_amount FROM \(table) WHERE campaign_id = \(bind: campaignId.rawValue)
             """
-        if let after { query += " AND \(pledgeColumn) > \(bind: after)" }
+        if let after { query += " AND \(pledgeColumn) > \(bind: after.rawValue)" }
         query += " ORDER BY \(pledgeColumn) LIMIT \(bind: limit + 1)"
         return try await db.raw(query).all().map { row in
-            (try row.decode(column: "pledge", as: String.self), try row.decode(column: "status", known: PledgeStatus.self),
+            (PledgeID(try row.decode(column: "pledge", as: String.self)), try row.decode(column: "status", known: PledgeStatus.self),
              try row.decode(column: "amount", as: Int64.self), try row.decode(column: "refunded_amount", as: Int64.self))
         }
     }

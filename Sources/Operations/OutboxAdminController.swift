@@ -1,3 +1,4 @@
+import Contracts
 import Auth
 import Foundation
 import HTTPSupport
@@ -29,9 +30,9 @@ public struct OutboxAdminController: Sendable {
         let page = try PageRequest(request: request)
         let raw = request.uri.queryParameters["state"].map(String.init) ?? "pending"
         guard let state = OutboxRows.State(rawValue: raw) else { throw APIError.invalidParameter("state", "must be pending, dead or all") }
-        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : PledgeID($0) }
         // A pledge id is a UUID; anything else (a NUL byte, which PostgreSQL's text refuses) names no row.
-        if let pledgeId, UUID(uuidString: pledgeId) == nil { throw APIError.invalidParameter("pledge_id", "must be a pledge id (a UUID)") }
+        if let pledgeId, !pledgeId.isUUID { throw APIError.invalidParameter("pledge_id", "must be a pledge id (a UUID)") }
         let found = try await rows.list(state, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
         return Page(rows: found, limit: page.limit, item: { $0 }) { PageCursor(sortKey: state == .dead ? ($0.deadAt ?? "") : $0.createdAt, id: $0.id) }
     }

@@ -59,7 +59,7 @@ public struct OutboxEntry: Sendable {
     public init(_ notice: PaymentStatusNotice) throws {
         self.init(
             id: notice.eventId, type: "PAYMENT_STATUS_NOTICE", payload: try WireCoding.text(notice), traceParent: notice.traceParent,
-            destination: .pledgeNotices, aggregateId: notice.pledgeId
+            destination: .pledgeNotices, aggregateId: notice.pledgeId.rawValue
         )
     }
 }

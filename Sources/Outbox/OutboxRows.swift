@@ -55,11 +55,11 @@ public struct OutboxRows: Sendable {
 
     /// Pending rows oldest first (what is stuck comes first); dead rows newest first; all of them
     /// oldest first. With `pledgeId`, only the rows about that pledge.
-    public func list(_ state: State, pledgeId: String? = nil, limit: Int, after cursor: PageCursor?) async throws -> [OutboxRow] {
+    public func list(_ state: State, pledgeId: PledgeID? = nil, limit: Int, after cursor: PageCursor?) async throws -> [OutboxRow] {
         try await database.withConnection { db in
             var query: SQLQueryString = "SELECT \(Self.columns) FROM outbox WHERE 1 = 1"
             if let pledgeId {
-                query += " AND aggregate_id = \(bind: pledgeId)"
+                query += " AND aggregate_id = \(bind: pledgeId.rawValue)"
             }
             switch state {
             case .pending, .all:
@@ -127,8 +127,8 @@ public struct OutboxRows: Sendable {
     /// Puts every row to `destination` about these pledges back to be sent again now, delivered
     /// or dead (how a reconciliation repairs an event lost between services: the consumer drops
     /// what it had already). Returns how many rows go again.
-    public func resend(pledgeIds: [String], destination: OutboxDestination) async throws -> Int {
-        let ids = pledgeIds.prefix(1000).filter { !$0.isEmpty && $0.count <= 100 }
+    public func resend(pledgeIds: [PledgeID], destination: OutboxDestination) async throws -> Int {
+        let ids = pledgeIds.prefix(1000).map(\.rawValue).filter { !$0.isEmpty && $0.count <= 100 }
         guard !ids.isEmpty else { return 0 }
         let time = clock.timestamp()
         let total = try await database.withConnection { db in

@@ -1,3 +1,4 @@
+import Contracts
 import SQLKit
 
 /// A row held a value the code does not know (a status, a currency, a kind): the row was written
@@ -23,5 +24,22 @@ extension SQLRow {
         guard let raw = try decode(column: column, as: String?.self) else { return nil }
         guard let value = Value(rawValue: raw) else { throw UnknownStoredValue(column: column, value: raw) }
         return value
+    }
+}
+
+extension SQLQueryString {
+    /// An id binds as its text, as it is stored.
+    public mutating func appendInterpolation<Kind>(bind id: Identifier<Kind>) {
+        appendInterpolation(bind: id.rawValue)
+    }
+
+    /// Ids bind as a list of their texts (for `IN (...)`).
+    public mutating func appendInterpolation<Kind>(binds ids: [Identifier<Kind>]) {
+        appendInterpolation(binds: ids.map(\.rawValue))
+    }
+
+    /// A missing id binds as NULL.
+    public mutating func appendInterpolation<Kind>(bind id: Identifier<Kind>?) {
+        appendInterpolation(bind: id?.rawValue)
     }
 }

@@ -9,10 +9,10 @@ import Signatures
 /// Looks campaigns up in campaign-service: the one client every service that needs a campaign uses.
 public protocol CampaignDirectory: Sendable {
     /// The campaign, nil when campaign-service says there is none; throws when it cannot be asked.
-    func campaign(id: String) async throws -> CampaignSummary?
+    func campaign(id: CampaignID) async throws -> CampaignSummary?
     /// The campaign, when pledge-service is about to take a pledge in `currency`: if it is active
     /// in that currency, the answer comes with the currency fixed (`currencyLocked`) for good.
-    func pledgeable(id: String, currency: String) async throws -> CampaignSummary?
+    func pledgeable(id: CampaignID, currency: String) async throws -> CampaignSummary?
 }
 
 /// How long an answer about a campaign may be used again, by what it is used for.
@@ -39,7 +39,7 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
     let freshness: CampaignFreshness
     /// campaign-service's signing secret: needed for `pledgeable`.
     let signatures: SignatureScheme?
-    private var cache: [String: (summary: CampaignSummary?, at: ContinuousClock.Instant)] = [:]
+    private var cache: [CampaignID: (summary: CampaignSummary?, at: ContinuousClock.Instant)] = [:]
 
     public init(
         baseURL: String, freshness: CampaignFreshness, signatures: SignatureScheme? = nil, client: HTTPClient = .betweenServices,
@@ -52,9 +52,9 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
         self.signatures = signatures
     }
 
-    public func campaign(id: String) async throws -> CampaignSummary? {
+    public func campaign(id: CampaignID) async throws -> CampaignSummary? {
         if let cached = cached(id) { return cached.summary }
-        var request = HTTPClientRequest(url: "\(baseURL)/campaigns/\(PercentEncoding.encode(id))")
+        var request = HTTPClientRequest(url: "\(baseURL)/campaigns/\(PercentEncoding.encode(id.rawValue))")
         // Not remembered here: not from campaign-service's read cache either.
         if freshness.rememberFor == .zero { request.headers.add(name: "Cache-Control", value: "no-cache") }
         let lookup = request
@@ -64,7 +64,7 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
         }
     }
 
-    public func pledgeable(id: String, currency: String) async throws -> CampaignSummary? {
+    public func pledgeable(id: CampaignID, currency: String) async throws -> CampaignSummary? {
         if let cached = cached(id) {
             guard let summary = cached.summary else { return nil }
             let refuses = summary.status != "active" || summary.currency != currency
@@ -77,13 +77,13 @@ public actor HTTPCampaignDirectory: CampaignDirectory {
         }
     }
 
-    private func cached(_ id: String) -> (summary: CampaignSummary?, at: ContinuousClock.Instant)? {
+    private func cached(_ id: CampaignID) -> (summary: CampaignSummary?, at: ContinuousClock.Instant)? {
         guard let entry = cache[id], ContinuousClock.now - entry.at < freshness.rememberFor else { return nil }
         return entry
     }
 
     /// Asks, reads a 200 as the campaign and a 404 as none, and keeps the answer.
-    private func remember(_ id: String, _ ask: @Sendable () async throws -> (status: Int, body: ByteBuffer)) async throws -> CampaignSummary? {
+    private func remember(_ id: CampaignID, _ ask: @Sendable () async throws -> (status: Int, body: ByteBuffer)) async throws -> CampaignSummary? {
         let summary: CampaignSummary?
         do {
             let (status, body) = try await ask()

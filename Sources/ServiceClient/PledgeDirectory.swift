@@ -9,7 +9,7 @@ import Signatures
 /// Looks pledges up in pledge-service: what may be charged, and for whom.
 public protocol PledgeDirectory: Sendable {
     /// The pledge, nil when pledge-service has none; throws when it cannot be asked.
-    func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse?
+    func pledge(id: PledgeID, receiptToken: String?) async throws -> PledgeLookupResponse?
 }
 
 /// pledge-service's internal `POST /pledges/internal/lookup`, signed with the internal secret.
@@ -26,7 +26,7 @@ public struct HTTPPledgeDirectory: PledgeDirectory {
         self.timeout = timeout
     }
 
-    public func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse? {
+    public func pledge(id: PledgeID, receiptToken: String?) async throws -> PledgeLookupResponse? {
         let body = try WireCoding.encoder.encode(PledgeLookupRequest(pledgeId: id, receiptToken: receiptToken))
         do {
             let (status, answer) = try await client.postSigned(body, to: url, signatures: signatures, timeout: timeout)

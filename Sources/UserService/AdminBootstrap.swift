@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPSupport
 import Logging
@@ -26,12 +27,12 @@ public struct AdminBootstrap: Sendable {
         }
         let now = clock.timestamp()
         let admin = User(
-            id: UUID().uuidString.lowercased(), email: email, name: "Administrator",
+            id: .new(), email: email, name: "Administrator",
             passwordHash: try await hasher.hash(password), role: .admin, createdAt: now, updatedAt: now
         )
         // Two replicas starting together: the loser's insert is a no-op.
         guard try await store.create(admin) else { return .alreadyExists(email: email) }
-        logger.info("bootstrap admin created", metadata: ["user_id": .string(admin.id)])
+        logger.info("bootstrap admin created", metadata: ["user_id": .string(admin.id.rawValue)])
         return .created(email: email)
     }
 }

@@ -1,4 +1,5 @@
 import Auth
+import Contracts
 import Crypto
 import Foundation
 import HTTPSupport

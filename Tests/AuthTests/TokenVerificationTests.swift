@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Foundation
 import HTTPTypes
@@ -6,11 +7,11 @@ import HummingbirdTesting
 import JWTKit
 import Logging
 import NIOConcurrencyHelpers
+import Observability
 import Testing
 import TestSupport
 @testable import Auth
 @testable import HTTPSupport
-import Observability
 
 private let donor = Principal(userID: "u-1", email: "d@example.org", name: "Dana", role: .donor)
 private let admin = Principal(userID: "u-2", email: "a@example.org", name: "Ari", role: .admin)
@@ -141,8 +142,8 @@ struct AuthMiddlewareTests {
     func makeApp(issuer: TokenIssuer) -> some ApplicationProtocol {
         let router = ServiceRouter.make(service: "test-service", version: "0.0.0", metrics: .init(), ready: { true })
         router.add(middleware: AuthMiddleware(verifier: TokenVerifier(source: StaticJWKSSource(issuer.jwks), logger: TestLogging.logger)))
-        router.get("/open") { _, context in context.principal?.userID ?? "guest" }
-        router.group("/mine").add(middleware: RequireRoleMiddleware()).get { _, context in try context.requirePrincipal().userID }
+        router.get("/open") { _, context in context.principal?.userID.rawValue ?? "guest" }
+        router.group("/mine").add(middleware: RequireRoleMiddleware()).get { _, context in try context.requirePrincipal().userID.rawValue }
         router.group("/admin").add(middleware: RequireRoleMiddleware(.admin)).get { _, _ in "welcome" }
         return Application(router: router)
     }

@@ -212,7 +212,7 @@ struct CampaignRoutesTests {
                 uri: "/campaigns/internal/pledgeable", method: .post, body: ByteBuffer(json: ["campaign_id": campaign.id, "currency": "JPY"])
             )
             #expect(unsigned.status == .unauthorized)
-            #expect(try await directory.pledgeable(id: UUID().uuidString.lowercased(), currency: "USD") == nil)
+            #expect(try await directory.pledgeable(id: .new(), currency: "USD") == nil)
         }
     }
 }

@@ -49,7 +49,7 @@ struct CampaignHarness: Sendable {
         return try response.json(CampaignResponse.self)
     }
 
-    func campaign(_ id: String, token: String? = nil) async throws -> CampaignResponse {
+    func campaign(_ id: CampaignID, token: String? = nil) async throws -> CampaignResponse {
         let response = try await client.execute(uri: "/campaigns/\(id)", method: .get, headers: token.map { .bearer($0) } ?? [:])
         guard response.status == .ok else { throw HarnessError.unexpected(response.status, response.text) }
         return try response.json(CampaignResponse.self)
@@ -85,16 +85,16 @@ func withCampaignService<Value: Sendable>(
 
 /// Builds the events of one pledge's life as the publishers would send them.
 struct PledgeEvents {
-    let campaignId: String
-    let pledgeId: String
+    let campaignId: CampaignID
+    let pledgeId: PledgeID
     let amount: Int64
     var currency = Currency(rawValue: "USD")!
-    var paymentId = UUID().uuidString.lowercased()
+    var paymentId = PaymentID.new()
     var donorName: String? = "Grace"
     var anonymous = false
     var message: String? = "Good luck!"
 
-    init(campaignId: String, pledgeId: String = UUID().uuidString.lowercased(), amount: Int64) {
+    init(campaignId: CampaignID, pledgeId: PledgeID = .new(), amount: Int64) {
         self.campaignId = campaignId
         self.pledgeId = pledgeId
         self.amount = amount

@@ -99,7 +99,7 @@ struct EventIngestionTests {
             var euros = PledgeEvents(campaignId: campaign.id, amount: 300)
             euros.currency = Currency(rawValue: "EUR")!
             let good = PledgeEvents(campaignId: campaign.id, amount: 400).created()
-            let response = try await harness.send([PledgeEvents(campaignId: ghost, amount: 300).created(), euros.created(), good], batch: true)
+            let response = try await harness.send([PledgeEvents(campaignId: CampaignID(ghost), amount: 300).created(), euros.created(), good], batch: true)
             let results = try response.wire(IngestResults.self).results
             #expect(results.map(\.result.rawValue) == ["rejected", "rejected", "applied"])
             #expect(results[0].reason?.contains("unknown campaign") == true)
@@ -327,7 +327,7 @@ struct EventIngestionTests {
                 try await harness.client.execute(uri: "/campaigns/\(campaign.id)/rebuild" + query, method: .post, headers: .bearer(harness.adminToken))
             }
             struct Report: Decodable {
-                struct Difference: Decodable, Equatable { let pledgeId: String; let field: String; let before: String?; let after: String? }
+                struct Difference: Decodable, Equatable { let pledgeId: PledgeID; let field: String; let before: String?; let after: String? }
                 let from: String
                 let dryRun: Bool
                 let before: CampaignTotals

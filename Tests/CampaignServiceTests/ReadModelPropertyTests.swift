@@ -81,7 +81,7 @@ extension News {
 func events(for scenario: [PledgeScenario], campaignId: String) -> [EventEnvelope] {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
     return scenario.enumerated().flatMap { index, pledge in
-        let events = PledgeEvents(campaignId: campaignId, amount: pledge.amount)
+        let events = PledgeEvents(campaignId: CampaignID(campaignId), amount: pledge.amount)
         return pledge.path.enumerated().map { step, news in
             news.envelope(for: events, at: start.addingTimeInterval(Double(index * 10 + step)))
         }
@@ -249,9 +249,9 @@ struct ReadModelPropertyTests {
                     stream = stream.dropFirst(size)
                 }
                 let live = try await projection(client, campaign)
-                let dry = try await store.rebuildFromEvents(campaignId: campaign, dryRun: true, at: Timestamp.format(Date()))
+                let dry = try await store.rebuildFromEvents(campaignId: CampaignID(campaign), dryRun: true, at: Timestamp.format(Date()))
                 #expect(dry.differences.isEmpty && dry.before == dry.after && dry.after == expectedTotals(scenario) && !dry.swapped)
-                let real = try await store.rebuildFromEvents(campaignId: campaign, dryRun: false, at: Timestamp.format(Date()))
+                let real = try await store.rebuildFromEvents(campaignId: CampaignID(campaign), dryRun: false, at: Timestamp.format(Date()))
                 #expect(real.differences.isEmpty && !real.swapped)
                 #expect(try await rollup(client, campaign) == expectedTotals(scenario))
                 #expect(try await projection(client, campaign) == live)

@@ -12,12 +12,12 @@ import TestSupport
 
 /// pledge- and payment-service as a test tells them to answer.
 final class StubLedgers: CampaignLedgers {
-    private let state = Mutex<(entries: [LedgerSource: [LedgerEntry]], resent: [LedgerSource: [String]])>(([:], [:]))
+    private let state = Mutex<(entries: [LedgerSource: [LedgerEntry]], resent: [LedgerSource: [PledgeID]])>(([:], [:]))
 
     func set(_ source: LedgerSource, _ entries: [LedgerEntry]) { state.withLock { $0.entries[source] = entries } }
-    func resent(_ source: LedgerSource) -> [String] { state.withLock { $0.resent[source] ?? [] } }
+    func resent(_ source: LedgerSource) -> [PledgeID] { state.withLock { $0.resent[source] ?? [] } }
 
-    func ledger(_ source: LedgerSource, campaignId: String, entries: Bool, after: String?) async throws -> CampaignLedger {
+    func ledger(_ source: LedgerSource, campaignId: CampaignID, entries: Bool, after: PledgeID?) async throws -> CampaignLedger {
         let all = state.withLock { $0.entries[source] ?? [] }.sorted { $0.pledgeId < $1.pledgeId }
         var counts: [String: Int64] = [:]
         var amounts: [String: Int64] = [:]
@@ -29,7 +29,7 @@ final class StubLedgers: CampaignLedgers {
         return CampaignLedger(campaignId: campaignId, counts: counts, amounts: amounts, refundedAmount: all.reduce(0) { $0 + $1.refundedAmount }, entries: page)
     }
 
-    func resend(_ source: LedgerSource, pledgeIds: [String]) async throws -> Int {
+    func resend(_ source: LedgerSource, pledgeIds: [PledgeID]) async throws -> Int {
         state.withLock { $0.resent[source, default: []] += pledgeIds }
         return pledgeIds.count
     }
@@ -39,13 +39,13 @@ final class StubLedgers: CampaignLedgers {
 final class SlowLedgers: CampaignLedgers {
     let asked = Atomic<Bool>(false)
 
-    func ledger(_ source: LedgerSource, campaignId: String, entries: Bool, after: String?) async throws -> CampaignLedger {
+    func ledger(_ source: LedgerSource, campaignId: CampaignID, entries: Bool, after: PledgeID?) async throws -> CampaignLedger {
         asked.store(true, ordering: .relaxed)
         try await Task.sleep(for: .seconds(60))
         return CampaignLedger(campaignId: campaignId, counts: [:], amounts: [:], refundedAmount: 0)
     }
 
-    func resend(_ source: LedgerSource, pledgeIds: [String]) async throws -> Int { 0 }
+    func resend(_ source: LedgerSource, pledgeIds: [PledgeID]) async throws -> Int { 0 }
 }
 
 @Suite("campaign-service: reconciliation")
@@ -91,7 +91,7 @@ struct ReconcilerTests {
                 #expect(clean.drift.isEmpty && clean.campaignsChecked == 1 && clean.errors.isEmpty)
 
                 // pledge-service knows a pledge campaign-service never heard of, and payment-service a capture of a's it missed.
-                let unknown = UUID().uuidString.lowercased()
+                let unknown = PledgeID.new()
                 ledgers.set(.pledges, [
                     LedgerEntry(pledgeId: a.pledgeId, status: .captured, amount: 400, refundedAmount: 0),
                     LedgerEntry(pledgeId: b.pledgeId, status: .captured, amount: 600, refundedAmount: 0),

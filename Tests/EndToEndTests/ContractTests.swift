@@ -25,9 +25,9 @@ struct ContractTests {
             let secret = try String(contentsOfFile: (platform.dataDirectory as NSString).appendingPathComponent("internal-signing-secret"), encoding: .utf8)
             let signatures = SignatureScheme(secret: secret)
             let admin = try await platform.adminToken()
-            let campaignId = try #require(try await HTTPClient.testing.send(
+            let campaignId = CampaignID(try #require(try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/campaigns", json: ["title": "Contracts", "goal_amount": 100_000, "currency": "USD"], bearer: admin
-            ).json()["id"] as? String)
+            ).json()["id"] as? String))
 
             // pledge-service -> campaign-service: the signed `pledgeable` question, read by HTTPCampaignDirectory.
             let campaigns = HTTPCampaignDirectory(baseURL: platform.campaignService, freshness: .charges, signatures: signatures, client: .testing)
@@ -37,10 +37,10 @@ struct ContractTests {
             // A guest's pledge through the gateway: PLEDGE_CREATED travels through pledge-service's outbox.
             let created = try await HTTPClient.testing.send(
                 "POST", platform.gateway + "/api/pledges",
-                json: ["campaign_id": campaignId, "amount": 2500, "currency": "USD", "donor": ["name": "Cora", "email": "cora@example.org"] as [String: any Sendable]],
+                json: ["campaign_id": campaignId.rawValue, "amount": 2500, "currency": "USD", "donor": ["name": "Cora", "email": "cora@example.org"] as [String: any Sendable]],
                 headers: ["Idempotency-Key": UUID().uuidString]
             ).json()
-            let pledgeId = try #require(created["id"] as? String)
+            let pledgeId = PledgeID(try #require(created["id"] as? String))
             let receiptToken = try #require(created["receipt_token"] as? String)
 
             // payment-service -> pledge-service: the signed look-up, read by HTTPPledgeDirectory.
@@ -53,7 +53,7 @@ struct ContractTests {
             // to campaign-service, the status notice to pledge-service; each receiver applies its own.
             let now = Timestamp.format(Date())
             let payment = Payment(
-                id: UUID().uuidString.lowercased(), pledgeId: pledgeId, campaignId: campaignId, userId: nil, receiptTokenHash: nil, amount: 2500,
+                id: .new(), pledgeId: pledgeId, campaignId: campaignId, userId: nil, receiptTokenHash: nil, amount: 2500,
                 currency: lookedUp.currency, status: .captured, provider: "sandbox", providerPaymentId: "pi_contract", paymentMethod: "pm_card_visa",
                 chargeKey: "contract", clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now
             )
@@ -111,7 +111,7 @@ struct ContractTests {
             ).json()
             let userId = try #require((registered["user"] as? [String: Any])?["id"] as? String)
             let versions = HTTPTokenVersions(userServiceURL: platform.userService, signatures: signatures, client: .testing)
-            #expect(try await versions.currentVersion(userID: userId) != nil)
+            #expect(try await versions.currentVersion(userID: UserID(userId)) != nil)
         }
     }
 }

@@ -28,9 +28,9 @@ struct OutboxToCampaignTests {
                     EventEnvelope(eventId: UUID().uuidString.lowercased(), type: data.type, source: "test", occurredAt: Timestamp.format(Date()), data: data)
                 }
                 return [
-                    envelope(.pledgeCreated(.init(pledgeId: pledgeId, campaignId: campaignId, userId: nil, amount: 100, currency: usd,
+                    envelope(.pledgeCreated(.init(pledgeId: PledgeID(pledgeId), campaignId: CampaignID(campaignId), userId: nil, amount: 100, currency: usd,
                                                   anonymous: false, donorName: "D\(index)", message: nil))),
-                    envelope(.paymentCaptured(.init(paymentId: "pay-\(index)", pledgeId: pledgeId, campaignId: campaignId, amount: 100, currency: usd))),
+                    envelope(.paymentCaptured(.init(paymentId: "pay-\(index)", pledgeId: PledgeID(pledgeId), campaignId: CampaignID(campaignId), amount: 100, currency: usd))),
                 ]
             }
             let outboxFile = (dataDirectory as NSString).appendingPathComponent("relay-test.sqlite")

@@ -50,15 +50,15 @@ final class RecordingTransport: MailTransport {
 
 /// campaign-service as the titles' source: a title per campaign id; any other id cannot be asked.
 struct StubTitles: CampaignDirectory {
-    let titles: [String: String]
+    let titles: [CampaignID: String]
     struct Unavailable: Error {}
 
-    func campaign(id: String) async throws -> CampaignSummary? {
+    func campaign(id: CampaignID) async throws -> CampaignSummary? {
         guard let title = titles[id] else { throw Unavailable() }
         return CampaignSummary(id: id, status: "active", currency: "USD", title: title)
     }
 
-    func pledgeable(id: String, currency: String) async throws -> CampaignSummary? { throw Unavailable() }
+    func pledgeable(id: CampaignID, currency: String) async throws -> CampaignSummary? { throw Unavailable() }
 }
 
 struct NotificationHarness: Sendable {
@@ -107,7 +107,7 @@ func notice(
     NotificationEnvelope(
         eventId: UUID().uuidString.lowercased(), source: "pledge-service", occurredAt: Timestamp.format(Date()),
         data: .donationNotice(DonationNotice(
-            pledgeId: pledgeId, campaignId: campaignId, kind: kind, donorEmail: email, donorName: "Dora <Donor>", amount: 2500,
+            pledgeId: PledgeID(pledgeId), campaignId: CampaignID(campaignId), kind: kind, donorEmail: email, donorName: "Dora <Donor>", amount: 2500,
             refundedAmount: refunded, currency: Currency(rawValue: "USD")!, receiptNumber: kind == .paymentFailed ? nil : "CFA-2026-000042",
             receiptUrl: receiptUrl
         ))

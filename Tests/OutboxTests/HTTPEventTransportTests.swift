@@ -59,7 +59,7 @@ struct HTTPEventTransportTests {
             var envelope = event(index)
             if let bytes = padding[index], case .paymentCaptured(var captured) = envelope.data {
                 // An oversized field makes an oversized event, like the megabyte message of a bad pledge.
-                captured.paymentId = String(repeating: "x", count: bytes)
+                captured.paymentId = PaymentID(String(repeating: "x", count: bytes))
                 envelope.data = .paymentCaptured(captured)
             }
             return OutboxMessage(

@@ -120,7 +120,7 @@ struct PaymentRoutesTests {
             #expect(try wrong.json(PageBody<PaymentResponse>.self).items.isEmpty)
             #expect(try await service.client.execute(uri: "/payments", method: .get).status == .unauthorized)
 
-            #expect(try await service.pay(UUID().uuidString, token: service.adminToken).status == .notFound)
+            #expect(try await service.pay(PledgeID.new(), token: service.adminToken).status == .notFound)
         }
     }
 
@@ -167,7 +167,7 @@ struct PaymentRoutesTests {
     func concurrentPayments(database: TestDatabase) async throws {
         try await withPaymentService(database) { service in
             let pledgeId = service.pledges.add(userId: "donor-1", amount: 1000)
-            let answers = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
+            let answers = try await withThrowingTaskGroup(of: (HTTPResponse.Status, PaymentID).self) { group in
                 for _ in 0..<20 {
                     group.addTask {
                         let response = try await service.pay(pledgeId, token: service.donorToken)

@@ -22,9 +22,9 @@ let webhookSecret = "whsec_payment_test"
 
 /// Pledges as pledge-service would describe them.
 final class StubPledges: PledgeDirectory {
-    private let state = Mutex<(pledges: [String: PledgeLookupResponse], receipts: [String: String], down: Bool)>(([:], [:], false))
+    private let state = Mutex<(pledges: [PledgeID: PledgeLookupResponse], receipts: [PledgeID: String], down: Bool)>(([:], [:], false))
 
-    func pledge(id: String, receiptToken: String?) async throws -> PledgeLookupResponse? {
+    func pledge(id: PledgeID, receiptToken: String?) async throws -> PledgeLookupResponse? {
         try state.withLock { state in
             if state.down { throw PledgeDirectoryError.unavailable }
             guard var pledge = state.pledges[id] else { return nil }
@@ -35,8 +35,8 @@ final class StubPledges: PledgeDirectory {
 
     /// A pending pledge of `amount` USD by `userId` (nil: a guest with `receipt`).
     @discardableResult
-    func add(userId: String?, amount: Int64 = 2500, status: PledgeStatus = .pending, receipt: String? = nil) -> String {
-        let id = UUID().uuidString.lowercased()
+    func add(userId: UserID?, amount: Int64 = 2500, status: PledgeStatus = .pending, receipt: String? = nil) -> PledgeID {
+        let id = PledgeID.new()
         state.withLock { state in
             state.pledges[id] = PledgeLookupResponse(
                 id: id, campaignId: "campaign-1", userId: userId, amount: amount, currency: Currency(rawValue: "USD")!, status: status,
@@ -128,8 +128,8 @@ struct PaymentHarness: Sendable {
     let adminToken: String
     let databaseURL: DatabaseURL
 
-    func pay(_ pledgeId: String, method: String? = "pm_card_visa", token: String? = nil, receipt: String? = nil) async throws -> TestResponse {
-        var body: [String: any Sendable] = ["pledge_id": pledgeId]
+    func pay(_ pledgeId: PledgeID, method: String? = "pm_card_visa", token: String? = nil, receipt: String? = nil) async throws -> TestResponse {
+        var body: [String: any Sendable] = ["pledge_id": pledgeId.rawValue]
         if let method { body["payment_method"] = method }
         let headers: HTTPFields = token.map { .bearer($0) } ?? .json
         let query = receipt.map { "?receipt_token=\($0)" } ?? ""

@@ -10,7 +10,7 @@ import TestSupport
 
 extension PaymentHarness {
     /// `POST /payments/{id}/refunds` as the admin (or with `token`), under `key`.
-    func refund(_ paymentId: String, amount: Int64? = nil, reason: String? = "donor asked", key: String? = "refund-1", token: String? = nil)
+    func refund(_ paymentId: PaymentID, amount: Int64? = nil, reason: String? = "donor asked", key: String? = "refund-1", token: String? = nil)
         async throws -> TestResponse
     {
         var body: [String: any Sendable] = [:]
@@ -29,7 +29,7 @@ extension PaymentHarness {
         return payment
     }
 
-    func read(_ paymentId: String) async throws -> PaymentResponse {
+    func read(_ paymentId: PaymentID) async throws -> PaymentResponse {
         try await client.execute(uri: "/payments/\(paymentId)", method: .get, headers: .bearer(adminToken)).json(PaymentResponse.self)
     }
 

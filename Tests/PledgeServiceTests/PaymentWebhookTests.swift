@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -61,7 +62,7 @@ struct PaymentWebhookTests {
             let badStatus = try await harness.webhook(pledge.id, "SETTLED")
             #expect(badStatus.status == .ok)
             #expect(try badStatus.json(WebhookAnswer.self).result == "rejected" && (try badStatus.json(WebhookAnswer.self).reason)?.contains("status") == true)
-            let unknown = try await harness.webhook(UUID().uuidString.lowercased(), "CAPTURED")
+            let unknown = try await harness.webhook(.new(), "CAPTURED")
             #expect(unknown.status == .ok)
             #expect(try unknown.json(WebhookAnswer.self).result == "rejected" && (try unknown.json(WebhookAnswer.self).status) == nil)
             let notJSON = try await harness.signedWebhook(Data("not json".utf8))
@@ -75,14 +76,14 @@ struct PaymentWebhookTests {
     @Test("refunds: a partial one keeps CAPTURED with its amount, all of it makes REFUNDED, in any order; FAILED takes none", arguments: TestDatabase.all)
     func refunds(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in
-            func notice(_ pledgeId: String, _ status: String, refunded: Int64? = nil) -> [String: any Sendable] {
+            func notice(_ pledgeId: PledgeID, _ status: String, refunded: Int64? = nil) -> [String: any Sendable] {
                 var body: [String: any Sendable] = [
-                    "event_id": UUID().uuidString, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date()),
+                    "event_id": UUID().uuidString, "pledge_id": pledgeId.rawValue, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date()),
                 ]
                 if let refunded { body["refunded_amount"] = refunded }
                 return body
             }
-            func read(_ id: String) async throws -> PledgeResponse {
+            func read(_ id: PledgeID) async throws -> PledgeResponse {
                 try await harness.client.execute(uri: "/pledges/\(id)", method: .get, headers: .bearer(harness.adminToken)).json(PledgeResponse.self)
             }
             // In order: captured, 1,000 of 2,500 refunded, a late smaller report, then the rest.
@@ -124,8 +125,8 @@ struct PaymentWebhookTests {
         try await withPledgeService(database) { harness in
             let first = try await harness.pledge().json(PledgeResponse.self)
             let second = try await harness.pledge().json(PledgeResponse.self)
-            func notice(_ eventId: String, _ pledgeId: String, _ status: String) -> [String: any Sendable] {
-                ["event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date())]
+            func notice(_ eventId: String, _ pledgeId: PledgeID, _ status: String) -> [String: any Sendable] {
+                ["event_id": eventId, "pledge_id": pledgeId.rawValue, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date())]
             }
             let answer = try await harness.notices([
                 notice("e1", first.id, "AUTHORIZED"), notice("e2", first.id, "CAPTURED"), notice("e1", first.id, "AUTHORIZED"),
@@ -156,7 +157,7 @@ struct PaymentWebhookTests {
             let untraced = try await harness.pledge().json(PledgeResponse.self)
             let own = "00-11111111111111111111111111111111-2222222222222222-01"
             let requests = "00-33333333333333333333333333333333-4444444444444444-01"
-            let body = try JSONSerialization.data(withJSONObject: ["notices": [
+            let body = try jsonData(["notices": [
                 ["event_id": "t1", "pledge_id": traced.id, "payment_id": "p1", "status": "CAPTURED", "occurred_at": Timestamp.format(Date()), "trace_parent": own],
                 ["event_id": "t2", "pledge_id": untraced.id, "payment_id": "p2", "status": "CAPTURED", "occurred_at": Timestamp.format(Date())],
             ]])
@@ -168,8 +169,8 @@ struct PaymentWebhookTests {
                 }
             }
             #expect(payloads.count == 2)
-            #expect(payloads.filter { $0.contains(traced.id) }.allSatisfy { $0.contains(own) })
-            #expect(payloads.filter { $0.contains(untraced.id) }.allSatisfy { !$0.contains(own) && !$0.contains(requests) })
+            #expect(payloads.filter { $0.contains(traced.id.rawValue) }.allSatisfy { $0.contains(own) })
+            #expect(payloads.filter { $0.contains(untraced.id.rawValue) }.allSatisfy { !$0.contains(own) && !$0.contains(requests) })
         }
     }
 
@@ -177,7 +178,7 @@ struct PaymentWebhookTests {
     func concurrentBatches(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in
             var pledges: [String] = []
-            for _ in 0..<5 { pledges.append(try await harness.pledge().json(PledgeResponse.self).id) }
+            for _ in 0..<5 { pledges.append(try await harness.pledge().json(PledgeResponse.self).id.rawValue) }
             let notices: [[String: any Sendable]] = pledges.flatMap { id in
                 ["AUTHORIZED", "CAPTURED"].map { status in
                     ["event_id": "\(id)-\(status)", "pledge_id": id, "payment_id": "pay-\(id)", "status": status, "occurred_at": Timestamp.format(Date())]

@@ -13,7 +13,7 @@ import HTTPSupport
 @Suite("pledge-service's internal pledge lookup")
 struct PledgeLookupTests {
     func lookup(_ service: PledgeHarness, _ body: [String: Any], secret: String? = pledgeSecret) async throws -> TestResponse {
-        let data = try JSONSerialization.data(withJSONObject: body)
+        let data = try jsonData(body)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(path: "/pledges/internal/lookup", body: data) }
         return try await service.client.execute(uri: "/pledges/internal/lookup", method: .post, headers: headers, body: ByteBuffer(data: data))

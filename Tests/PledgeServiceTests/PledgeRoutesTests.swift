@@ -1,10 +1,11 @@
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
-import Persistence
-import SQLKit
 import HummingbirdTesting
 import NIOCore
+import Persistence
+import SQLKit
 import Testing
 import TestSupport
 @testable import PledgeService

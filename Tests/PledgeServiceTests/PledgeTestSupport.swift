@@ -23,14 +23,14 @@ let pledgeSecret = "pledge-test-secret"
 struct PledgeHarness: Sendable {
     let client: any TestClientProtocol
     let campaigns: StubCampaigns
-    let campaignId: String
+    let campaignId: CampaignID
     let donorToken: String
     let otherDonorToken: String
     let adminToken: String
     let databaseURL: DatabaseURL
 
     func pledge(key: String = UUID().uuidString, token: String? = nil, _ fields: [String: any Sendable] = [:]) async throws -> TestResponse {
-        var body: [String: any Sendable] = ["campaign_id": campaignId, "amount": 2500, "currency": "USD", "anonymous": false]
+        var body: [String: any Sendable] = ["campaign_id": campaignId.rawValue, "amount": 2500, "currency": "USD", "anonymous": false]
         if token == nil { body["donor"] = ["name": "Guest Gita", "email": "gita@example.org"] as [String: any Sendable] }
         body.merge(fields) { _, new in new }
         var headers: HTTPFields = token.map { .bearer($0) } ?? .json
@@ -38,9 +38,9 @@ struct PledgeHarness: Sendable {
         return try await client.execute(uri: "/pledges", method: .post, headers: headers, body: ByteBuffer(json: body))
     }
 
-    func webhook(_ pledgeId: String, _ status: String, eventId: String = UUID().uuidString, secret: String? = pledgeSecret) async throws -> TestResponse {
+    func webhook(_ pledgeId: PledgeID, _ status: String, eventId: String = UUID().uuidString, secret: String? = pledgeSecret) async throws -> TestResponse {
         let body = try JSONSerialization.data(withJSONObject: [
-            "event_id": eventId, "pledge_id": pledgeId, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date()),
+            "event_id": eventId, "pledge_id": pledgeId.rawValue, "payment_id": "pay-\(pledgeId)", "status": status, "occurred_at": Timestamp.format(Date()),
         ])
         var headers: HTTPFields = [.contentType: "application/json"]
         if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(path: "/pledges/webhooks/payment", body: body) }
@@ -49,7 +49,7 @@ struct PledgeHarness: Sendable {
 
     /// `{notices: [...]}`, signed.
     func notices(_ notices: [[String: any Sendable]]) async throws -> TestResponse {
-        try await signedWebhook(try JSONSerialization.data(withJSONObject: ["notices": notices]))
+        try await signedWebhook(try jsonData(["notices": notices]))
     }
 
     func signedWebhook(_ body: Data, traceParent: String? = nil) async throws -> TestResponse {
@@ -77,7 +77,7 @@ func withPledgeService<Value: Sendable>(
     let other = try await issuer.issue(for: Principal(userID: "donor-2", email: "omar@example.org", name: "Omar", role: .donor))
     let admin = try await issuer.issue(for: Principal(userID: "admin-1", email: "ada@example.org", name: "Ada", role: .admin))
     let campaigns = StubCampaigns()
-    let campaignId = UUID().uuidString.lowercased()
+    let campaignId = CampaignID.new()
     campaigns.set(campaignId)
     return try await database.withFreshDatabase { url in
         var relay = OutboxRelayConfig()

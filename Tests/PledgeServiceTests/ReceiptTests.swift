@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -83,7 +84,7 @@ struct ReceiptTests {
     func uniqueUnderConcurrency(database: TestDatabase) async throws {
         try await withPledgeService(database) { harness in
             var ids: [String] = []
-            for _ in 0..<60 { ids.append(try await harness.pledge().json(PledgeResponse.self).id) }
+            for _ in 0..<60 { ids.append(try await harness.pledge().json(PledgeResponse.self).id.rawValue) }
             // Twelve batches of five at once, then every capture delivered again with new event ids.
             for _ in 0..<2 {
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -139,7 +140,7 @@ struct PledgeMigrationTests {
             let rows = try await client.withConnection { db in
                 try await db.raw("SELECT pledge_id, sequence, year, captured_at FROM receipts ORDER BY sequence").all().map {
                     Receipt(
-                        pledgeId: try $0.decode(column: "pledge_id", as: String.self), sequence: try $0.decode(column: "sequence", as: Int64.self),
+                        pledgeId: try $0.decode(column: "pledge_id", known: PledgeID.self), sequence: try $0.decode(column: "sequence", as: Int64.self),
                         year: try $0.decode(column: "year", as: Int.self), capturedAt: try $0.decode(column: "captured_at", as: String.self),
                         issuedAt: ""
                     )

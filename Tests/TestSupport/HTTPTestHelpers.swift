@@ -38,10 +38,23 @@ public struct ErrorEnvelope: Decodable, Sendable {
 }
 
 extension ByteBuffer {
-    /// A JSON body from a dictionary literal.
+    /// A JSON body from a dictionary literal. Ids and other raw-value types go as their raw values.
     public init(json object: [String: any Sendable]) {
-        let data = try! JSONSerialization.data(withJSONObject: object)
-        self.init(data: data)
+        self.init(data: try! jsonData(object))
+    }
+}
+
+/// JSON from dictionaries and arrays whose ids and other raw-value types go as their raw values.
+public func jsonData(_ object: Any) throws -> Data {
+    try JSONSerialization.data(withJSONObject: plainJSON(object))
+}
+
+func plainJSON(_ value: Any) -> Any {
+    switch value {
+    case let dictionary as [String: Any]: dictionary.mapValues(plainJSON)
+    case let array as [Any]: array.map(plainJSON)
+    case let raw as any RawRepresentable: raw.rawValue
+    default: value
     }
 }
 

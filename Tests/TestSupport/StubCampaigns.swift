@@ -6,14 +6,14 @@ import Synchronization
 /// and an outage at will. An id never set is unknown, or (with `everyOtherIs`) a campaign of that
 /// status.
 public final class StubCampaigns: CampaignDirectory {
-    private let state = Mutex<(campaigns: [String: CampaignSummary], down: Bool)>(([:], false))
+    private let state = Mutex<(campaigns: [CampaignID: CampaignSummary], down: Bool)>(([:], false))
     let everyOtherIs: String?
 
     public init(everyOtherIs status: String? = nil) {
         self.everyOtherIs = status
     }
 
-    public func campaign(id: String) async throws -> CampaignSummary? {
+    public func campaign(id: CampaignID) async throws -> CampaignSummary? {
         try state.withLock { state in
             if state.down { throw CampaignDirectoryError.unavailable }
             return state.campaigns[id] ?? everyOtherIs.map { CampaignSummary(id: id, status: $0, currency: "USD") }
@@ -21,11 +21,11 @@ public final class StubCampaigns: CampaignDirectory {
     }
 
     /// Nothing is cached here: the campaign as it is now.
-    public func pledgeable(id: String, currency: String) async throws -> CampaignSummary? {
+    public func pledgeable(id: CampaignID, currency: String) async throws -> CampaignSummary? {
         try await campaign(id: id)
     }
 
-    public func set(_ id: String, status: String = "active", currency: String = "USD", title: String? = nil) {
+    public func set(_ id: CampaignID, status: String = "active", currency: String = "USD", title: String? = nil) {
         state.withLock { $0.campaigns[id] = CampaignSummary(id: id, status: status, currency: currency, title: title) }
     }
 

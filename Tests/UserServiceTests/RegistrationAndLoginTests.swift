@@ -1,12 +1,13 @@
+import Contracts
 import Foundation
+import HTTPSupport
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationEssentialsCompat
 import Testing
 import TestSupport
 @testable import UserService
-import NIOFoundationEssentialsCompat
-import HTTPSupport
 
 @Suite("user-service: register and log in")
 struct RegistrationAndLoginTests {
@@ -19,7 +20,7 @@ struct RegistrationAndLoginTests {
             #expect(body.user.email == "alice@example.org")
             #expect(body.user.name == "Alice")
             #expect(body.user.role == .donor)
-            #expect(UUID(uuidString: body.user.id) != nil)
+            #expect(body.user.id.isUUID)
             #expect(body.tokenType == "Bearer")
             #expect(body.expiresIn == 900)
             #expect(body.accessToken.split(separator: ".").count == 3)

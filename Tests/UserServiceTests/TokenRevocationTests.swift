@@ -1,4 +1,5 @@
 import Auth
+import Contracts
 import Foundation
 import HTTPSupport
 import HTTPTypes
@@ -16,7 +17,7 @@ struct TokenRevocationTests {
         try await client.execute(uri: "/users/me", method: .get, headers: .bearer(token))
     }
 
-    func version(_ client: some TestClientProtocol, _ id: String, secret: String? = userSecret, path: String? = nil) async throws -> TestResponse {
+    func version(_ client: some TestClientProtocol, _ id: UserID, secret: String? = userSecret, path: String? = nil) async throws -> TestResponse {
         let uri = "/users/internal/token-versions/\(id)"
         var headers: HTTPFields = [:]
         if let secret { headers[.careForAllSignature] = SignatureScheme(secret: secret).sign(method: "GET", path: path ?? uri, body: Data()) }
@@ -140,7 +141,7 @@ struct TokenRevocationTests {
             #expect(first.text.contains(#""token_version":0"#))
             _ = try await client.execute(uri: "/users/logout", method: .post, headers: .bearer(user.accessToken))
             #expect(try await version(client, user.user.id).text.contains(#""token_version":1"#))
-            #expect(try await version(client, UUID().uuidString.lowercased()).status == .notFound)
+            #expect(try await version(client, .new()).status == .notFound)
             #expect(try await version(client, user.user.id, secret: nil).errorCode == "invalid_signature")
             #expect(try await version(client, user.user.id, secret: "another secret").errorCode == "invalid_signature")
             #expect(try await version(client, user.user.id, path: "/users/internal/token-versions/someone-else").errorCode == "invalid_signature")
@@ -153,14 +154,14 @@ struct TokenVersionCacheTests {
     /// A user-service stand-in that counts its answers and can be switched off.
     final class Source: TokenVersionSource {
         struct State {
-            var versions: [String: Int] = ["u1": 0]
+            var versions: [UserID: Int] = ["u1": 0]
             var down = false
             var calls = 0
         }
 
         let state = Mutex(State())
 
-        func currentVersion(userID: String) async throws -> Int? {
+        func currentVersion(userID: UserID) async throws -> Int? {
             try state.withLock { state in
                 state.calls += 1
                 if state.down { throw CancellationError() }
@@ -169,7 +170,7 @@ struct TokenVersionCacheTests {
         }
 
         var calls: Int { state.withLock { $0.calls } }
-        func set(_ id: String, _ version: Int) { state.withLock { $0.versions[id] = version } }
+        func set(_ id: UserID, _ version: Int) { state.withLock { $0.versions[id] = version } }
         func setDown() { state.withLock { $0.down = true } }
     }
 

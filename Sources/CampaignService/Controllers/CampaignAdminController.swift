@@ -1,3 +1,4 @@
+import Contracts
 import Auth
 import Foundation
 import HTTPSupport
@@ -26,7 +27,7 @@ public struct CampaignAdminController: Sendable {
     }
 
     struct RebuildResponse: ResponseEncodable {
-        let campaignId: String
+        let campaignId: CampaignID
         let from: String
         let dryRun: Bool
         let before: CampaignTotals
@@ -43,7 +44,7 @@ public struct CampaignAdminController: Sendable {
     /// replays the campaign's event log into a fresh projection and rollup; `projection`
     /// recomputes the rollup from the projection. 404 for a campaign that does not exist.
     @Sendable func rebuild(_ request: Request, context: AppRequestContext) async throws -> RebuildResponse {
-        let id = try context.parameters.require("id")
+        let id = CampaignID(try context.parameters.require("id"))
         let query = request.uri.queryParameters
         let from = query["from"].map(String.init) ?? "events"
         let dryRun: Bool
@@ -75,7 +76,7 @@ public struct CampaignAdminController: Sendable {
         if response.swapped {
             changes.changed(campaignId: id)
             context.logger.warning("campaign read model rebuilt with changes", metadata: [
-                "campaign_id": .string(id), "from": .string(from), "before": "\(response.before)", "after": "\(response.after)",
+                "campaign_id": .string(id.rawValue), "from": .string(from), "before": "\(response.before)", "after": "\(response.after)",
                 "differences": .stringConvertible(response.differences.count),
             ])
         }
@@ -83,9 +84,9 @@ public struct CampaignAdminController: Sendable {
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Page<IngestedEventResponse> {
-        let id = try context.parameters.require("id")
+        let id = CampaignID(try context.parameters.require("id"))
         let page = try PageRequest(request: request)
-        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : PledgeID($0) }
         let rows = try await store.events(campaignId: id, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
         return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.receivedAt, id: $0.eventId) }
     }

@@ -1,3 +1,4 @@
+import Contracts
 import Auth
 import Foundation
 import HTTPSupport
@@ -54,7 +55,7 @@ public struct CampaignController: Sendable {
             return Page(items: [], nextCursor: nil)
         }
         let rows = try await store.list(status: status, includeDrafts: isAdmin, limit: page.limit, after: page.cursor)
-        return Page(rows: rows, limit: page.limit, item: CampaignResponse.init) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+        return Page(rows: rows, limit: page.limit, item: CampaignResponse.init) { PageCursor(sortKey: $0.createdAt, id: $0.id.rawValue) }
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
@@ -65,36 +66,36 @@ public struct CampaignController: Sendable {
         let campaign = try await visibleCampaign(request, context)
         let page = try PageRequest(request: request)
         let rows = try await store.donations(campaignId: campaign.id, limit: page.limit, after: page.cursor)
-        return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.createdAt, id: $0.pledgeId) }
+        return Page(rows: rows, limit: page.limit, item: { $0 }) { PageCursor(sortKey: $0.createdAt, id: $0.pledgeId.rawValue) }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CampaignResponse> {
         let input = try await request.decode(as: CampaignInput.self, context: context)
-        let campaign = try input.newCampaign(id: UUID().uuidString.lowercased(), at: clock.timestamp())
+        let campaign = try input.newCampaign(id: .new(), at: clock.timestamp())
         try await store.create(campaign)
-        context.logger.info("campaign created", metadata: ["campaign_id": .string(campaign.id)])
+        context.logger.info("campaign created", metadata: ["campaign_id": .string(campaign.id.rawValue)])
         return CampaignResponse(campaign).with(status: .created)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
-        let id = try context.parameters.require("id")
+        let id = CampaignID(try context.parameters.require("id"))
         let input = try await request.decode(as: CampaignInput.self, context: context)
         guard let campaign = try await store.update(id: id, at: clock.timestamp(), { try input.apply(to: &$0) }) else {
             throw CampaignServiceError.campaignNotFound
         }
         changes.changed(campaignId: id)
-        context.logger.info("campaign updated", metadata: ["campaign_id": .string(id)])
+        context.logger.info("campaign updated", metadata: ["campaign_id": .string(id.rawValue)])
         return CampaignResponse(campaign)
     }
 
     /// Closing is the only delete: the campaign stops taking pledges and its history stays.
     @Sendable func close(_ request: Request, context: AppRequestContext) async throws -> CampaignResponse {
-        let id = try context.parameters.require("id")
+        let id = CampaignID(try context.parameters.require("id"))
         guard let campaign = try await store.update(id: id, at: clock.timestamp(), { $0.status = .closed }) else {
             throw CampaignServiceError.campaignNotFound
         }
         changes.changed(campaignId: id)
-        context.logger.info("campaign closed", metadata: ["campaign_id": .string(id)])
+        context.logger.info("campaign closed", metadata: ["campaign_id": .string(id.rawValue)])
         return CampaignResponse(campaign)
     }
 
@@ -102,7 +103,7 @@ public struct CampaignController: Sendable {
     /// From the read cache when it has the campaign current, unless the request says
     /// `Cache-Control: no-cache` (payment-service, checking a campaign still takes money).
     func visibleCampaign(_ request: Request, _ context: AppRequestContext) async throws -> Campaign {
-        let id = try context.parameters.require("id")
+        let id = CampaignID(try context.parameters.require("id"))
         let found: Campaign?
         if let cache, request.headers[.cacheControl]?.contains("no-cache") != true {
             found = try await cache.campaign(id: id) { try await store.find(id: id) }

@@ -11,7 +11,7 @@ public enum CampaignStatus: String, Codable, Sendable, CaseIterable {
 
 /// A campaign with its totals, as stored and as clients see it (`current_amount` is the captured amount).
 public struct Campaign: Sendable, Equatable {
-    public var id: String
+    public var id: CampaignID
     public var title: String
     public var description: String
     public var goalAmount: Int64
@@ -53,7 +53,7 @@ public struct CampaignTotals: Sendable, Equatable, Codable {
 }
 
 public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatable {
-    public let id: String
+    public let id: CampaignID
     public let title: String
     public let description: String
     public let goalAmount: Int64
@@ -97,7 +97,7 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
 
 /// One donation in a campaign's public history. Never an email or a user id.
 public struct DonationResponse: ResponseEncodable, Decodable, Sendable, Equatable {
-    public let pledgeId: String
+    public let pledgeId: PledgeID
     public let status: String
     public let amount: Int64
     /// How much of it was given back.
@@ -115,7 +115,7 @@ public struct IngestedEventResponse: ResponseEncodable, Decodable, Sendable, Equ
     public let eventId: String
     public let type: String
     public let source: String
-    public let pledgeId: String
+    public let pledgeId: PledgeID
     public let occurredAt: String
     public let receivedAt: String
     public let effect: String

@@ -56,7 +56,7 @@ struct CampaignInput: Decodable, Equatable {
     }
 
     /// A new campaign: title, goal_amount and currency are required; status defaults to active.
-    func newCampaign(id: String, at time: String) throws -> Campaign {
+    func newCampaign(id: CampaignID, at time: String) throws -> Campaign {
         guard let title else { throw CampaignServiceError.invalidTitle }
         guard let goalAmount else { throw CampaignServiceError.invalidGoalAmount }
         guard let currency else { throw CampaignServiceError.invalidCurrency }

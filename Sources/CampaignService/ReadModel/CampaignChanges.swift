@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Outbox
 import Synchronization
@@ -8,25 +9,25 @@ import Synchronization
 /// In-process only: streams and the cache also re-read after a short while, for what other
 /// replicas wrote.
 public final class CampaignChanges: Sendable {
-    private let subscribers = Mutex<[UUID: (campaignId: String, signal: QueueSignal)]>([:])
-    private let generations = Mutex<[String: UInt64]>([:])
+    private let subscribers = Mutex<[UUID: (campaignId: CampaignID, signal: QueueSignal)]>([:])
+    private let generations = Mutex<[CampaignID: UInt64]>([:])
 
     public init() {}
 
     /// How many times `campaignId` changed in this process: a read made at one generation is
     /// current until the next.
-    public func generation(of campaignId: String) -> UInt64 {
+    public func generation(of campaignId: CampaignID) -> UInt64 {
         generations.withLock { $0[campaignId, default: 0] }
     }
 
-    public func changed(campaignId: String) {
+    public func changed(campaignId: CampaignID) {
         generations.withLock { $0[campaignId, default: 0] &+= 1 }
         let signals = subscribers.withLock { $0.values.filter { $0.campaignId == campaignId }.map(\.signal) }
         for signal in signals { signal.notify() }
     }
 
     /// A signal woken by changes to `campaignId`, until `unsubscribe` is called with the id returned.
-    func subscribe(campaignId: String) -> (UUID, QueueSignal) {
+    func subscribe(campaignId: CampaignID) -> (UUID, QueueSignal) {
         let id = UUID()
         let signal = QueueSignal()
         subscribers.withLock { $0[id] = (campaignId, signal) }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Synchronization
 
@@ -16,7 +17,7 @@ public final class CampaignReadCache: Sendable {
     let changes: CampaignChanges
     let maximumAge: Duration
     let capacity: Int
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Mutex<[CampaignID: Entry]>([:])
 
     public init(changes: CampaignChanges, maximumAge: Duration = .seconds(1), capacity: Int = 10_000) {
         self.changes = changes
@@ -25,7 +26,7 @@ public final class CampaignReadCache: Sendable {
     }
 
     /// The campaign from memory when current, else from `read` (and kept).
-    func campaign(id: String, read: () async throws -> Campaign?) async throws -> Campaign? {
+    func campaign(id: CampaignID, read: () async throws -> Campaign?) async throws -> Campaign? {
         // The generation before the read: a change committed while reading makes the entry stale at once.
         let generation = changes.generation(of: id)
         let now = ContinuousClock.now

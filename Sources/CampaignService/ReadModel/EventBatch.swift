@@ -50,9 +50,9 @@ public enum EventBatch {
         func fail(_ reason: String) -> CampaignServiceError { .invalidEvent(index: index, reason: reason) }
         if let problem = event.headerProblem { throw fail(problem) }
         let fact = event.data.pledgeFact
-        guard isIdentifier(fact.pledgeId) else { throw fail("pledge_id is missing or too long") }
-        guard isIdentifier(fact.campaignId) else { throw fail("campaign_id is missing or too long") }
-        if let paymentId = fact.paymentId, !isIdentifier(paymentId) { throw fail("payment_id is missing or too long") }
+        guard fact.pledgeId.isWithinLimits else { throw fail("pledge_id is missing or too long") }
+        guard fact.campaignId.isWithinLimits else { throw fail("campaign_id is missing or too long") }
+        if let paymentId = fact.paymentId, !paymentId.isWithinLimits { throw fail("payment_id is missing or too long") }
         guard fact.amount > 0 else { throw fail("amount must be a positive integer of minor units") }
         if case .paymentRefunded(let refund) = event.data {
             guard refund.refundedAmount > 0, refund.refundedAmount <= refund.amount else {

@@ -96,7 +96,7 @@ public struct EventIngestor: Sendable {
             }
         }
         let results = try await projector.apply(accepted.map(\.event), on: db, dialect: dialect, receivedAt: now)
-        var moved = Set<String>()
+        var moved = Set<CampaignID>()
         for (position, (index, event)) in accepted.enumerated() {
             outcomes[index] = IngestOutcome(eventId: event.eventId, result: results[position])
             // Only news of a capture can raise a captured total.
@@ -111,9 +111,9 @@ public struct EventIngestor: Sendable {
     static func campaignRefusals(_ events: [EventEnvelope], on db: any SQLDatabase) async throws -> [String: String] {
         let ids = Set(events.map(\.data.pledgeFact.campaignId))
         guard !ids.isEmpty else { return [:] }
-        var currencies: [String: String] = [:]
+        var currencies: [CampaignID: String] = [:]
         for row in try await db.raw("SELECT id, currency FROM campaigns WHERE id IN (\(binds: Array(ids)))").all() {
-            currencies[try row.decode(column: "id", as: String.self)] = try row.decode(column: "currency", as: String.self)
+            currencies[try row.decode(column: "id", known: CampaignID.self)] = try row.decode(column: "currency", as: String.self)
         }
         var reasons: [String: String] = [:]
         for event in events {
@@ -133,7 +133,7 @@ public struct EventIngestor: Sendable {
     /// event with its own trace (debug) and the batch in one line.
     func record(_ items: [ReceivedEvent], _ outcomes: [IngestOutcome], logger: Logger) {
         var counts: [String: (type: String, result: String, count: Int)] = [:]
-        var moved = Set<String>()
+        var moved = Set<CampaignID>()
         for (item, outcome) in zip(items, outcomes) {
             let type: String
             if case .event(let event) = item {
@@ -142,7 +142,7 @@ public struct EventIngestor: Sendable {
                 if logger.logLevel <= .debug {
                     var metadata: Logger.Metadata = [
                         "event_id": .string(event.eventId), "event_type": .string(type), "result": .string(outcome.result.rawValue),
-                        "pledge_id": .string(event.data.pledgeFact.pledgeId),
+                        "pledge_id": .string(event.data.pledgeFact.pledgeId.rawValue),
                     ]
                     // The event's own trace: the donation that caused it, whichever batch carried it.
                     if let traceID = event.traceParent.flatMap(TraceParent.traceID(from:)) { metadata["trace_id"] = .string(traceID) }

@@ -35,12 +35,12 @@ public struct EventProjector: Sendable {
 
     /// One pledge's row, as read and as folded.
     struct PledgeRow: Equatable {
-        var pledgeId: String
-        var campaignId: String
+        var pledgeId: PledgeID
+        var campaignId: CampaignID
         var amount: Int64
         var currency: String
         var status: PledgeStatus
-        var paymentId: String?
+        var paymentId: PaymentID?
         var detailsKnown: Bool
         var anonymous: Bool
         var donorName: String?
@@ -67,7 +67,7 @@ public struct EventProjector: Sendable {
         // race, and that race ends in a conflict and a retry, after which they are locked too.
         let pledgeIds = Set(events.map(\.data.pledgeFact.pledgeId)).sorted()
         let lock = dialect.rowLock
-        var before: [String: PledgeRow] = [:]
+        var before: [PledgeID: PledgeRow] = [:]
         for row in try await db.raw("""
             SELECT pledge_id, campaign_id, amount, currency, status, payment_id, details_known, anonymous, donor_name, message, updated_at,
                    created_at, last_event_at, refunded_amount
@@ -127,7 +127,7 @@ public struct EventProjector: Sendable {
         // Each campaign's rollup moves by the difference between what each pledge adds to it
         // after the batch and before: a new pledge counts its amount in its final bucket; a known
         // one moves the amount it was first counted with.
-        var deltas: [String: RollupDelta] = [:]
+        var deltas: [CampaignID: RollupDelta] = [:]
         for (pledgeId, row) in after {
             let now = RollupDelta.of(status: row.status, amount: row.amount, refunded: row.refundedAmount)
             if let old = before[pledgeId] {
@@ -239,12 +239,12 @@ public struct EventProjector: Sendable {
     }
 
     static func pledgeRow(_ row: any SQLRow) throws -> PledgeRow {
-        let pledgeId = try row.decode(column: "pledge_id", as: String.self)
+        let pledgeId = try row.decode(column: "pledge_id", known: PledgeID.self)
         let status = try row.decode(column: "status", known: PledgeStatus.self)
         return PledgeRow(
-            pledgeId: pledgeId, campaignId: try row.decode(column: "campaign_id", as: String.self),
+            pledgeId: pledgeId, campaignId: try row.decode(column: "campaign_id", known: CampaignID.self),
             amount: try row.decode(column: "amount", as: Int64.self), currency: try row.decode(column: "currency", as: String.self),
-            status: status, paymentId: try row.decode(column: "payment_id", as: String?.self),
+            status: status, paymentId: try row.decode(column: "payment_id", known: PaymentID?.self),
             detailsKnown: try row.decode(column: "details_known", as: Int.self) != 0, anonymous: try row.decode(column: "anonymous", as: Int.self) != 0,
             donorName: try row.decode(column: "donor_name", as: String?.self), message: try row.decode(column: "message", as: String?.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),

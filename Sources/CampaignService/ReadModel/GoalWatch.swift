@@ -11,7 +11,7 @@ import SQLKit
 enum GoalWatch {
     /// Marks and announces each of `campaignIds` whose goal is reached and was not before;
     /// returns how many were.
-    static func check(_ campaignIds: Set<String>, on db: any SQLDatabase, now: String) async throws -> Int {
+    static func check(_ campaignIds: Set<CampaignID>, on db: any SQLDatabase, now: String) async throws -> Int {
         guard !campaignIds.isEmpty else { return 0 }
         let reached = try await db.raw("""
             UPDATE campaigns SET goal_reached_at = \(bind: now)
@@ -20,13 +20,13 @@ enum GoalWatch {
             RETURNING id, title, goal_amount, currency
             """).all()
         guard !reached.isEmpty else { return 0 }
-        var captured: [String: Int64] = [:]
-        let ids = try reached.map { try $0.decode(column: "id", as: String.self) }
+        var captured: [CampaignID: Int64] = [:]
+        let ids = try reached.map { try $0.decode(column: "id", known: CampaignID.self) }
         for row in try await db.raw("SELECT campaign_id, captured_amount FROM campaign_rollups WHERE campaign_id IN (\(binds: ids))").all() {
-            captured[try row.decode(column: "campaign_id", as: String.self)] = try row.decode(column: "captured_amount", as: Int64.self)
+            captured[try row.decode(column: "campaign_id", known: CampaignID.self)] = try row.decode(column: "captured_amount", as: Int64.self)
         }
         let entries = try reached.map { row -> OutboxEntry in
-            let id = try row.decode(column: "id", as: String.self)
+            let id = try row.decode(column: "id", known: CampaignID.self)
             let event = NotificationEnvelope(
                 eventId: UUID().uuidString.lowercased(), source: "campaign-service", occurredAt: now,
                 data: .campaignGoalReached(CampaignGoalReached(

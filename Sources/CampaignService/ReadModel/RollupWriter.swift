@@ -63,7 +63,7 @@ struct RollupDelta: Equatable {
 enum RollupWriter {
     /// Adds the delta in one statement (an atomic increment). The row exists: it is made with the
     /// campaign, or with the campaign's first pledge (`ensureRow`).
-    static func apply(_ delta: RollupDelta, campaignId: String, on db: any SQLDatabase, now: String) async throws {
+    static func apply(_ delta: RollupDelta, campaignId: CampaignID, on db: any SQLDatabase, now: String) async throws {
         try await db.raw("""
             UPDATE campaign_rollups SET
                 pending_amount = pending_amount + \(bind: delta.pending),
@@ -78,7 +78,7 @@ enum RollupWriter {
             """).run()
     }
 
-    static func ensureRow(campaignId: String, on db: any SQLDatabase, now: String) async throws {
+    static func ensureRow(campaignId: CampaignID, on db: any SQLDatabase, now: String) async throws {
         try await db.raw("""
             INSERT INTO campaign_rollups (campaign_id, updated_at) VALUES (\(bind: campaignId), \(bind: now))
             ON CONFLICT (campaign_id) DO NOTHING

@@ -17,16 +17,16 @@ public enum LedgerSource: String, Sendable, CaseIterable, Codable {
 /// pledge's events again.
 public protocol CampaignLedgers: Sendable {
     /// The summary, with one page of per-pledge entries after `after` when `entries`.
-    func ledger(_ source: LedgerSource, campaignId: String, entries: Bool, after: String?) async throws -> CampaignLedger
+    func ledger(_ source: LedgerSource, campaignId: CampaignID, entries: Bool, after: PledgeID?) async throws -> CampaignLedger
     /// How many outbox rows the publisher put back.
-    func resend(_ source: LedgerSource, pledgeIds: [String]) async throws -> Int
+    func resend(_ source: LedgerSource, pledgeIds: [PledgeID]) async throws -> Int
 }
 
 extension CampaignLedgers {
     /// Every per-pledge entry, page by page (bounded).
-    func allEntries(_ source: LedgerSource, campaignId: String) async throws -> [LedgerEntry] {
+    func allEntries(_ source: LedgerSource, campaignId: CampaignID) async throws -> [LedgerEntry] {
         var entries: [LedgerEntry] = []
-        var after: String?
+        var after: PledgeID?
         for _ in 0..<1000 {
             let page = try await ledger(source, campaignId: campaignId, entries: true, after: after)
             entries += page.entries ?? []
@@ -50,15 +50,15 @@ public struct HTTPCampaignLedgers: CampaignLedgers {
         self.client = client
     }
 
-    public func ledger(_ source: LedgerSource, campaignId: String, entries: Bool, after: String?) async throws -> CampaignLedger {
-        var query = "campaign_id=" + PercentEncoding.encode(campaignId)
-        if entries { query += "&entries=true&limit=500" + (after.map { "&after=" + PercentEncoding.encode($0) } ?? "") }
+    public func ledger(_ source: LedgerSource, campaignId: CampaignID, entries: Bool, after: PledgeID?) async throws -> CampaignLedger {
+        var query = "campaign_id=" + PercentEncoding.encode(campaignId.rawValue)
+        if entries { query += "&entries=true&limit=500" + (after.map { "&after=" + PercentEncoding.encode($0.rawValue) } ?? "") }
         let (status, body) = try await client.getSigned(urls[source]! + "/internal/summary?" + query, signatures: signatures[source]!, timeout: .seconds(10))
         guard status == 200 else { throw LedgerError.answered(source, status) }
         return try WireCoding.decoder.decode(CampaignLedger.self, from: Data(buffer: body))
     }
 
-    public func resend(_ source: LedgerSource, pledgeIds: [String]) async throws -> Int {
+    public func resend(_ source: LedgerSource, pledgeIds: [PledgeID]) async throws -> Int {
         let body = try WireCoding.encoder.encode(ResendRequest(pledgeIds: pledgeIds))
         let (status, answer) = try await client.postSigned(body, to: urls[source]! + "/internal/resend", signatures: signatures[source]!, timeout: .seconds(10))
         guard status == 200 else { throw LedgerError.answered(source, status) }

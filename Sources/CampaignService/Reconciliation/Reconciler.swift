@@ -12,11 +12,11 @@ import SQLKit
 /// One difference a reconciliation found: `field` as the publisher records it (`expected`) and as
 /// campaign-service does (`actual`), with the pledges that differ.
 public struct Drift: Codable, Sendable, Equatable {
-    public let campaignId: String
+    public let campaignId: CampaignID
     public let field: String
     public let expected: Int64
     public let actual: Int64
-    public var pledgeIds: [String]
+    public var pledgeIds: [PledgeID]
 
     enum CodingKeys: String, CodingKey {
         case campaignId = "campaign_id", field, expected, actual, pledgeIds = "pledge_ids"
@@ -88,7 +88,7 @@ public struct Reconciler: Sendable {
     func check(repair: Bool) async throws -> ReconciliationRun {
         let started = clock.timestamp()
         let campaignIds = try await database.withConnection { db in
-            try await db.raw("SELECT id FROM campaigns ORDER BY id").all().map { try $0.decode(column: "id", as: String.self) }
+            try await db.raw("SELECT id FROM campaigns ORDER BY id").all().map { try $0.decode(column: "id", known: CampaignID.self) }
         }
         var drift: [Drift] = []
         var errors: [String] = []
@@ -138,7 +138,7 @@ public struct Reconciler: Sendable {
     }
 
     /// The campaign's differences, without pledge ids.
-    func differences(_ campaignId: String) async throws -> [Drift] {
+    func differences(_ campaignId: CampaignID) async throws -> [Drift] {
         async let pledges = ledgers.ledger(.pledges, campaignId: campaignId, entries: false, after: nil)
         async let payments = ledgers.ledger(.payments, campaignId: campaignId, entries: false, after: nil)
         let (projection, rollup, fromProjection) = try await database.withConnection { db in
@@ -178,12 +178,12 @@ public struct Reconciler: Sendable {
     }
 
     /// The pledges the publishers and the projection disagree about, in id order (at most 100).
-    func driftingPledges(_ campaignId: String) async throws -> [String] {
+    func driftingPledges(_ campaignId: CampaignID) async throws -> [PledgeID] {
         async let pledgeEntries = ledgers.allEntries(.pledges, campaignId: campaignId)
         async let paymentEntries = ledgers.allEntries(.payments, campaignId: campaignId)
         let projected = try await database.withConnection { db in
-            var rows: [String: LedgerEntry] = [:]
-            var after: String?
+            var rows: [PledgeID: LedgerEntry] = [:]
+            var after: PledgeID?
             repeat {
                 let page = try await LedgerQuery.projection.page(campaignId: campaignId, after: after, limit: 1000, on: db)
                 for row in page.prefix(1000) {
@@ -194,7 +194,7 @@ public struct Reconciler: Sendable {
             return rows
         }
         let (pledges, payments) = try await (pledgeEntries, paymentEntries)
-        var drifting = Set<String>()
+        var drifting = Set<PledgeID>()
         let known = Set(pledges.map(\.pledgeId))
         for entry in pledges where projected[entry.pledgeId] != entry { drifting.insert(entry.pledgeId) }
         for pledgeId in projected.keys where !known.contains(pledgeId) { drifting.insert(pledgeId) }

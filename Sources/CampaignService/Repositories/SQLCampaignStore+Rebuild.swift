@@ -6,7 +6,7 @@ import SQLKit
 
 /// A field of one pledge's projection that a rebuild changed.
 public struct PledgeDifference: Sendable, Equatable, Codable {
-    public let pledgeId: String
+    public let pledgeId: PledgeID
     public let field: String
     public let before: String?
     public let after: String?
@@ -15,7 +15,7 @@ public struct PledgeDifference: Sendable, Equatable, Codable {
 /// What a rebuild from the event log found: the campaign's totals and projection before and
 /// after replaying its events, and whether the result replaced the live read model.
 public struct EventLogRebuild: Sendable, Equatable {
-    public let campaignId: String
+    public let campaignId: CampaignID
     public let before: CampaignTotals
     public let after: CampaignTotals
     public let differences: [PledgeDifference]
@@ -36,7 +36,7 @@ extension SQLCampaignStore {
     /// and with the arrival times they were first received), and the outcome is compared with
     /// what was there. A dry run rolls everything back and only reports; otherwise the replayed
     /// read model is the live one when the transaction commits.
-    public func rebuildFromEvents(campaignId: String, dryRun: Bool, at time: String) async throws -> EventLogRebuild {
+    public func rebuildFromEvents(campaignId: CampaignID, dryRun: Bool, at time: String) async throws -> EventLogRebuild {
         let dialect = database.dialect
         let projector = EventProjector()
         do {
@@ -87,12 +87,12 @@ extension SQLCampaignStore {
     }
 
     /// The fields of each pledge's projection a replay may change.
-    static func projection(_ campaignId: String, on db: any SQLDatabase) async throws -> [String: [String: String?]] {
-        var pledges: [String: [String: String?]] = [:]
+    static func projection(_ campaignId: CampaignID, on db: any SQLDatabase) async throws -> [PledgeID: [String: String?]] {
+        var pledges: [PledgeID: [String: String?]] = [:]
         for row in try await db.raw("""
             SELECT pledge_id, status, amount, refunded_amount, payment_id FROM campaign_pledges WHERE campaign_id = \(bind: campaignId)
             """).all() {
-            pledges[try row.decode(column: "pledge_id", as: String.self)] = [
+            pledges[try row.decode(column: "pledge_id", known: PledgeID.self)] = [
                 "status": try row.decode(column: "status", as: String.self),
                 "amount": String(try row.decode(column: "amount", as: Int64.self)),
                 "refunded_amount": String(try row.decode(column: "refunded_amount", as: Int64.self)),
@@ -103,7 +103,7 @@ extension SQLCampaignStore {
     }
 
     /// Each field that differs, pledge by pledge in id order; a pledge one side lacks differs in every field.
-    static func differences(_ before: [String: [String: String?]], _ after: [String: [String: String?]]) -> [PledgeDifference] {
+    static func differences(_ before: [PledgeID: [String: String?]], _ after: [PledgeID: [String: String?]]) -> [PledgeDifference] {
         var differences: [PledgeDifference] = []
         for pledgeId in Set(before.keys).union(after.keys).sorted() {
             let old = before[pledgeId] ?? [:]

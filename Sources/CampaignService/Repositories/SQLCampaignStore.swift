@@ -32,7 +32,7 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
-    public func find(id: String) async throws -> Campaign? {
+    public func find(id: CampaignID) async throws -> Campaign? {
         try await database.withConnection { db in
             try await db.raw("SELECT \(Self.campaignColumns) WHERE c.id = \(bind: id)").first().map(Self.campaign)
         }
@@ -54,7 +54,7 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
-    public func update(id: String, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign? {
+    public func update(id: CampaignID, at time: String, _ change: @escaping @Sendable (inout Campaign) throws -> Void) async throws -> Campaign? {
         let dialect = database.dialect
         return try await database.transaction { db in
             let lock = dialect.rowLock(of: "c")
@@ -74,7 +74,7 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
-    public func lockCurrency(id: String, currency: Currency) async throws -> Campaign? {
+    public func lockCurrency(id: CampaignID, currency: Currency) async throws -> Campaign? {
         try await database.transaction { db in
             try await db.raw("""
                 UPDATE campaigns SET currency_locked = 1
@@ -85,7 +85,7 @@ public struct SQLCampaignStore: CampaignStore {
     }
 
     /// One row per donation, from the projection; failed ones are not listed.
-    public func donations(campaignId: String, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse] {
+    public func donations(campaignId: CampaignID, limit: Int, after cursor: PageCursor?) async throws -> [DonationResponse] {
         try await database.withConnection { db in
             var query: SQLQueryString = """
                 SELECT pledge_id, status, amount, refunded_amount, currency, anonymous, details_known, donor_name, message, created_at,
@@ -102,7 +102,7 @@ public struct SQLCampaignStore: CampaignStore {
                 let known = try row.decode(column: "details_known", as: Int.self) != 0
                 let name = try row.decode(column: "donor_name", as: String?.self)
                 return DonationResponse(
-                    pledgeId: try row.decode(column: "pledge_id", as: String.self),
+                    pledgeId: try row.decode(column: "pledge_id", known: PledgeID.self),
                     status: try row.decode(column: "status", as: String.self),
                     amount: try row.decode(column: "amount", as: Int64.self),
                     refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self),
@@ -117,7 +117,7 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
-    public func events(campaignId: String, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse] {
+    public func events(campaignId: CampaignID, pledgeId: PledgeID?, limit: Int, after cursor: PageCursor?) async throws -> [IngestedEventResponse] {
         try await database.withConnection { db in
             var query: SQLQueryString = """
                 SELECT event_id, type, source, pledge_id, occurred_at, received_at, effect
@@ -133,7 +133,7 @@ public struct SQLCampaignStore: CampaignStore {
                     eventId: try row.decode(column: "event_id", as: String.self),
                     type: try row.decode(column: "type", as: String.self),
                     source: try row.decode(column: "source", as: String.self),
-                    pledgeId: try row.decode(column: "pledge_id", as: String.self),
+                    pledgeId: try row.decode(column: "pledge_id", known: PledgeID.self),
                     occurredAt: try row.decode(column: "occurred_at", as: String.self),
                     receivedAt: try row.decode(column: "received_at", as: String.self),
                     effect: try row.decode(column: "effect", as: String.self)
@@ -142,7 +142,7 @@ public struct SQLCampaignStore: CampaignStore {
         }
     }
 
-    public func rebuildRollup(campaignId: String, at time: String) async throws -> RollupRebuild {
+    public func rebuildRollup(campaignId: CampaignID, at time: String) async throws -> RollupRebuild {
         let dialect = database.dialect
         return try await database.transaction { db in
             try await RollupWriter.ensureRow(campaignId: campaignId, on: db, now: time)
@@ -165,7 +165,7 @@ public struct SQLCampaignStore: CampaignStore {
 
     /// The totals the per-pledge projection adds up to: the same shares ingestion keeps, summed by
     /// status in the database.
-    static func totalsFromProjection(_ campaignId: String, on db: any SQLDatabase) async throws -> CampaignTotals {
+    static func totalsFromProjection(_ campaignId: CampaignID, on db: any SQLDatabase) async throws -> CampaignTotals {
         var sum = RollupDelta()
         for group in try await db.raw("""
             SELECT status, CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(refunded_amount) AS BIGINT) AS refunded, COUNT(*) AS pledges
@@ -188,7 +188,7 @@ public struct SQLCampaignStore: CampaignStore {
 
     static func campaign(_ row: any SQLRow) throws -> Campaign {
         Campaign(
-            id: try row.decode(column: "id", as: String.self),
+            id: try row.decode(column: "id", known: CampaignID.self),
             title: try row.decode(column: "title", as: String.self),
             description: try row.decode(column: "description", as: String.self),
             goalAmount: try row.decode(column: "goal_amount", as: Int64.self),

@@ -2,7 +2,7 @@
 /// /pledges/internal/summary`, `GET /payments/internal/summary`): counts and sums by status and
 /// the refunded sum, and, when asked, one page of its pledges.
 public struct CampaignLedger: Codable, Sendable, Equatable {
-    public var campaignId: String
+    public var campaignId: CampaignID
     /// By status (`PENDING`, ..., `REFUNDED`): how many, and their amounts.
     public var counts: [String: Int64]
     public var amounts: [String: Int64]
@@ -10,9 +10,9 @@ public struct CampaignLedger: Codable, Sendable, Equatable {
     /// One page of per-pledge entries (pledge id order), when asked for.
     public var entries: [LedgerEntry]?
     /// The last pledge id of the page when there are more.
-    public var nextAfter: String?
+    public var nextAfter: PledgeID?
 
-    public init(campaignId: String, counts: [String: Int64], amounts: [String: Int64], refundedAmount: Int64, entries: [LedgerEntry]? = nil, nextAfter: String? = nil) {
+    public init(campaignId: CampaignID, counts: [String: Int64], amounts: [String: Int64], refundedAmount: Int64, entries: [LedgerEntry]? = nil, nextAfter: PledgeID? = nil) {
         self.campaignId = campaignId
         self.counts = counts
         self.amounts = amounts
@@ -28,12 +28,12 @@ public struct CampaignLedger: Codable, Sendable, Equatable {
 
 /// One pledge as a service records it (payment-service: the pledge's payment).
 public struct LedgerEntry: Codable, Sendable, Equatable {
-    public var pledgeId: String
+    public var pledgeId: PledgeID
     public var status: PledgeStatus
     public var amount: Int64
     public var refundedAmount: Int64
 
-    public init(pledgeId: String, status: PledgeStatus, amount: Int64, refundedAmount: Int64) {
+    public init(pledgeId: PledgeID, status: PledgeStatus, amount: Int64, refundedAmount: Int64) {
         self.pledgeId = pledgeId
         self.status = status
         self.amount = amount
@@ -48,9 +48,9 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
 /// `POST /<segment>/internal/resend`: send the events about these pledges again (consumers
 /// deduplicate them), answered with how many outbox rows were put back.
 public struct ResendRequest: Codable, Sendable, Equatable {
-    public var pledgeIds: [String]
+    public var pledgeIds: [PledgeID]
 
-    public init(pledgeIds: [String]) {
+    public init(pledgeIds: [PledgeID]) {
         self.pledgeIds = pledgeIds
     }
 

@@ -2,7 +2,7 @@
 /// before charging one: campaign-service's `GET /campaigns/{id}` (the fields it reads of it) and
 /// its signed `POST /campaigns/internal/pledgeable`.
 public struct CampaignSummary: Sendable, Equatable, Codable {
-    public let id: String
+    public let id: CampaignID
     public let status: String
     public let currency: String
     /// For receipts and mail; optional so that an answer without it still reads.
@@ -10,7 +10,7 @@ public struct CampaignSummary: Sendable, Equatable, Codable {
     /// In answers to `pledgeable`: the currency is fixed for good.
     public let currencyLocked: Bool?
 
-    public init(id: String, status: String, currency: String, title: String? = nil, currencyLocked: Bool? = nil) {
+    public init(id: CampaignID, status: String, currency: String, title: String? = nil, currencyLocked: Bool? = nil) {
         self.id = id
         self.status = status
         self.currency = currency
@@ -29,10 +29,10 @@ public struct CampaignSummary: Sendable, Equatable, Codable {
 /// fixes the currency for good, so no pledge taken on this answer can be left in a currency the
 /// campaign no longer has.
 public struct PledgeableRequest: Sendable, Codable, Equatable {
-    public let campaignId: String
+    public let campaignId: CampaignID
     public let currency: String
 
-    public init(campaignId: String, currency: String) {
+    public init(campaignId: CampaignID, currency: String) {
         self.campaignId = campaignId
         self.currency = currency
     }

@@ -6,8 +6,8 @@ public struct PaymentStatusNotice: Codable, Sendable, Equatable, BatchItem {
     public static var batchKey: String { "notices" }
 
     public var eventId: String
-    public var pledgeId: String
-    public var paymentId: String
+    public var pledgeId: PledgeID
+    public var paymentId: PaymentID
     public var status: PledgeStatus
     public var occurredAt: String
     /// The provider's words on a failure; at most 500 characters are kept.
@@ -19,7 +19,7 @@ public struct PaymentStatusNotice: Codable, Sendable, Equatable, BatchItem {
     public var refundedAmount: Int64?
 
     public init(
-        eventId: String, pledgeId: String, paymentId: String, status: PledgeStatus, occurredAt: String, reason: String?, traceParent: String? = nil,
+        eventId: String, pledgeId: PledgeID, paymentId: PaymentID, status: PledgeStatus, occurredAt: String, reason: String?, traceParent: String? = nil,
         refundedAmount: Int64? = nil
     ) {
         self.eventId = eventId
@@ -46,8 +46,8 @@ public struct PaymentStatusNotice: Codable, Sendable, Equatable, BatchItem {
             return value
         }
         eventId = try identifier(.eventId)
-        pledgeId = try identifier(.pledgeId)
-        paymentId = try identifier(.paymentId)
+        pledgeId = PledgeID(try identifier(.pledgeId))
+        paymentId = PaymentID(try identifier(.paymentId))
         guard let status = (try? container.decode(String.self, forKey: .status)).flatMap(PledgeStatus.init(rawValue:)) else {
             throw ContractViolation("status must be one of \(PledgeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -2,10 +2,10 @@
 /// which every service compares with a token's `ver` claim (a logout, a password or role change
 /// raises it and ends the older tokens).
 public struct TokenVersion: Codable, Sendable, Equatable {
-    public var userId: String
+    public var userId: UserID
     public var tokenVersion: Int
 
-    public init(userId: String, tokenVersion: Int) {
+    public init(userId: UserID, tokenVersion: Int) {
         self.userId = userId
         self.tokenVersion = tokenVersion
     }

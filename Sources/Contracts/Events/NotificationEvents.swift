@@ -18,8 +18,8 @@ public enum NotificationData: EnvelopeBody {
     /// A donation notice is about its pledge, a goal about its campaign, drift about its run.
     public var aggregateId: String {
         switch self {
-        case .donationNotice(let notice): notice.pledgeId
-        case .campaignGoalReached(let goal): goal.campaignId
+        case .donationNotice(let notice): notice.pledgeId.rawValue
+        case .campaignGoalReached(let goal): goal.campaignId.rawValue
         case .reconciliationDrift(let run): run.runId
         }
     }
@@ -59,8 +59,8 @@ public struct DonationNotice: Codable, Sendable, Equatable {
         case refunded
     }
 
-    public var pledgeId: String
-    public var campaignId: String
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
     public var kind: Kind
     public var donorEmail: String
     public var donorName: String
@@ -73,7 +73,7 @@ public struct DonationNotice: Codable, Sendable, Equatable {
     public var campaignTitle: String?
 
     public init(
-        pledgeId: String, campaignId: String, kind: Kind, donorEmail: String, donorName: String, amount: Int64, refundedAmount: Int64,
+        pledgeId: PledgeID, campaignId: CampaignID, kind: Kind, donorEmail: String, donorName: String, amount: Int64, refundedAmount: Int64,
         currency: Currency, receiptNumber: String? = nil, receiptUrl: String? = nil, campaignTitle: String? = nil
     ) {
         self.pledgeId = pledgeId
@@ -99,13 +99,13 @@ public struct DonationNotice: Codable, Sendable, Equatable {
 /// `CAMPAIGN_GOAL_REACHED`: campaign-service, once per campaign, when its captured total first
 /// reaches its goal.
 public struct CampaignGoalReached: Codable, Sendable, Equatable {
-    public var campaignId: String
+    public var campaignId: CampaignID
     public var title: String
     public var goalAmount: Int64
     public var capturedAmount: Int64
     public var currency: Currency
 
-    public init(campaignId: String, title: String, goalAmount: Int64, capturedAmount: Int64, currency: Currency) {
+    public init(campaignId: CampaignID, title: String, goalAmount: Int64, capturedAmount: Int64, currency: Currency) {
         self.campaignId = campaignId
         self.title = title
         self.goalAmount = goalAmount
@@ -121,13 +121,13 @@ public struct CampaignGoalReached: Codable, Sendable, Equatable {
 /// `RECONCILIATION_DRIFT`: campaign-service, once per reconciliation run that found drift.
 public struct ReconciliationDrift: Codable, Sendable, Equatable {
     public struct Entry: Codable, Sendable, Equatable {
-        public var campaignId: String
+        public var campaignId: CampaignID
         public var field: String
         public var expected: Int64
         public var actual: Int64
-        public var pledgeIds: [String]
+        public var pledgeIds: [PledgeID]
 
-        public init(campaignId: String, field: String, expected: Int64, actual: Int64, pledgeIds: [String]) {
+        public init(campaignId: CampaignID, field: String, expected: Int64, actual: Int64, pledgeIds: [PledgeID]) {
             self.campaignId = campaignId
             self.field = field
             self.expected = expected

@@ -20,7 +20,7 @@ public enum EventData: EnvelopeBody {
     case paymentRefunded(PaymentRefunded)
 
     /// Every pledge and payment event is about one pledge.
-    public var aggregateId: String { pledgeFact.pledgeId }
+    public var aggregateId: String { pledgeFact.pledgeId.rawValue }
 
     public var type: EventType {
         switch self {
@@ -54,9 +54,9 @@ public enum EventData: EnvelopeBody {
 }
 
 public struct PledgeCreated: Codable, Sendable, Equatable {
-    public var pledgeId: String
-    public var campaignId: String
-    public var userId: String?
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
+    public var userId: UserID?
     public var amount: Int64
     public var currency: Currency
     public var status: PledgeStatus
@@ -65,7 +65,7 @@ public struct PledgeCreated: Codable, Sendable, Equatable {
     public var message: String?
 
     public init(
-        pledgeId: String, campaignId: String, userId: String?, amount: Int64, currency: Currency,
+        pledgeId: PledgeID, campaignId: CampaignID, userId: UserID?, amount: Int64, currency: Currency,
         status: PledgeStatus = .pending, anonymous: Bool, donorName: String?, message: String?
     ) {
         self.pledgeId = pledgeId
@@ -86,14 +86,14 @@ public struct PledgeCreated: Codable, Sendable, Equatable {
 }
 
 public struct PledgeStatusChanged: Codable, Sendable, Equatable {
-    public var pledgeId: String
-    public var campaignId: String
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
     public var previousStatus: PledgeStatus
     public var newStatus: PledgeStatus
     public var amount: Int64
     public var currency: Currency
 
-    public init(pledgeId: String, campaignId: String, previousStatus: PledgeStatus, newStatus: PledgeStatus, amount: Int64, currency: Currency) {
+    public init(pledgeId: PledgeID, campaignId: CampaignID, previousStatus: PledgeStatus, newStatus: PledgeStatus, amount: Int64, currency: Currency) {
         self.pledgeId = pledgeId
         self.campaignId = campaignId
         self.previousStatus = previousStatus
@@ -109,13 +109,13 @@ public struct PledgeStatusChanged: Codable, Sendable, Equatable {
 }
 
 public struct PaymentCaptured: Codable, Sendable, Equatable {
-    public var paymentId: String
-    public var pledgeId: String
-    public var campaignId: String
+    public var paymentId: PaymentID
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
     public var amount: Int64
     public var currency: Currency
 
-    public init(paymentId: String, pledgeId: String, campaignId: String, amount: Int64, currency: Currency) {
+    public init(paymentId: PaymentID, pledgeId: PledgeID, campaignId: CampaignID, amount: Int64, currency: Currency) {
         self.paymentId = paymentId
         self.pledgeId = pledgeId
         self.campaignId = campaignId
@@ -129,14 +129,14 @@ public struct PaymentCaptured: Codable, Sendable, Equatable {
 }
 
 public struct PaymentFailed: Codable, Sendable, Equatable {
-    public var paymentId: String
-    public var pledgeId: String
-    public var campaignId: String
+    public var paymentId: PaymentID
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
     public var amount: Int64
     public var currency: Currency
     public var error: String?
 
-    public init(paymentId: String, pledgeId: String, campaignId: String, amount: Int64, currency: Currency, error: String?) {
+    public init(paymentId: PaymentID, pledgeId: PledgeID, campaignId: CampaignID, amount: Int64, currency: Currency, error: String?) {
         self.paymentId = paymentId
         self.pledgeId = pledgeId
         self.campaignId = campaignId
@@ -153,16 +153,16 @@ public struct PaymentFailed: Codable, Sendable, Equatable {
 /// Money given back on a captured payment. `refunded_amount` is cumulative (the provider's
 /// `amount_refunded`), so news of it only ever grows and can be merged by taking the largest.
 public struct PaymentRefunded: Codable, Sendable, Equatable {
-    public var paymentId: String
-    public var pledgeId: String
-    public var campaignId: String
+    public var paymentId: PaymentID
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
     /// The pledge's amount.
     public var amount: Int64
     public var refundedAmount: Int64
     public var currency: Currency
     public var refundId: String
 
-    public init(paymentId: String, pledgeId: String, campaignId: String, amount: Int64, refundedAmount: Int64, currency: Currency, refundId: String) {
+    public init(paymentId: PaymentID, pledgeId: PledgeID, campaignId: CampaignID, amount: Int64, refundedAmount: Int64, currency: Currency, refundId: String) {
         self.paymentId = paymentId
         self.pledgeId = pledgeId
         self.campaignId = campaignId
@@ -202,12 +202,12 @@ extension EventData {
 }
 
 public struct PledgeFact: Sendable, Equatable {
-    public let pledgeId: String
-    public let campaignId: String
+    public let pledgeId: PledgeID
+    public let campaignId: CampaignID
     public let amount: Int64
     public let currency: Currency
     public let status: PledgeStatus
-    public let paymentId: String?
+    public let paymentId: PaymentID?
     /// How much of the pledge has been given back (cumulative); 0 but for PAYMENT_REFUNDED.
     public var refundedAmount: Int64 = 0
 }

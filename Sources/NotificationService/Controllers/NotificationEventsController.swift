@@ -104,19 +104,19 @@ public struct NotificationEventsController: Sendable {
     /// The titles of the campaigns the batch's donation notices name without one, asked of
     /// campaign-service (its answers are cached); a campaign it cannot tell is left out, and its
     /// mail names no campaign rather than wait.
-    func titles(of elements: [Batch<NotificationEnvelope>.Element]) async -> [String: String] {
+    func titles(of elements: [Batch<NotificationEnvelope>.Element]) async -> [CampaignID: String] {
         guard let campaigns else { return [:] }
-        var ids = Set<String>()
+        var ids = Set<CampaignID>()
         for case .decoded(let event) in elements {
-            if case .donationNotice(let notice) = event.data, notice.campaignTitle == nil, !notice.campaignId.isEmpty, notice.campaignId.count <= 100 {
+            if case .donationNotice(let notice) = event.data, notice.campaignTitle == nil, notice.campaignId.isWithinLimits {
                 ids.insert(notice.campaignId)
             }
         }
-        return await withTaskGroup(of: (String, String?).self) { group in
+        return await withTaskGroup(of: (CampaignID, String?).self) { group in
             for id in ids.prefix(50) {
                 group.addTask { (id, try? await campaigns.campaign(id: id)?.title) }
             }
-            var titles: [String: String] = [:]
+            var titles: [CampaignID: String] = [:]
             for await (id, title) in group {
                 if let title { titles[id] = title }
             }
@@ -129,7 +129,7 @@ public struct NotificationEventsController: Sendable {
         if let problem = event.headerProblem { return problem }
         switch event.data {
         case .donationNotice(let notice):
-            guard !notice.pledgeId.isEmpty, notice.pledgeId.count <= 100, !notice.campaignId.isEmpty, notice.campaignId.count <= 100 else {
+            guard notice.pledgeId.isWithinLimits, notice.campaignId.isWithinLimits else {
                 return "pledge_id and campaign_id must be 1 to 100 characters"
             }
             guard notice.amount > 0, (0...notice.amount).contains(notice.refundedAmount) else {
@@ -142,7 +142,7 @@ public struct NotificationEventsController: Sendable {
                 return "receipt_url must be an http(s) address"
             }
         case .campaignGoalReached(let goal):
-            guard !goal.campaignId.isEmpty, goal.campaignId.count <= 100, TextLimit(characters: 200).allows(goal.title), goal.goalAmount > 0 else {
+            guard goal.campaignId.isWithinLimits, TextLimit(characters: 200).allows(goal.title), goal.goalAmount > 0 else {
                 return "campaign_id, title and goal_amount are required"
             }
         case .reconciliationDrift(let run):

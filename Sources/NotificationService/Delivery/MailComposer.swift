@@ -58,7 +58,7 @@ public struct MailComposer: Sendable {
             subject = "Your donation could not be completed"
             paragraphs = [
                 .text("The payment of your donation of \(amount) to \(campaign) did not go through, and nothing was charged."),
-                .link("You can try again with another card", publicBaseURL + "/#/campaigns/" + notice.campaignId),
+                .link("You can try again with another card", publicBaseURL + "/#/campaigns/" + notice.campaignId.rawValue),
             ]
         case .refunded:
             let refunded = notice.currency.format(notice.refundedAmount)
@@ -68,17 +68,17 @@ public struct MailComposer: Sendable {
             ]
             if let url = notice.receiptUrl { paragraphs.append(.link("Your receipt shows the refund", url)) }
         }
-        return render(kind: MailKind(notice.kind), subjectId: notice.pledgeId, to: [to], subject: subject, greeting: "Dear \(notice.donorName),", paragraphs)
+        return render(kind: MailKind(notice.kind), subjectId: notice.pledgeId.rawValue, to: [to], subject: subject, greeting: "Dear \(notice.donorName),", paragraphs)
     }
 
     func goalReached(_ goal: CampaignGoalReached) throws(Skip) -> ComposedMail {
         guard !adminEmails.isEmpty else { throw .noRecipient("NOTIFY_ADMIN_EMAILS names nobody") }
         let paragraphs: [Paragraph] = [
             .text("\u{201C}\(goal.title)\u{201D} has reached its goal: \(goal.currency.format(goal.capturedAmount)) raised of \(goal.currency.format(goal.goalAmount))."),
-            .link("See the campaign", publicBaseURL + "/#/campaigns/" + goal.campaignId),
+            .link("See the campaign", publicBaseURL + "/#/campaigns/" + goal.campaignId.rawValue),
         ]
         return render(
-            kind: .goalReached, subjectId: goal.campaignId, to: adminEmails, subject: "Goal reached: \(goal.title)", greeting: "Hello,", paragraphs
+            kind: .goalReached, subjectId: goal.campaignId.rawValue, to: adminEmails, subject: "Goal reached: \(goal.title)", greeting: "Hello,", paragraphs
         )
     }
 
@@ -89,7 +89,7 @@ public struct MailComposer: Sendable {
             .text("The reconciliation of \(run.startedAt) found \(run.drift.count) difference(s) in \(campaigns) campaign(s) between what pledge- and payment-service record and the campaign totals:"),
         ]
         for entry in run.drift.prefix(50) {
-            let pledges = entry.pledgeIds.isEmpty ? "" : " (pledges \(entry.pledgeIds.prefix(10).joined(separator: ", "))\(entry.pledgeIds.count > 10 ? ", ..." : ""))"
+            let pledges = entry.pledgeIds.isEmpty ? "" : " (pledges \(entry.pledgeIds.prefix(10).map(\.rawValue).joined(separator: ", "))\(entry.pledgeIds.count > 10 ? ", ..." : ""))"
             paragraphs.append(.text("Campaign \(entry.campaignId): \(entry.field) is \(entry.actual), expected \(entry.expected)\(pledges)."))
         }
         paragraphs.append(.link("See the run and repair it in the admin panel", publicBaseURL + "/#/admin"))

@@ -72,7 +72,7 @@ public struct PaymentController: Sendable {
         do {
             pledge = try await pledges.pledge(id: pledgeId, receiptToken: receiptToken)
         } catch {
-            context.logger.warning("pledge lookup failed", metadata: ["pledge_id": .string(pledgeId), "error": "\(error)"])
+            context.logger.warning("pledge lookup failed", metadata: ["pledge_id": .string(pledgeId.rawValue), "error": "\(error)"])
             throw PaymentServiceError.pledgeServiceUnavailable
         }
         guard let pledge, Self.mayPay(pledge, principal: context.principal) else { throw PaymentServiceError.pledgeNotFound }
@@ -90,7 +90,7 @@ public struct PaymentController: Sendable {
         let now = clock.timestamp()
         let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
         let new = Payment(
-            id: UUID().uuidString.lowercased(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
+            id: .new(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
             receiptTokenHash: pledge.userId == nil ? receiptToken.map(ReceiptToken.hash) : nil, amount: pledge.amount, currency: pledge.currency,
             status: .pending, provider: provider.name, providerPaymentId: nil, paymentMethod: paymentMethod, chargeKey: chargeKey,
             clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now, traceParent: context.traceParent
@@ -100,14 +100,14 @@ public struct PaymentController: Sendable {
         guard created else { return try await answerExisting(payment) }
         metrics.counter(.paymentsCreatedTotal, [("provider", provider.name)]).increment()
         var logger = context.logger
-        logger[metadataKey: "payment_id"] = .string(payment.id)
-        logger[metadataKey: "pledge_id"] = .string(payment.pledgeId)
+        logger[metadataKey: "payment_id"] = .string(payment.id.rawValue)
+        logger[metadataKey: "pledge_id"] = .string(payment.pledgeId.rawValue)
 
         let intent: ProviderIntent
         do {
             intent = try await provider.createIntent(
                 amount: payment.amount, currency: payment.currency, paymentMethod: paymentMethod,
-                metadata: ["pledge_id": payment.pledgeId, "charge_key": chargeKey], idempotencyKey: chargeKey
+                metadata: ["pledge_id": payment.pledgeId.rawValue, "charge_key": chargeKey], idempotencyKey: chargeKey
             )
         } catch ProviderError.noSuchPaymentMethod(let method) {
             // Nothing was created at the provider: forget the attempt so another method can be
@@ -140,12 +140,12 @@ public struct PaymentController: Sendable {
 
     /// 409 `campaign_not_open` unless the campaign is active now (asked afresh, never from a
     /// cache) and still counts the pledge's currency.
-    func requireOpenCampaign(_ campaignId: String, currency: Currency, logger: Logger) async throws {
+    func requireOpenCampaign(_ campaignId: CampaignID, currency: Currency, logger: Logger) async throws {
         let campaign: CampaignSummary?
         do {
             campaign = try await campaigns.campaign(id: campaignId)
         } catch {
-            logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(campaignId), "error": "\(error)"])
+            logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(campaignId.rawValue), "error": "\(error)"])
             throw PaymentServiceError.campaignServiceUnavailable
         }
         guard let campaign, campaign.status == "active", campaign.currency == currency.rawValue else {
@@ -180,7 +180,7 @@ public struct PaymentController: Sendable {
     /// The owner, an admin, or the guest with the pledge's receipt token; anyone else gets 404.
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> PaymentResponse {
         let id = try context.parameters.require("id")
-        guard let payment = try await store.find(id: id) else { throw PaymentServiceError.paymentNotFound }
+        guard let payment = try await store.find(id: PaymentID(id)) else { throw PaymentServiceError.paymentNotFound }
         let isOwner = context.principal.map { $0.isAdmin || ($0.userID == payment.userId && payment.userId != nil) } ?? false
         let token = request.uri.queryParameters["receipt_token"].map(String.init)
         let holdsReceipt = token.map { ReceiptToken.matches($0, hash: payment.receiptTokenHash) } ?? false
@@ -195,12 +195,12 @@ public struct PaymentController: Sendable {
         let pledgeId = request.uri.queryParameters["pledge_id"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         var rows: [Payment]
         if let principal = context.principal {
-            rows = try await store.list(userId: principal.isAdmin ? nil : principal.userID, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
+            rows = try await store.list(userId: principal.isAdmin ? nil : principal.userID, pledgeId: pledgeId.map { PledgeID($0) }, limit: page.limit, after: page.cursor)
         } else {
             guard let pledgeId, let token = request.uri.queryParameters["receipt_token"].map(String.init) else { throw APIError.unauthorized }
-            rows = try await store.list(userId: nil, pledgeId: pledgeId, limit: page.limit, after: page.cursor)
+            rows = try await store.list(userId: nil, pledgeId: PledgeID(pledgeId), limit: page.limit, after: page.cursor)
             rows = rows.filter { $0.userId == nil && ReceiptToken.matches(token, hash: $0.receiptTokenHash) }
         }
-        return Page(rows: rows, limit: page.limit, item: { PaymentResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+        return Page(rows: rows, limit: page.limit, item: { PaymentResponse($0) }) { PageCursor(sortKey: $0.createdAt, id: $0.id.rawValue) }
     }
 }

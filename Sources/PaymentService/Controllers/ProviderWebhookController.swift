@@ -80,7 +80,7 @@ public struct ProviderWebhookController: Sendable {
         // settling records the intent on the pledge's payment then.
         var payment = try await store.find(providerPaymentId: intent.id)
         if payment == nil, let pledgeId = intent.pledgeId {
-            payment = try await store.find(pledgeId: pledgeId)
+            payment = try await store.find(pledgeId: PledgeID(pledgeId))
         }
         guard let payment else {
             return try await recordOnly(record, as: "unknown_intent")
@@ -91,7 +91,7 @@ public struct ProviderWebhookController: Sendable {
             "webhook.apply \(event.type)", kind: .consumer, parent: payment.traceParent, links: [traceParent]
         ) { span in
             span.set("provider_event_id", event.id)
-            span.set("payment_id", payment.id)
+            span.set("payment_id", payment.id.rawValue)
             let traceParent = span.traceParent ?? payment.traceParent ?? traceParent
             guard event.isRefund else {
                 let (result, _) = try await reconciler.settle(payment, with: intent, event: record, traceParent: traceParent)

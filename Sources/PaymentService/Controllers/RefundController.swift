@@ -50,8 +50,8 @@ public struct RefundController: Sendable {
         var logger = context.logger
         logger[metadataKey: "payment_id"] = .string(paymentId)
         let reservation = try await store.reserveRefund(RefundRequest(
-            id: UUID().uuidString.lowercased(), paymentId: paymentId, amount: input.amount, reason: input.reason, idempotencyKey: key,
-            requestHash: IdempotencyKey.fingerprint(ofJSON: body.readableBytesView), requestedBy: principal.userID,
+            id: UUID().uuidString.lowercased(), paymentId: PaymentID(paymentId), amount: input.amount, reason: input.reason, idempotencyKey: key,
+            requestHash: IdempotencyKey.fingerprint(ofJSON: body.readableBytesView), requestedBy: principal.userID.rawValue,
             now: clock.timestamp()
         ))
         let refund: Refund
@@ -90,8 +90,8 @@ public struct RefundController: Sendable {
             } else {
                 made = try await provider.refund(
                     intentId: intentId, amount: refund.amount,
-                    metadata: ["refund_id": refund.id, "payment_id": payment.id, "reason": String(refund.reason.prefix(400))],
-                    idempotencyKey: RefundKey.make(paymentId: payment.id, requestKey: key)
+                    metadata: ["refund_id": refund.id, "payment_id": payment.id.rawValue, "reason": String(refund.reason.prefix(400))],
+                    idempotencyKey: RefundKey.make(paymentId: payment.id.rawValue, requestKey: key)
                 )
             }
         } catch ProviderError.refused(_, let message) {

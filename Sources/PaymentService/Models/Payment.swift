@@ -3,10 +3,10 @@ import Hummingbird
 
 /// A stored payment: one per pledge. Its status uses the pledge's ranked states, and moves only up.
 public struct Payment: Sendable, Equatable {
-    public var id: String
-    public var pledgeId: String
-    public var campaignId: String
-    public var userId: String?
+    public var id: PaymentID
+    public var pledgeId: PledgeID
+    public var campaignId: CampaignID
+    public var userId: UserID?
     /// For a guest's payment, the hash of the receipt token pledge-service accepted.
     public var receiptTokenHash: String?
     public var amount: Int64
@@ -32,9 +32,9 @@ public struct Payment: Sendable, Equatable {
 
 /// A payment as clients see it.
 public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable {
-    public let id: String
-    public let pledgeId: String
-    public let campaignId: String
+    public let id: PaymentID
+    public let pledgeId: PledgeID
+    public let campaignId: CampaignID
     public let amount: Int64
     public let currency: String
     public let status: String

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPSupport
 
@@ -5,7 +6,7 @@ import HTTPSupport
 /// receipt token, which may also come in the query. Nothing else a client sends counts: the
 /// amount, currency and campaign come from pledge-service.
 struct PaymentInput: Decodable {
-    let pledgeId: String
+    let pledgeId: PledgeID
     /// Nil: the provider's default (the sandbox's `pm_card_visa`; Stripe needs one given).
     let paymentMethod: String?
     let receiptToken: String?
@@ -20,7 +21,7 @@ struct PaymentInput: Decodable {
         guard let pledgeId = try? body.decode(String.self, forKey: .pledgeId), UUID(uuidString: pledgeId) != nil else {
             throw PaymentServiceError.invalidPledge
         }
-        self.pledgeId = pledgeId
+        self.pledgeId = PledgeID(pledgeId)
         if body.contains(.paymentMethod), try !body.decodeNil(forKey: .paymentMethod) {
             guard let method = try? body.decode(String.self, forKey: .paymentMethod), (1...255).contains(method.count) else {
                 throw PaymentServiceError.invalidPaymentMethod

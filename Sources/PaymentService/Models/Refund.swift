@@ -14,7 +14,7 @@ public enum RefundStatus: String, Sendable, Codable {
 /// (its dashboard) and found there.
 public struct Refund: Sendable, Equatable {
     public var id: String
-    public var paymentId: String
+    public var paymentId: PaymentID
     public var amount: Int64
     public var currency: Currency
     public var reason: String
@@ -34,7 +34,7 @@ public struct Refund: Sendable, Equatable {
 /// A refund as clients see it.
 public struct RefundResponse: ResponseEncodable, Decodable, Sendable, Equatable {
     public let id: String
-    public let paymentId: String
+    public let paymentId: PaymentID
     public let amount: Int64
     public let currency: String
     /// The admin's note on why: for admins only (null for the donor reading their payment).
@@ -61,7 +61,7 @@ public struct RefundResponse: ResponseEncodable, Decodable, Sendable, Equatable 
 public struct RefundRequest: Sendable {
     /// The id the refund gets if this request makes it.
     public let id: String
-    public let paymentId: String
+    public let paymentId: PaymentID
     /// nil: everything that is left.
     public let amount: Int64?
     public let reason: String

@@ -129,8 +129,8 @@ public enum RefundKey {
 /// The provider idempotency key of a charge (DESIGN.md): the same pledge can only ever be
 /// charged under one key, whoever retries and however often.
 public enum ChargeKey {
-    public static func make(userId: String?, pledgeId: String, campaignId: String, amount: Int64, currency: Currency) -> String {
-        let material = [userId ?? "guest", pledgeId, campaignId, String(amount), currency.rawValue].joined(separator: "|")
+    public static func make(userId: UserID?, pledgeId: PledgeID, campaignId: CampaignID, amount: Int64, currency: Currency) -> String {
+        let material = [userId?.rawValue ?? "guest", pledgeId.rawValue, campaignId.rawValue, String(amount), currency.rawValue].joined(separator: "|")
         return Hex.encode(SHA256.hash(data: Data(material.utf8)))
     }
 }

@@ -30,8 +30,8 @@ public struct PaymentReconciler: Sendable {
         captureAuthorized: Bool = false
     ) async throws -> (IngestResult, Payment) {
         var logger = logger
-        logger[metadataKey: "payment_id"] = .string(payment.id)
-        logger[metadataKey: "pledge_id"] = .string(payment.pledgeId)
+        logger[metadataKey: "payment_id"] = .string(payment.id.rawValue)
+        logger[metadataKey: "pledge_id"] = .string(payment.pledgeId.rawValue)
         logger[metadataKey: "intent_id"] = .string(intent.id)
         guard Self.matches(payment, intent) else {
             // Never act on an intent that is not this payment's, whatever the message claimed.
@@ -91,7 +91,7 @@ public struct PaymentReconciler: Sendable {
         metrics.counter(.paymentRefundUpdatesTotal, [("result", result.rawValue)]).increment()
         if result == .applied {
             (logger ?? self.logger).info("payment refunded", metadata: [
-                "payment_id": .string(payment.id), "pledge_id": .string(payment.pledgeId),
+                "payment_id": .string(payment.id.rawValue), "pledge_id": .string(payment.pledgeId.rawValue),
                 "refunded_amount": .stringConvertible(updated.refundedAmount), "status": .string(updated.status.rawValue),
             ])
         }
@@ -126,7 +126,7 @@ public struct PaymentReconciler: Sendable {
     static func matches(_ payment: Payment, _ intent: ProviderIntent) -> Bool {
         intent.amount == payment.amount
             && intent.currency.lowercased() == payment.currency.rawValue.lowercased()
-            && (intent.pledgeId == nil || intent.pledgeId == payment.pledgeId)
+            && (intent.pledgeId == nil || intent.pledgeId == payment.pledgeId.rawValue)
             && (payment.providerPaymentId == nil || payment.providerPaymentId == intent.id)
     }
 }

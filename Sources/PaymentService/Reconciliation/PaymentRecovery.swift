@@ -68,13 +68,13 @@ public struct PaymentRecovery: Service {
             do {
                 // Recovery continues the trace the payment was created under.
                 try await Trace.span("payment.recover", parent: payment.traceParent) { span in
-                    span.set("payment_id", payment.id)
+                    span.set("payment_id", payment.id.rawValue)
                     var payment = payment
                     if let traceParent = span.traceParent { payment.traceParent = traceParent }
                     try await recover(payment)
                 }
             } catch {
-                logger.warning("payment not recovered yet", metadata: ["payment_id": .string(payment.id), "error": "\(error)"])
+                logger.warning("payment not recovered yet", metadata: ["payment_id": .string(payment.id.rawValue), "error": "\(error)"])
             }
         }
         return stale.count
@@ -84,7 +84,7 @@ public struct PaymentRecovery: Service {
         let intent: ProviderIntent
         if let intentId = payment.providerPaymentId {
             intent = try await provider.retrieve(intentId: intentId)
-        } else if let found = try await provider.findIntent(idempotencyKey: payment.chargeKey, pledgeId: payment.pledgeId) {
+        } else if let found = try await provider.findIntent(idempotencyKey: payment.chargeKey, pledgeId: payment.pledgeId.rawValue) {
             intent = found
             metrics.counter(.paymentsRecoveredTotal, [("how", "found")]).increment()
         } else {
@@ -92,7 +92,7 @@ public struct PaymentRecovery: Service {
             do {
                 intent = try await provider.createIntent(
                     amount: payment.amount, currency: payment.currency, paymentMethod: payment.paymentMethod,
-                    metadata: ["pledge_id": payment.pledgeId, "charge_key": payment.chargeKey], idempotencyKey: payment.chargeKey
+                    metadata: ["pledge_id": payment.pledgeId.rawValue, "charge_key": payment.chargeKey], idempotencyKey: payment.chargeKey
                 )
             } catch ProviderError.noSuchPaymentMethod {
                 // It never can succeed: settle it as failed rather than asking again every round.
@@ -106,7 +106,7 @@ public struct PaymentRecovery: Service {
             metrics.counter(.paymentsRecoveredTotal, [("how", "created")]).increment()
         }
         logger.info("reconciling an unsettled payment", metadata: [
-            "payment_id": .string(payment.id), "status": .string(payment.status.rawValue), "intent_status": .string(intent.status.rawValue),
+            "payment_id": .string(payment.id.rawValue), "status": .string(payment.status.rawValue), "intent_status": .string(intent.status.rawValue),
         ])
         try await reconciler.settle(payment, with: intent, traceParent: payment.traceParent, captureAuthorized: true)
     }

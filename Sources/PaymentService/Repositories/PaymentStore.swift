@@ -40,21 +40,21 @@ public struct PaymentStart: Sendable {
 /// pledge-service, both through the outbox.
 public protocol PaymentStore: Sendable {
     /// The pledge's payment and refusals so far, in one query.
-    func start(pledgeId: String) async throws -> PaymentStart
+    func start(pledgeId: PledgeID) async throws -> PaymentStart
     /// Inserts `payment` unless the pledge has one already. Returns the pledge's payment and
     /// whether this call created it; of any number of concurrent calls, exactly one creates.
     func insertIfAbsent(_ payment: Payment) async throws -> (Payment, created: Bool)
-    func find(id: String) async throws -> Payment?
-    func find(pledgeId: String) async throws -> Payment?
+    func find(id: PaymentID) async throws -> Payment?
+    func find(pledgeId: PledgeID) async throws -> Payment?
     func find(providerPaymentId: String) async throws -> Payment?
     /// Payments newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.
-    func list(userId: String?, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [Payment]
+    func list(userId: UserID?, pledgeId: PledgeID?, limit: Int, after cursor: PageCursor?) async throws -> [Payment]
     /// Payments still PENDING or AUTHORIZED whose last change is older than `before`, oldest first.
     func unsettled(changedBefore before: String, limit: Int) async throws -> [Payment]
     /// Forgets a payment the provider refused before creating anything (an unknown or unusable
     /// payment method), so the donor may try another method, and counts the refusal against its
     /// pledge. Returns the pledge's refusals so far.
-    func discardRefused(paymentId: String, pledgeId: String, at time: String) async throws -> Int
+    func discardRefused(paymentId: PaymentID, pledgeId: PledgeID, at time: String) async throws -> Int
     /// Whether the provider event was handled before.
     func hasSeen(eventId: String) async throws -> Bool
     /// Records a provider event that changes nothing; false if it was seen before.
@@ -73,7 +73,7 @@ public protocol PaymentStore: Sendable {
     /// same key with the same body finds its first refund; with another body, `keyReused`.
     func reserveRefund(_ request: RefundRequest) async throws -> RefundReservation
     /// The payment's refunds, oldest first.
-    func refunds(paymentId: String) async throws -> [Refund]
+    func refunds(paymentId: PaymentID) async throws -> [Refund]
     func refund(id: String) async throws -> Refund?
     /// Marks a PENDING refund FAILED (the provider refused it); returns it as it ends up.
     func failRefund(id: String, reason: String, at time: String) async throws -> Refund?

@@ -46,7 +46,7 @@ extension SQLPaymentStore {
         }
     }
 
-    public func refunds(paymentId: String) async throws -> [Refund] {
+    public func refunds(paymentId: PaymentID) async throws -> [Refund] {
         try await database.withConnection { db in
             try await db.raw("SELECT \(Self.refundColumns) FROM refunds WHERE payment_id = \(bind: paymentId) ORDER BY created_at, id")
                 .all().map(Self.refund)
@@ -152,7 +152,7 @@ extension SQLPaymentStore {
     static func refund(_ row: any SQLRow) throws -> Refund {
         Refund(
             id: try row.decode(column: "id", as: String.self),
-            paymentId: try row.decode(column: "payment_id", as: String.self),
+            paymentId: try row.decode(column: "payment_id", known: PaymentID.self),
             amount: try row.decode(column: "amount", as: Int64.self),
             currency: try row.decode(column: "currency", known: Currency.self),
             reason: try row.decode(column: "reason", as: String.self),

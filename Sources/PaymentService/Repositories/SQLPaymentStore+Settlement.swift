@@ -68,7 +68,7 @@ extension SQLPaymentStore {
     }
 
     /// The move up: only from a status `status` ranks above.
-    static func moveStatement(_ paymentId: String, to status: PledgeStatus, _ settlement: Settlement, now: String) -> SQLQueryString {
+    static func moveStatement(_ paymentId: PaymentID, to status: PledgeStatus, _ settlement: Settlement, now: String) -> SQLQueryString {
         """
         UPDATE payments SET \(assignments(status, settlement, now: now))
         WHERE id = \(bind: paymentId) AND status IN (\(binds: ranksBelow(status)))
@@ -92,7 +92,7 @@ extension SQLPaymentStore {
     }
 
     /// Records the intent on a payment that has none, and returns the payment as stored.
-    static func recordIntent(_ paymentId: String, _ settlement: Settlement, on db: any SQLDatabase) async throws -> Payment {
+    static func recordIntent(_ paymentId: PaymentID, _ settlement: Settlement, on db: any SQLDatabase) async throws -> Payment {
         guard let current = try await db.raw("""
             UPDATE payments SET provider_payment_id = COALESCE(provider_payment_id, \(bind: settlement.intentId)),
                    client_secret = COALESCE(client_secret, \(bind: settlement.clientSecret))

@@ -24,7 +24,7 @@ public struct SQLPaymentStore: PaymentStore {
         payment_method, charge_key, client_secret, failure_reason, created_at, updated_at, refunded_amount, trace_parent
         """
 
-    public func start(pledgeId: String) async throws -> PaymentStart {
+    public func start(pledgeId: PledgeID) async throws -> PaymentStart {
         try await database.withConnection { db in
             guard let row = try await db.raw("""
                 SELECT (SELECT refused FROM payment_attempts WHERE pledge_id = \(bind: pledgeId)) AS refused_attempts, \(Self.columns)
@@ -59,11 +59,11 @@ public struct SQLPaymentStore: PaymentStore {
         }
     }
 
-    public func find(id: String) async throws -> Payment? {
+    public func find(id: PaymentID) async throws -> Payment? {
         try await database.withConnection { try await Self.fetch(where: "id = \(bind: id)", on: $0) }
     }
 
-    public func find(pledgeId: String) async throws -> Payment? {
+    public func find(pledgeId: PledgeID) async throws -> Payment? {
         try await database.withConnection { try await Self.fetch(where: "pledge_id = \(bind: pledgeId)", on: $0) }
     }
 
@@ -71,7 +71,7 @@ public struct SQLPaymentStore: PaymentStore {
         try await database.withConnection { try await Self.fetch(where: "provider_payment_id = \(bind: providerPaymentId)", on: $0) }
     }
 
-    public func list(userId: String?, pledgeId: String?, limit: Int, after cursor: PageCursor?) async throws -> [Payment] {
+    public func list(userId: UserID?, pledgeId: PledgeID?, limit: Int, after cursor: PageCursor?) async throws -> [Payment] {
         try await database.withConnection { db in
             var query: SQLQueryString = "SELECT \(Self.columns) FROM payments WHERE 1 = 1"
             if let userId { query += " AND user_id = \(bind: userId)" }
@@ -95,7 +95,7 @@ public struct SQLPaymentStore: PaymentStore {
     }
 
     @discardableResult
-    public func discardRefused(paymentId: String, pledgeId: String, at time: String) async throws -> Int {
+    public func discardRefused(paymentId: PaymentID, pledgeId: PledgeID, at time: String) async throws -> Int {
         try await database.transaction { db in
             try await db.raw("""
                 DELETE FROM payments WHERE id = \(bind: paymentId) AND status = 'PENDING' AND provider_payment_id IS NULL
@@ -136,10 +136,10 @@ public struct SQLPaymentStore: PaymentStore {
 
     static func payment(_ row: any SQLRow) throws -> Payment {
         Payment(
-            id: try row.decode(column: "id", as: String.self),
-            pledgeId: try row.decode(column: "pledge_id", as: String.self),
-            campaignId: try row.decode(column: "campaign_id", as: String.self),
-            userId: try row.decode(column: "user_id", as: String?.self),
+            id: try row.decode(column: "id", known: PaymentID.self),
+            pledgeId: try row.decode(column: "pledge_id", known: PledgeID.self),
+            campaignId: try row.decode(column: "campaign_id", known: CampaignID.self),
+            userId: try row.decode(column: "user_id", known: UserID?.self),
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),
             amount: try row.decode(column: "amount", as: Int64.self),
             currency: try row.decode(column: "currency", known: Currency.self),
@@ -159,5 +159,8 @@ public struct SQLPaymentStore: PaymentStore {
 }
 
 enum PaymentStoreError: Error {
+    /// A row the transaction had just seen or written was gone: its id (a payment's or a pledge's).
     case vanished(String)
+
+    static func vanished<Kind>(_ id: Identifier<Kind>) -> Self { .vanished(id.rawValue) }
 }

@@ -77,8 +77,8 @@ public struct PaymentNoticeController: Sendable {
             metrics.counter(.pledgeTransitionsTotal, [("result", outcome.result.rawValue)]).increment()
             var metadata: Logger.Metadata = ["event_id": .string(outcome.eventId ?? ""), "result": .string(outcome.result.rawValue)]
             if let notice = outcome.eventId.flatMap({ byEvent[$0] }) {
-                metadata["pledge_id"] = .string(notice.pledgeId)
-                metadata["payment_id"] = .string(notice.paymentId)
+                metadata["pledge_id"] = .string(notice.pledgeId.rawValue)
+                metadata["payment_id"] = .string(notice.paymentId.rawValue)
                 metadata["reported_status"] = .string(notice.status.rawValue)
                 // The notice's own trace: the donation's, whichever batch carried it.
                 if let traceID = notice.traceParent.flatMap(TraceParent.traceID(from:)) { metadata["trace_id"] = .string(traceID) }

@@ -85,7 +85,7 @@ public struct PledgeController: Sendable {
         )
         let decision = try await store.create(new)
         guard decision == .proceed else { return try answer(decision) }
-        context.logger.info("pledge created", metadata: ["pledge_id": .string(new.pledge.id), "campaign_id": .string(new.pledge.campaignId)])
+        context.logger.info("pledge created", metadata: ["pledge_id": .string(new.pledge.id.rawValue), "campaign_id": .string(new.pledge.campaignId.rawValue)])
         return Self.json(status: .created, body: body201, replayed: false)
     }
 
@@ -102,7 +102,7 @@ public struct PledgeController: Sendable {
         do {
             campaign = try await campaigns.pledgeable(id: input.campaignId, currency: input.currency.rawValue)
         } catch {
-            logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(input.campaignId), "error": "\(error)"])
+            logger.warning("campaign lookup failed", metadata: ["campaign_id": .string(input.campaignId.rawValue), "error": "\(error)"])
             throw PledgeServiceError.campaignServiceUnavailable
         }
         guard let campaign, campaign.status == "active" else { throw PledgeServiceError.campaignNotOpen }
@@ -118,7 +118,7 @@ public struct PledgeController: Sendable {
         let now = clock.timestamp()
         // Guests prove ownership later with an unguessable token (made from the pledge id under a
         // key, so the receipt mail can carry it); only its hash is kept.
-        let id = UUID().uuidString.lowercased()
+        let id = PledgeID.new()
         let receiptToken = principal == nil ? receiptTokens.token(for: id) : nil
         let pledge = Pledge(
             id: id, campaignId: campaign.id, userId: principal?.userID,
@@ -152,7 +152,7 @@ public struct PledgeController: Sendable {
 
     /// The owner, an admin, or whoever holds the receipt token; anyone else gets 404, so ids leak nothing.
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> PledgeResponse {
-        let id = try context.parameters.require("id")
+        let id = PledgeID(try context.parameters.require("id"))
         guard let (pledge, transitions) = try await store.find(id: id) else { throw PledgeServiceError.pledgeNotFound }
         try Self.requireAccess(to: pledge, request: request, context: context)
         return PledgeResponse.read(pledge, receipt: try await store.receipts(pledgeIds: [pledge.id])[pledge.id], transitions: transitions)
@@ -168,7 +168,7 @@ public struct PledgeController: Sendable {
     /// The receipt of a captured pledge, to the same people as the pledge: JSON, or with
     /// `Accept: text/html` a printable page. 404 `no_receipt` before the capture.
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = PledgeID(try context.parameters.require("id"))
         guard let pledge = try await store.pledge(id: id) else { throw PledgeServiceError.pledgeNotFound }
         try Self.requireAccess(to: pledge, request: request, context: context)
         let wantsPage = request.headers[.accept].map { $0.contains("text/html") } ?? false
@@ -201,7 +201,7 @@ public struct PledgeController: Sendable {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<PledgeResponse> {
         let principal = try context.requirePrincipal()
         let page = try PageRequest(request: request)
-        let campaignId = request.uri.queryParameters["campaign_id"].map(String.init)
+        let campaignId = request.uri.queryParameters["campaign_id"].map { CampaignID(String($0)) }
         var status: PledgeStatus?
         if let raw = request.uri.queryParameters["status"].map(String.init), !raw.isEmpty {
             guard let parsed = PledgeStatus(rawValue: raw.uppercased()) else {
@@ -217,7 +217,7 @@ public struct PledgeController: Sendable {
         )
         let receipts = try await store.receipts(pledgeIds: rows.filter { $0.status == .captured }.map(\.id))
         return Page(rows: rows, limit: page.limit, item: { PledgeResponse.read($0, receipt: receipts[$0.id]) }) {
-            PageCursor(sortKey: $0.createdAt, id: $0.id)
+            PageCursor(sortKey: $0.createdAt, id: $0.id.rawValue)
         }
     }
 }

@@ -26,11 +26,11 @@ public struct PledgeLookupController: Sendable {
 
     @Sendable func lookup(_ request: Request, context: AppRequestContext) async throws -> PledgeLookupResponse {
         let body = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        guard let query = try? WireCoding.decoder.decode(PledgeLookupRequest.self, from: Data(buffer: body)), !query.pledgeId.isEmpty else {
+        guard let query = try? WireCoding.decoder.decode(PledgeLookupRequest.self, from: Data(buffer: body)), query.pledgeId.isWithinLimits else {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be {\"pledge_id\": ..., \"receipt_token\"?: ...}.")
         }
         // Not a UUID names no pledge (and a NUL byte would not even reach PostgreSQL's text).
-        guard UUID(uuidString: query.pledgeId) != nil, let pledge = try await store.pledge(id: query.pledgeId) else {
+        guard query.pledgeId.isUUID, let pledge = try await store.pledge(id: query.pledgeId) else {
             throw PledgeServiceError.pledgeNotFound
         }
         return PledgeLookupResponse(

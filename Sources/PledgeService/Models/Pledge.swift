@@ -3,9 +3,9 @@ import Hummingbird
 
 /// A stored pledge. The receipt token itself is never stored, only its hash.
 public struct Pledge: Sendable, Equatable {
-    public var id: String
-    public var campaignId: String
-    public var userId: String?
+    public var id: PledgeID
+    public var campaignId: CampaignID
+    public var userId: UserID?
     public var guestEmail: String?
     public var donorName: String
     public var amount: Int64
@@ -25,7 +25,7 @@ public struct Pledge: Sendable, Equatable {
 /// A captured pledge's receipt. Its number is made from the sequence the database gave it when
 /// the pledge was first captured, so it never changes and no two receipts share one.
 public struct Receipt: Sendable, Equatable {
-    public let pledgeId: String
+    public let pledgeId: PledgeID
     public let sequence: Int64
     public let year: Int
     public let capturedAt: String
@@ -47,9 +47,9 @@ public struct TransitionResponse: Codable, Sendable, Equatable {
 /// A pledge as clients see it. `receipt_token` only in the answer that created a guest pledge;
 /// `transitions` only when one pledge is read.
 public struct PledgeResponse: ResponseEncodable, Decodable, Sendable, Equatable {
-    public let id: String
-    public let campaignId: String
-    public let userId: String?
+    public let id: PledgeID
+    public let campaignId: CampaignID
+    public let userId: UserID?
     public let amount: Int64
     public let currency: String
     public let status: String

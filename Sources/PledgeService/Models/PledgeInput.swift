@@ -6,7 +6,7 @@ import HTTPSupport
 /// with its own stable code. Any `status`, `user_id` or `id` a client sends is ignored: those are
 /// ours to set.
 struct PledgeInput: Decodable, Equatable {
-    let campaignId: String
+    let campaignId: CampaignID
     let amount: Int64
     let currency: Currency
     let anonymous: Bool
@@ -63,7 +63,7 @@ struct PledgeInput: Decodable, Equatable {
         } else {
             self.donor = nil
         }
-        self.campaignId = campaignId
+        self.campaignId = CampaignID(campaignId)
         self.amount = amount
         self.currency = currency
     }

@@ -5,8 +5,8 @@ import Hummingbird
 /// `GET /pledges/{id}/receipt`: what a donor keeps for their records.
 public struct ReceiptResponse: ResponseEncodable, Decodable, Sendable, Equatable {
     public let receiptNumber: String
-    public let pledgeId: String
-    public let campaignId: String
+    public let pledgeId: PledgeID
+    public let campaignId: CampaignID
     /// Null when campaign-service could not be asked just now.
     public let campaignTitle: String?
     public let donorName: String
@@ -41,7 +41,7 @@ enum ReceiptPage {
         let amount = currency?.format(receipt.amount) ?? "\(receipt.amount) \(receipt.currency)"
         var rows: [(String, String)] = [
             ("Receipt number", receipt.receiptNumber),
-            ("Campaign", receipt.campaignTitle ?? receipt.campaignId),
+            ("Campaign", receipt.campaignTitle ?? receipt.campaignId.rawValue),
             ("Donor", receipt.donorName),
         ]
         if let email = receipt.donorEmail { rows.append(("Email", email)) }
@@ -49,7 +49,7 @@ enum ReceiptPage {
             ("Amount", amount),
             ("Date of donation", String(receipt.capturedAt.prefix(10))),
             ("Issued", String(receipt.issuedAt.prefix(10))),
-            ("Donation reference", receipt.pledgeId),
+            ("Donation reference", receipt.pledgeId.rawValue),
         ]
         if receipt.refundedAmount > 0 {
             rows.append(("Refunded", currency?.format(receipt.refundedAmount) ?? "\(receipt.refundedAmount)"))

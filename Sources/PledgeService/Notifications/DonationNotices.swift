@@ -30,7 +30,7 @@ public struct DonationNotices: Sendable {
     /// The receipt page of `pledge`: with the guest's token after the `#` (never sent to a server),
     /// when the token made again is the one the pledge was given.
     func receiptURL(for pledge: Pledge) -> String {
-        let base = publicBaseURL + "/#/receipts/" + pledge.id
+        let base = publicBaseURL + "/#/receipts/" + pledge.id.rawValue
         guard pledge.userId == nil else { return base }
         let token = receiptTokens.token(for: pledge.id)
         return ReceiptToken.matches(token, hash: pledge.receiptTokenHash) ? base + "/" + token : base

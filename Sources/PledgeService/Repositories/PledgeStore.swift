@@ -22,12 +22,12 @@ public protocol PledgeStore: Sendable {
     /// transaction (`.proceed`); otherwise writes nothing and says what to answer instead.
     func create(_ new: NewPledge) async throws -> IdempotencyDecision
     /// The pledge alone (what payment-service's lookup needs).
-    func pledge(id: String) async throws -> Pledge?
+    func pledge(id: PledgeID) async throws -> Pledge?
     /// The pledge with its transitions, oldest first.
-    func find(id: String) async throws -> (Pledge, [TransitionResponse])?
+    func find(id: PledgeID) async throws -> (Pledge, [TransitionResponse])?
     /// Pledges newest first, `limit + 1` rows after `cursor`, narrowed by the filters given.
     /// `email` matches a guest's email or a signed-in donor's account email, whatever the case.
-    func list(userId: String?, campaignId: String?, status: PledgeStatus?, email: String?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge]
+    func list(userId: UserID?, campaignId: CampaignID?, status: PledgeStatus?, email: String?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge]
     /// Applies payment notices as one set, in one transaction: the pledges they name are locked
     /// in id order, notices seen before are `duplicate`, the rest go through the state machine in
     /// the order given, and every applied one writes its transition and PLEDGE_STATUS_CHANGED
@@ -36,5 +36,5 @@ public protocol PledgeStore: Sendable {
     /// Moving a pledge to CAPTURED also issues its receipt, once, in the same transaction.
     func applyPaymentNotices(_ notices: [PaymentStatusNotice], source: String) async throws -> [IngestOutcome]
     /// The receipts of those pledges that have one, by pledge id.
-    func receipts(pledgeIds: [String]) async throws -> [String: Receipt]
+    func receipts(pledgeIds: [PledgeID]) async throws -> [PledgeID: Receipt]
 }

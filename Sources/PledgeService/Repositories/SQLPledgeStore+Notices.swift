@@ -19,7 +19,7 @@ extension SQLPledgeStore {
             // The pledges first, in id order: their row locks order every notice about them,
             // duplicates included, and concurrent batches wait for each other instead of deadlocking.
             let pledgeIds = Array(Set(notices.map(\.pledgeId))).sorted()
-            var pledges: [String: Pledge] = [:]
+            var pledges: [PledgeID: Pledge] = [:]
             for row in try await db.raw("SELECT \(Self.columns) FROM pledges WHERE id IN (\(binds: pledgeIds)) ORDER BY id\(lock)").all() {
                 let pledge = try Self.pledge(row)
                 pledges[pledge.id] = pledge
@@ -32,10 +32,10 @@ extension SQLPledgeStore {
             var recorded: [SQLQueryString] = []
             var transitions: [SQLQueryString] = []
             var events: [OutboxEntry] = []
-            var changed: [String: PledgeStatus] = [:]
-            var touched: Set<String> = []
+            var changed: [PledgeID: PledgeStatus] = [:]
+            var touched: Set<PledgeID> = []
             // The mails each applied notice calls for, with the trace of the change.
-            var mails: [(pledgeId: String, kind: DonationNotice.Kind, traceParent: String?)] = []
+            var mails: [(pledgeId: PledgeID, kind: DonationNotice.Kind, traceParent: String?)] = []
             for notice in notices {
                 guard var pledge = pledges[notice.pledgeId] else {
                     outcomes.append(.rejected(notice.eventId, "unknown pledge"))
@@ -117,7 +117,7 @@ extension SQLPledgeStore {
     }
 
     /// A receipt for each newly captured pledge, in id order; one that has a receipt keeps it.
-    static func issueReceipts(for pledgeIds: [String], at time: String, on db: any SQLDatabase) async throws {
+    static func issueReceipts(for pledgeIds: [PledgeID], at time: String, on db: any SQLDatabase) async throws {
         guard !pledgeIds.isEmpty else { return }
         let year = Int(time.prefix(4)) ?? 1970
         let rows = pledgeIds.map { "(\(bind: $0), \(bind: year), \(bind: time), \(bind: time))" as SQLQueryString }
@@ -127,18 +127,18 @@ extension SQLPledgeStore {
             """).run()
     }
 
-    public func receipts(pledgeIds: [String]) async throws -> [String: Receipt] {
+    public func receipts(pledgeIds: [PledgeID]) async throws -> [PledgeID: Receipt] {
         try await database.withConnection { try await Self.receipts(pledgeIds: pledgeIds, on: $0) }
     }
 
-    static func receipts(pledgeIds: [String], on db: any SQLDatabase) async throws -> [String: Receipt] {
+    static func receipts(pledgeIds: [PledgeID], on db: any SQLDatabase) async throws -> [PledgeID: Receipt] {
         guard !pledgeIds.isEmpty else { return [:] }
-        var receipts: [String: Receipt] = [:]
+        var receipts: [PledgeID: Receipt] = [:]
         for row in try await db.raw("""
             SELECT pledge_id, sequence, year, captured_at, issued_at FROM receipts WHERE pledge_id IN (\(binds: pledgeIds))
             """).all() {
             let receipt = Receipt(
-                pledgeId: try row.decode(column: "pledge_id", as: String.self), sequence: try row.decode(column: "sequence", as: Int64.self),
+                pledgeId: try row.decode(column: "pledge_id", known: PledgeID.self), sequence: try row.decode(column: "sequence", as: Int64.self),
                 year: try row.decode(column: "year", as: Int.self), capturedAt: try row.decode(column: "captured_at", as: String.self),
                 issuedAt: try row.decode(column: "issued_at", as: String.self)
             )

@@ -70,15 +70,15 @@ public struct SQLPledgeStore: PledgeStore {
         return decisions
     }
 
-    public func pledge(id: String) async throws -> Pledge? {
+    public func pledge(id: PledgeID) async throws -> Pledge? {
         try await database.withConnection { try await Self.fetch(id: id, on: $0) }
     }
 
-    static func fetch(id: String, on db: any SQLDatabase) async throws -> Pledge? {
+    static func fetch(id: PledgeID, on db: any SQLDatabase) async throws -> Pledge? {
         try await db.raw("SELECT \(columns) FROM pledges WHERE id = \(bind: id)").first().map(pledge)
     }
 
-    public func find(id: String) async throws -> (Pledge, [TransitionResponse])? {
+    public func find(id: PledgeID) async throws -> (Pledge, [TransitionResponse])? {
         try await database.withConnection { db in
             guard let pledge = try await Self.fetch(id: id, on: db) else { return nil }
             let transitions = try await db.raw("""
@@ -95,7 +95,7 @@ public struct SQLPledgeStore: PledgeStore {
         }
     }
 
-    public func list(userId: String?, campaignId: String?, status: PledgeStatus?, email: String?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge] {
+    public func list(userId: UserID?, campaignId: CampaignID?, status: PledgeStatus?, email: String?, limit: Int, after cursor: PageCursor?) async throws -> [Pledge] {
         try await database.withConnection { db in
             var query: SQLQueryString = "SELECT \(Self.columns) FROM pledges WHERE 1 = 1"
             if let email {
@@ -113,15 +113,15 @@ public struct SQLPledgeStore: PledgeStore {
         }
     }
 
-    static func transitionRow(pledgeId: String, from: PledgeStatus?, to: PledgeStatus, at time: String) -> SQLQueryString {
+    static func transitionRow(pledgeId: PledgeID, from: PledgeStatus?, to: PledgeStatus, at time: String) -> SQLQueryString {
         "(\(bind: UUID().uuidString.lowercased()), \(bind: pledgeId), \(bind: from?.rawValue), \(bind: to.rawValue), \(bind: time))"
     }
 
     static func pledge(_ row: any SQLRow) throws -> Pledge {
         Pledge(
-            id: try row.decode(column: "id", as: String.self),
-            campaignId: try row.decode(column: "campaign_id", as: String.self),
-            userId: try row.decode(column: "user_id", as: String?.self),
+            id: try row.decode(column: "id", known: PledgeID.self),
+            campaignId: try row.decode(column: "campaign_id", known: CampaignID.self),
+            userId: try row.decode(column: "user_id", known: UserID?.self),
             guestEmail: try row.decode(column: "guest_email", as: String?.self),
             donorName: try row.decode(column: "donor_name", as: String.self),
             amount: try row.decode(column: "amount", as: Int64.self),

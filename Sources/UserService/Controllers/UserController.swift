@@ -66,11 +66,11 @@ public struct UserController: Sendable {
 
         let now = clock.timestamp()
         let user = User(
-            id: UUID().uuidString.lowercased(), email: email, name: name,
+            id: .new(), email: email, name: name,
             passwordHash: try await hasher.hash(body.password), role: .donor, createdAt: now, updatedAt: now
         )
         guard try await store.create(user) else { throw UserServiceError.emailTaken }
-        context.logger.info("user registered", metadata: ["user_id": .string(user.id)])
+        context.logger.info("user registered", metadata: ["user_id": .string(user.id.rawValue)])
         return try await authResponse(for: user, status: .created)
     }
 
@@ -148,7 +148,7 @@ public struct UserController: Sendable {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<UserResponse> {
         let page = try PageRequest(request: request)
         let rows = try await store.list(limit: page.limit, after: page.cursor)
-        return Page(rows: rows, limit: page.limit, item: UserResponse.init) { PageCursor(sortKey: $0.createdAt, id: $0.id) }
+        return Page(rows: rows, limit: page.limit, item: UserResponse.init) { PageCursor(sortKey: $0.createdAt, id: $0.id.rawValue) }
     }
 
     struct UpdateRoleRequest: Decodable {
@@ -156,13 +156,13 @@ public struct UserController: Sendable {
     }
 
     @Sendable func updateRole(_ request: Request, context: AppRequestContext) async throws -> UserResponse {
-        let id = try context.parameters.require("id")
+        let id = UserID(try context.parameters.require("id"))
         let body = try await request.decode(as: UpdateRoleRequest.self, context: context)
         guard let role = Role(rawValue: body.role) else { throw UserServiceError.invalidRole }
         guard let user = try await store.updateRole(id: id, role: role, at: clock.timestamp()) else {
             throw UserServiceError.userNotFound
         }
-        context.logger.info("user role changed", metadata: ["target_user_id": .string(id), "role": .string(role.rawValue)])
+        context.logger.info("user role changed", metadata: ["target_user_id": .string(id.rawValue), "role": .string(role.rawValue)])
         return UserResponse(user)
     }
 }
@@ -185,7 +185,7 @@ public struct TokenVersionController: Sendable {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> TokenVersion {
         _ = try await request.verifiedBody(scheme: signatures, context: context, metrics: metrics)
-        let id = try context.parameters.require("id")
+        let id = UserID(try context.parameters.require("id"))
         guard let user = try await store.find(id: id) else { throw UserServiceError.userNotFound }
         return TokenVersion(userId: user.id, tokenVersion: user.tokenVersion)
     }
@@ -195,7 +195,7 @@ public struct TokenVersionController: Sendable {
 struct StoreTokenVersions: TokenVersionSource {
     let store: any UserStore
 
-    func currentVersion(userID: String) async throws -> Int? {
+    func currentVersion(userID: UserID) async throws -> Int? {
         try await store.find(id: userID)?.tokenVersion
     }
 }
@@ -213,8 +213,8 @@ public struct PasswordAttempts: Sendable {
     }
 
     /// One attempt for `userID`, or 429 `rate_limited` with `Retry-After`.
-    func take(userID: String) throws {
-        guard let limit, let wait = limiter.take(userID, limit: limit) else { return }
+    func take(userID: UserID) throws {
+        guard let limit, let wait = limiter.take(userID.rawValue, limit: limit) else { return }
         let seconds = max(1, Int(wait.inSeconds.rounded(.up)))
         var error = APIError(.tooManyRequests, code: "rate_limited", message: "Too many password attempts; try again in \(seconds) s.")
         error.headers[.retryAfter] = String(seconds)

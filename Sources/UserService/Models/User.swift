@@ -1,10 +1,11 @@
+import Contracts
 import Foundation
 import HTTPSupport
 import Hummingbird
 
 /// A stored user. The password hash never leaves the service: responses use `UserResponse`.
 public struct User: Sendable, Equatable {
-    public var id: String
+    public var id: UserID
     public var email: String
     public var name: String
     public var passwordHash: String
@@ -21,7 +22,7 @@ public struct User: Sendable, Equatable {
 
 /// A user as clients see it.
 public struct UserResponse: ResponseEncodable, Sendable, Equatable, Decodable {
-    public let id: String
+    public let id: UserID
     public let email: String
     public let name: String
     public let role: Role

@@ -1,3 +1,4 @@
+import Contracts
 import HTTPSupport
 import Persistence
 import SQLKit
@@ -31,7 +32,7 @@ public struct SQLUserStore: UserStore {
         }
     }
 
-    public func find(id: String) async throws -> User? {
+    public func find(id: UserID) async throws -> User? {
         try await database.withConnection { db in
             try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)")
                 .first().map(Self.user)
@@ -54,22 +55,22 @@ public struct SQLUserStore: UserStore {
         }
     }
 
-    public func updateRole(id: String, role: Role, at time: String) async throws -> User? {
+    public func updateRole(id: UserID, role: Role, at time: String) async throws -> User? {
         try await update(id: id, """
             role = \(bind: role.rawValue), updated_at = \(bind: time),
             token_version = CASE WHEN role = \(bind: role.rawValue) THEN token_version ELSE token_version + 1 END
             """)
     }
 
-    public func updatePassword(id: String, passwordHash: String, at time: String) async throws -> User? {
+    public func updatePassword(id: UserID, passwordHash: String, at time: String) async throws -> User? {
         try await update(id: id, "password_hash = \(bind: passwordHash), updated_at = \(bind: time), token_version = token_version + 1")
     }
 
-    public func endTokens(id: String, at time: String) async throws -> User? {
+    public func endTokens(id: UserID, at time: String) async throws -> User? {
         try await update(id: id, "updated_at = \(bind: time), token_version = token_version + 1")
     }
 
-    func update(id: String, _ assignments: SQLQueryString) async throws -> User? {
+    func update(id: UserID, _ assignments: SQLQueryString) async throws -> User? {
         try await database.transaction { db in
             try await db.raw("UPDATE users SET \(assignments) WHERE id = \(bind: id)").run()
             return try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)").first().map(Self.user)
@@ -80,7 +81,7 @@ public struct SQLUserStore: UserStore {
 
     static func user(_ row: any SQLRow) throws -> User {
         User(
-            id: try row.decode(column: "id", as: String.self),
+            id: try row.decode(column: "id", known: UserID.self),
             email: try row.decode(column: "email", as: String.self),
             name: try row.decode(column: "name", as: String.self),
             passwordHash: try row.decode(column: "password_hash", as: String.self),
