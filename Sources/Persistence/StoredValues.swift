@@ -27,6 +27,13 @@ extension SQLRow {
     }
 }
 
+extension SQLRow {
+    /// An amount stored as two columns, minor units and currency code, as `Money`.
+    public func decodeMoney(_ amountColumn: String = "amount", currency currencyColumn: String = "currency") throws -> Money {
+        Money(try decode(column: amountColumn, as: Int64.self), try decode(column: currencyColumn, known: Currency.self))
+    }
+}
+
 extension SQLQueryString {
     /// An id binds as its text, as it is stored.
     public mutating func appendInterpolation<Kind>(bind id: Identifier<Kind>) {

@@ -13,7 +13,7 @@ import TestSupport
 @Suite("campaign-service: the read cache")
 struct CampaignReadCacheTests {
     static let campaign = Campaign(
-        id: "c-1", title: "Clean water", description: "", goalAmount: 1000, currency: .init(rawValue: "USD")!, status: .active,
+        id: "c-1", title: "Clean water", description: "", goal: Money(1000, .init(rawValue: "USD")!), status: .active,
         createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z", totals: CampaignTotals()
     )
 

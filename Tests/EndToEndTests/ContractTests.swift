@@ -53,9 +53,10 @@ struct ContractTests {
             // to campaign-service, the status notice to pledge-service; each receiver applies its own.
             let now = Timestamp.format(Date())
             let payment = Payment(
-                id: .new(), pledgeId: pledgeId, campaignId: campaignId, userId: nil, receiptTokenHash: nil, amount: 2500,
-                currency: lookedUp.currency, status: .captured, provider: "sandbox", providerPaymentId: "pi_contract", paymentMethod: "pm_card_visa",
-                chargeKey: "contract", clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now
+                id: .new(), pledgeId: pledgeId, campaignId: campaignId, userId: nil, receiptTokenHash: nil, amount: Money(2500, lookedUp.currency),
+                status: .captured, provider: "sandbox", providerPaymentId: "pi_contract", paymentMethod: "pm_card_visa",
+                chargeKey: "contract", clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now,
+                refundedAmount: .zero(lookedUp.currency)
             )
             let entries = try SQLPaymentStore.events(for: payment, traceParent: nil, now: now)
             #expect(Set(entries.map(\.destination)) == [.campaignEvents, .pledgeNotices])
@@ -80,9 +81,9 @@ struct ContractTests {
             // pledge-service -> notification-service: a DONATION_NOTICE as pledge-service writes it.
             let notices = DonationNotices(publicBaseURL: "http://localhost:8080", receiptTokens: ReceiptTokens(secret: "contract"))
             let pledge = Pledge(
-                id: pledgeId, campaignId: campaignId, userId: nil, guestEmail: "cora@example.org", donorName: "Cora", amount: 2500,
-                currency: lookedUp.currency, status: .refunded, anonymous: false, message: nil, receiptTokenHash: nil, createdAt: now, updatedAt: now,
-                refundedAmount: 2500
+                id: pledgeId, campaignId: campaignId, userId: nil, guestEmail: "cora@example.org", donorName: "Cora", amount: Money(2500, lookedUp.currency),
+                status: .refunded, anonymous: false, message: nil, receiptTokenHash: nil, createdAt: now, updatedAt: now,
+                refundedAmount: Money(2500, lookedUp.currency)
             )
             let notice = try #require(try notices.entry(.refunded, pledge: pledge, receiptNumber: nil, traceParent: nil, now: now))
             let noticeMessage = OutboxMessage(

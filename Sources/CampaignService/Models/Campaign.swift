@@ -14,8 +14,7 @@ public struct Campaign: Sendable, Equatable {
     public var id: CampaignID
     public var title: String
     public var description: String
-    public var goalAmount: Int64
-    public var currency: Currency
+    public var goal: Money
     public var status: CampaignStatus
     public var createdAt: String
     public var updatedAt: String
@@ -23,6 +22,12 @@ public struct Campaign: Sendable, Equatable {
     /// pledge-service has been told this campaign takes pledges in its currency, which is then
     /// fixed (a pledge may be on its way before its event arrives here).
     public var currencyLocked: Bool = false
+
+    /// The campaign's one currency: its goal's, and every pledge's to it.
+    public var currency: Currency {
+        get { goal.currency }
+        set { goal = Money(goal.minorUnits, newValue) }
+    }
 }
 
 /// The rollup buckets: each pledge's amount sits in exactly one, the one of its status.
@@ -78,7 +83,7 @@ public struct CampaignResponse: ResponseEncodable, Decodable, Sendable, Equatabl
         self.id = campaign.id
         self.title = campaign.title
         self.description = campaign.description
-        self.goalAmount = campaign.goalAmount
+        self.goalAmount = campaign.goal.minorUnits
         self.currency = campaign.currency.rawValue
         self.status = campaign.status
         self.createdAt = campaign.createdAt

@@ -61,7 +61,7 @@ struct CampaignInput: Decodable, Equatable {
         guard let goalAmount else { throw CampaignServiceError.invalidGoalAmount }
         guard let currency else { throw CampaignServiceError.invalidCurrency }
         return Campaign(
-            id: id, title: title, description: description ?? "", goalAmount: goalAmount, currency: currency,
+            id: id, title: title, description: description ?? "", goal: Money(goalAmount, currency),
             status: status ?? .active, createdAt: time, updatedAt: time, totals: CampaignTotals()
         )
     }
@@ -75,7 +75,7 @@ struct CampaignInput: Decodable, Equatable {
         }
         if let title { campaign.title = title }
         if let description { campaign.description = description }
-        if let goalAmount { campaign.goalAmount = goalAmount }
+        if let goalAmount { campaign.goal = campaign.goal.with(minorUnits: goalAmount) }
         if let currency { campaign.currency = currency }
         if let status { campaign.status = status }
     }

@@ -24,7 +24,7 @@ public struct SQLCampaignStore: CampaignStore {
         try await database.transaction { db in
             try await db.raw("""
                 INSERT INTO campaigns (id, title, description, goal_amount, currency, status, created_at, updated_at)
-                VALUES (\(bind: campaign.id), \(bind: campaign.title), \(bind: campaign.description), \(bind: campaign.goalAmount),
+                VALUES (\(bind: campaign.id), \(bind: campaign.title), \(bind: campaign.description), \(bind: campaign.goal.minorUnits),
                         \(bind: campaign.currency.rawValue), \(bind: campaign.status.rawValue), \(bind: campaign.createdAt), \(bind: campaign.updatedAt))
                 """).run()
             // Events may have arrived before the campaign (a replay): their rollup row is kept.
@@ -66,7 +66,7 @@ public struct SQLCampaignStore: CampaignStore {
             campaign.updatedAt = time
             try await db.raw("""
                 UPDATE campaigns SET title = \(bind: campaign.title), description = \(bind: campaign.description),
-                    goal_amount = \(bind: campaign.goalAmount), currency = \(bind: campaign.currency.rawValue),
+                    goal_amount = \(bind: campaign.goal.minorUnits), currency = \(bind: campaign.currency.rawValue),
                     status = \(bind: campaign.status.rawValue), updated_at = \(bind: time)
                 WHERE id = \(bind: id)
                 """).run()
@@ -191,8 +191,7 @@ public struct SQLCampaignStore: CampaignStore {
             id: try row.decode(column: "id", known: CampaignID.self),
             title: try row.decode(column: "title", as: String.self),
             description: try row.decode(column: "description", as: String.self),
-            goalAmount: try row.decode(column: "goal_amount", as: Int64.self),
-            currency: try row.decode(column: "currency", known: Currency.self),
+            goal: try row.decodeMoney("goal_amount"),
             status: try row.decode(column: "status", known: CampaignStatus.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),

@@ -91,9 +91,9 @@ public struct PaymentController: Sendable {
         let chargeKey = ChargeKey.make(userId: pledge.userId, pledgeId: pledge.id, campaignId: pledge.campaignId, amount: pledge.amount, currency: pledge.currency)
         let new = Payment(
             id: .new(), pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId,
-            receiptTokenHash: pledge.userId == nil ? receiptToken.map(ReceiptToken.hash) : nil, amount: pledge.amount, currency: pledge.currency,
+            receiptTokenHash: pledge.userId == nil ? receiptToken.map(ReceiptToken.hash) : nil, amount: Money(pledge.amount, pledge.currency),
             status: .pending, provider: provider.name, providerPaymentId: nil, paymentMethod: paymentMethod, chargeKey: chargeKey,
-            clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now, traceParent: context.traceParent
+            clientSecret: nil, failureReason: nil, createdAt: now, updatedAt: now, refundedAmount: .zero(pledge.currency), traceParent: context.traceParent
         )
         // The row first: of any number of concurrent requests, one creates it and calls the provider.
         let (payment, created) = try await store.insertIfAbsent(new)
@@ -106,7 +106,7 @@ public struct PaymentController: Sendable {
         let intent: ProviderIntent
         do {
             intent = try await provider.createIntent(
-                amount: payment.amount, currency: payment.currency, paymentMethod: paymentMethod,
+                amount: payment.amount.minorUnits, currency: payment.currency, paymentMethod: paymentMethod,
                 metadata: ["pledge_id": payment.pledgeId.rawValue, "charge_key": chargeKey], idempotencyKey: chargeKey
             )
         } catch ProviderError.noSuchPaymentMethod(let method) {

@@ -62,8 +62,8 @@ public struct RefundController: Sendable {
             throw IdempotencyError.reused
         case .notRefundable(let status):
             throw PaymentServiceError.paymentNotRefundable(status: status)
-        case .exceedsPayment(let left, let currency):
-            throw PaymentServiceError.refundExceedsPayment(left: left, currency: currency)
+        case .exceedsPayment(let left):
+            throw PaymentServiceError.refundExceedsPayment(left: left)
         case .existing(let earlier, _) where earlier.status == RefundStatus.failed:
             throw PaymentServiceError.refundRefused(earlier.failureReason ?? "refused")
         case .existing(let earlier, _) where earlier.status == RefundStatus.succeeded:
@@ -89,7 +89,7 @@ public struct RefundController: Sendable {
                 made = found
             } else {
                 made = try await provider.refund(
-                    intentId: intentId, amount: refund.amount,
+                    intentId: intentId, amount: refund.amount.minorUnits,
                     metadata: ["refund_id": refund.id, "payment_id": payment.id.rawValue, "reason": String(refund.reason.prefix(400))],
                     idempotencyKey: RefundKey.make(paymentId: payment.id.rawValue, requestKey: key)
                 )

@@ -9,8 +9,7 @@ public struct Payment: Sendable, Equatable {
     public var userId: UserID?
     /// For a guest's payment, the hash of the receipt token pledge-service accepted.
     public var receiptTokenHash: String?
-    public var amount: Int64
-    public var currency: Currency
+    public var amount: Money
     public var status: PledgeStatus
     public var provider: String
     public var providerPaymentId: String?
@@ -22,12 +21,14 @@ public struct Payment: Sendable, Equatable {
     public var createdAt: String
     public var updatedAt: String
     /// The provider's cumulative refunded amount, as last recorded: it only grows.
-    public var refundedAmount: Int64 = 0
+    public var refundedAmount: Money
     /// The W3C `traceparent` of the request that created it; webhooks, which carry none, continue it.
     public var traceParent: String? = nil
 
+    public var currency: Currency { amount.currency }
+
     /// What may still be refunded.
-    public var refundable: Int64 { amount - refundedAmount }
+    public var refundable: Money { amount - refundedAmount }
 }
 
 /// A payment as clients see it.
@@ -53,7 +54,7 @@ public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable
         self.id = payment.id
         self.pledgeId = payment.pledgeId
         self.campaignId = payment.campaignId
-        self.amount = payment.amount
+        self.amount = payment.amount.minorUnits
         self.currency = payment.currency.rawValue
         self.status = payment.status.rawValue
         self.provider = payment.provider
@@ -62,7 +63,7 @@ public struct PaymentResponse: ResponseEncodable, Decodable, Sendable, Equatable
         self.failureReason = payment.failureReason
         self.createdAt = payment.createdAt
         self.updatedAt = payment.updatedAt
-        self.refundedAmount = payment.refundedAmount
+        self.refundedAmount = payment.refundedAmount.minorUnits
         self.refunds = refunds?.map { RefundResponse($0, forAdmin: forAdmin) }
     }
 }

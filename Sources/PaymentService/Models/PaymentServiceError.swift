@@ -18,7 +18,7 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
     case paymentAttemptsExhausted
     case invalidRefundAmount
     case invalidRefundReason
-    case refundExceedsPayment(left: Int64, currency: Currency)
+    case refundExceedsPayment(left: Money)
     case paymentNotRefundable(status: PledgeStatus)
     case refundRefused(String)
 
@@ -55,10 +55,10 @@ public enum PaymentServiceError: Error, Equatable, APIErrorConvertible {
             APIError(.badRequest, code: "invalid_amount", message: "amount must be a positive integer of minor units, or left out to refund what is left.")
         case .invalidRefundReason:
             APIError(.badRequest, code: "invalid_reason", message: "reason is required: 1 to 500 characters.")
-        case .refundExceedsPayment(let left, let currency):
+        case .refundExceedsPayment(let left):
             APIError(
                 .unprocessableContent, code: "refund_exceeds_payment",
-                message: "The refund is more than what is left of the payment: at most \(left) (\(currency.format(left)))."
+                message: "The refund is more than what is left of the payment: at most \(left.minorUnits) (\(left))."
             )
         case .paymentNotRefundable(let status):
             APIError(

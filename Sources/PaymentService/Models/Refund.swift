@@ -15,8 +15,7 @@ public enum RefundStatus: String, Sendable, Codable {
 public struct Refund: Sendable, Equatable {
     public var id: String
     public var paymentId: PaymentID
-    public var amount: Int64
-    public var currency: Currency
+    public var amount: Money
     public var reason: String
     public var status: RefundStatus
     public var providerRefundId: String?
@@ -47,8 +46,8 @@ public struct RefundResponse: ResponseEncodable, Decodable, Sendable, Equatable 
     public init(_ refund: Refund, forAdmin: Bool) {
         id = refund.id
         paymentId = refund.paymentId
-        amount = refund.amount
-        currency = refund.currency.rawValue
+        amount = refund.amount.minorUnits
+        currency = refund.amount.currency.rawValue
         reason = forAdmin ? refund.reason : nil
         status = refund.status.rawValue
         providerRefundId = refund.providerRefundId
@@ -83,5 +82,5 @@ public enum RefundReservation: Sendable, Equatable {
     /// The payment is not captured, or nothing is left of it.
     case notRefundable(PledgeStatus)
     /// More than what is left was asked for.
-    case exceedsPayment(left: Int64, currency: Currency)
+    case exceedsPayment(left: Money)
 }

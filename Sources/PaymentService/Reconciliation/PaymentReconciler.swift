@@ -113,7 +113,7 @@ public struct PaymentReconciler: Sendable {
         metrics.counter(.paymentTransitionsTotal, [("result", result.rawValue), ("to", to.rawValue)]).increment()
         if result == .applied && to == .captured {
             // Money captured, in minor units per currency: the dashboard's "captured amount".
-            metrics.counter(.paymentsCapturedMinorUnitsTotal, [("currency", payment.currency.rawValue)]).increment(by: Int(payment.amount))
+            metrics.counter(.paymentsCapturedMinorUnitsTotal, [("currency", payment.currency.rawValue)]).increment(by: Int(payment.amount.minorUnits))
         }
         if result == .applied {
             logger.info("payment status changed", metadata: ["from": .string(from.rawValue), "to": .string(to.rawValue)])
@@ -124,7 +124,7 @@ public struct PaymentReconciler: Sendable {
 
     /// The same amount and currency, the same pledge, and the intent the payment already has (if any).
     static func matches(_ payment: Payment, _ intent: ProviderIntent) -> Bool {
-        intent.amount == payment.amount
+        intent.amount == payment.amount.minorUnits
             && intent.currency.lowercased() == payment.currency.rawValue.lowercased()
             && (intent.pledgeId == nil || intent.pledgeId == payment.pledgeId.rawValue)
             && (payment.providerPaymentId == nil || payment.providerPaymentId == intent.id)

@@ -91,7 +91,7 @@ public struct PaymentRecovery: Service {
             // The provider never got the create: send it now, under the same key.
             do {
                 intent = try await provider.createIntent(
-                    amount: payment.amount, currency: payment.currency, paymentMethod: payment.paymentMethod,
+                    amount: payment.amount.minorUnits, currency: payment.currency, paymentMethod: payment.paymentMethod,
                     metadata: ["pledge_id": payment.pledgeId.rawValue, "charge_key": payment.chargeKey], idempotencyKey: payment.chargeKey
                 )
             } catch ProviderError.noSuchPaymentMethod {

@@ -32,12 +32,12 @@ extension SQLPaymentStore {
             let asked = try await db.raw("""
                 SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM refunds WHERE payment_id = \(bind: payment.id) AND status IN ('PENDING', 'SUCCEEDED')
                 """).first()?.decode(column: "total", as: Int64.self) ?? 0
-            let left = payment.amount - max(asked, payment.refundedAmount)
-            guard left > 0 else { return .notRefundable(.refunded) }
-            let amount = request.amount ?? left
-            guard amount <= left else { return .exceedsPayment(left: left, currency: payment.currency) }
+            let left = payment.amount - max(payment.amount.with(minorUnits: asked), payment.refundedAmount)
+            guard left.isPositive else { return .notRefundable(.refunded) }
+            let amount = request.amount.map(left.with(minorUnits:)) ?? left
+            guard amount <= left else { return .exceedsPayment(left: left) }
             let refund = Refund(
-                id: request.id, paymentId: payment.id, amount: amount, currency: payment.currency, reason: request.reason, status: .pending,
+                id: request.id, paymentId: payment.id, amount: amount, reason: request.reason, status: .pending,
                 providerRefundId: nil, idempotencyKey: request.idempotencyKey, requestHash: request.requestHash, failureReason: nil,
                 requestedBy: request.requestedBy, createdAt: request.now, updatedAt: request.now
             )
@@ -83,13 +83,13 @@ extension SQLPaymentStore {
                     try await Self.record(refund, of: current, now: now, on: db)
                 }
                 // The provider's cumulative amount is the truth, and it only grows.
-                let refunded = min(current.amount, refunds.filter(\.succeeded).reduce(0) { $0 + $1.amount })
+                let refunded = min(current.amount, current.amount.with(minorUnits: refunds.filter(\.succeeded).reduce(0) { $0 + $1.amount }))
                 var result = IngestResult.ignored
                 var updated = current
                 if current.status == .captured, refunded > current.refundedAmount {
                     let status: PledgeStatus = refunded == current.amount ? .refunded : .captured
                     updated = try await db.raw("""
-                        UPDATE payments SET refunded_amount = \(bind: refunded), status = \(bind: status.rawValue), updated_at = \(bind: now)
+                        UPDATE payments SET refunded_amount = \(bind: refunded.minorUnits), status = \(bind: status.rawValue), updated_at = \(bind: now)
                         WHERE id = \(bind: current.id)
                         RETURNING \(Self.columns)
                         """).first().map(Self.payment) ?? current
@@ -124,7 +124,7 @@ extension SQLPaymentStore {
             """).all()
         guard matched.isEmpty, !refund.failed else { return }
         try await insert(Refund(
-            id: UUID().uuidString.lowercased(), paymentId: payment.id, amount: refund.amount, currency: payment.currency,
+            id: UUID().uuidString.lowercased(), paymentId: payment.id, amount: payment.amount.with(minorUnits: refund.amount),
             reason: "refunded at the provider", status: status, providerRefundId: refund.id, idempotencyKey: nil, requestHash: nil,
             failureReason: nil, requestedBy: nil, createdAt: now, updatedAt: now
         ), on: db)
@@ -133,7 +133,7 @@ extension SQLPaymentStore {
     static func insert(_ refund: Refund, on db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO refunds (\(refundColumns))
-            VALUES (\(bind: refund.id), \(bind: refund.paymentId), \(bind: refund.amount), \(bind: refund.currency.rawValue), \(bind: refund.reason),
+            VALUES (\(bind: refund.id), \(bind: refund.paymentId), \(bind: refund.amount.minorUnits), \(bind: refund.amount.currency.rawValue), \(bind: refund.reason),
                     \(bind: refund.status.rawValue), \(bind: refund.providerRefundId), \(bind: refund.idempotencyKey), \(bind: refund.requestHash),
                     \(bind: refund.failureReason), \(bind: refund.requestedBy), \(bind: refund.createdAt), \(bind: refund.updatedAt))
             """).run()
@@ -143,8 +143,8 @@ extension SQLPaymentStore {
     /// cumulative refunded amount.
     static func refundEvents(for payment: Payment, refundId: String, traceParent: String?, now: String) throws -> [OutboxEntry] {
         let data = EventData.paymentRefunded(PaymentRefunded(
-            paymentId: payment.id, pledgeId: payment.pledgeId, campaignId: payment.campaignId, amount: payment.amount,
-            refundedAmount: payment.refundedAmount, currency: payment.currency, refundId: refundId
+            paymentId: payment.id, pledgeId: payment.pledgeId, campaignId: payment.campaignId, amount: payment.amount.minorUnits,
+            refundedAmount: payment.refundedAmount.minorUnits, currency: payment.currency, refundId: refundId
         ))
         return [try campaignEvent(data, traceParent: traceParent, now: now), try notice(for: payment, traceParent: traceParent, now: now)]
     }
@@ -153,8 +153,7 @@ extension SQLPaymentStore {
         Refund(
             id: try row.decode(column: "id", as: String.self),
             paymentId: try row.decode(column: "payment_id", known: PaymentID.self),
-            amount: try row.decode(column: "amount", as: Int64.self),
-            currency: try row.decode(column: "currency", known: Currency.self),
+            amount: try row.decodeMoney(),
             reason: try row.decode(column: "reason", as: String.self),
             status: try row.decode(column: "status", known: RefundStatus.self),
             providerRefundId: try row.decode(column: "provider_refund_id", as: String?.self),

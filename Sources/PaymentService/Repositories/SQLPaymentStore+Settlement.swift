@@ -108,11 +108,11 @@ extension SQLPaymentStore {
         let data: EventData? = switch payment.status {
         case .captured:
             .paymentCaptured(PaymentCaptured(
-                paymentId: payment.id, pledgeId: payment.pledgeId, campaignId: payment.campaignId, amount: payment.amount, currency: payment.currency
+                paymentId: payment.id, pledgeId: payment.pledgeId, campaignId: payment.campaignId, amount: payment.amount.minorUnits, currency: payment.currency
             ))
         case .failed:
             .paymentFailed(PaymentFailed(
-                paymentId: payment.id, pledgeId: payment.pledgeId, campaignId: payment.campaignId, amount: payment.amount,
+                paymentId: payment.id, pledgeId: payment.pledgeId, campaignId: payment.campaignId, amount: payment.amount.minorUnits,
                 currency: payment.currency, error: payment.failureReason
             ))
         case .pending, .authorized:
@@ -141,7 +141,7 @@ extension SQLPaymentStore {
         try OutboxEntry(PaymentStatusNotice(
             eventId: UUID().uuidString.lowercased(), pledgeId: payment.pledgeId, paymentId: payment.id, status: payment.status,
             occurredAt: now, reason: payment.status == .failed ? payment.failureReason : nil, traceParent: traceParent,
-            refundedAmount: payment.refundedAmount > 0 ? payment.refundedAmount : nil
+            refundedAmount: payment.refundedAmount.isPositive ? payment.refundedAmount.minorUnits : nil
         ))
     }
 }

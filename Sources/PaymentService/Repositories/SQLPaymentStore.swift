@@ -42,11 +42,11 @@ public struct SQLPaymentStore: PaymentStore {
             if let inserted = try await db.raw("""
                 INSERT INTO payments (\(Self.columns))
                 VALUES (\(bind: payment.id), \(bind: payment.pledgeId), \(bind: payment.campaignId), \(bind: payment.userId),
-                        \(bind: payment.receiptTokenHash), \(bind: payment.amount), \(bind: payment.currency.rawValue),
+                        \(bind: payment.receiptTokenHash), \(bind: payment.amount.minorUnits), \(bind: payment.currency.rawValue),
                         \(bind: payment.status.rawValue), \(bind: payment.provider), \(bind: payment.providerPaymentId),
                         \(bind: payment.paymentMethod), \(bind: payment.chargeKey), \(bind: payment.clientSecret),
                         \(bind: payment.failureReason), \(bind: payment.createdAt), \(bind: payment.updatedAt),
-                        \(bind: payment.refundedAmount), \(bind: payment.traceParent))
+                        \(bind: payment.refundedAmount.minorUnits), \(bind: payment.traceParent))
                 ON CONFLICT (pledge_id) DO NOTHING
                 RETURNING \(Self.columns)
                 """).first() {
@@ -135,14 +135,14 @@ public struct SQLPaymentStore: PaymentStore {
     }
 
     static func payment(_ row: any SQLRow) throws -> Payment {
-        Payment(
+        let amount = try row.decodeMoney()
+        return Payment(
             id: try row.decode(column: "id", known: PaymentID.self),
             pledgeId: try row.decode(column: "pledge_id", known: PledgeID.self),
             campaignId: try row.decode(column: "campaign_id", known: CampaignID.self),
             userId: try row.decode(column: "user_id", known: UserID?.self),
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),
-            amount: try row.decode(column: "amount", as: Int64.self),
-            currency: try row.decode(column: "currency", known: Currency.self),
+            amount: amount,
             status: try row.decode(column: "status", known: PledgeStatus.self),
             provider: try row.decode(column: "provider", as: String.self),
             providerPaymentId: try row.decode(column: "provider_payment_id", as: String?.self),
@@ -152,7 +152,7 @@ public struct SQLPaymentStore: PaymentStore {
             failureReason: try row.decode(column: "failure_reason", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
-            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self),
+            refundedAmount: amount.with(minorUnits: try row.decode(column: "refunded_amount", as: Int64.self)),
             traceParent: try row.decode(column: "trace_parent", as: String?.self)
         )
     }

@@ -123,14 +123,14 @@ public struct PledgeController: Sendable {
         let pledge = Pledge(
             id: id, campaignId: campaign.id, userId: principal?.userID,
             guestEmail: principal == nil ? input.donor?.email : nil, donorName: principal?.name ?? input.donor?.name ?? "",
-            amount: input.amount, currency: input.currency, status: .pending, anonymous: input.anonymous, message: input.message,
-            receiptTokenHash: receiptToken.map(ReceiptToken.hash), createdAt: now, updatedAt: now, accountEmail: principal?.email
+            amount: input.amount, status: .pending, anonymous: input.anonymous, message: input.message,
+            receiptTokenHash: receiptToken.map(ReceiptToken.hash), createdAt: now, updatedAt: now, refundedAmount: .zero(input.currency), accountEmail: principal?.email
         )
         let event = EventEnvelope(
             eventId: UUID().uuidString.lowercased(), type: .pledgeCreated, source: "pledge-service", occurredAt: now,
             traceParent: traceParent,
             data: .pledgeCreated(PledgeCreated(
-                pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount,
+                pledgeId: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount.minorUnits,
                 currency: pledge.currency, status: .pending, anonymous: pledge.anonymous, donorName: pledge.donorName, message: pledge.message
             ))
         )

@@ -34,7 +34,7 @@ public struct PledgeLookupController: Sendable {
             throw PledgeServiceError.pledgeNotFound
         }
         return PledgeLookupResponse(
-            id: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount, currency: pledge.currency,
+            id: pledge.id, campaignId: pledge.campaignId, userId: pledge.userId, amount: pledge.amount.minorUnits, currency: pledge.currency,
             status: pledge.status, receiptTokenValid: query.receiptToken.map { ReceiptToken.matches($0, hash: pledge.receiptTokenHash) } ?? false
         )
     }

@@ -8,8 +8,7 @@ public struct Pledge: Sendable, Equatable {
     public var userId: UserID?
     public var guestEmail: String?
     public var donorName: String
-    public var amount: Int64
-    public var currency: Currency
+    public var amount: Money
     public var status: PledgeStatus
     public var anonymous: Bool
     public var message: String?
@@ -17,9 +16,11 @@ public struct Pledge: Sendable, Equatable {
     public var createdAt: String
     public var updatedAt: String
     /// The largest cumulative refund reported for its payment.
-    public var refundedAmount: Int64 = 0
+    public var refundedAmount: Money
     /// A signed-in donor's email when they pledged (a guest's is `guestEmail`): where their mail goes.
     public var accountEmail: String? = nil
+
+    public var currency: Currency { amount.currency }
 }
 
 /// A captured pledge's receipt. Its number is made from the sequence the database gave it when
@@ -76,7 +77,7 @@ public struct PledgeResponse: ResponseEncodable, Decodable, Sendable, Equatable 
         var response = PledgeResponse(pledge, transitions: transitions)
         response.isRead = true
         response.receiptNumber = receipt?.number
-        response.refundedAmount = pledge.refundedAmount
+        response.refundedAmount = pledge.refundedAmount.minorUnits
         return response
     }
 
@@ -105,7 +106,7 @@ public struct PledgeResponse: ResponseEncodable, Decodable, Sendable, Equatable 
         self.id = pledge.id
         self.campaignId = pledge.campaignId
         self.userId = pledge.userId
-        self.amount = pledge.amount
+        self.amount = pledge.amount.minorUnits
         self.currency = pledge.currency.rawValue
         self.status = pledge.status.rawValue
         self.anonymous = pledge.anonymous

@@ -7,8 +7,7 @@ import HTTPSupport
 /// ours to set.
 struct PledgeInput: Decodable, Equatable {
     let campaignId: CampaignID
-    let amount: Int64
-    let currency: Currency
+    let amount: Money
     let anonymous: Bool
     let message: String?
     let donor: Donor?
@@ -64,15 +63,16 @@ struct PledgeInput: Decodable, Equatable {
             self.donor = nil
         }
         self.campaignId = CampaignID(campaignId)
-        self.amount = amount
-        self.currency = currency
+        self.amount = Money(amount, currency)
     }
+
+    var currency: Currency { amount.currency }
 
     /// The pledge, if its amount is at most `maximumMajorUnits` whole units of its currency
     /// (1,000,000 is 100,000,000 cents of USD, 1,000,000 JPY, 1,000,000,000 fils of KWD).
     func limited(toMajorUnits maximumMajorUnits: Int64) throws -> PledgeInput {
         let maximum = currency.minorUnits(ofMajor: maximumMajorUnits)
-        guard amount <= maximum else { throw PledgeServiceError.invalidAmount(maximum: maximum, currency: currency) }
+        guard amount.minorUnits <= maximum else { throw PledgeServiceError.invalidAmount(maximum: maximum, currency: currency) }
         return self
     }
 

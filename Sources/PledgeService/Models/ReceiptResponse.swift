@@ -26,8 +26,8 @@ public struct ReceiptResponse: ResponseEncodable, Decodable, Sendable, Equatable
         self.campaignTitle = campaignTitle
         donorName = pledge.donorName
         self.donorEmail = donorEmail
-        amount = pledge.amount
-        refundedAmount = pledge.refundedAmount
+        amount = pledge.amount.minorUnits
+        refundedAmount = pledge.refundedAmount.minorUnits
         currency = pledge.currency.rawValue
         capturedAt = receipt.capturedAt
         issuedAt = receipt.issuedAt

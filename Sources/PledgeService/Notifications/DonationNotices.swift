@@ -43,7 +43,7 @@ public struct DonationNotices: Sendable {
             eventId: UUID().uuidString.lowercased(), source: "pledge-service", occurredAt: now, traceParent: traceParent,
             data: .donationNotice(DonationNotice(
                 pledgeId: pledge.id, campaignId: pledge.campaignId, kind: kind, donorEmail: email, donorName: pledge.donorName,
-                amount: pledge.amount, refundedAmount: pledge.refundedAmount, currency: pledge.currency, receiptNumber: receiptNumber,
+                amount: pledge.amount.minorUnits, refundedAmount: pledge.refundedAmount.minorUnits, currency: pledge.currency, receiptNumber: receiptNumber,
                 receiptUrl: kind == .paymentFailed ? nil : receiptURL(for: pledge)
             ))
         )

@@ -45,15 +45,15 @@ extension SQLPledgeStore {
                     outcomes.append(IngestOutcome(eventId: notice.eventId, result: .duplicate, status: pledge.status))
                     continue
                 }
-                var state = PledgeState(status: pledge.status, refundedAmount: pledge.refundedAmount, amount: pledge.amount)
-                let before = (status: pledge.status, refunded: pledge.refundedAmount)
+                var state = PledgeState(status: pledge.status, refundedAmount: pledge.refundedAmount.minorUnits, amount: pledge.amount.minorUnits)
+                let before = (status: pledge.status, refunded: pledge.refundedAmount.minorUnits)
                 let change = state.take(notice.status, refunded: notice.refundedAmount ?? 0)
                 for kind in DonationNotices.kinds(from: before, to: (state.status, state.refundedAmount)) {
                     mails.append((pledge.id, kind, notice.traceParent))
                 }
                 let result: IngestResult = change.changed ? .applied : .ignored
                 pledge.status = state.status
-                pledge.refundedAmount = state.refundedAmount
+                pledge.refundedAmount = pledge.amount.with(minorUnits: state.refundedAmount)
                 if let from = change.movedFrom {
                     changed[pledge.id] = state.status
                     transitions.append(Self.transitionRow(pledgeId: pledge.id, from: from, to: state.status, at: now))
@@ -62,7 +62,7 @@ extension SQLPledgeStore {
                         traceParent: notice.traceParent,
                         data: .pledgeStatusChanged(PledgeStatusChanged(
                             pledgeId: pledge.id, campaignId: pledge.campaignId, previousStatus: from, newStatus: state.status,
-                            amount: pledge.amount, currency: pledge.currency
+                            amount: pledge.amount.minorUnits, currency: pledge.currency
                         ))
                     ), destination: .campaignEvents))
                 }
@@ -86,7 +86,7 @@ extension SQLPledgeStore {
             if !touched.isEmpty {
                 let ids = touched.sorted()
                 let statuses = ids.map { "WHEN \(bind: $0) THEN \(bind: pledges[$0]!.status.rawValue)" as SQLQueryString }
-                let refunds = ids.map { "WHEN \(bind: $0) THEN \(bind: pledges[$0]!.refundedAmount)" as SQLQueryString }
+                let refunds = ids.map { "WHEN \(bind: $0) THEN \(bind: pledges[$0]!.refundedAmount.minorUnits)" as SQLQueryString }
                 try await db.raw("""
                     UPDATE pledges SET status = CASE id \(statuses.joined(separator: " ")) END,
                         refunded_amount = CASE id \(refunds.joined(separator: " ")) END, updated_at = \(bind: now)

@@ -53,9 +53,9 @@ public struct SQLPledgeStore: PledgeStore {
             let pledges = created.map(\.pledge).map { pledge -> SQLQueryString in
                 """
                 (\(bind: pledge.id), \(bind: pledge.campaignId), \(bind: pledge.userId), \(bind: pledge.guestEmail), \(bind: pledge.donorName),
-                 \(bind: pledge.amount), \(bind: pledge.currency.rawValue), \(bind: pledge.status.rawValue), \(bind: pledge.anonymous ? 1 : 0),
+                 \(bind: pledge.amount.minorUnits), \(bind: pledge.currency.rawValue), \(bind: pledge.status.rawValue), \(bind: pledge.anonymous ? 1 : 0),
                  \(bind: pledge.message), \(bind: pledge.receiptTokenHash), \(bind: pledge.createdAt), \(bind: pledge.updatedAt),
-                 \(bind: pledge.refundedAmount), \(bind: pledge.accountEmail))
+                 \(bind: pledge.refundedAmount.minorUnits), \(bind: pledge.accountEmail))
                 """
             }
             try await db.raw("INSERT INTO pledges (\(Self.columns)) VALUES \(pledges.joined(separator: ", "))").run()
@@ -118,21 +118,21 @@ public struct SQLPledgeStore: PledgeStore {
     }
 
     static func pledge(_ row: any SQLRow) throws -> Pledge {
-        Pledge(
+        let amount = try row.decodeMoney()
+        return Pledge(
             id: try row.decode(column: "id", known: PledgeID.self),
             campaignId: try row.decode(column: "campaign_id", known: CampaignID.self),
             userId: try row.decode(column: "user_id", known: UserID?.self),
             guestEmail: try row.decode(column: "guest_email", as: String?.self),
             donorName: try row.decode(column: "donor_name", as: String.self),
-            amount: try row.decode(column: "amount", as: Int64.self),
-            currency: try row.decode(column: "currency", known: Currency.self),
+            amount: amount,
             status: try row.decode(column: "status", known: PledgeStatus.self),
             anonymous: try row.decode(column: "anonymous", as: Int.self) != 0,
             message: try row.decode(column: "message", as: String?.self),
             receiptTokenHash: try row.decode(column: "receipt_token_hash", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self),
-            refundedAmount: try row.decode(column: "refunded_amount", as: Int64.self),
+            refundedAmount: amount.with(minorUnits: try row.decode(column: "refunded_amount", as: Int64.self)),
             accountEmail: try row.decode(column: "account_email", as: String?.self)
         )
     }
