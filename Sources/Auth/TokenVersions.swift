@@ -71,13 +71,19 @@ public final class TokenVersionCache: Sendable {
     let freshFor: Duration
     let staleFor: Duration
     let capacity: Int
+    /// Where ages are measured from (a test passes its own clock's).
+    let now: @Sendable () -> ContinuousClock.Instant
     private let entries = Mutex<[UserID: Entry]>([:])
 
-    public init(source: any TokenVersionSource, freshFor: Duration = .seconds(3), staleFor: Duration = .seconds(300), capacity: Int = 100_000) {
+    public init(
+        source: any TokenVersionSource, freshFor: Duration = .seconds(3), staleFor: Duration = .seconds(300), capacity: Int = 100_000,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.source = source
         self.freshFor = freshFor
         self.staleFor = staleFor
         self.capacity = capacity
+        self.now = now
     }
 
     /// Throws `APIError.tokenRevoked` unless a token of `principal`'s version is still current.
@@ -87,7 +93,7 @@ public final class TokenVersionCache: Sendable {
     }
 
     func version(of userID: UserID) async throws -> Int? {
-        let now = ContinuousClock.now
+        let now = self.now()
         let cached = entries.withLock { $0[userID] }
         if let cached, now - cached.fetched < freshFor { return cached.version }
         do {

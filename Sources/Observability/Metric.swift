@@ -32,6 +32,7 @@ public enum Metric: String, CaseIterable, Sendable {
     case providerWebhooksTotal = "provider_webhooks_total"
     case refundsTotal = "refunds_total"
     case paymentRefundUpdatesTotal = "payment_refund_updates_total"
+    case sandboxWebhooksPending = "sandbox_webhooks_pending"
     // notification-service
     case notificationEventsTotal = "notification_events_total"
     case mailsSentTotal = "mails_sent_total"
@@ -71,6 +72,7 @@ public enum Metric: String, CaseIterable, Sendable {
         case .providerWebhooksTotal: "Payment provider webhooks received, by event type and result."
         case .refundsTotal: "Refunds requested, by result."
         case .paymentRefundUpdatesTotal: "Refund amounts recorded on payments, by result."
+        case .sandboxWebhooksPending: "Sandbox provider webhook copies queued or on their way (0 once every copy has landed or been given up)."
         case .notificationEventsTotal: "Events notification-service received, by result."
         case .mailsSentTotal: "Mails the SMTP server (or the mail folder) accepted, by kind."
         case .mailsFailedTotal: "Mails the server refused for good, by kind."

@@ -131,7 +131,7 @@ public enum PaymentServiceApp {
         case .sandbox(let chaos, let sendsWebhooks):
             var sender: SandboxWebhookSender?
             if sendsWebhooks {
-                sender = SandboxWebhookSender(url: config.ownWebhookURL, secret: config.webhookSecret, chaos: chaos, logger: kit.logger)
+                sender = SandboxWebhookSender(url: config.ownWebhookURL, secret: config.webhookSecret, chaos: chaos, metrics: metrics, logger: kit.logger)
                 workers.append(sender!)
             }
             provider = SandboxProvider(database: kit.database, clock: kit.clock, webhooks: sender)

@@ -46,10 +46,14 @@ struct CampaignReadCacheTests {
 
     @Test("a campaign older than the maximum age is read again: another replica may have changed it")
     func maximumAge() async throws {
-        let cache = CampaignReadCache(changes: CampaignChanges(), maximumAge: .milliseconds(100))
+        let clock = TestClock()
+        let cache = CampaignReadCache(changes: CampaignChanges(), maximumAge: .milliseconds(100), now: clock.instant)
         let reads = Reads()
         _ = try await cache.campaign(id: "c-1") { reads.read(Self.campaign) }
-        try await Task.sleep(for: .milliseconds(250))
+        clock.advance(by: .milliseconds(99))
+        _ = try await cache.campaign(id: "c-1") { reads.read(Self.campaign) }
+        #expect(reads.total == 1, "younger than the maximum age: from memory")
+        clock.advance(by: .milliseconds(1))
         _ = try await cache.campaign(id: "c-1") { reads.read(Self.campaign) }
         #expect(reads.total == 2)
     }

@@ -236,8 +236,14 @@ struct PaymentFlowTests {
                     && totals["pending_amount"] as? Int == 0 && totals["authorized_amount"] as? Int == 0
             }
             #expect(exact, "the campaign totals settled")
-            // Let every chaotic redelivery land (delays of up to 3 s), then check nothing moved.
-            try await Task.sleep(for: .seconds(4))
+            // Every chaotic redelivery (delays of up to 3 s) landed: then nothing may have moved.
+            let landed = try await eventually(timeout: .seconds(30)) {
+                let metrics = String(decoding: try await HTTPClient.testing.get(platform.paymentService + "/metrics").body, as: UTF8.self)
+                return metrics.split(separator: "\n").contains { line in
+                    line.hasPrefix("sandbox_webhooks_pending ") && Double(line.split(separator: " ").last ?? "") == 0
+                }
+            }
+            #expect(landed, "the sandbox's redeliveries all landed")
             let totals = try await campaign()
             #expect(totals["captured_amount"] as? Int == capturedAmount)
             #expect(totals["current_amount"] as? Int == capturedAmount)

@@ -179,13 +179,15 @@ struct TokenVersionCacheTests {
     @Test("a fresh entry answers without asking; a newer version ends the token once the entry is stale")
     func freshness() async throws {
         let source = Source()
-        let cache = TokenVersionCache(source: source, freshFor: .milliseconds(200))
+        let clock = TestClock()
+        let cache = TokenVersionCache(source: source, freshFor: .milliseconds(200), now: clock.instant)
         try await cache.check(principal)
         try await cache.check(principal)
         #expect(source.calls == 1)
         source.set("u1", 1)
+        clock.advance(by: .milliseconds(199))
         try await cache.check(principal)  // still fresh: not yet seen
-        try await Task.sleep(for: .milliseconds(250))
+        clock.advance(by: .milliseconds(1))
         await #expect(throws: APIError.tokenRevoked) { try await cache.check(principal) }
     }
 
@@ -199,10 +201,14 @@ struct TokenVersionCacheTests {
     @Test("user-service down: a stale entry still answers for a while; with none, 503 and never a pass")
     func outage() async throws {
         let source = Source()
-        let cache = TokenVersionCache(source: source, freshFor: .zero, staleFor: .seconds(60))
+        let clock = TestClock()
+        let cache = TokenVersionCache(source: source, freshFor: .zero, staleFor: .seconds(60), now: clock.instant)
         try await cache.check(principal)
         source.setDown()
+        clock.advance(by: .seconds(59))
         try await cache.check(principal)
+        clock.advance(by: .seconds(1))
+        await #expect(throws: APIError.tokenCheckUnavailable, "too stale to answer for") { try await cache.check(principal) }
         let stranger = Principal(userID: "u2", email: "s@example.org", name: "S", role: .donor, tokenVersion: 0)
         await #expect(throws: APIError.tokenCheckUnavailable) { try await cache.check(stranger) }
         let strict = TokenVersionCache(source: source, freshFor: .zero, staleFor: .zero)

@@ -17,19 +17,25 @@ public final class CampaignReadCache: Sendable {
     let changes: CampaignChanges
     let maximumAge: Duration
     let capacity: Int
+    /// Where ages are measured from (a test passes its own clock's).
+    let now: @Sendable () -> ContinuousClock.Instant
     private let entries = Mutex<[CampaignID: Entry]>([:])
 
-    public init(changes: CampaignChanges, maximumAge: Duration = .seconds(1), capacity: Int = 10_000) {
+    public init(
+        changes: CampaignChanges, maximumAge: Duration = .seconds(1), capacity: Int = 10_000,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.changes = changes
         self.maximumAge = maximumAge
         self.capacity = capacity
+        self.now = now
     }
 
     /// The campaign from memory when current, else from `read` (and kept).
     func campaign(id: CampaignID, read: () async throws -> Campaign?) async throws -> Campaign? {
         // The generation before the read: a change committed while reading makes the entry stale at once.
         let generation = changes.generation(of: id)
-        let now = ContinuousClock.now
+        let now = self.now()
         if let entry = entries.withLock({ $0[id] }), entry.generation == generation, now - entry.readAt < maximumAge {
             return entry.campaign
         }

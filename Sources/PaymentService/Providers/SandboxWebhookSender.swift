@@ -9,7 +9,9 @@ import ServiceClient
 import ServiceLifecycle
 import Signatures
 import NIOHTTP1
+import Metrics
 import Observability
+import Synchronization
 
 /// Sends the sandbox's webhooks over HTTP to payment-service's own webhook route, signed with a
 /// real `Stripe-Signature`, as Stripe does: local runs exercise the same path as production.
@@ -25,31 +27,46 @@ public final class SandboxWebhookSender: Service, Sendable {
     let maximumChaosDelay: Duration
     let client: HTTPClient
     let logger: Logger
+    let metrics: ServiceMetrics
     private let stream: AsyncStream<Data>
     private let continuation: AsyncStream<Data>.Continuation
+    /// Copies queued or on their way (`sandbox_webhooks_pending`): a test of "every chaotic
+    /// redelivery has landed" waits for 0 instead of for the longest delay.
+    private let pending = Atomic<Int>(0)
 
     public init(
         url: String, secret: String, chaos: Bool, maximumChaosDelay: Duration = .seconds(3), client: HTTPClient = .betweenServices,
-        logger: Logger
+        metrics: ServiceMetrics = ServiceMetrics(), logger: Logger
     ) {
         self.url = url
         self.signatures = .stripe(secret: secret)
         self.chaos = chaos
         self.maximumChaosDelay = maximumChaosDelay
         self.client = client
+        self.metrics = metrics
         self.logger = logger
         (stream, continuation) = AsyncStream.makeStream(of: Data.self)
     }
 
     /// Queues a `type` event about `intent`; returns at once.
     public func send(type: String, intent: ProviderIntent) {
-        continuation.yield(Self.event(type: type, object: SandboxIntentObject(intent: intent)))
+        enqueue(Self.event(type: type, object: SandboxIntentObject(intent: intent)))
     }
 
     /// Queues a `type` event about the charge of `intent` (`charge.refunded`), with the
     /// cumulative amount refunded so far.
     public func send(type: String, charge intent: ProviderIntent, amountRefunded: Int64) {
-        continuation.yield(Self.event(type: type, object: SandboxChargeObject(intent: intent, amountRefunded: amountRefunded)))
+        enqueue(Self.event(type: type, object: SandboxChargeObject(intent: intent, amountRefunded: amountRefunded)))
+    }
+
+    func enqueue(_ payload: Data) {
+        count(+1)
+        continuation.yield(payload)
+    }
+
+    func count(_ change: Int) {
+        let now = pending.add(change, ordering: .relaxed).newValue
+        metrics.gauge(.sandboxWebhooksPending).record(now)
     }
 
     var maximumDelayMilliseconds: Int {
@@ -72,6 +89,7 @@ public final class SandboxWebhookSender: Service, Sendable {
             var inFlight = 0
             for await payload in stream {
                 let copies = chaos ? Int.random(in: 2...3) : 1
+                count(copies - 1)
                 for _ in 0..<copies {
                     if inFlight >= Self.maximumInFlight {
                         await group.next()
@@ -86,6 +104,7 @@ public final class SandboxWebhookSender: Service, Sendable {
     }
 
     func deliver(_ payload: Data, after delay: Duration) async {
+        defer { count(-1) }
         do {
             if delay > .zero { try await Task.sleep(for: delay) }
             for attempt in 1...5 {
