@@ -210,6 +210,7 @@ let package = Package(
             name: "Persistence",
             dependencies: [
                 "Contracts", "Observability",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

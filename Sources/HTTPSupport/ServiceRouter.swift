@@ -18,7 +18,7 @@ public enum ServiceRouter {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: AccessLogMiddleware())
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(metrics: metrics))
         router.add(middleware: BodyLimitMiddleware())
         router.add(middleware: UnstorableTextMiddleware())
         // Middleware a caller adds here covers the health and metrics routes too (a route sees

@@ -8,6 +8,7 @@ public enum Metric: String, CaseIterable, Sendable {
     case signatureFailuresTotal = "signature_failures_total"
     case rateLimitedTotal = "rate_limited_total"
     case idempotentReplaysTotal = "idempotent_replays_total"
+    case storedValuesUnknownTotal = "stored_values_unknown_total"
     // Outbox (every publishing service)
     case outboxPendingRows = "outbox_pending_rows"
     case outboxOldestPendingSeconds = "outbox_oldest_pending_seconds"
@@ -52,6 +53,7 @@ public enum Metric: String, CaseIterable, Sendable {
         case .signatureFailuresTotal: "Internal calls refused for a missing, stale or wrong signature, by reason."
         case .rateLimitedTotal: "Requests the gateway refused with 429, by limit."
         case .idempotentReplaysTotal: "Requests answered from a stored Idempotency-Key result instead of being run again."
+        case .storedValuesUnknownTotal: "Rows read that held a value this code does not know (a status, a currency, a kind), by column: the request or round failed rather than guess."
         case .outboxPendingRows: "Outbox rows not yet delivered nor dead."
         case .outboxOldestPendingSeconds: "Age of the oldest undelivered outbox row, in seconds."
         case .outboxDeadRows: "Outbox rows refused for good and kept as dead."

@@ -115,7 +115,7 @@ public struct LeasedQueue: Sendable {
     /// `pollInterval`), so rows committed meanwhile go out together rather than one by one.
     /// `gauges` runs at most every `gaugeInterval`.
     public func work(
-        batchSize: Int, inFlight: Int, pollInterval: Duration, signal: QueueSignal, clock: any StoreClock, logger: Logger,
+        batchSize: Int, inFlight: Int, pollInterval: Duration, signal: QueueSignal, clock: any StoreClock, metrics: ServiceMetrics, logger: Logger,
         gaugeInterval: Duration = .seconds(1), gauges: @escaping @Sendable () async throws -> Void = {},
         handle: @escaping @Sendable ([any SQLRow], Date) async throws -> Void
     ) async {
@@ -134,6 +134,7 @@ public struct LeasedQueue: Sendable {
                     }
                 } catch {
                     logger.error("queue claim failed", metadata: ["queue": .string(table.label), "error": "\(error)"])
+                    UnknownStoredValue.record(error, metrics: metrics, logger: logger)
                 }
                 if claimed.isEmpty {
                     slots.release()
@@ -144,6 +145,7 @@ public struct LeasedQueue: Sendable {
                             try await handle(claimed, clock.now())
                         } catch {
                             logger.error("queue batch failed", metadata: ["queue": .string(table.label), "error": "\(error)"])
+                            UnknownStoredValue.record(error, metrics: metrics, logger: logger)
                         }
                     }
                 }

@@ -89,7 +89,7 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         await queue.work(
             batchSize: config.batchSize, inFlight: config.batchesInFlight, pollInterval: config.pollInterval, signal: signal, clock: clock,
-            logger: logger, gauges: { try await recordBacklog() }
+            metrics: metrics, logger: logger, gauges: { try await recordBacklog() }
         ) { rows, now in
             _ = try await relay(try Self.messages(rows), now: now)
         }

@@ -1,4 +1,7 @@
 import Contracts
+import CoreMetrics
+import Logging
+import Observability
 import SQLKit
 
 /// A row held a value the code does not know (a status, a currency, a kind): the row was written
@@ -9,6 +12,14 @@ public struct UnknownStoredValue: Error, CustomStringConvertible, Sendable {
     public let value: String
 
     public var description: String { "column \(column) holds \(value.debugDescription), which this code does not know" }
+
+    /// Counts (`stored_values_unknown_total`, by column) and logs `error` when it is one; called
+    /// where errors end up: the HTTP error middleware and the queue workers.
+    public static func record(_ error: any Error, metrics: ServiceMetrics, logger: Logger) {
+        guard let unknown = error as? UnknownStoredValue else { return }
+        metrics.counter(.storedValuesUnknownTotal, [("column", unknown.column)]).increment()
+        logger.error("stored value unknown", metadata: ["column": .string(unknown.column), "value": .string(String(unknown.value.prefix(100)))])
+    }
 }
 
 extension SQLRow {

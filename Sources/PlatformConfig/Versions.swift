@@ -2,16 +2,16 @@
 /// change (CHANGELOG.md says what changed); the CI workflow tags its image with it. The platform
 /// version is the `careforall` binary's, which carries every role.
 public enum Versions {
-    public static let platform = "0.10.0"
+    public static let platform = "0.11.0"
 
     public static func version(of role: ServiceRole) -> String {
         switch role {
-        case .user: "0.5.0"
-        case .campaign: "0.7.0"
-        case .pledge: "0.8.0"
-        case .payment: "0.6.0"
-        case .notification: "0.2.1"
-        case .gateway: "0.6.0"
+        case .user: "0.5.1"
+        case .campaign: "0.7.1"
+        case .pledge: "0.8.1"
+        case .payment: "0.6.1"
+        case .notification: "0.2.2"
+        case .gateway: "0.6.1"
         }
     }
 

@@ -265,4 +265,24 @@ struct PledgeRoutesTests {
             #expect(payloads.first?.contains(traceparent) == true)
         }
     }
+
+    /// A row written by something else, or by newer code: its currency is not one of ours (the
+    /// status has a CHECK; the currency has none). Reading it as a default (USD) would show a donor
+    /// a wrong amount and count it in wrong totals.
+    @Test("a stored currency the code does not know: the read fails with 500 and is counted, never shown as a default", arguments: TestDatabase.all)
+    func unknownStoredCurrency(database: TestDatabase) async throws {
+        try await withPledgeService(database) { harness in
+            let pledge = try await harness.pledge(token: harness.donorToken).json(PledgeResponse.self)
+            try await Databases.withClient(harness.databaseURL, logger: TestLogging.logger) { client in
+                try await client.withConnection { db in
+                    try await db.raw("UPDATE pledges SET currency = 'XTS' WHERE id = \(bind: pledge.id)").run()
+                }
+            }
+            let read = try await harness.client.execute(uri: "/pledges/\(pledge.id)", method: .get, headers: .bearer(harness.donorToken))
+            #expect(read.status == .internalServerError)
+            #expect(!read.text.contains("USD") && !read.text.contains("XTS"))
+            let metrics = try await harness.client.execute(uri: "/metrics", method: .get).text
+            #expect(metrics.contains(#"stored_values_unknown_total{column="currency"} 1"#))
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Observability
 import Logging
 import NIOHTTP1
 import Persistence
@@ -12,7 +13,11 @@ import Persistence
 public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
-    public init() {}
+    let metrics: ServiceMetrics
+
+    public init(metrics: ServiceMetrics) {
+        self.metrics = metrics
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -21,6 +26,7 @@ public struct ErrorMiddleware: RouterMiddleware {
             let apiError = Self.apiError(for: error, context: context)
             if apiError.status == .internalServerError {
                 context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+                UnknownStoredValue.record(error, metrics: metrics, logger: context.logger)
             }
             return APIError.render(status: apiError.status, code: apiError.code, message: apiError.message, headers: apiError.headers)
         }

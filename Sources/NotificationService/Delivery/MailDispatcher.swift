@@ -63,7 +63,7 @@ public struct MailDispatcher: Service {
 
     public func run() async throws {
         await queue.work(
-            batchSize: config.batchSize, inFlight: 1, pollInterval: config.pollInterval, signal: signal, clock: clock, logger: logger,
+            batchSize: config.batchSize, inFlight: 1, pollInterval: config.pollInterval, signal: signal, clock: clock, metrics: metrics, logger: logger,
             gaugeInterval: .seconds(5), gauges: { try await recordQueue() }
         ) { rows, now in
             try await send(try Self.mails(rows), now: now)
