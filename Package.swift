@@ -341,7 +341,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CampaignServiceTests",
-            dependencies: ["Operations", "Outbox", "CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Contracts", "Signatures", "ServiceClient",
+            dependencies: ["ServiceKit", "Operations", "Outbox", "CampaignService", "TestSupport", "Auth", "Persistence", "HTTPSupport", "Contracts", "Signatures", "ServiceClient",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -351,14 +351,14 @@ let package = Package(
         ),
         .testTarget(
             name: "PledgeServiceTests",
-            dependencies: ["ServiceClient", "Operations", "Idempotency", "PledgeService", "Contracts", "TestSupport", "Auth", "HTTPSupport", "Outbox", "Persistence", "Signatures",
+            dependencies: ["ServiceKit", "ServiceClient", "Operations", "Idempotency", "PledgeService", "Contracts", "TestSupport", "Auth", "HTTPSupport", "Outbox", "Persistence", "Signatures",
                            .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "NotificationServiceTests",
-            dependencies: ["Outbox", "Operations", "NotificationService", "SMTP", "Contracts", "TestSupport", "ServiceClient", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
+            dependencies: ["ServiceKit", "Outbox", "Operations", "NotificationService", "SMTP", "Contracts", "TestSupport", "ServiceClient", "Auth", "HTTPSupport", "Persistence", "Signatures", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio")],
             swiftSettings: swiftSettings
@@ -390,7 +390,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentServiceTests",
-            dependencies: ["ServiceClient", "Operations", "PaymentService", "Contracts", "Signatures", "Persistence", "TestSupport", "Auth", "HTTPSupport", "Outbox",
+            dependencies: ["ServiceKit", "ServiceClient", "Operations", "PaymentService", "Contracts", "Signatures", "Persistence", "TestSupport", "Auth", "HTTPSupport", "Outbox",
                            "Observability", "PlatformConfig",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

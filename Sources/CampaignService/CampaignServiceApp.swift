@@ -14,7 +14,7 @@ import ServiceLifecycle
 import Signatures
 
 /// Everything campaign-service needs, typed.
-public struct CampaignServiceConfig: Sendable {
+public struct CampaignServiceConfig: TokenCheckingConfiguration {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
@@ -77,9 +77,8 @@ public struct CampaignServiceConfig: Sendable {
     /// `serve campaign`: `DATABASE_URL` and the signing secrets of campaign-, pledge-, payment-,
     /// notification- and user-service are required (reconciliation asks pledge- and payment-service).
     public init(serving platform: PlatformConfig) throws {
-        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        try platform.internalSecrets.require([.campaign, .pledge, .payment, .notification, .user])
-        self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
+        let database = try platform.servingDatabase(requiring: [.campaign, .pledge, .payment, .notification, .user])
+        self.init(platform, database: database, secrets: platform.internalSecrets)
     }
 }
 
@@ -90,13 +89,11 @@ public enum CampaignServiceApp {
     /// verified against `jwks` (user-service's JWKS over HTTP unless a test passes its own).
     public static func buildApplication(
         config: CampaignServiceConfig,
-        jwks: (any JWKSSource)? = nil,
-        tokenVersions: (any TokenVersionSource)? = nil,
         ledgers: (any CampaignLedgers)? = nil,
-        clock: (any StoreClock)? = nil,
-        metrics: ServiceMetrics = ServiceMetrics()
+        overrides: ServiceOverrides = ServiceOverrides()
     ) async throws -> some ApplicationProtocol {
-        let kit = try await ServiceKit.make(.campaign, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let kit = try await ServiceKit.make(.campaign, config: config, migrations: migrations, overrides: overrides)
+        let metrics = kit.metrics
         let changes = CampaignChanges()
         let goals = QueueSignal()
         let relay = kit.relay(
@@ -113,10 +110,7 @@ public enum CampaignServiceApp {
         )
         let router = kit.router(
             openAPI: PackageResources.openapi_json,
-            verifier: kit.verifier(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
-                versions: tokenVersions
-            )
+            verifier: try kit.verifier(config)
         )
         addRoutes(
             to: router, store: SQLCampaignStore(database: kit.database), outbox: kit.outboxRows(signal: goals), reconciler: reconciler,
@@ -125,7 +119,7 @@ public enum CampaignServiceApp {
             clock: kit.clock, metrics: metrics
         )
         let reconciliation = ReconciliationService(reconciler: reconciler, interval: config.reconcileInterval, logger: kit.logger)
-        return kit.application(router: router, host: config.host, port: config.port, workers: [relay, reconciliation])
+        return kit.application(router: router, workers: [relay, reconciliation])
     }
 
     /// campaign-service's own routes, on a router with the shared middleware (tests build one

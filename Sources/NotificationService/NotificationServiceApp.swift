@@ -14,7 +14,7 @@ import Signatures
 import SMTP
 
 /// Everything notification-service needs, typed.
-public struct NotificationServiceConfig: Sendable {
+public struct NotificationServiceConfig: TokenCheckingConfiguration {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
@@ -89,9 +89,8 @@ public struct NotificationServiceConfig: Sendable {
 
     /// `serve notification`: `DATABASE_URL` and the signing secrets of notification- and user-service are required.
     public init(serving platform: PlatformConfig) throws {
-        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        try platform.internalSecrets.require([.notification, .user])
-        try self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
+        let database = try platform.servingDatabase(requiring: [.notification, .user])
+        try self.init(platform, database: database, secrets: platform.internalSecrets)
     }
 }
 
@@ -102,14 +101,12 @@ public enum NotificationServiceApp {
     /// they like, their own transport, campaign titles and clock.
     public static func buildApplication(
         config: NotificationServiceConfig,
-        jwks: (any JWKSSource)? = nil,
-        tokenVersions: (any TokenVersionSource)? = nil,
         transport: (any MailTransport)? = nil,
         campaigns: (any CampaignDirectory)? = nil,
-        clock: (any StoreClock)? = nil,
-        metrics: ServiceMetrics = ServiceMetrics()
+        overrides: ServiceOverrides = ServiceOverrides()
     ) async throws -> some ApplicationProtocol {
-        let kit = try await ServiceKit.make(.notification, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let kit = try await ServiceKit.make(.notification, config: config, migrations: migrations, overrides: overrides)
+        let metrics = kit.metrics
         let signal = QueueSignal()
         let mailTransport: any MailTransport
         if let transport {
@@ -126,10 +123,7 @@ public enum NotificationServiceApp {
         )
         let router = kit.router(
             openAPI: PackageResources.openapi_json,
-            verifier: kit.verifier(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
-                versions: tokenVersions
-            )
+            verifier: try kit.verifier(config)
         )
         addRoutes(
             to: router, store: SQLNotificationStore(database: kit.database),
@@ -138,7 +132,7 @@ public enum NotificationServiceApp {
             messageDomain: String(config.from.address.split(separator: "@").last ?? "careforall.local"),
             signatures: try config.secrets.scheme(for: .notification), signal: signal, clock: kit.clock, metrics: metrics
         )
-        return kit.application(router: router, host: config.host, port: config.port, workers: [dispatcher])
+        return kit.application(router: router, workers: [dispatcher])
     }
 
     /// notification-service's own routes, on a router with the shared middleware (tests build

@@ -15,7 +15,7 @@ import ServiceLifecycle
 import Signatures
 
 /// Everything payment-service needs, typed.
-public struct PaymentServiceConfig: Sendable {
+public struct PaymentServiceConfig: TokenCheckingConfiguration {
     public enum Provider: Sendable, Equatable {
         /// Stripe test mode in the service's own database; `chaos` redelivers and reorders its
         /// webhooks. Tests turn `sendsWebhooks` off to play a provider whose webhooks are lost.
@@ -91,10 +91,9 @@ public struct PaymentServiceConfig: Sendable {
     /// `serve payment`: `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET` and the signing secrets of payment-,
     /// pledge-, campaign- and user-service are required.
     public init(serving platform: PlatformConfig) throws {
-        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        let database = try platform.servingDatabase(requiring: [.payment, .pledge, .campaign, .user])
         guard let webhookSecret = platform.stripeWebhookSecret else { throw ConfigError.missing(key: "stripe.webhook.secret") }
-        try platform.internalSecrets.require([.payment, .pledge, .campaign, .user])
-        try self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets, webhookSecret: webhookSecret)
+        try self.init(platform, database: database, secrets: platform.internalSecrets, webhookSecret: webhookSecret)
     }
 
     /// Where the sandbox posts its webhooks: this service's own route.
@@ -112,16 +111,14 @@ public enum PaymentServiceApp {
     /// provider (to count its calls), a crash hook and a clock.
     public static func buildApplication(
         config: PaymentServiceConfig,
-        jwks: (any JWKSSource)? = nil,
-        tokenVersions: (any TokenVersionSource)? = nil,
         pledges: (any PledgeDirectory)? = nil,
         campaigns: (any CampaignDirectory)? = nil,
         decorateProvider: (@Sendable (any PaymentProvider) -> any PaymentProvider)? = nil,
         afterProviderCall: AfterProviderCall? = nil,
-        clock: (any StoreClock)? = nil,
-        metrics: ServiceMetrics = ServiceMetrics()
+        overrides: ServiceOverrides = ServiceOverrides()
     ) async throws -> some ApplicationProtocol {
-        let kit = try await ServiceKit.make(.payment, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let kit = try await ServiceKit.make(.payment, config: config, migrations: migrations, overrides: overrides)
+        let metrics = kit.metrics
         let toPledges = try config.secrets.scheme(for: .pledge)
         let signal = QueueSignal()
         let store = SQLPaymentStore(database: kit.database, signal: signal, clock: kit.clock)
@@ -157,10 +154,7 @@ public enum PaymentServiceApp {
         ))
         let router = kit.router(
             openAPI: PackageResources.openapi_json,
-            verifier: kit.verifier(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
-                versions: tokenVersions
-            )
+            verifier: try kit.verifier(config)
         )
         addRoutes(
             to: router, store: store, provider: provider, reconciler: reconciler, outbox: kit.outboxRows(signal: signal),
@@ -169,7 +163,7 @@ public enum PaymentServiceApp {
             webhookSignatures: .stripe(secret: config.webhookSecret), signatures: try config.secrets.scheme(for: .payment), clock: kit.clock,
             metrics: metrics, afterProviderCall: afterProviderCall
         )
-        return kit.application(router: router, host: config.host, port: config.port, workers: workers)
+        return kit.application(router: router, workers: workers)
     }
 
     /// payment-service's own routes: `/payments` (pay, read, list, refund), the provider's webhook

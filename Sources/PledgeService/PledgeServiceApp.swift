@@ -16,7 +16,7 @@ import ServiceLifecycle
 import Signatures
 
 /// Everything pledge-service needs, typed.
-public struct PledgeServiceConfig: Sendable {
+public struct PledgeServiceConfig: TokenCheckingConfiguration {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
@@ -76,9 +76,8 @@ public struct PledgeServiceConfig: Sendable {
     /// `serve pledge`: `DATABASE_URL` and the signing secrets of pledge-, campaign-, notification-
     /// and user-service are required.
     public init(serving platform: PlatformConfig) throws {
-        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
-        try platform.internalSecrets.require([.pledge, .campaign, .notification, .user])
-        self.init(platform, database: try DatabaseURL(databaseURL), secrets: platform.internalSecrets)
+        let database = try platform.servingDatabase(requiring: [.pledge, .campaign, .notification, .user])
+        self.init(platform, database: database, secrets: platform.internalSecrets)
     }
 }
 
@@ -89,13 +88,11 @@ public enum PledgeServiceApp {
     /// key set, campaign directory and clock.
     public static func buildApplication(
         config: PledgeServiceConfig,
-        jwks: (any JWKSSource)? = nil,
-        tokenVersions: (any TokenVersionSource)? = nil,
         campaigns: (any CampaignDirectory)? = nil,
-        clock: (any StoreClock)? = nil,
-        metrics: ServiceMetrics = ServiceMetrics()
+        overrides: ServiceOverrides = ServiceOverrides()
     ) async throws -> some ApplicationProtocol {
-        let kit = try await ServiceKit.make(.pledge, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let kit = try await ServiceKit.make(.pledge, config: config, migrations: migrations, overrides: overrides)
+        let metrics = kit.metrics
         let signal = QueueSignal()
         let receiptTokens = ReceiptTokens(secret: config.secrets.secrets(for: .pledge).first ?? "")
         let store = SQLPledgeStore(
@@ -112,10 +109,7 @@ public enum PledgeServiceApp {
         let purger = IdempotencyPurger(store: IdempotencyStore(database: kit.background, clock: kit.clock), logger: kit.logger)
         let router = kit.router(
             openAPI: PackageResources.openapi_json,
-            verifier: kit.verifier(
-                jwksURL: config.jwksURL, userServiceURL: config.userServiceURL, userSignatures: try config.secrets.scheme(for: .user), jwks: jwks,
-                versions: tokenVersions
-            )
+            verifier: try kit.verifier(config)
         )
         addRoutes(
             to: router, store: store, idempotency: IdempotencyStore(database: kit.database, clock: kit.clock), outbox: kit.outboxRows(signal: signal),
@@ -124,7 +118,7 @@ public enum PledgeServiceApp {
             signatures: try config.secrets.scheme(for: .pledge), clock: kit.clock, metrics: metrics, maximumMajorUnits: config.maximumMajorUnits,
             receiptTokens: receiptTokens
         )
-        return kit.application(router: router, host: config.host, port: config.port, workers: [relay, purger])
+        return kit.application(router: router, workers: [relay, purger])
     }
 
     /// pledge-service's own routes, on a router with the shared middleware (tests build one with

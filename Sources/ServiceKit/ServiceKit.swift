@@ -10,6 +10,53 @@ import PlatformConfig
 import ServiceLifecycle
 import Signatures
 
+/// What every service's configuration has: where it listens, its database, its secrets and its
+/// log level. Each service's config type adds its own settings.
+public protocol ServiceConfiguration: Sendable {
+    var host: String { get }
+    var port: Int { get }
+    var database: DatabaseURL { get }
+    var secrets: InternalSecrets { get }
+    var logLevel: String { get }
+}
+
+/// A service that checks the access tokens user-service issues: its public keys and its token
+/// versions, asked over signed calls.
+public protocol TokenCheckingConfiguration: ServiceConfiguration {
+    var jwksURL: String { get }
+    var userServiceURL: String { get }
+}
+
+extension PlatformConfig {
+    /// `serve <role>`: the database URL, with the signing secrets of `secrets` present (a
+    /// service signs or checks calls with each of them).
+    public func servingDatabase(requiring secrets: [ServiceRole]) throws -> DatabaseURL {
+        guard let databaseURL else { throw ConfigError.missing(key: "database.url") }
+        try internalSecrets.require(secrets)
+        return try DatabaseURL(databaseURL)
+    }
+}
+
+/// What a test gives a service in place of the real thing: user-service's keys and token
+/// versions (instead of asking it over HTTP), the clock stored times follow (instead of the
+/// database's), the metrics registry it records in. A running platform passes none of them.
+public struct ServiceOverrides: Sendable {
+    public var jwks: (any JWKSSource)?
+    public var tokenVersions: (any TokenVersionSource)?
+    public var clock: (any StoreClock)?
+    public var metrics: ServiceMetrics
+
+    public init(
+        jwks: (any JWKSSource)? = nil, tokenVersions: (any TokenVersionSource)? = nil, clock: (any StoreClock)? = nil,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
+        self.jwks = jwks
+        self.tokenVersions = tokenVersions
+        self.clock = clock
+        self.metrics = metrics
+    }
+}
+
 /// The parts every CareForAll service is built from, made the same way for each: its logger, its
 /// database pools and the clock its stored times follow, its migrations (the first service of its
 /// group, awaited by the server and by every worker), its token verifier, its outbox relay, its
@@ -17,6 +64,7 @@ import Signatures
 /// `buildApplication` keeps only what is its own: its stores, controllers and workers.
 public struct ServiceKit: Sendable {
     public let role: ServiceRole
+    public let config: any ServiceConfiguration
     public let logger: Logger
     public let metrics: ServiceMetrics
     /// The requests' pool.
@@ -28,28 +76,29 @@ public struct ServiceKit: Sendable {
     public let migrations: MigrationService
     let migrator: Migrator
     let infrastructure: [any Service]
+    let overrides: ServiceOverrides
 
     public static func make(
-        _ role: ServiceRole, database url: DatabaseURL, migrations: [any Migration], logLevel: String, metrics: ServiceMetrics,
-        clock: (any StoreClock)? = nil
+        _ role: ServiceRole, config: any ServiceConfiguration, migrations: [any Migration], overrides: ServiceOverrides
     ) async throws -> ServiceKit {
-        let logger = LoggingSetup.logger(service: role.rawValue, level: logLevel)
-        let pools = try await Databases.openPools(url, logger: logger)
-        let storeClock = clock ?? pools.clock
+        let logger = LoggingSetup.logger(service: role.rawValue, level: config.logLevel)
+        let pools = try await Databases.openPools(config.database, logger: logger)
+        let storeClock = overrides.clock ?? pools.clock
         let migrator = Migrator(service: role.rawValue, migrations: migrations, logger: logger)
         return ServiceKit(
-            role: role, logger: logger, metrics: metrics, database: pools.requests, background: pools.background, clock: storeClock,
+            role: role, config: config, logger: logger, metrics: overrides.metrics, database: pools.requests, background: pools.background, clock: storeClock,
             migrations: MigrationService(migrator: migrator, database: pools.requests, clock: storeClock), migrator: migrator,
-            infrastructure: pools.services
+            infrastructure: pools.services, overrides: overrides
         )
     }
 
-    /// Checks access tokens against user-service's published keys and token versions (tests pass
-    /// sources of their own).
-    public func verifier(
-        jwksURL: String, userServiceURL: String, userSignatures: SignatureScheme, jwks: (any JWKSSource)? = nil, versions: (any TokenVersionSource)? = nil
-    ) -> TokenVerifier {
-        TokenVerifier.forService(jwksURL: jwksURL, userServiceURL: userServiceURL, userSignatures: userSignatures, jwks: jwks, versions: versions, logger: logger)
+    /// Checks access tokens against user-service's published keys and token versions (unless the
+    /// overrides give sources of their own).
+    public func verifier(_ tokens: some TokenCheckingConfiguration) throws -> TokenVerifier {
+        TokenVerifier.forService(
+            jwksURL: tokens.jwksURL, userServiceURL: tokens.userServiceURL, userSignatures: try tokens.secrets.scheme(for: .user),
+            jwks: overrides.jwks, versions: overrides.tokenVersions, logger: logger
+        )
     }
 
     /// The outbox relay, on the background pool, delivering to `endpoints`.
@@ -84,14 +133,13 @@ public struct ServiceKit: Sendable {
     /// The service as one application: the database pools and clock, the migrations, then
     /// `workers` and the server once the migrations are done (and `beforeServing` has run).
     public func application(
-        router: Router<AppRequestContext>, host: String, port: Int, workers: [any Service] = [],
-        beforeServing: @escaping @Sendable () async throws -> Void = {}
+        router: Router<AppRequestContext>, workers: [any Service] = [], beforeServing: @escaping @Sendable () async throws -> Void = {}
     ) -> some ApplicationProtocol {
         let done = migrations.done
         var app = Application(
             router: router,
             server: .careForAll,
-            configuration: .init(address: .hostname(host, port: port), serverName: "careforall-\(role.rawValue)"),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "careforall-\(role.rawValue)"),
             services: [migrations] + infrastructure + workers.map { AfterMigrations($0, done: done) },
             logger: logger
         )

@@ -11,7 +11,7 @@ import ServiceLifecycle
 import Signatures
 
 /// Everything user-service needs, typed. Built from `PlatformConfig` by the executable, directly by tests.
-public struct UserServiceConfig: Sendable {
+public struct UserServiceConfig: ServiceConfiguration {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
@@ -47,16 +47,15 @@ public struct UserServiceConfig: Sendable {
     /// `serve user`: `DATABASE_URL`, `JWT_PRIVATE_KEY` and a signing secret for calls to it are
     /// required; the admin is optional.
     public init(serving platform: PlatformConfig) throws {
-        guard let databaseURL = platform.databaseURL else { throw ConfigError.missing(key: "database.url") }
+        let database = try platform.servingDatabase(requiring: [.user])
         guard let key = platform.jwtPrivateKeyPEM else { throw ConfigError.missing(key: "jwt.private.key") }
         var admin: AdminBootstrap?
         if let email = platform.adminEmail {
             guard let password = platform.adminPassword else { throw ConfigError.missing(key: "admin.password") }
             admin = AdminBootstrap(email: email, password: password)
         }
-        try platform.internalSecrets.require([.user])
         self.init(
-            host: platform.host, port: platform.port(for: .user), database: try DatabaseURL(databaseURL),
+            host: platform.host, port: platform.port(for: .user), database: database,
             signingKeyPEM: key, accessTokenTTLSeconds: platform.accessTokenTTLSeconds, admin: admin,
             secrets: platform.internalSecrets, logLevel: platform.logLevel
         )
@@ -72,11 +71,11 @@ public enum UserServiceApp {
     /// the server listens. `onAdminBootstrap` hears whether the admin was created.
     public static func buildApplication(
         config: UserServiceConfig,
-        clock: (any StoreClock)? = nil,
-        metrics: ServiceMetrics = ServiceMetrics(),
+        overrides: ServiceOverrides = ServiceOverrides(),
         onAdminBootstrap: @escaping @Sendable (AdminBootstrap.Outcome) -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
-        let kit = try await ServiceKit.make(.user, database: config.database, migrations: migrations, logLevel: config.logLevel, metrics: metrics, clock: clock)
+        let kit = try await ServiceKit.make(.user, config: config, migrations: migrations, overrides: overrides)
+        let metrics = kit.metrics
         let store = SQLUserStore(database: kit.database)
         let hasher = PasswordHasher(cost: config.bcryptCost)
         let issuer = try await TokenIssuer(
@@ -94,7 +93,7 @@ public enum UserServiceApp {
             clock: kit.clock, metrics: metrics
         )
         let (admin, logger, clock) = (config.admin, kit.logger, kit.clock)
-        return kit.application(router: router, host: config.host, port: config.port) {
+        return kit.application(router: router) {
             if let admin { onAdminBootstrap(try await admin.run(store: store, hasher: hasher, clock: clock, logger: logger)) }
         }
     }

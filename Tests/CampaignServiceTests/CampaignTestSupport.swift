@@ -1,3 +1,4 @@
+import ServiceKit
 import Auth
 import Contracts
 import Foundation
@@ -76,7 +77,9 @@ func withCampaignService<Value: Sendable>(
             logLevel: TestLogging.level
         )
         config.readCacheMaximumAge = readCacheMaximumAge
-        let app = try await CampaignServiceApp.buildApplication(config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions())
+        let app = try await CampaignServiceApp.buildApplication(
+            config: config, overrides: ServiceOverrides(jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions())
+        )
         return try await app.test(live ? .live : .router) { client in
             try await test(CampaignHarness(client: client, adminToken: adminToken, donorToken: donorToken, databaseURL: url))
         }

@@ -1,3 +1,4 @@
+import ServiceKit
 import Auth
 import Contracts
 import Foundation
@@ -135,8 +136,8 @@ func withNotificationService<Value: Sendable>(
         )
         let transport = RecordingTransport()
         let app = try await NotificationServiceApp.buildApplication(
-            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), transport: transport, campaigns: campaigns,
-            clock: clock
+            config: config, transport: transport, campaigns: campaigns,
+            overrides: ServiceOverrides(jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), clock: clock)
         )
         return try await app.test(.live) { client in
             try await test(NotificationHarness(

@@ -1,3 +1,4 @@
+import ServiceKit
 import Auth
 import Contracts
 import Foundation
@@ -195,13 +196,14 @@ func withPaymentService<Value: Sendable>(
         )
         let counting = Mutex<CountingProvider?>(nil)
         let app = try await PaymentServiceApp.buildApplication(
-            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), pledges: pledges, campaigns: campaigns,
+            config: config, pledges: pledges, campaigns: campaigns,
             decorateProvider: { provider in
                 let wrapped = CountingProvider(provider)
                 counting.withLock { $0 = wrapped }
                 return wrapped
             },
-            afterProviderCall: afterProviderCall
+            afterProviderCall: afterProviderCall,
+            overrides: ServiceOverrides(jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions())
         )
         guard let provider = counting.withLock({ $0 }) else { throw SimulatedCrash() }
         return try await app.test(.live) { client in

@@ -1,3 +1,4 @@
+import ServiceKit
 import Auth
 import Contracts
 import Foundation
@@ -88,7 +89,7 @@ func withPledgeService<Value: Sendable>(
             maximumMajorUnits: 10_000, relay: relay, logLevel: TestLogging.level
         )
         let app = try await PledgeServiceApp.buildApplication(
-            config: config, jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions(), campaigns: campaigns
+            config: config, campaigns: campaigns, overrides: ServiceOverrides(jwks: StaticJWKSSource(issuer.jwks), tokenVersions: StaticTokenVersions())
         )
         return try await app.test(.router) { client in
             try await test(PledgeHarness(
