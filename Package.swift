@@ -414,7 +414,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "TestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "Contracts", "Persistence", "TestSupport", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,14 +2,15 @@ import Foundation
 
 /// The one coder configuration for everything that crosses a service boundary: event envelopes,
 /// notices, look-ups, summaries, outbox payloads and the event log. Keys are spelled out by each
-/// contract's `CodingKeys` (snake_case), so no key conversion runs on the hot paths; output has
-/// sorted keys and unescaped slashes, so the same value is the same bytes.
+/// contract's `CodingKeys` (snake_case), so no key conversion runs on the hot paths, and they are
+/// not sorted: nothing compares these bytes (a signature covers the bytes as sent), and sorting
+/// costs every pledge and every ingested event (see docs/performance.md).
 ///
 /// Both are made once: their settings never change, and coding with them is safe from any thread.
 public enum WireCoding {
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }()
 

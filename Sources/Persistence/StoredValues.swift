@@ -1,5 +1,8 @@
 import Contracts
 import CoreMetrics
+import NIOCore
+import PostgresNIO
+import SQLiteNIO
 import Logging
 import Observability
 import SQLKit
@@ -45,19 +48,24 @@ extension SQLRow {
     }
 }
 
-extension SQLQueryString {
-    /// An id binds as its text, as it is stored.
-    public mutating func appendInterpolation<Kind>(bind id: Identifier<Kind>) {
-        appendInterpolation(bind: id.rawValue)
+// Ids are bound as their text, on the drivers' fast path: `\(bind: pledge.id)` reaches
+// PostgreSQL as a `text` parameter and SQLite as text, never through the drivers' generic
+// `Encodable` machinery (SQLKit's `bind:` takes any `Encodable`, so an overload for ids is not
+// chosen; the conformance is what the drivers look for).
+extension Identifier: PostgresEncodable, PostgresNonThrowingEncodable {
+    public static var psqlType: PostgresDataType { String.psqlType }
+    public static var psqlFormat: PostgresFormat { String.psqlFormat }
+
+    public func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        rawValue.encode(into: &byteBuffer, context: context)
+    }
+}
+
+extension Identifier: SQLiteDataConvertible {
+    public init?(sqliteData: SQLiteData) {
+        guard let text = String(sqliteData: sqliteData) else { return nil }
+        self.init(text)
     }
 
-    /// Ids bind as a list of their texts (for `IN (...)`).
-    public mutating func appendInterpolation<Kind>(binds ids: [Identifier<Kind>]) {
-        appendInterpolation(binds: ids.map(\.rawValue))
-    }
-
-    /// A missing id binds as NULL.
-    public mutating func appendInterpolation<Kind>(bind id: Identifier<Kind>?) {
-        appendInterpolation(bind: id?.rawValue)
-    }
+    public var sqliteData: SQLiteData? { .text(rawValue) }
 }
