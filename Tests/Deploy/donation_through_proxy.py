@@ -7,6 +7,8 @@ Usage: python3 donation_through_proxy.py --name nginx --url http://127.0.0.1:POR
 
 import argparse
 import email
+import glob
+import os
 import email.policy
 import email.utils
 import mailbox
@@ -50,6 +52,7 @@ def main():
     parser.add_argument("--admin-email", required=True)
     parser.add_argument("--admin-password", required=True)
     parser.add_argument("--maildir", help="where the SMTP server keeps what notification-service sent it")
+    parser.add_argument("--eml-dir", help="where notification-service writes its mail as .eml files (no SMTP server)")
     args = parser.parse_args()
     base = args.url
     results = []
@@ -145,6 +148,11 @@ def main():
         assert status == 200 and receipt["receipt_number"].encode() in page and b"3000 JPY" in page, (status, page[:300])
         state["yen"] = (pledge, receipt["receipt_number"])
 
+    def sent_mail():
+        if args.maildir:
+            return [message.as_bytes() for message in mailbox.Maildir(args.maildir, create=False)]
+        return [open(path, "rb").read() for path in glob.glob(os.path.join(args.eml_dir, "*.eml"))]
+
     def receipt_mail():
         # notification-service sent it through a real SMTP server (aiosmtpd: STARTTLS and AUTH
         # PLAIN required), which kept it in a Maildir; Python's own MIME parser reads it.
@@ -152,8 +160,8 @@ def main():
         recipient = "yen-%s@example.org" % args.name
         deadline, found = time.time() + 30, None
         while time.time() < deadline and found is None:
-            for message in mailbox.Maildir(args.maildir, create=False):
-                parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+            for raw in sent_mail():
+                parsed = email.message_from_bytes(raw, policy=email.policy.default)
                 if recipient in str(parsed["To"]):
                     found = parsed
             time.sleep(0.3)
@@ -204,6 +212,8 @@ def main():
     step("a guest's yen donation is counted in yen (no minor units), and its receipt is issued", yen_donation)
     if args.maildir:
         step("its receipt mail reaches a real SMTP server (STARTTLS, AUTH PLAIN) as a MIME message with both parts", receipt_mail)
+    elif args.eml_dir:
+        step("its receipt mail is written (no SMTP server configured) as a MIME message with both parts", receipt_mail)
     step("live totals stream through", live_stream)
     step("internal and unknown routes are 404 not_found", internal_routes_refused)
     step("login is rate-limited: 429 rate_limited with Retry-After", login_rate_limited)

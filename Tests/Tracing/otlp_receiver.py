@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 
 SPANS = []
-COUNTS = {"spans": 0, "requests": 0}
+COUNTS = {"spans": 0, "requests": 0, "services": {}}
 COUNT_ONLY = False
 LOCK = threading.Lock()
 
@@ -56,7 +56,10 @@ class Handler(BaseHTTPRequestHandler):
             if COUNT_ONLY:
                 request = ExportTraceServiceRequest()
                 request.ParseFromString(body)
-                spans = [None] * sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+                spans = []
+                for resource_spans in request.resource_spans:
+                    service = next((text(a.value) for a in resource_spans.resource.attributes if a.key == "service.name"), "")
+                    spans += [{"service": service}] * sum(len(s.spans) for s in resource_spans.scope_spans)
             else:
                 spans = decode(body)
         except Exception as error:  # a malformed export is the exporter's bug: answer 400 and say so
@@ -65,6 +68,8 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             COUNTS["spans"] += len(spans)
             COUNTS["requests"] += 1
+            for span in spans:
+                COUNTS["services"][span["service"]] = COUNTS["services"].get(span["service"], 0) + 1
             if not COUNT_ONLY:
                 SPANS.extend(spans)
         answer = ExportTraceServiceResponse().SerializeToString()
@@ -92,12 +97,13 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count-only", action="store_true")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()
     global COUNT_ONLY
     COUNT_ONLY = args.count_only
-    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
