@@ -151,6 +151,7 @@ make_stand_ins() {
 # Package.resolved (what `swift build` resolved and the tests ran with) agrees with the exact
 # versions in Package.swift, which an image build resolves from.
 check_pins() {
+    [ -f Package.resolved ] || swift package resolve >/dev/null 2>&1
     python3 - <<'PY'
 import json, re, sys
 resolved = {p["identity"]: p["state"].get("version") for p in json.load(open("Package.resolved"))["pins"]}
