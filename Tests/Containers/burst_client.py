@@ -3,11 +3,13 @@ on the Compose network (so nginx sees each crowd as its own client, as it would 
 guest pledges and their payments through nginx, each request retried with the same
 Idempotency-Key (a pledge) or for the same pledge (a payment) when a container dies under it.
 Prints one JSON line per donation: {"pledge", "receipt_token", "amount"}.
-Usage: burst_client.py --url http://nginx:8080 --campaign ID --count N --seed K
+Usage: burst_client.py --url http://nginx:8080 --campaign ID --count N --seed K [--gate FILE]
+(--gate: start when FILE exists, so that every crowd starts at once)
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -35,7 +37,11 @@ def main():
     parser.add_argument("--campaign", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--gate")
     args = parser.parse_args()
+    deadline = time.time() + 120
+    while args.gate and not os.path.exists(args.gate) and time.time() < deadline:
+        time.sleep(0.05)
     for i in range(args.count):
         amount = 100 + (args.seed * 131 + i * 37) % 900
         key = uuid.uuid4().hex + uuid.uuid4().hex[:8]

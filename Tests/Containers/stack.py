@@ -16,15 +16,13 @@ Prints 'ok'/'FAIL' lines and '<name>: N passed, N failed'.
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-import urllib.error
 import urllib.request
 import uuid
 
@@ -42,30 +40,17 @@ SHARES = {
 }
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Deploy"))
+from donation_through_proxy import as_json, call as http_call  # noqa: E402
+
+
 def call(base, method, path, body=None, token=None, headers=None, timeout=15):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
+    """(status, JSON body or {}); status 0 when the connection failed (a container dying under it)."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-            try:
-                return response.status, json.loads(raw or b"{}")
-            except ValueError:
-                return response.status, {"raw": raw[:200].decode(errors="replace")}
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except Exception:
-            return error.code, {"raw": raw[:200].decode(errors="replace")}
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+        status, _, raw = http_call(base, method, path, body, token, headers, timeout)
+    except OSError as error:
         return 0, {"error": repr(error)}
+    return status, as_json(raw)
 
 
 class Stack:
@@ -122,7 +107,7 @@ def main():
     parser.add_argument("--url", required=True, help="nginx's published address")
     parser.add_argument("--profile", choices=["quick", "full"], default="quick")
     parser.add_argument("--build", action="store_true", help="up --build: compile the image in its builder stage")
-    parser.add_argument("--donations", type=int, default=240, help="the burst (full), from 12 client containers")
+    parser.add_argument("--donations", type=int, default=300, help="the burst (full), from 12 client containers")
     args = parser.parse_args()
     stack, base, full = Stack(args), args.url, args.profile == "full"
     results, state = [], {}
@@ -279,9 +264,13 @@ def main():
         assert build.returncode == 0, build.stderr[-500:]
         network = stack.inspect(stack.containers("nginx")[0], "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}")
         script = os.path.abspath("Tests/Containers/burst_client.py")
-        clients = [stack.docker("run", "-d", "--network", network, "-v", script + ":/burst_client.py:ro", "careforall-check-client",
-                                "python3", "/burst_client.py", "--url", "http://nginx:8080", "--campaign", campaign["id"],
-                                "--count", str(each), "--seed", str(n)).strip() for n in range(crowds)]
+        # The victims are chosen first, so the kill follows the count without a Compose call.
+        victims = [stack.containers(service)[-1] for service in ("pledge-service", "payment-service")]
+        gate = tempfile.mkdtemp(prefix="careforall-burst.")
+        clients = [stack.docker("run", "-d", "--network", network, "-v", script + ":/burst_client.py:ro", "-v", gate + ":/gate:ro",
+                                "careforall-check-client", "python3", "/burst_client.py", "--url", "http://nginx:8080", "--campaign", campaign["id"],
+                                "--count", str(each), "--seed", str(n), "--gate", "/gate/go").strip() for n in range(crowds)]
+        open(os.path.join(gate, "go"), "w").close()
         total = crowds * each
         sql = "SELECT count(*) FROM pledges WHERE campaign_id = '%s'" % campaign["id"]
         postgres = stack.containers("postgres")[0]
@@ -289,11 +278,9 @@ def main():
         def made():
             return int(stack.docker("exec", postgres, "psql", "-U", "careforall", "-d", "pledges", "-tAc", sql).strip() or 0)
         wait_for("a quarter of the pledges made", lambda: made() >= total // 4 or made(), timeout=180)
-        killed = []
-        for service in ("pledge-service", "payment-service"):
-            victim = stack.containers(service)[-1]
+        for victim in victims:
             stack.docker("kill", victim)
-            killed.append(victim[:12])
+        killed = [victim[:12] for victim in victims]
         made_at_kill = made()
         stack.compose("up", "-d", "--no-build", "--no-recreate", *sum((["--scale", "%s=%d" % kv] for kv in scale.items()), []), "pledge-service", "payment-service")
         stack.wait_healthy(["pledge-service", "payment-service"], counts=scale, timeout=180)
