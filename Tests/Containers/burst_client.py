@@ -8,6 +8,7 @@ Usage: burst_client.py --url http://nginx:8080 --campaign ID --count N --seed K 
 """
 
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -19,15 +20,16 @@ import uuid
 
 def call(url, body, headers):
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=dict(headers, **{"Content-Type": "application/json"}))
+    # A container dying mid-answer shows as any of these: the caller retries.
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         try:
             return error.code, json.loads(error.read())
-        except ValueError:
+        except (ValueError, OSError, http.client.HTTPException):
             return error.code, {}
-    except OSError as error:
+    except (ValueError, OSError, http.client.HTTPException) as error:
         return 0, {"error": repr(error)}
 
 

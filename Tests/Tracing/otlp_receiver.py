@@ -3,7 +3,8 @@
 protobuf, decoded with the OpenTelemetry project's own definitions (PyPI opentelemetry-proto);
 GET /spans answers every span received so far as JSON (ids in hex, attributes as text, links as
 "<trace id>-<span id>", the resource's service.name as "service"). With --count-only (for the
-benchmark) it keeps no span: GET /count answers {"spans": N, "requests": N}."""
+benchmark, and as the Compose overlay's Jaeger stand-in, with --host 0.0.0.0) it keeps no span:
+GET /count answers {"spans": N, "requests": N, "services": {service.name: N}}."""
 import argparse
 import json
 import threading
@@ -100,7 +101,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count-only", action="store_true")
-    args, _ = parser.parse_known_args()
+    args = parser.parse_args()
     global COUNT_ONLY
     COUNT_ONLY = args.count_only
     ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()

@@ -6,7 +6,8 @@
 #   debian:bookworm-slim     debootstrap --variant=minbase from the mirror apt already uses, with
 #                            the host's CA certificates
 #   swift:6.3-bookworm       deploy/containers/stand-ins/swift (the host's toolchain and package mirror)
-#   postgres:15-alpine, nginx:1.27-alpine, prom/prometheus:v2.53.0, jaegertracing/jaeger:2.8.0
+#   postgres:15-alpine, nginx:1.27-alpine, prom/prometheus:v2.53.0, prom/node-exporter:v1.8.1,
+#   jaegertracing/jaeger:2.8.0
 #                            deploy/containers/stand-ins/*, built from Debian's packages, each
 #                            honouring what the Compose files use of the upstream image
 # They are test doubles: on a machine with a registry the same Compose files pull the real ones.
@@ -36,7 +37,13 @@ start_engine() {
     mkdir -p "$CONTAINERS_ROOT" "$CONTAINERS_RUN"
     export DOCKER_HOST=$ENGINE_SOCKET
     if docker info >/dev/null 2>&1; then
-        return 0
+        return 0  # already running (scripts/containers --setup): left running afterwards too
+    fi
+    ENGINE_STARTED_HERE=1
+    # Compose's `rslave` bind mounts (node-exporter's view of the host) need the host's root to be
+    # a shared mount, as systemd makes it at boot; without systemd it is private.
+    if [ "$(findmnt -no PROPAGATION / 2>/dev/null)" = private ]; then
+        mount --make-rshared /
     fi
     # cgroupfs (no systemd here), runc, overlay2; the daemon's own data root, exec root and socket.
     dockerd --data-root "$CONTAINERS_ROOT/docker" --exec-root "$CONTAINERS_RUN/exec" \
@@ -56,26 +63,31 @@ start_engine() {
     pg_log "Docker engine $(docker version -f '{{.Server.Version}}') (dockerd, runc, overlay2) on $ENGINE_SOCKET"
 }
 
+# Stops the engine this run started (`--stop` passes `always` for one started by --setup).
 stop_engine() {
-    local pid
+    [ "${ENGINE_STARTED_HERE:-0}" = 1 ] || [ "${1:-}" = always ] || return 0
+    local pid i
     pid=$(cat "$CONTAINERS_RUN/dockerd.pid" 2>/dev/null || true)
-    [ -n "$pid" ] || return 0
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || { rm -f "$CONTAINERS_RUN/dockerd.pid"; return 0; }
     kill "$pid" 2>/dev/null || true
-    local i
     for i in $(seq 1 40); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.5
     done
-    kill -9 "$pid" 2>/dev/null || true
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+    rm -f "$CONTAINERS_RUN/dockerd.pid"
 }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# The Debian mirror apt uses on this machine (deb822 or one-line sources).
+# The Debian mirror apt uses on this machine: the first URI of a bookworm suite that is not the
+# security archive, in deb822 or one-line sources (options in brackets skipped).
 debian_mirror() {
     local uri
-    uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n 1)
-    [ -n "$uri" ] || uri=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -n 1)
+    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+        /^URIs:/ {uri = $2} /^Suites:/ && / bookworm( |$)/ && uri !~ /security/ {print uri; exit}')
+    [ -n "$uri" ] || uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '
+        $1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) {if ($i !~ /security/ && $(i + 1) == "bookworm") {print $i; exit}; break}}')
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
@@ -119,7 +131,7 @@ make_swift_toolchain() {
         opt/swift opt/swift-packages | docker import - careforall-stand-in/swift-toolchain >/dev/null
 }
 
-# Makes the named stand-ins (postgres, nginx, prometheus, jaeger, swift) that are not there yet,
+# Makes the named stand-ins (postgres, nginx, prometheus, node-exporter, jaeger, swift) that are not there yet,
 # and debian:bookworm-slim, which they and the Dockerfile start from. swift is the builder stage's
 # base, needed only to compile inside the image.
 make_stand_ins() {
@@ -141,7 +153,7 @@ make_stand_ins() {
         local context
         context=$(mktemp -d /tmp/careforall-swift.XXXXXX)
         cp deploy/containers/stand-ins/swift/Dockerfile "$context/"
-        git config --system --list | sed -n 's/^url\.\(.*\)\.insteadof=\(.*\)$/[url "\1"]\n\tinsteadOf = \2/p' >"$context/gitconfig"
+        { git config --system --list 2>/dev/null || true; } | sed -n 's/^url\.\(.*\)\.insteadof=\(.*\)$/[url "\1"]\n\tinsteadOf = \2/p' >"$context/gitconfig"
         pg_log "making swift:6.3-bookworm (deploy/containers/stand-ins/swift)"
         docker build -q -t swift:6.3-bookworm "$context" >/dev/null
         rm -rf "$context"
